@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the Debian bookworm packages tailguard needs to build, test and benchmark.
+# Idempotent and quiet when everything is present: it only calls apt-get for what is
+# missing. Groups: build (always), test (peers the test suite starts), bench.
+set -euo pipefail
+
+want=(
+    # build
+    build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+    libyaml-dev libjansson-dev liburing-dev libpcre2-dev
+    # test: differential oracle for the HTTP parser fuzz targets, peers and tooling
+    libhttp-parser-dev python3 curl jq procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+    want+=(haproxy nginx wrk strace linux-perf)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* `tailguard run`: loads the configuration (file, then flags on top), starts the gateway's
+ * workers and, on this (the control) thread, the admin listener and health checks. Signals
+ * arrive through a signalfd on the control loop: SIGHUP reloads the file (a bad file
+ * leaves the running configuration in place), SIGTERM/SIGINT drain gracefully: stop
+ * accepting, let in-flight requests finish (up to timeouts.drain), then exit 0. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "admin/cmd.h"
+#include "admin/server.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "proxy/gateway.h"
+
+struct run_opts {
+    const char *file;
+    const char *listen;
+    const char *admin;
+    const char *upstreams[64];
+    int nupstreams;
+    long workers;
+};
+
+struct control {
+    struct tg_loop *loop;
+    struct tg_gateway *gw;
+    struct tg_admin *admin;
+    struct run_opts opts;
+    struct tg_io sigio;
+    int sigfd;
+    struct tg_timer drain_timer;
+    int64_t drain_deadline_us;
+    bool draining;
+};
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"admin", required_argument, NULL, 'a'},  {"upstream", required_argument, NULL, 'u'},
+        {"workers", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->workers = -1;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->file = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'a':
+            o->admin = optarg;
+            break;
+        case 'u':
+            if (o->nupstreams == 64) {
+                fprintf(stderr, "tailguard run: at most 64 --upstream flags\n");
+                return 2;
+            }
+            o->upstreams[o->nupstreams++] = optarg;
+            break;
+        case 'w': {
+            char *end;
+            o->workers = strtol(optarg, &end, 10);
+            if (*end || o->workers < 1 || o->workers > 1024) {
+                fprintf(stderr, "tailguard run: --workers must be 1..1024, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'h':
+            printf("usage: tailguard run [-c FILE] [--listen ADDR] [--admin ADDR] "
+                   "[--upstream HOST:PORT]... [--workers N]\n");
+            return 1;
+        default:
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tailguard run: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+/* Builds the configuration: the file (if any), then the flags on top of it. */
+static int load_config(const struct run_opts *o, struct tg_config **out, struct tg_errbuf *eb)
+{
+    struct tg_config *cfg = NULL;
+    int rc;
+    if (o->file) {
+        rc = tg_config_load_file(o->file, &cfg, eb);
+        if (rc)
+            return rc;
+    } else {
+        cfg = tg_config_new_default();
+    }
+    if (o->listen && (rc = tg_addr_parse(o->listen, &cfg->listen, eb)) != 0)
+        goto fail;
+    if (o->admin && (rc = tg_addr_parse(o->admin, &cfg->admin_listen, eb)) != 0)
+        goto fail;
+    for (int i = 0; i < o->nupstreams; i++)
+        if ((rc = tg_config_add_upstream_server(cfg, o->upstreams[i], eb)) != 0)
+            goto fail;
+    if (o->workers > 0)
+        cfg->workers = (uint32_t)o->workers;
+    if ((rc = tg_config_validate(cfg, eb)) != 0)
+        goto fail;
+    *out = cfg;
+    return 0;
+fail:
+    tg_config_free(cfg);
+    return rc;
+}
+
+static void print_error(const char *what, const struct tg_errbuf *eb)
+{
+    char buf[512];
+    fprintf(stderr, "tailguard %s: %s\n", what, tg_config_format_error(eb, buf, sizeof buf));
+}
+
+static void reload(struct control *ctl)
+{
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg;
+    if (load_config(&ctl->opts, &cfg, &eb) != 0) {
+        char buf[512];
+        tg_log(TG_LOG_ERROR, "admin", "reload-rejected error=\"%s\"",
+               tg_config_format_error(&eb, buf, sizeof buf));
+        return;
+    }
+    if (tg_gateway_reload(ctl->gw, cfg, &eb) != 0)
+        tg_log(TG_LOG_ERROR, "admin", "reload-failed error=\"%s\"", eb.msg);
+}
+
+static void drain_check(struct tg_timer *t)
+{
+    struct control *ctl = t->data;
+    uint64_t open = tg_gateway_open_connections(ctl->gw);
+    if (open == 0 || tg_loop_now_us(ctl->loop) >= ctl->drain_deadline_us) {
+        if (open)
+            tg_log(TG_LOG_WARN, "admin", "drain-timeout open_connections=%llu",
+                   (unsigned long long)open);
+        tg_loop_stop(ctl->loop);
+        return;
+    }
+    tg_timer_start(ctl->loop, t, tg_loop_now_us(ctl->loop) + 50000, drain_check, ctl);
+}
+
+static void start_drain(struct control *ctl)
+{
+    if (ctl->draining) {
+        tg_loop_stop(ctl->loop); /* second signal: stop now */
+        return;
+    }
+    ctl->draining = true;
+    tg_log(TG_LOG_INFO, "admin", "draining");
+    tg_admin_set_draining(ctl->admin);
+    tg_gateway_drain(ctl->gw);
+    struct tg_config *cur;
+    struct tg_errbuf eb = {0};
+    int64_t drain_us = 30000000;
+    if (load_config(&ctl->opts, &cur, &eb) == 0) {
+        drain_us = cur->drain_timeout_us;
+        tg_config_free(cur);
+    }
+    ctl->drain_deadline_us = tg_loop_now_us(ctl->loop) + drain_us;
+    drain_check(&ctl->drain_timer);
+}
+
+static void on_signal(struct tg_io *io, unsigned events)
+{
+    struct control *ctl = io->data;
+    (void)events;
+    struct signalfd_siginfo si;
+    while (read(ctl->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            reload(ctl);
+        else
+            start_drain(ctl);
+    }
+}
+
+int tg_admin_cmd_run(int argc, char **argv)
+{
+    struct control ctl = {.sigfd = -1};
+    int rc = parse_args(argc, argv, &ctl.opts);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg;
+    if (load_config(&ctl.opts, &cfg, &eb) != 0) {
+        print_error("run", &eb);
+        return 2;
+    }
+    struct tg_addr admin_addr = cfg->admin_listen;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    /* Blocked before the workers start so every thread inherits the mask and the
+     * signals reach only the signalfd. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigdelset(&set, SIGPIPE);
+    int exit_code = 1;
+    if (tg_gateway_new(&ctl.gw, cfg, &eb) != 0 || tg_gateway_start(ctl.gw, &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
+    if ((rc = tg_loop_new(&ctl.loop, NULL, NULL)) != 0) {
+        fprintf(stderr, "tailguard run: event loop: %s\n", tg_strerror(rc));
+        goto out;
+    }
+    if (tg_admin_new(ctl.loop, &admin_addr, ctl.gw, &ctl.admin, &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
+    ctl.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (ctl.sigfd == -1 || tg_io_start(ctl.loop, &ctl.sigio, ctl.sigfd, on_signal, &ctl) != 0) {
+        fprintf(stderr, "tailguard run: signalfd failed\n");
+        goto out;
+    }
+    tg_gateway_health_attach(ctl.gw, ctl.loop);
+    rc = tg_loop_run(ctl.loop);
+    exit_code = rc ? 1 : 0;
+    tg_log(TG_LOG_INFO, "admin", "stopped");
+out:
+    if (ctl.sigfd != -1) {
+        tg_io_stop(ctl.loop, &ctl.sigio);
+        close(ctl.sigfd);
+    }
+    if (ctl.loop)
+        tg_timer_stop(ctl.loop, &ctl.drain_timer);
+    tg_admin_free(ctl.admin);
+    tg_gateway_free(ctl.gw);
+    tg_loop_free(ctl.loop);
+    return exit_code;
+}

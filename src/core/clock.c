@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Clock reads; see clock.h. */
+#include "core/clock.h"
+
+#include <time.h>
+
+int64_t tg_clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t tg_clock_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

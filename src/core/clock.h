@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Clocks. Durations use CLOCK_MONOTONIC microseconds; wall time only for logs/stores. */
+#ifndef TG_CORE_CLOCK_H
+#define TG_CORE_CLOCK_H
+
+#include <stdint.h>
+
+/* Monotonic microseconds (vDSO, no syscall on x86-64 Linux). */
+int64_t tg_clock_mono_us(void);
+
+/* Wall-clock microseconds since the Unix epoch. */
+int64_t tg_clock_wall_us(void);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* tailguard's entry point: dispatches subcommands to the module that owns each one. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/cmd.h"
+#include "demo/demo.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: tailguard <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run [-c FILE] [--listen ADDR] [--admin ADDR] [--upstream HOST:PORT]... [--workers N]\n"
+          "                         run the gateway\n"
+          "  demo                   demo API + gateway + light load, for a first look\n"
+          "  demo-api [--listen ADDR] [--workers N]\n"
+          "                         the sample backend with fault injection\n"
+          "  check-config FILE      validate a configuration file\n"
+          "  version                print the version\n"
+          "  help                   this text\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return tg_admin_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return tg_admin_cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo-api") == 0)
+        return tg_demo_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-config") == 0)
+        return tg_admin_cmd_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("tailguard %s\n", TG_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "tailguard: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

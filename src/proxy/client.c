@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/* Client connections: accept, read and parse request heads, local responses (errors),
+ * the keep-alive cycle and lingering close. While a request is proxied the work is in
+ * forward.c; this file decides what happens between requests. Timers: before the first
+ * byte of a request the idle timeout runs (silent close); from the first byte until the
+ * head is complete the header timeout runs (408, the slowloris defence). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy_int.h"
+
+static void client_io(struct tg_io *io, unsigned events);
+static void client_timeout(struct tg_timer *t);
+
+static const struct tg_config *cfg_of(struct cconn *c)
+{
+    return c->w->cur->snap->cfg;
+}
+
+static void free_conn(struct tg_defer *d)
+{
+    struct cconn *c = d->data;
+    tg_buf_release(&c->in, &c->w->bufs);
+    tg_buf_release(&c->out, &c->w->bufs);
+    tg_buf_release(&c->x.uhead, &c->w->bufs);
+    free(c);
+}
+
+static void arm(struct cconn *c, int64_t after_us)
+{
+    tg_timer_start(c->w->loop, &c->timer, tg_loop_now_us(c->w->loop) + after_us, client_timeout,
+                   c);
+}
+
+void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    struct cconn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        tg__worker_conn_gone(w);
+        return;
+    }
+    c->w = w;
+    c->fd = fd;
+    c->x.route = -1;
+    if (ss->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->ip, sizeof c->ip);
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->ip, sizeof c->ip);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    if (tg_io_start(w->loop, &c->io, fd, client_io, c) != 0) {
+        tg__client_close(c);
+        return;
+    }
+    arm(c, cfg_of(c)->header_timeout_us);
+}
+
+/* Ends the exchange's hold on its upstream connection and snapshot view. */
+static void exchange_release(struct cconn *c, bool upstream_reusable)
+{
+    if (c->u) {
+        struct uconn *u = c->u;
+        c->u = NULL;
+        u->client = NULL;
+        tg__upstream_release(u, upstream_reusable);
+    }
+    if (c->x.srv) {
+        atomic_fetch_sub_explicit(&c->x.srv->rt->inflight, 1, memory_order_relaxed);
+        c->x.srv->local_inflight--;
+        c->x.srv = NULL;
+    }
+    if (c->x.ws) {
+        tg__worker_view_put(c->w, c->x.ws);
+        c->x.ws = NULL;
+    }
+    tg_buf_release(&c->x.uhead, &c->w->bufs);
+}
+
+void tg__client_close(struct cconn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    struct tg_worker *w = c->w;
+    exchange_release(c, false);
+    tg_timer_stop(w->loop, &c->timer);
+    tg_io_stop(w->loop, &c->io);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    tg__worker_conn_gone(w);
+    tg_loop_defer(w->loop, &c->defer, free_conn, c);
+}
+
+/* Half-closes our side and discards input for a moment, so a client that is still
+ * sending does not get a RST that destroys the response it has not read yet (nginx's
+ * lingering close). */
+static void linger_close(struct cconn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->state = C_FLUSH_CLOSE;
+    c->close_after = true;
+    tg_buf_release(&c->out, &c->w->bufs);
+    arm(c, 2000000);
+}
+
+void tg__client_exchange_done(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    bool reusable = x->resp_done && x->req_done && x->upstream_keepalive && !x->dechunk;
+    bool keep = x->client_keepalive && !c->close_after && x->req_done && !c->w->draining;
+    exchange_release(c, reusable);
+    memset(x, 0, sizeof *x);
+    x->route = -1;
+    c->requests++;
+    if (!keep) {
+        linger_close(c);
+        return;
+    }
+    c->state = C_READ_HEAD;
+    tg_buf_release_if_empty(&c->out, &c->w->bufs);
+    tg_buf_release_if_empty(&c->in, &c->w->bufs);
+    arm(c, tg_buf_len(&c->in) ? cfg_of(c)->header_timeout_us : cfg_of(c)->idle_timeout_us);
+}
+
+void tg__client_error(struct cconn *c, int status, const char *msg)
+{
+    struct exchange *x = &c->x;
+    if (x->resp_started) {
+        /* Part of the upstream's response is already out: the only honest signal left
+         * is to cut the connection. */
+        tg__client_close(c);
+        return;
+    }
+    bool keep = c->state == C_EXCHANGE && x->req_done && x->client_keepalive && !c->close_after;
+    exchange_release(c, false);
+    if (!keep)
+        c->close_after = true;
+    tg_buf_release(&c->out, &c->w->bufs);
+    if (!tg_buf_reserve(&c->out, &c->w->bufs)) {
+        tg__client_close(c);
+        return;
+    }
+    char body[256];
+    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
+    int n = snprintf(c->out.data, c->out.cap,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     "%s%s%.*s%s\r\n%s",
+                     status, tg_http_reason(status), blen,
+                     keep ? "" : "Connection: close\r\n", x->reqid_len ? "X-Request-Id: " : "",
+                     (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "", body);
+    c->out.tail = (uint32_t)n;
+    x->resp_started = true;
+    x->resp_done = true;
+    c->state = C_FLUSH_CLOSE;
+    if (keep) {
+        /* Reuse the exchange-done path once the error page is written. */
+        c->state = C_EXCHANGE;
+        x->resp_head_done = true;
+        x->resp_body = TG_HTTP_BODY_NONE;
+    }
+}
+
+/* Writes c->out; returns true if something was written. Errors close the connection. */
+static bool flush_out(struct cconn *c)
+{
+    if (!c->writable || tg_buf_len(&c->out) == 0)
+        return false;
+    ssize_t n = send(c->fd, c->out.data + c->out.head, tg_buf_len(&c->out), MSG_NOSIGNAL);
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            c->writable = false;
+        else if (errno != EINTR)
+            tg__client_close(c);
+        return false;
+    }
+    tg_buf_consume(&c->out, (uint32_t)n);
+    return true;
+}
+
+/* Reads into c->in. Returns >0 bytes, 0 when nothing more can be read now, -1 on EOF or
+ * error (c->hup set). */
+int tg__client_read(struct cconn *c)
+{
+    if (!c->readable)
+        return 0;
+    if (!tg_buf_reserve(&c->in, &c->w->bufs)) {
+        tg__client_error(c, 503, "out of memory");
+        return 0;
+    }
+    if (tg_buf_space(&c->in) == 0)
+        tg_buf_compact(&c->in);
+    uint32_t space = tg_buf_space(&c->in);
+    if (space == 0)
+        return 0;
+    ssize_t n = recv(c->fd, c->in.data + c->in.tail, space, 0);
+    if (n > 0) {
+        c->in.tail += (uint32_t)n;
+        if ((uint32_t)n < space)
+            c->readable = false; /* short read: the socket is drained (edge-triggered) */
+        return (int)n;
+    }
+    if (n == 0) {
+        c->readable = false;
+        c->hup = true;
+        return -1;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->readable = false;
+        return 0;
+    }
+    if (errno == EINTR)
+        return 0;
+    c->readable = false;
+    c->hup = true;
+    return -1;
+}
+
+static bool step_read_head(struct cconn *c)
+{
+    const struct tg_config *cfg = cfg_of(c);
+    if (tg_buf_len(&c->in)) {
+        struct tg_http_limits lim = {cfg->max_head_bytes, cfg->max_headers};
+        size_t off = 0;
+        int r = tg_http1_parse_request(c->in.data + c->in.head, tg_buf_len(&c->in), &lim,
+                                       &c->w->scratch, &off);
+        if (r > 0) {
+            c->state = C_EXCHANGE;
+            tg__forward_start(c, &c->w->scratch);
+            return true;
+        }
+        if (r == TG_ETOOBIG) {
+            tg__client_error(c, 431, "request header fields too large");
+            return true;
+        }
+        if (r != TG_AGAIN) {
+            tg__client_error(c, 400, "malformed request");
+            return true;
+        }
+        if (tg_buf_len(&c->in) >= cfg->max_head_bytes) {
+            tg__client_error(c, 431, "request header fields too large");
+            return true;
+        }
+    }
+    bool was_empty = tg_buf_len(&c->in) == 0;
+    int n = tg__client_read(c);
+    if (n > 0) {
+        if (was_empty && c->requests > 0)
+            arm(c, cfg->header_timeout_us); /* first byte of a keep-alive request */
+        return true;
+    }
+    if (n < 0) {
+        tg__client_close(c);
+        return false;
+    }
+    if (tg_buf_len(&c->in) == 0)
+        tg_buf_release(&c->in, &c->w->bufs); /* idle: hold no buffer memory */
+    return false;
+}
+
+static bool step_flush_close(struct cconn *c)
+{
+    if (tg_buf_len(&c->out)) {
+        if (flush_out(c) && tg_buf_len(&c->out) == 0)
+            linger_close(c);
+        return !c->closing && tg_buf_len(&c->out) == 0;
+    }
+    if (!c->close_after) {
+        linger_close(c);
+        return true;
+    }
+    /* Lingering: discard input until EOF or the timer. */
+    char sink[4096];
+    while (c->readable) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0)
+            continue;
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = false;
+            break;
+        }
+        tg__client_close(c);
+        return false;
+    }
+    return false;
+}
+
+void tg__client_drive(struct cconn *c)
+{
+    /* Bounded: each step either makes progress or stops; the bound only guards against
+     * a bug turning into a busy loop. */
+    for (int i = 0; i < 256 && !c->closing; i++) {
+        bool progress = false;
+        switch (c->state) {
+        case C_READ_HEAD:
+            progress = step_read_head(c);
+            break;
+        case C_EXCHANGE:
+            progress = tg__forward_step(c);
+            break;
+        case C_TUNNEL:
+            progress = tg__tunnel_step(c);
+            break;
+        case C_FLUSH_CLOSE:
+            progress = step_flush_close(c);
+            break;
+        }
+        if (!progress)
+            break;
+    }
+}
+
+static void client_io(struct tg_io *io, unsigned events)
+{
+    struct cconn *c = io->data;
+    if (events & TG_IO_READ)
+        c->readable = true;
+    if (events & TG_IO_WRITE)
+        c->writable = true;
+    tg__client_drive(c);
+}
+
+static void client_timeout(struct tg_timer *t)
+{
+    struct cconn *c = t->data;
+    switch (c->state) {
+    case C_READ_HEAD:
+        if (tg_buf_len(&c->in) == 0) {
+            tg__client_close(c); /* idle keep-alive connection: close silently */
+            return;
+        }
+        tg__client_error(c, 408, "request header timeout");
+        break;
+    case C_EXCHANGE:
+        if (!c->x.resp_head_done) {
+            c->x.cause = TG_CAUSE_UPSTREAM_TIMEOUT;
+            tg__client_error(c, 504, "upstream timeout");
+        } else {
+            tg__client_close(c); /* response body stalled */
+            return;
+        }
+        break;
+    case C_TUNNEL:
+    case C_FLUSH_CLOSE:
+        tg__client_close(c);
+        return;
+    }
+    tg__client_drive(c);
+}
+
+/* Re-arms the connection timer for the exchange deadline (forward.c). */
+void tg__client_arm_deadline(struct cconn *c, int64_t due_us)
+{
+    tg_timer_start(c->w->loop, &c->timer, due_us, client_timeout, c);
+}
+
+/* Writes iov to the client (used by forward.c for head + body in one syscall). */
+long tg__client_writev(struct cconn *c, const struct iovec *iov, int n)
+{
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        c->writable = false;
+    return r;
+}

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT */
+/* The exchange: one request proxied from a client connection to an upstream connection
+ * and its response back. Bodies stream through the two connections' input buffers and
+ * are never held whole: a body byte is forwarded as soon as its framing is known, and a
+ * side is read only while the buffer holding its bytes has room, which is the
+ * backpressure that keeps a 1 GiB transfer in a few buffers of memory. Each write sends
+ * the pending head and the body bytes that follow it in one sendmsg (head + body, no
+ * copy). Failures before any response byte reached the client become 502/504 (with a
+ * retry on another server when nothing irrevocable happened); after that, the only
+ * honest signal left is closing the client connection. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "core/log.h"
+#include "proxy/proxy_int.h"
+
+#define MAX_TRIES 3
+#define REARM_SLACK_US 1000000 /* lazy re-arming: move the timer only if >1 s off */
+
+static const char *const cause_msg[] = {
+    [TG_CAUSE_OK] = "ok",
+    [TG_CAUSE_UPSTREAM_CONNECT] = "upstream connect failed",
+    [TG_CAUSE_UPSTREAM_TIMEOUT] = "upstream timeout",
+    [TG_CAUSE_UPSTREAM_RESET] = "upstream connection reset",
+    [TG_CAUSE_UPSTREAM_BAD] = "invalid upstream response",
+    [TG_CAUSE_NO_SERVER] = "no upstream server available",
+    [TG_CAUSE_CLIENT_ABORT] = "client aborted",
+    [TG_CAUSE_BAD_REQUEST] = "bad request",
+};
+
+static int64_t now_of(struct cconn *c)
+{
+    return tg_loop_now_us(c->w->loop);
+}
+
+static void arm_deadline(struct cconn *c, int64_t due_us)
+{
+    struct exchange *x = &c->x;
+    if (x->timer_due_us && due_us >= x->timer_due_us && due_us - x->timer_due_us < REARM_SLACK_US)
+        return;
+    x->timer_due_us = due_us;
+    tg__client_arm_deadline(c, due_us);
+}
+
+static int64_t route_timeout_us(const struct tg_config *cfg, int route)
+{
+    if (route >= 0) {
+        const struct tg_cfg_route *r = &cfg->routes[route];
+        if (r->timeout_us)
+            return r->timeout_us;
+        if (r->cls == TG_CLASS_CRITICAL)
+            return cfg->critical_timeout_us;
+    }
+    return cfg->default_timeout_us;
+}
+
+static bool is_idempotent(enum tg_http_method m)
+{
+    return m == TG_HTTP_GET || m == TG_HTTP_HEAD || m == TG_HTTP_PUT || m == TG_HTTP_DELETE ||
+           m == TG_HTTP_OPTIONS || m == TG_HTTP_TRACE;
+}
+
+static void set_reqid(struct cconn *c, const struct tg_http_msg *req)
+{
+    struct exchange *x = &c->x;
+    if (req->reqid_idx >= 0) {
+        struct tg_str v = req->headers[req->reqid_idx].value;
+        bool ok = v.len > 0 && v.len < sizeof x->reqid;
+        for (uint32_t i = 0; ok && i < v.len; i++)
+            ok = v.p[i] > 0x20 && v.p[i] < 0x7f && v.p[i] != '"' && v.p[i] != '\\';
+        if (ok) {
+            memcpy(x->reqid, v.p, v.len);
+            x->reqid_len = v.len;
+            return;
+        }
+    }
+    uint64_t a = tg__worker_rand(c->w), b = tg__worker_rand(c->w);
+    x->reqid_len = (uint32_t)snprintf(x->reqid, sizeof x->reqid, "%016llx%016llx",
+                                      (unsigned long long)a, (unsigned long long)b);
+}
+
+/* Picks a server (avoiding `avoid`) and gets a connection to it. */
+static void connect_next(struct cconn *c, const struct wk_server *avoid)
+{
+    struct exchange *x = &c->x;
+    struct wk_server *srv = tg__balance_pick(c->w, x->ws, x->upstream, now_of(c), avoid);
+    if (!srv) {
+        x->cause = TG_CAUSE_NO_SERVER;
+        tg__client_error(c, 502, cause_msg[x->cause]);
+        return;
+    }
+    x->tries++;
+    x->srv = srv;
+    atomic_fetch_add_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
+    srv->local_inflight++;
+    if (tg__upstream_acquire(c, srv) != 0)
+        tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_CONNECT);
+}
+
+void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
+{
+    struct tg_worker *w = c->w;
+    struct exchange *x = &c->x;
+    x->method = req->method;
+    x->minor = req->minor;
+    x->client_keepalive = (req->flags & TG_HTTP_F_KEEPALIVE) && !c->hup;
+    x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
+    x->start_us = now_of(c);
+    x->req_body = req->body;
+    x->req_left = req->body == TG_HTTP_BODY_LENGTH ? req->content_length : 0;
+    set_reqid(c, req);
+    x->ws = tg__worker_view_get(w);
+    const struct tg_config *cfg = x->ws->snap->cfg;
+    if (cfg->max_body_bytes && req->body == TG_HTTP_BODY_LENGTH &&
+        req->content_length > cfg->max_body_bytes) {
+        tg__client_error(c, 413, "request body too large");
+        return;
+    }
+    x->route = tg_route_match(x->ws->snap->routes, req->method, req->path);
+    x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
+    const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
+    if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
+        tg__client_error(c, 503, "out of memory");
+        return;
+    }
+    const char *host = ucfg->nservers ? ucfg->servers[0].addr.text : "localhost";
+    if (tg__headers_request(&x->uhead, req, c->ip, x->reqid, x->reqid_len, host) != 0) {
+        tg__client_error(c, 431, "request header fields too large");
+        return;
+    }
+    tg_buf_consume(&c->in, req->head_len);
+    arm_deadline(c, x->start_us + route_timeout_us(cfg, x->route));
+    connect_next(c, NULL);
+}
+
+void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
+{
+    struct exchange *x = &c->x;
+    struct uconn *u = c->u;
+    bool reused = u && u->reused;
+    struct wk_server *srv = x->srv;
+    if (srv && cause != TG_CAUSE_UPSTREAM_BAD)
+        tg__balance_result(srv, false, 0, now_of(c),
+                           &x->ws->snap->cfg->upstreams[x->upstream]);
+    if (u) {
+        c->u = NULL;
+        u->client = NULL;
+        tg__upstream_release(u, false);
+    }
+    if (srv) {
+        atomic_fetch_sub_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
+        srv->local_inflight--;
+        x->srv = NULL;
+    }
+    /* Retry only what the upstream cannot have acted on: a failed connect, or a reused
+     * keep-alive connection the server closed under us (a race every pooling proxy
+     * meets) for a request that is idempotent and whose body has not started. */
+    bool retry = !x->resp_head_done && !x->resp_started && !x->req_body_started &&
+                 x->tries < MAX_TRIES &&
+                 (cause == TG_CAUSE_UPSTREAM_CONNECT ||
+                  (cause == TG_CAUSE_UPSTREAM_RESET && reused && is_idempotent(x->method)));
+    if (retry) {
+        x->uhead_off = 0;
+        x->req_ready = 0;
+        connect_next(c, srv);
+        return;
+    }
+    x->cause = cause;
+    tg__client_error(c, cause == TG_CAUSE_UPSTREAM_TIMEOUT ? 504 : 502, cause_msg[cause]);
+}
+
+/* Clears request body bytes in c->in for forwarding. Returns false on a framing error
+ * (the exchange has been ended). */
+static bool request_ready(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    uint32_t avail = tg_buf_len(&c->in);
+    switch (x->req_body) {
+    case TG_HTTP_BODY_LENGTH:
+        x->req_ready = x->req_left < avail ? (uint32_t)x->req_left : avail;
+        break;
+    case TG_HTTP_BODY_CHUNKED:
+        if (!x->req_chunk_done && avail > x->req_ready) {
+            bool done = false;
+            long r = tg_http1_chunked_scan(&x->req_chunk, c->in.data + c->in.head + x->req_ready,
+                                           avail - x->req_ready, &done);
+            if (r < 0) {
+                c->close_after = true;
+                x->cause = TG_CAUSE_BAD_REQUEST;
+                tg__client_error(c, 400, "malformed chunked body");
+                return false;
+            }
+            x->req_ready += (uint32_t)r;
+            x->req_chunk_done = done;
+            const struct tg_config *cfg = x->ws->snap->cfg;
+            if (cfg->max_body_bytes && x->req_chunk.body_bytes > cfg->max_body_bytes) {
+                c->close_after = true;
+                tg__client_error(c, 413, "request body too large");
+                return false;
+            }
+        }
+        break;
+    default:
+        x->req_ready = 0;
+        break;
+    }
+    return true;
+}
+
+static bool request_complete(const struct exchange *x)
+{
+    if (x->uhead_off < tg_buf_len(&x->uhead))
+        return false;
+    switch (x->req_body) {
+    case TG_HTTP_BODY_LENGTH:
+        return x->req_left == 0;
+    case TG_HTTP_BODY_CHUNKED:
+        return x->req_chunk_done && x->req_ready == 0;
+    default:
+        return true;
+    }
+}
+
+/* Client -> upstream. Returns true on progress. */
+static bool pump_request(struct cconn *c, struct uconn *u)
+{
+    struct exchange *x = &c->x;
+    bool progress = false;
+    if (!request_ready(c))
+        return true;
+    uint32_t head_left = tg_buf_len(&x->uhead) - x->uhead_off;
+    if (u->state == U_ACTIVE && u->writable && (head_left || x->req_ready)) {
+        struct iovec iov[2];
+        int n = 0;
+        if (head_left)
+            iov[n++] = (struct iovec){x->uhead.data + x->uhead.head + x->uhead_off, head_left};
+        if (x->req_ready)
+            iov[n++] = (struct iovec){c->in.data + c->in.head, x->req_ready};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(u->fd, &mh, MSG_NOSIGNAL);
+        if (w == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                u->writable = false;
+            } else if (errno != EINTR) {
+                tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_RESET);
+                return true;
+            }
+        } else {
+            uint32_t sent = (uint32_t)w;
+            uint32_t h = sent < head_left ? sent : head_left;
+            x->uhead_off += h;
+            sent -= h;
+            if (sent) {
+                x->req_body_started = true;
+                tg_buf_consume(&c->in, sent);
+                x->req_ready -= sent;
+                if (x->req_body == TG_HTTP_BODY_LENGTH)
+                    x->req_left -= sent;
+            }
+            progress = true;
+        }
+    }
+    if (request_complete(x)) {
+        x->req_done = true;
+        /* The response deadline counts from the moment the request is fully sent. */
+        arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+        return true;
+    }
+    /* More body needed: read the client while its buffer has room. */
+    if (x->req_ready == 0 && x->req_body != TG_HTTP_BODY_NONE) {
+        int r = tg__client_read(c);
+        if (r < 0) {
+            x->cause = TG_CAUSE_CLIENT_ABORT;
+            tg__client_close(c);
+            return false;
+        }
+        if (r > 0) {
+            progress = true;
+            arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+        }
+    }
+    return progress;
+}
+
+/* Parses the response head in u->in and writes the client's version into c->out.
+ * Returns true on progress. */
+static bool response_head(struct cconn *c, struct uconn *u)
+{
+    struct exchange *x = &c->x;
+    struct tg_http_msg *m = &c->w->scratch;
+    struct tg_http_limits lim = {u->in.cap, 0};
+    int r = tg_http1_parse_response(u->in.data + u->in.head, tg_buf_len(&u->in), &lim, x->method,
+                                    m, NULL);
+    if (r == TG_AGAIN) {
+        if (tg_buf_len(&u->in) >= u->in.cap)
+            tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+        return false;
+    }
+    if (r < 0) {
+        tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+        return true;
+    }
+    if (!tg_buf_reserve(&c->out, &c->w->bufs)) {
+        tg__client_error(c, 503, "out of memory");
+        return true;
+    }
+    if (m->status < 200 && m->status != 101) {
+        /* Interim response (100 Continue, 103 Early Hints): pass the status line to
+         * HTTP/1.1 clients, drop it for HTTP/1.0 ones (RFC 9110 §15.2). */
+        if (x->minor >= 1) {
+            char line[64];
+            int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n\r\n", m->status,
+                             (int)(m->reason.len > 32 ? 32 : m->reason.len), m->reason.p);
+            tg_buf_append(&c->out, line, (uint32_t)n);
+        }
+        tg_buf_consume(&u->in, (uint32_t)r);
+        return true;
+    }
+    if (m->status == 101 && !x->upgrade) {
+        tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+        return true;
+    }
+    x->status = m->status;
+    x->resp_body = m->body;
+    x->resp_left = m->body == TG_HTTP_BODY_LENGTH ? m->content_length : 0;
+    x->upstream_keepalive = (m->flags & TG_HTTP_F_KEEPALIVE) != 0;
+    x->dechunk = x->minor == 0 && m->body == TG_HTTP_BODY_CHUNKED;
+    bool close_delimited = m->body == TG_HTTP_BODY_EOF || x->dechunk;
+    if (close_delimited || c->w->draining)
+        c->close_after = true;
+    bool keep = x->client_keepalive && !c->close_after;
+    if (tg__headers_response(&c->out, m, keep, x->minor == 0, x->dechunk, x->reqid,
+                             x->reqid_len) != 0) {
+        tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+        return true;
+    }
+    tg_buf_consume(&u->in, (uint32_t)r);
+    x->resp_head_done = true;
+    tg__balance_result(x->srv, true, now_of(c) - x->start_us, now_of(c),
+                       &x->ws->snap->cfg->upstreams[x->upstream]);
+    if (m->status == 101)
+        c->state = C_TUNNEL;
+    return true;
+}
+
+/* Clears response body bytes in u->in for the client. Returns false on a framing error. */
+static bool response_ready(struct cconn *c, struct uconn *u)
+{
+    struct exchange *x = &c->x;
+    uint32_t avail = tg_buf_len(&u->in);
+    switch (x->resp_body) {
+    case TG_HTTP_BODY_LENGTH:
+        x->resp_ready = x->resp_left < avail ? (uint32_t)x->resp_left : avail;
+        return true;
+    case TG_HTTP_BODY_EOF:
+        x->resp_ready = avail;
+        return true;
+    case TG_HTTP_BODY_CHUNKED:
+        break;
+    default:
+        x->resp_ready = 0;
+        return true;
+    }
+    if (x->resp_chunk_done || avail <= x->resp_ready)
+        return true;
+    char *p = u->in.data + u->in.head + x->resp_ready;
+    size_t in_len = avail - x->resp_ready;
+    bool done = false;
+    long r;
+    if (x->dechunk) {
+        size_t out_len = 0;
+        r = tg_http1_chunked_decode(&x->resp_chunk, p, in_len, p, &out_len, &done);
+        if (r >= 0) {
+            /* Payload now sits at p[0..out_len); close the gap left by the framing. */
+            memmove(p + out_len, p + r, in_len - (size_t)r);
+            u->in.tail -= (uint32_t)((size_t)r - out_len);
+            x->resp_ready += (uint32_t)out_len;
+        }
+    } else {
+        r = tg_http1_chunked_scan(&x->resp_chunk, p, in_len, &done);
+        if (r >= 0)
+            x->resp_ready += (uint32_t)r;
+    }
+    if (r < 0)
+        return false;
+    x->resp_chunk_done = done;
+    return true;
+}
+
+static bool response_complete(const struct cconn *c, const struct uconn *u)
+{
+    const struct exchange *x = &c->x;
+    if (!x->resp_head_done || tg_buf_len(&c->out) || x->resp_ready)
+        return false;
+    switch (x->resp_body) {
+    case TG_HTTP_BODY_LENGTH:
+        return x->resp_left == 0;
+    case TG_HTTP_BODY_CHUNKED:
+        return x->resp_chunk_done;
+    case TG_HTTP_BODY_EOF:
+        return x->resp_eof && tg_buf_len(&u->in) == 0;
+    default:
+        return true;
+    }
+}
+
+/* Upstream -> client. Returns true on progress. */
+static bool pump_response(struct cconn *c, struct uconn *u)
+{
+    struct exchange *x = &c->x;
+    bool progress = false;
+    bool body_done = x->resp_head_done &&
+                     ((x->resp_body == TG_HTTP_BODY_LENGTH && x->resp_left == x->resp_ready) ||
+                      (x->resp_body == TG_HTTP_BODY_CHUNKED && x->resp_chunk_done) ||
+                      x->resp_body == TG_HTTP_BODY_NONE);
+    bool want_more = !body_done && (!x->resp_head_done || x->resp_ready == 0);
+    if (want_more && !x->resp_eof && u->state == U_ACTIVE) {
+        int r = tg__upstream_read(u);
+        if (r > 0) {
+            progress = true;
+            if (x->resp_head_done)
+                arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+        } else if (r < 0) {
+            if (x->resp_head_done && x->resp_body == TG_HTTP_BODY_EOF) {
+                x->resp_eof = true;
+            } else if (!x->resp_head_done) {
+                tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_RESET);
+                return true;
+            } else {
+                /* Truncated body: forward what we have, then cut the client off. */
+                x->resp_eof = true;
+                x->cause = TG_CAUSE_UPSTREAM_RESET;
+                c->close_after = true;
+                if (tg_buf_len(&u->in) == 0 && tg_buf_len(&c->out) == 0) {
+                    tg__client_close(c);
+                    return false;
+                }
+            }
+            progress = true;
+        }
+    }
+    while (!x->resp_head_done && tg_buf_len(&u->in) && c->state == C_EXCHANGE) {
+        if (!response_head(c, u) || c->u != u)
+            return true;
+        progress = true;
+    }
+    if (c->u != u || c->closing)
+        return true;
+    if (x->resp_head_done && !response_ready(c, u)) {
+        x->cause = TG_CAUSE_UPSTREAM_BAD;
+        c->close_after = true;
+        tg__client_close(c);
+        return false;
+    }
+    uint32_t out_len = tg_buf_len(&c->out);
+    if (c->writable && (out_len || x->resp_ready)) {
+        struct iovec iov[2];
+        int n = 0;
+        if (out_len)
+            iov[n++] = (struct iovec){c->out.data + c->out.head, out_len};
+        if (x->resp_ready)
+            iov[n++] = (struct iovec){u->in.data + u->in.head, x->resp_ready};
+        long w = tg__client_writev(c, iov, n);
+        if (w == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                x->cause = TG_CAUSE_CLIENT_ABORT;
+                tg__client_close(c);
+                return false;
+            }
+        } else {
+            uint32_t sent = (uint32_t)w;
+            uint32_t h = sent < out_len ? sent : out_len;
+            tg_buf_consume(&c->out, h);
+            sent -= h;
+            if (x->resp_head_done)
+                x->resp_started = true;
+            if (sent) {
+                tg_buf_consume(&u->in, sent);
+                x->resp_ready -= sent;
+                if (x->resp_body == TG_HTTP_BODY_LENGTH)
+                    x->resp_left -= sent;
+            }
+            progress = true;
+        }
+    }
+    if (c->state == C_EXCHANGE && response_complete(c, u)) {
+        x->resp_done = true;
+        if (x->resp_eof || tg_buf_len(&u->in))
+            x->upstream_keepalive = false; /* EOF-delimited, or stray bytes after it */
+        if (!x->req_done)
+            c->close_after = true; /* answered before the body finished: cannot reuse */
+        tg__client_exchange_done(c);
+        return true;
+    }
+    return progress;
+}
+
+bool tg__forward_step(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    struct uconn *u = c->u;
+    if (!u) {
+        /* A local response (error page) is being written; then the cycle goes on. */
+        bool progress = false;
+        if (tg_buf_len(&c->out) && c->writable) {
+            long w = send(c->fd, c->out.data + c->out.head, tg_buf_len(&c->out), MSG_NOSIGNAL);
+            if (w > 0) {
+                tg_buf_consume(&c->out, (uint32_t)w);
+                progress = true;
+            } else if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c->writable = false;
+            } else if (w == -1 && errno != EINTR) {
+                tg__client_close(c);
+                return false;
+            }
+        }
+        if (tg_buf_len(&c->out) == 0 && x->resp_done) {
+            tg__client_exchange_done(c);
+            return true;
+        }
+        return progress;
+    }
+    bool progress = false;
+    if (!x->req_done)
+        progress |= pump_request(c, u);
+    if (c->closing || c->u != u || c->state != C_EXCHANGE)
+        return !c->closing;
+    progress |= pump_response(c, u);
+    return progress && !c->closing;
+}
+
+/* After 101 Switching Protocols: copy bytes both ways until either side closes. */
+bool tg__tunnel_step(struct cconn *c)
+{
+    struct uconn *u = c->u;
+    if (!u) {
+        tg__client_close(c);
+        return false;
+    }
+    bool progress = false;
+    /* upstream -> client (the 101 head may still be in c->out) */
+    uint32_t out_len = tg_buf_len(&c->out), in_len = tg_buf_len(&u->in);
+    if (c->writable && (out_len || in_len)) {
+        struct iovec iov[2];
+        int n = 0;
+        if (out_len)
+            iov[n++] = (struct iovec){c->out.data + c->out.head, out_len};
+        if (in_len)
+            iov[n++] = (struct iovec){u->in.data + u->in.head, in_len};
+        long w = tg__client_writev(c, iov, n);
+        if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            tg__client_close(c);
+            return false;
+        }
+        if (w > 0) {
+            uint32_t sent = (uint32_t)w, h = sent < out_len ? sent : out_len;
+            tg_buf_consume(&c->out, h);
+            tg_buf_consume(&u->in, sent - h);
+            progress = true;
+        }
+    }
+    /* client -> upstream */
+    if (u->writable && tg_buf_len(&c->in)) {
+        ssize_t w = send(u->fd, c->in.data + c->in.head, tg_buf_len(&c->in), MSG_NOSIGNAL);
+        if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            tg__client_close(c);
+            return false;
+        }
+        if (w == -1 && errno != EINTR)
+            u->writable = false;
+        if (w > 0) {
+            tg_buf_consume(&c->in, (uint32_t)w);
+            progress = true;
+        }
+    }
+    if (tg_buf_len(&u->in) == 0 && u->readable) {
+        int r = tg__upstream_read(u);
+        if (r < 0 && tg_buf_len(&c->out) == 0) {
+            tg__client_close(c);
+            return false;
+        }
+        progress |= r > 0;
+    }
+    if (tg_buf_len(&c->in) == 0 && c->readable) {
+        int r = tg__client_read(c);
+        if (r < 0) {
+            tg__client_close(c);
+            return false;
+        }
+        progress |= r > 0;
+    }
+    if (progress)
+        arm_deadline(c, now_of(c) + c->w->cur->snap->cfg->idle_timeout_us);
+    return progress;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* Gateway lifecycle: snapshot publication, listeners, worker threads, drain and stop.
+ * See gateway.h. Listeners are bound here, one SO_REUSEPORT socket per worker so the
+ * kernel spreads connections without a shared accept queue; with port 0 the first bind
+ * picks the port and the others join it. */
+#include "proxy/gateway.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy_int.h"
+
+_Static_assert(TG_CFG_MAX_HEADERS_LIMIT == TG_HTTP_MAX_HEADERS,
+               "config's header limit must match the parser's array");
+
+int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    struct tg_gateway *gw = calloc(1, sizeof *gw);
+    if (!gw) {
+        tg_config_free(cfg);
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
+    gw->listen = cfg->listen;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
+    struct tg_snapshot *s;
+    int rc = tg__snapshot_new(cfg, ++gw->gen, NULL, &s);
+    if (rc) {
+        free(gw);
+        return tg_errbuf_set(eb, rc, "out of memory");
+    }
+    atomic_init(&gw->snap, s);
+    *out = gw;
+    return 0;
+}
+
+static int bind_listener(struct tg_addr *a, struct tg_errbuf *eb)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return tg_errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a->ss, a->len) == -1 || listen(fd, 4096) == -1) {
+        int err = errno;
+        close(fd);
+        return tg_errbuf_set(eb, -err, "cannot listen on %s: %s", a->text, strerror(err));
+    }
+    /* Port 0: learn the port so the other workers' sockets join the same group. */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        memcpy(&a->ss, &ss, sl);
+    return fd;
+}
+
+int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb)
+{
+    gw->workers = calloc(gw->nworkers, sizeof *gw->workers);
+    if (!gw->workers)
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < gw->nworkers; i++) {
+        int fd = bind_listener(&gw->listen, eb);
+        if (fd < 0)
+            return fd;
+        int rc = tg__worker_init(&gw->workers[i], gw, i, fd);
+        if (rc)
+            return tg_errbuf_set(eb, rc, "worker %u: %s", i, tg_strerror(rc));
+    }
+    for (uint32_t i = 0; i < gw->nworkers; i++) {
+        int rc = tg__worker_start(&gw->workers[i]);
+        if (rc)
+            return tg_errbuf_set(eb, rc, "worker thread: %s", tg_strerror(rc));
+    }
+    gw->started = true;
+    tg_log(TG_LOG_INFO, "proxy", "listening addr=%s workers=%u", gw->listen.text, gw->nworkers);
+    return 0;
+}
+
+int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    struct tg_snapshot *old = atomic_load(&gw->snap);
+    if (strcmp(cfg->listen.text, old->cfg->listen.text) != 0)
+        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=listen reason=\"needs a restart\"");
+    struct tg_snapshot *s;
+    int rc = tg__snapshot_new(cfg, ++gw->gen, old, &s);
+    if (rc)
+        return tg_errbuf_set(eb, rc, "out of memory");
+    atomic_store_explicit(&gw->snap, s, memory_order_release);
+    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
+        if (gw->workers[i].loop)
+            tg_loop_wake(gw->workers[i].loop);
+    tg__health_snapshot_changed(gw->health);
+    tg__snapshot_unref(old);
+    tg_log(TG_LOG_INFO, "proxy", "config-reloaded generation=%llu", (unsigned long long)gw->gen);
+    return 0;
+}
+
+void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop)
+{
+    if (!gw->health && tg__health_new(gw, loop, &gw->health) != 0)
+        tg_log(TG_LOG_ERROR, "proxy", "health-checks-disabled err=ENOMEM");
+}
+
+void tg_gateway_drain(struct tg_gateway *gw)
+{
+    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
+        atomic_store(&gw->workers[i].drain_req, true);
+        if (gw->workers[i].loop)
+            tg_loop_wake(gw->workers[i].loop);
+    }
+}
+
+uint64_t tg_gateway_open_connections(struct tg_gateway *gw)
+{
+    return atomic_load_explicit(&gw->total_conns, memory_order_relaxed);
+}
+
+void tg_gateway_stop(struct tg_gateway *gw)
+{
+    if (!gw->workers)
+        return;
+    for (uint32_t i = 0; i < gw->nworkers; i++)
+        tg__worker_deinit(&gw->workers[i]);
+    free(gw->workers);
+    gw->workers = NULL;
+    gw->started = false;
+}
+
+void tg_gateway_free(struct tg_gateway *gw)
+{
+    if (!gw)
+        return;
+    tg_gateway_stop(gw);
+    tg__health_free(gw->health);
+    tg__snapshot_unref(atomic_load(&gw->snap));
+    free(gw);
+}
+
+bool tg_gateway_any_healthy(struct tg_gateway *gw)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    if (s->cfg->nupstreams == 0)
+        return false;
+    const struct tg_upstream_rt *ur = &s->ups[s->cfg->default_upstream];
+    for (uint32_t i = 0; i < ur->cfg->nservers; i++)
+        if (atomic_load_explicit(&ur->servers[i].healthy, memory_order_relaxed))
+            return true;
+    return false;
+}

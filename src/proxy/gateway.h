@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* The gateway: N worker threads, each with its own event loop, SO_REUSEPORT listener,
+ * client connections and upstream connection pools, all reading one immutable
+ * configuration snapshot. This header is what the process orchestration (admin/) uses:
+ * start, reload (SIGHUP), drain and stop (SIGTERM), and the health-check driver that
+ * runs on the control thread's loop. All functions here are for the control thread. */
+#ifndef TG_PROXY_GATEWAY_H
+#define TG_PROXY_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/err.h"
+#include "core/loop.h"
+
+struct tg_gateway;
+
+/* Creates a gateway for `cfg` (takes ownership, also on failure). Binds nothing yet. */
+int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_errbuf *eb);
+
+/* Binds one SO_REUSEPORT listener per worker and starts the worker threads. Returns 0,
+ * or -errno with `eb` naming the address that could not be bound. */
+int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb);
+
+/* Publishes `cfg` (takes ownership) as the new snapshot. Workers switch at their next
+ * loop turn; requests in flight finish on the snapshot they started with. Health state
+ * of servers with the same upstream name and address carries over. The listen address
+ * and worker count cannot change on reload (a warning says so). */
+int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_errbuf *eb);
+
+/* Starts the health checks of the current snapshot on `loop` (the control thread's). */
+void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop);
+
+/* Graceful stop, step one: close listeners, answer in-flight requests with
+ * "Connection: close", close idle keep-alive connections. */
+void tg_gateway_drain(struct tg_gateway *gw);
+
+/* Client connections still open, summed over workers (racy read, for drain polling). */
+uint64_t tg_gateway_open_connections(struct tg_gateway *gw);
+
+/* Stops the workers (closing whatever is left) and joins them. */
+void tg_gateway_stop(struct tg_gateway *gw);
+
+/* Frees everything; accepts NULL. Stops first if still running. */
+void tg_gateway_free(struct tg_gateway *gw);
+
+/* True when at least one server of the default upstream is usable (for /health). */
+bool tg_gateway_any_healthy(struct tg_gateway *gw);
+
+#endif

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* Proxy internals shared by the files of src/proxy/: the snapshot with its shared server
+ * state, the worker, and the two connection objects with the exchange that ties them.
+ *
+ * Ownership: a worker owns its client connections (struct cconn) and upstream
+ * connections (struct uconn). While an exchange is in flight the client owns the uconn
+ * it uses (c->u, u->client); otherwise a uconn sits on its server's idle list. Both are
+ * closed through *_close(), which unregisters the fd at once and frees the memory at the
+ * end of the loop turn (tg_loop_defer), so a callback higher up never sees freed memory.
+ *
+ * Snapshots: the gateway publishes a struct tg_snapshot through an atomic pointer; each
+ * worker keeps a struct wk_snap (its local view: idle pools, EWMA, round-robin state) and
+ * counts locally how many exchanges still use it, so switching costs no atomic per
+ * request. The snapshot's refcount is one per worker still holding it, plus the gateway. */
+#ifndef TG_PROXY_PROXY_INT_H
+#define TG_PROXY_PROXY_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "http/http1.h"
+#include "proxy/route.h"
+
+/* ---------------------------------------------------------------- shared state */
+
+/* One upstream server as every worker sees it. Written with relaxed atomics only. */
+struct tg_server_rt {
+    const struct tg_cfg_server *cfg;
+    atomic_int healthy;              /* active health checks: 1 up, 0 down */
+    atomic_llong ejected_until_us;   /* passive ejection, monotonic clock */
+    atomic_uint consecutive_fails;
+    atomic_int inflight;             /* requests in flight, all workers */
+    /* health checker's private state (control thread only) */
+    uint32_t hc_ok_run, hc_fail_run;
+};
+
+struct tg_upstream_rt {
+    const struct tg_cfg_upstream *cfg;
+    struct tg_server_rt *servers;
+    uint32_t first_server; /* index of servers[0] in the flattened per-worker array */
+};
+
+struct tg_snapshot {
+    atomic_int refs;
+    uint64_t gen;
+    struct tg_config *cfg;
+    struct tg_route_table *routes;
+    struct tg_upstream_rt *ups;
+    uint32_t nservers_total;
+};
+
+int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
+                     struct tg_snapshot **out);
+void tg__snapshot_ref(struct tg_snapshot *s);
+void tg__snapshot_unref(struct tg_snapshot *s);
+
+/* ---------------------------------------------------------------- worker */
+
+struct uconn;
+struct cconn;
+
+struct wk_server {
+    struct tg_server_rt *rt;
+    const struct tg_cfg_upstream *ucfg;
+    struct uconn *idle;   /* pooled keep-alive connections, LIFO */
+    uint32_t nidle;
+    double ewma_us;       /* latency EWMA for p2c_ewma (this worker's view) */
+    int32_t rr_current;   /* smooth weighted round robin state */
+    uint32_t local_inflight;
+};
+
+struct wk_snap {
+    struct tg_snapshot *snap;
+    struct wk_server *servers; /* snap->nservers_total entries */
+    uint32_t users;            /* exchanges of this worker using this view */
+    struct wk_snap *next;      /* retired views still in use */
+};
+
+struct tg_gateway;
+
+struct tg_worker {
+    struct tg_gateway *gw;
+    uint32_t id;
+    pthread_t thread;
+    bool thread_started;
+    struct tg_loop *loop;
+    int lfd;
+    struct tg_io lio;
+    struct tg_bufpool bufs;
+    struct wk_snap *cur;
+    struct wk_snap *retired;
+    struct cconn *conns; /* all client connections (doubly linked) */
+    atomic_ullong nconns;
+    uint64_t rng;
+    bool draining;
+    atomic_bool drain_req, stop_req;
+    uint64_t next_reqid;
+    struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
+};
+
+uint64_t tg__worker_rand(struct tg_worker *w);
+
+struct tg_health;
+
+struct tg_gateway {
+    _Atomic(struct tg_snapshot *) snap;
+    uint64_t gen;
+    struct tg_worker *workers;
+    uint32_t nworkers;
+    struct tg_addr listen;
+    bool started;
+    atomic_uint total_conns; /* client connections, all workers (max_connections) */
+    struct tg_health *health;
+};
+
+/* health.c */
+int tg__health_new(struct tg_gateway *gw, struct tg_loop *loop, struct tg_health **out);
+void tg__health_free(struct tg_health *h);
+void tg__health_snapshot_changed(struct tg_health *h);
+
+/* ---------------------------------------------------------------- connections */
+
+enum cstate {
+    C_READ_HEAD = 0, /* waiting for / parsing a request head */
+    C_EXCHANGE,      /* a request is being proxied */
+    C_TUNNEL,        /* after 101 Switching Protocols: raw bytes both ways */
+    C_FLUSH_CLOSE,   /* writing a final (error) response, then close */
+};
+
+/* Why a request ended the way it did (the cause code of the observability issue). */
+enum tg_cause {
+    TG_CAUSE_OK = 0,
+    TG_CAUSE_UPSTREAM_CONNECT, /* connect refused / failed / timed out */
+    TG_CAUSE_UPSTREAM_TIMEOUT, /* no (complete) response before the deadline */
+    TG_CAUSE_UPSTREAM_RESET,   /* upstream closed or reset mid-exchange */
+    TG_CAUSE_UPSTREAM_BAD,     /* unparsable response */
+    TG_CAUSE_NO_SERVER,        /* every server down or ejected */
+    TG_CAUSE_CLIENT_ABORT,
+    TG_CAUSE_BAD_REQUEST,
+};
+
+struct exchange {
+    enum tg_http_method method;
+    int minor;
+    bool client_keepalive;
+    bool upgrade;
+    int route;          /* index into cfg->routes, -1 for the default upstream */
+    struct wk_server *srv; /* server of the current (or last) try */
+    uint32_t upstream;  /* index into cfg->upstreams */
+    struct wk_snap *ws; /* the view this exchange started on */
+    int64_t start_us, deadline_us;
+    int tries;
+
+    struct tg_buf uhead; /* rewritten request head for the upstream */
+    uint32_t uhead_off;
+    enum tg_http_body req_body;
+    uint64_t req_left;        /* LENGTH: bytes still to forward */
+    struct tg_http_chunked req_chunk;
+    uint32_t req_ready;       /* bytes at the head of c->in cleared for forwarding */
+    bool req_done;            /* whole request forwarded */
+    bool req_body_started;    /* body bytes already sent upstream: no retry */
+    bool req_chunk_done;      /* the chunked scanner saw the end of the body */
+    bool resp_chunk_done;
+    bool resp_eof;            /* upstream closed (ends an EOF-delimited body) */
+    int64_t timer_due_us;     /* what c->timer is armed for (lazy re-arming) */
+
+    bool resp_head_done;
+    int status;
+    enum tg_http_body resp_body;
+    uint64_t resp_left;
+    struct tg_http_chunked resp_chunk;
+    bool dechunk;             /* HTTP/1.0 client, chunked response: strip the framing */
+    uint32_t resp_ready;      /* bytes at the head of u->in cleared for the client */
+    bool resp_done;
+    bool resp_started;        /* response bytes reached the client: errors can only close */
+    bool upstream_keepalive;
+    enum tg_cause cause;
+    char reqid[64];
+    uint32_t reqid_len;
+};
+
+struct cconn {
+    struct tg_worker *w;
+    struct cconn *prev, *next;
+    struct tg_io io;
+    int fd;
+    enum cstate state;
+    bool readable, writable, hup, closing;
+    bool close_after; /* close once the current response is written */
+    struct tg_timer timer;
+    struct tg_defer defer;
+    struct tg_buf in;  /* bytes from the client */
+    struct tg_buf out; /* bytes we generate for the client (heads, error pages) */
+    struct uconn *u;
+    struct exchange x;
+    uint32_t requests;
+    char ip[48];
+};
+
+enum ustate {
+    U_CONNECTING = 0,
+    U_ACTIVE,
+    U_IDLE,
+};
+
+struct uconn {
+    struct tg_worker *w;
+    struct wk_snap *ws;
+    struct wk_server *srv;
+    struct tg_io io;
+    int fd;
+    enum ustate state;
+    bool readable, writable, hup, reused, closing;
+    struct tg_timer timer;
+    struct tg_defer defer;
+    struct tg_buf in; /* bytes from the upstream */
+    struct cconn *client;
+    struct uconn *next_idle;
+};
+
+/* client.c */
+void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss);
+void tg__client_close(struct cconn *c);
+void tg__client_drive(struct cconn *c);
+void tg__client_error(struct cconn *c, int status, const char *msg);
+void tg__client_exchange_done(struct cconn *c);
+int tg__client_read(struct cconn *c);
+void tg__client_arm_deadline(struct cconn *c, int64_t due_us);
+struct iovec;
+long tg__client_writev(struct cconn *c, const struct iovec *iov, int n);
+
+/* forward.c */
+void tg__forward_start(struct cconn *c, const struct tg_http_msg *req);
+bool tg__forward_step(struct cconn *c);
+void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
+bool tg__tunnel_step(struct cconn *c);
+
+/* upstream.c */
+int tg__upstream_acquire(struct cconn *c, struct wk_server *srv);
+void tg__upstream_release(struct uconn *u, bool reusable);
+void tg__upstream_close(struct uconn *u);
+int tg__upstream_read(struct uconn *u);
+void tg__worker_pool_drop(struct tg_worker *w, struct wk_snap *ws);
+
+/* balance.c */
+struct wk_server *tg__balance_pick(struct tg_worker *w, struct wk_snap *ws, uint32_t upstream,
+                                   int64_t now_us, const struct wk_server *avoid);
+void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_t now_us,
+                        const struct tg_cfg_upstream *ucfg);
+
+/* headers.c */
+int tg__headers_request(struct tg_buf *out, const struct tg_http_msg *req, const char *client_ip,
+                        const char *reqid, uint32_t reqid_len, const char *host_fallback);
+int tg__headers_response(struct tg_buf *out, const struct tg_http_msg *resp, bool keepalive,
+                         bool client_http10, bool dechunk, const char *reqid, uint32_t reqid_len);
+
+/* worker.c: the view a new exchange should use (and its accounting). */
+struct wk_snap *tg__worker_view_get(struct tg_worker *w);
+void tg__worker_view_put(struct tg_worker *w, struct wk_snap *ws);
+void tg__worker_conn_gone(struct tg_worker *w);
+int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int lfd);
+int tg__worker_start(struct tg_worker *w);
+void tg__worker_deinit(struct tg_worker *w);
+
+#endif

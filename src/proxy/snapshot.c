@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration snapshots: the config plus what is compiled from it (route table) and
+ * the shared per-server state (health, ejection, in-flight). Immutable except for those
+ * relaxed atomics. Freed when the last reference goes (gateway + workers still on it). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/proxy_int.h"
+
+static void snapshot_free(struct tg_snapshot *s)
+{
+    if (!s)
+        return;
+    if (s->ups) {
+        for (uint32_t i = 0; i < s->cfg->nupstreams; i++)
+            free(s->ups[i].servers);
+        free(s->ups);
+    }
+    tg_route_table_free(s->routes);
+    tg_config_free(s->cfg);
+    free(s);
+}
+
+/* Carries health over from `prev` for servers with the same upstream name and address,
+ * so a reload does not send traffic to a server the checker knows is down. */
+static void inherit_health(struct tg_server_rt *rt, const char *upname,
+                           const struct tg_snapshot *prev)
+{
+    if (!prev)
+        return;
+    for (uint32_t u = 0; u < prev->cfg->nupstreams; u++) {
+        const struct tg_upstream_rt *pu = &prev->ups[u];
+        if (strcmp(pu->cfg->name, upname) != 0)
+            continue;
+        for (uint32_t i = 0; i < pu->cfg->nservers; i++) {
+            const struct tg_server_rt *p = &pu->servers[i];
+            if (strcmp(p->cfg->addr.text, rt->cfg->addr.text) != 0)
+                continue;
+            atomic_store(&rt->healthy, atomic_load(&p->healthy));
+            atomic_store(&rt->ejected_until_us, atomic_load(&p->ejected_until_us));
+            rt->hc_ok_run = p->hc_ok_run;
+            rt->hc_fail_run = p->hc_fail_run;
+        }
+    }
+}
+
+int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
+                     struct tg_snapshot **out)
+{
+    struct tg_snapshot *s = calloc(1, sizeof *s);
+    if (!s) {
+        tg_config_free(cfg);
+        return -ENOMEM;
+    }
+    s->cfg = cfg;
+    s->gen = gen;
+    atomic_init(&s->refs, 1);
+    if (tg_route_table_new(cfg, &s->routes) != 0)
+        goto fail;
+    s->ups = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *s->ups);
+    if (!s->ups)
+        goto fail;
+    for (uint32_t u = 0; u < cfg->nupstreams; u++) {
+        const struct tg_cfg_upstream *uc = &cfg->upstreams[u];
+        struct tg_upstream_rt *ur = &s->ups[u];
+        ur->cfg = uc;
+        ur->first_server = s->nservers_total;
+        ur->servers = calloc(uc->nservers ? uc->nservers : 1, sizeof *ur->servers);
+        if (!ur->servers)
+            goto fail;
+        for (uint32_t i = 0; i < uc->nservers; i++) {
+            struct tg_server_rt *rt = &ur->servers[i];
+            rt->cfg = &uc->servers[i];
+            atomic_init(&rt->healthy, 1);
+            inherit_health(rt, uc->name, prev);
+        }
+        s->nservers_total += uc->nservers;
+    }
+    *out = s;
+    return 0;
+fail:
+    snapshot_free(s);
+    return -ENOMEM;
+}
+
+void tg__snapshot_ref(struct tg_snapshot *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+void tg__snapshot_unref(struct tg_snapshot *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(s);
+}
