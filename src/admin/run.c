@@ -143,9 +143,10 @@ static void reload(struct control *ctl)
         tg_log(TG_LOG_ERROR, "admin", "reload-failed error=\"%s\"", eb.msg);
 }
 
-static void drain_check(struct tg_timer *t)
+static void drain_check(struct tg_timer *t);
+
+static void drain_poll(struct control *ctl)
 {
-    struct control *ctl = t->data;
     uint64_t open = tg_gateway_open_connections(ctl->gw);
     if (open == 0 || tg_loop_now_us(ctl->loop) >= ctl->drain_deadline_us) {
         if (open)
@@ -154,7 +155,13 @@ static void drain_check(struct tg_timer *t)
         tg_loop_stop(ctl->loop);
         return;
     }
-    tg_timer_start(ctl->loop, t, tg_loop_now_us(ctl->loop) + 50000, drain_check, ctl);
+    tg_timer_start(ctl->loop, &ctl->drain_timer, tg_loop_now_us(ctl->loop) + 50000, drain_check,
+                   ctl);
+}
+
+static void drain_check(struct tg_timer *t)
+{
+    drain_poll(t->data);
 }
 
 static void start_drain(struct control *ctl)
@@ -175,7 +182,7 @@ static void start_drain(struct control *ctl)
         tg_config_free(cur);
     }
     ctl->drain_deadline_us = tg_loop_now_us(ctl->loop) + drain_us;
-    drain_check(&ctl->drain_timer);
+    drain_poll(ctl);
 }
 
 static void on_signal(struct tg_io *io, unsigned events)

@@ -42,6 +42,9 @@ int tg_errbuf_set(struct tg_errbuf *eb, int code, const char *fmt, ...)
     if (!eb)
         return code;
     eb->code = code;
+    /* A reused errbuf must not print the position of an earlier error. */
+    eb->file[0] = '\0';
+    eb->line = eb->column = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(eb->msg, sizeof eb->msg, fmt, ap);

@@ -210,8 +210,10 @@ int tg__client_read(struct cconn *c)
     ssize_t n = recv(c->fd, c->in.data + c->in.tail, space, 0);
     if (n > 0) {
         c->in.tail += (uint32_t)n;
-        if ((uint32_t)n < space)
-            c->readable = false; /* short read: the socket is drained (edge-triggered) */
+        /* A short read means the socket is drained (edge-triggered), unless a FIN came
+         * with the data: its edge is spent, so keep reading until recv returns 0. */
+        if ((uint32_t)n < space && !c->rdhup)
+            c->readable = false;
         return (int)n;
     }
     if (n == 0) {
@@ -333,6 +335,8 @@ static void client_io(struct tg_io *io, unsigned events)
         c->readable = true;
     if (events & TG_IO_WRITE)
         c->writable = true;
+    if (events & TG_IO_HUP)
+        c->rdhup = true;
     tg__client_drive(c);
 }
 

@@ -192,6 +192,7 @@ struct cconn {
     int fd;
     enum cstate state;
     bool readable, writable, hup, closing;
+    bool rdhup;       /* the poller reported the peer's FIN: keep reading until EOF */
     bool close_after; /* close once the current response is written */
     struct tg_timer timer;
     struct tg_defer defer;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define MAX_SEGS 32
+_Static_assert(TG_CFG_MAX_PATH_SEGMENTS <= MAX_SEGS, "config allows more template segments than the matcher holds");
 
 enum seg_kind { SEG_LIT = 0, SEG_PARAM, SEG_REST };
 
@@ -52,6 +53,10 @@ static void split_template(struct compiled *c)
         else
             g->kind = SEG_LIT;
     }
+    /* "/a/:id/" is the same route as "/a/:id": match_template accepts one trailing slash
+     * on the path, so a final empty segment would only make the slash mandatory. */
+    if (c->nsegs > 1 && c->segs[c->nsegs - 1].len == 0)
+        c->nsegs--;
 }
 
 int tg_route_table_new(const struct tg_config *cfg, struct tg_route_table **out)
@@ -174,9 +179,10 @@ size_t tg_route_template(struct tg_str path, char *out, size_t cap)
         memcpy(out + o, (src), n_);                                                         \
         o += n_;                                                                            \
     } while (0)
-    if (p == end || *p != '/') {
+    /* The loop writes the '/' before each segment, also for a path without a leading
+     * one ("*", a CONNECT authority); only the empty path needs it here. */
+    if (p == end)
         PUT("/", 1);
-    }
     while (p < end) {
         if (*p == '/')
             p++;

@@ -211,7 +211,7 @@ int tg__upstream_read(struct uconn *u)
     ssize_t n = recv(u->fd, u->in.data + u->in.tail, space, 0);
     if (n > 0) {
         u->in.tail += (uint32_t)n;
-        if ((uint32_t)n < space)
+        if ((uint32_t)n < space && !u->hup) /* see tg__client_read */
             u->readable = false;
         return (int)n;
     }

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* Snapshot lifecycle: defaults, the --upstream flag, whole-config validation, deep copy
+ * and free. The YAML side lives in yaml_load.c and schema.c; this file holds what is
+ * true of a config however it was built. */
+#include "config/config.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_int.h"
+#include "config/diag_int.h"
+#include "config/units.h"
+
+const char *const tg_config__lb_names[] = {"round_robin", "least_conn", "p2c_ewma", NULL};
+const char *const tg_config__class_names[] = {"default", "critical", NULL};
+const char *const tg_config__method_names[] = {
+    "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", NULL};
+static const char *const match_names[] = {"prefix", "template", "exact"};
+
+void *tg_config__xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "tailguard: out of memory building the configuration\n");
+        abort();
+    }
+    return p;
+}
+
+void *tg_config__xreallocarray(void *p, size_t n, size_t size)
+{
+    void *q = reallocarray(p, n ? n : 1, size ? size : 1);
+    if (!q) {
+        fprintf(stderr, "tailguard: out of memory building the configuration\n");
+        abort();
+    }
+    return q;
+}
+
+void tg_config__upstream_defaults(struct tg_cfg_upstream *u)
+{
+    memset(u, 0, sizeof *u);
+    u->lb = TG_LB_ROUND_ROBIN;
+    u->keepalive = 256;
+    u->connect_timeout_us = 2 * TG_US_PER_S;
+    u->health.enabled = false;
+    strcpy(u->health.path, "/health");
+    u->health.interval_us = 5 * TG_US_PER_S;
+    u->health.timeout_us = 1 * TG_US_PER_S;
+    u->health.rise = 2;
+    u->health.fall = 3;
+    u->passive.failures = 5;
+    u->passive.eject_us = 30 * TG_US_PER_S;
+}
+
+void tg_config__route_defaults(struct tg_cfg_route *r)
+{
+    memset(r, 0, sizeof *r);
+    r->upstream = TG_CFG_UPSTREAM_DEFAULT;
+    r->cls = TG_CLASS_DEFAULT;
+    r->match = TG_MATCH_EXACT;
+}
+
+bool tg_config__name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+struct tg_config *tg_config_new_default(void)
+{
+    struct tg_config *cfg = tg_config__xcalloc(1, sizeof *cfg);
+    /* These literals are known-good; a failure here is a bug, not user input. */
+    if (tg_addr_parse("0.0.0.0:8000", &cfg->listen, NULL) != 0 ||
+        tg_addr_parse("127.0.0.1:9090", &cfg->admin_listen, NULL) != 0)
+        abort();
+    cfg->workers = 0;
+    cfg->max_head_bytes = 16384;
+    cfg->max_headers = 100;
+    cfg->max_body_bytes = 0;
+    cfg->max_connections = 20000;
+    cfg->header_timeout_us = 10 * TG_US_PER_S;
+    cfg->idle_timeout_us = 60 * TG_US_PER_S;
+    cfg->default_timeout_us = 30 * TG_US_PER_S;
+    cfg->critical_timeout_us = 60 * TG_US_PER_S;
+    cfg->drain_timeout_us = 30 * TG_US_PER_S;
+    cfg->default_upstream = 0;
+    cfg->max_endpoints = 1000;
+    return cfg;
+}
+
+void tg_config_free(struct tg_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (uint32_t i = 0; i < cfg->nupstreams; i++)
+        free(cfg->upstreams[i].servers);
+    free(cfg->upstreams);
+    free(cfg->routes);
+    free(cfg);
+}
+
+struct tg_config *tg_config_clone(const struct tg_config *cfg)
+{
+    struct tg_config *c = tg_config__xcalloc(1, sizeof *c);
+    *c = *cfg;
+    c->upstreams = NULL;
+    c->routes = NULL;
+    if (cfg->nupstreams) {
+        c->upstreams = tg_config__xcalloc(cfg->nupstreams, sizeof *c->upstreams);
+        for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+            const struct tg_cfg_upstream *u = &cfg->upstreams[i];
+            c->upstreams[i] = *u;
+            c->upstreams[i].servers = tg_config__xcalloc(u->nservers, sizeof *u->servers);
+            if (u->nservers)
+                memcpy(c->upstreams[i].servers, u->servers, u->nservers * sizeof *u->servers);
+        }
+    }
+    if (cfg->nroutes) {
+        c->routes = tg_config__xcalloc(cfg->nroutes, sizeof *c->routes);
+        memcpy(c->routes, cfg->routes, cfg->nroutes * sizeof *c->routes);
+    }
+    return c;
+}
+
+int tg_config_upstream_index(const struct tg_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        if (strcmp(cfg->upstreams[i].name, name) == 0)
+            return (int)i;
+    }
+    return TG_ENOTFOUND;
+}
+
+int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport, struct tg_errbuf *eb)
+{
+    struct tg_addr a;
+    if (tg_addr_parse(hostport, &a, eb) != 0) {
+        char msg[TG_ERRBUF_MSG];
+        snprintf(msg, sizeof msg, "%s", eb ? eb->msg : "");
+        return tg_config__errf(eb, TG_ECONFIG, NULL, 0, 0, "--upstream: %s", msg);
+    }
+    if (tg_addr_port(&a) == 0)
+        return tg_config__errf(eb, TG_ECONFIG, NULL, 0, 0,
+                               "--upstream: %s: port 0 is not valid for a server", a.text);
+    if (cfg->nupstreams == 0) {
+        cfg->upstreams = tg_config__xcalloc(1, sizeof *cfg->upstreams);
+        tg_config__upstream_defaults(&cfg->upstreams[0]);
+        strcpy(cfg->upstreams[0].name, "default");
+        cfg->nupstreams = 1;
+        cfg->default_upstream = 0;
+    }
+    if (cfg->default_upstream >= cfg->nupstreams)
+        return tg_config__errf(eb, TG_ECONFIG, NULL, 0, 0,
+                               "--upstream: default_upstream index %u is out of range",
+                               cfg->default_upstream);
+    struct tg_cfg_upstream *u = &cfg->upstreams[cfg->default_upstream];
+    for (uint32_t i = 0; i < u->nservers; i++) {
+        if (tg_addr_equal(&u->servers[i].addr, &a))
+            return tg_config__errf(eb, TG_ECONFIG, NULL, 0, 0,
+                                   "--upstream: %s is already a server of upstream \"%s\"", a.text,
+                                   u->name);
+    }
+    if (u->nservers >= TG_CFG_MAX_SERVERS)
+        return tg_config__errf(eb, TG_ECONFIG, NULL, 0, 0,
+                               "--upstream: upstream \"%s\" already has %u servers (the most)",
+                               u->name, u->nservers);
+    u->servers = tg_config__xreallocarray(u->servers, u->nservers + 1, sizeof *u->servers);
+    u->servers[u->nservers].addr = a;
+    u->servers[u->nservers].weight = 1;
+    u->nservers++;
+    return 0;
+}
+
+static bool is_wildcard(const struct tg_addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    return false;
+}
+
+/* Two listeners collide when they share a non-zero port and either the address or a
+ * wildcard; with Linux's default bindv6only=0, [::] also takes the IPv4 port. */
+static bool listeners_collide(const struct tg_addr *a, const struct tg_addr *b)
+{
+    uint16_t port = tg_addr_port(a);
+    if (port == 0 || port != tg_addr_port(b))
+        return false;
+    return tg_addr_equal(a, b) || is_wildcard(a) || is_wildcard(b);
+}
+
+int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    const char *file = cfg->file;
+    if (cfg->nupstreams == 0)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "no upstreams: add an \"upstreams:\" section or pass "
+                               "--upstream host:port");
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        const struct tg_cfg_upstream *u = &cfg->upstreams[i];
+        if (!tg_config__name_ok(u->name))
+            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                   "upstreams[%u].name: bad name \"%s\"", i, u->name);
+        if (u->nservers == 0)
+            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                   "upstreams[%u].servers: upstream \"%s\" has no servers", i,
+                                   u->name);
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(cfg->upstreams[j].name, u->name) == 0)
+                return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                       "upstreams[%u].name: duplicate upstream name \"%s\" "
+                                       "(also upstreams[%u])",
+                                       i, u->name, j);
+        }
+    }
+    if (cfg->default_upstream >= cfg->nupstreams)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "default_upstream: index %u is out of range (%u upstreams)",
+                               cfg->default_upstream, cfg->nupstreams);
+    for (uint32_t i = 0; i < cfg->nroutes; i++) {
+        struct tg_cfg_route *r = &cfg->routes[i];
+        if (!tg_config__name_ok(r->name))
+            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0, "routes[%u].name: bad name \"%s\"",
+                                   i, r->name);
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(cfg->routes[j].name, r->name) == 0)
+                return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                       "routes[%u].name: duplicate route name \"%s\" "
+                                       "(also routes[%u])",
+                                       i, r->name, j);
+        }
+        if (r->upstream == TG_CFG_UPSTREAM_DEFAULT)
+            r->upstream = cfg->default_upstream;
+        if (r->upstream >= cfg->nupstreams)
+            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                   "routes[%u].upstream: index %u is out of range", i, r->upstream);
+    }
+    if (cfg->max_headers == 0 || cfg->max_headers > TG_CFG_MAX_HEADERS_LIMIT)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "limits.max_headers: %u is out of range (1-%u)", cfg->max_headers,
+                               TG_CFG_MAX_HEADERS_LIMIT);
+    if (cfg->max_head_bytes < 1024 || cfg->max_connections == 0 || cfg->max_endpoints == 0)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "limits: max_header_bytes must be at least 1KiB and "
+                               "max_connections, endpoints.max at least 1");
+    if (cfg->header_timeout_us <= 0 || cfg->idle_timeout_us <= 0 || cfg->default_timeout_us <= 0 ||
+        cfg->critical_timeout_us <= 0 || cfg->drain_timeout_us < 0)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "timeouts: header, idle, default and critical must be above 0");
+    if (listeners_collide(&cfg->listen, &cfg->admin_listen))
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "admin.listen: %s collides with listen %s (use another port; "
+                               "admin.mount_on_proxy also serves admin on the proxy port)",
+                               cfg->admin_listen.text, cfg->listen.text);
+    return 0;
+}
+
+const char *tg_config_format_error(const struct tg_errbuf *eb, char *buf, size_t cap)
+{
+    if (eb->file[0] && eb->line > 0)
+        snprintf(buf, cap, "%s:%d:%d: %s", eb->file, eb->line, eb->column, eb->msg);
+    else if (eb->file[0])
+        snprintf(buf, cap, "%s: %s", eb->file, eb->msg);
+    else
+        snprintf(buf, cap, "%s", eb->msg);
+    return buf;
+}
+
+const char *tg_config_lb_name(enum tg_lb lb)
+{
+    return (unsigned)lb <= TG_LB_P2C_EWMA ? tg_config__lb_names[lb] : "?";
+}
+
+const char *tg_config_class_name(enum tg_route_class cls)
+{
+    return (unsigned)cls <= TG_CLASS_CRITICAL ? tg_config__class_names[cls] : "?";
+}
+
+const char *tg_config_match_name(enum tg_route_match match)
+{
+    return (unsigned)match <= TG_MATCH_EXACT ? match_names[match] : "?";
+}

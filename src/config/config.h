@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* The gateway configuration: an immutable snapshot built from a YAML file (yaml_load.c),
+ * command-line flags (tg_config_add_upstream_server) and defaults, then checked as a
+ * whole by tg_config_validate. Once validated a snapshot is never written again; the
+ * proxy publishes it by an atomic pointer swap and workers read it without locks, so
+ * every field here is plain data and all arrays are owned by the snapshot.
+ *
+ * Lifecycle: tg_config_load_file (or tg_config_new_default) -> apply flags ->
+ * tg_config_validate -> publish -> tg_config_free when no worker can still see it.
+ * Loading and validating may be called from any thread; they touch no global state.
+ * Allocation failure while building a snapshot aborts with a message (startup/reload
+ * only, never on the request path). */
+#ifndef TG_CONFIG_CONFIG_H
+#define TG_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/addr.h"
+#include "core/err.h"
+
+enum tg_lb {
+    TG_LB_ROUND_ROBIN = 0, /* "round_robin", weighted (smooth WRR, as nginx) */
+    TG_LB_LEAST_CONN,      /* "least_conn", weighted by in-flight requests */
+    TG_LB_P2C_EWMA,        /* "p2c_ewma": power of two choices on latency EWMA */
+};
+
+enum tg_route_class {
+    TG_CLASS_DEFAULT = 0, /* "default": timeouts.default applies */
+    TG_CLASS_CRITICAL,    /* "critical": timeouts.critical applies */
+};
+
+enum tg_route_match {
+    TG_MATCH_PREFIX = 0, /* `prefix:` key; path starts with route.path */
+    TG_MATCH_TEMPLATE,   /* `path:` with ":name" segments and/or a final "*" segment */
+    TG_MATCH_EXACT,      /* `path:` without parameters */
+};
+
+/* Route method bits, 1u << n in the order of enum tg_http_method (config may not include
+ * http/, so the proxy converts with `1u << msg->method` and should static-assert that
+ * TG_CFG_M_TRACE == 1u << TG_HTTP_TRACE). A route with methods == 0 matches any method. */
+#define TG_CFG_M_OTHER (1u << 0)
+#define TG_CFG_M_GET (1u << 1)
+#define TG_CFG_M_HEAD (1u << 2)
+#define TG_CFG_M_POST (1u << 3)
+#define TG_CFG_M_PUT (1u << 4)
+#define TG_CFG_M_DELETE (1u << 5)
+#define TG_CFG_M_PATCH (1u << 6)
+#define TG_CFG_M_OPTIONS (1u << 7)
+#define TG_CFG_M_CONNECT (1u << 8)
+#define TG_CFG_M_TRACE (1u << 9)
+
+/* route.upstream before tg_config_validate when the route named no upstream: it then
+ * becomes cfg->default_upstream. After validation every route.upstream < nupstreams. */
+#define TG_CFG_UPSTREAM_DEFAULT UINT32_MAX
+
+/* limits.max_headers can not exceed the HTTP parser's fixed header array; this mirrors
+ * TG_HTTP_MAX_HEADERS (the proxy should static-assert they agree). */
+#define TG_CFG_MAX_HEADERS_LIMIT 100
+
+/* A template path has at most this many segments ("/a/:id" has two): the proxy's route
+ * compiler keeps them in a fixed array. */
+#define TG_CFG_MAX_PATH_SEGMENTS 32
+
+/* Size limits on the file itself and its lists, so a runaway file fails fast. */
+#define TG_CFG_MAX_FILE_BYTES (16u << 20)
+#define TG_CFG_MAX_UPSTREAMS 1000
+#define TG_CFG_MAX_SERVERS 1000 /* per upstream */
+#define TG_CFG_MAX_ROUTES 10000
+
+struct tg_cfg_server {
+    struct tg_addr addr; /* never port 0 */
+    uint32_t weight;     /* 1..1000, default 1 */
+};
+
+struct tg_cfg_health {
+    bool enabled;        /* true when `health_check:` is present (unless enabled: false) */
+    char path[256];      /* "/health"; always starts with '/' */
+    int64_t interval_us; /* 5 s */
+    int64_t timeout_us;  /* 1 s, never above interval_us */
+    uint32_t rise, fall; /* 2 and 3 consecutive results to mark up / down */
+};
+
+struct tg_cfg_passive {
+    uint32_t failures; /* consecutive connect errors, timeouts or resets (not HTTP 5xx)
+                        * before a server is ejected; 0 = passive ejection off. 5 */
+    int64_t eject_us;  /* how long an ejected server stays out: 30 s */
+};
+
+struct tg_cfg_upstream {
+    char name[64]; /* unique, [A-Za-z0-9_.-]+ */
+    struct tg_cfg_server *servers;
+    uint32_t nservers;  /* >= 1 */
+    enum tg_lb lb;      /* round_robin */
+    uint32_t keepalive; /* max idle pooled connections per server per worker; 32, 0 = off */
+    struct tg_cfg_health health;
+    struct tg_cfg_passive passive;
+    int64_t connect_timeout_us; /* 2 s */
+};
+
+struct tg_cfg_route {
+    char name[64];    /* unique, [A-Za-z0-9_.-]+; the `endpoint` metric label */
+    unsigned methods; /* TG_CFG_M_* bits, 0 = any method */
+    enum tg_route_match match;
+    char path[256];    /* starts with '/'; no '?', '#', spaces or control bytes. Templates:
+                        * a segment is a literal, ":name" ([A-Za-z0-9_]+, unique within the
+                        * path) or, as the last segment only, "*" */
+    uint32_t upstream; /* index into cfg->upstreams (see TG_CFG_UPSTREAM_DEFAULT) */
+    enum tg_route_class cls;
+    char feature[64];   /* feature switch name, "" = none */
+    int64_t timeout_us; /* upstream response timeout; 0 = the class default */
+};
+
+struct tg_config {
+    char file[256];              /* "" when not loaded by tg_config_load_file */
+    struct tg_addr listen;       /* 0.0.0.0:8000 */
+    struct tg_addr admin_listen; /* 127.0.0.1:9090 */
+    bool admin_mount_on_proxy;   /* false */
+    char admin_token[128];       /* "" = control API needs no token */
+    uint32_t workers;            /* 0 = number of cores */
+    uint32_t max_head_bytes;     /* 16 KiB; request head above it -> 431 */
+    uint32_t max_headers;        /* 100, at most TG_CFG_MAX_HEADERS_LIMIT */
+    uint64_t max_body_bytes;     /* 0 = unlimited; else larger bodies -> 413 */
+    uint32_t max_connections;    /* 20000, whole process */
+    int64_t header_timeout_us;   /* 10 s to receive a request head -> 408 */
+    int64_t idle_timeout_us;     /* 60 s keep-alive idle */
+    int64_t default_timeout_us;  /* 30 s upstream response timeout, class default */
+    int64_t critical_timeout_us; /* 60 s, class critical */
+    int64_t drain_timeout_us;    /* 30 s graceful stop */
+    struct tg_cfg_upstream *upstreams;
+    uint32_t nupstreams;
+    uint32_t default_upstream; /* index; 0 */
+    struct tg_cfg_route *routes;
+    uint32_t nroutes;
+    uint32_t max_endpoints; /* 1000 */
+};
+
+/* A snapshot with every default and no upstreams or routes. Never returns NULL. */
+struct tg_config *tg_config_new_default(void);
+
+/* Reads and parses the YAML file at `path`. On success stores a new snapshot (not yet
+ * validated: apply flags, then call tg_config_validate) in `*out` and returns 0. On
+ * failure `*out` is NULL, `eb` holds file, line, column and "key.path: message", and the
+ * return is -errno (cannot read), TG_EPARSE (not YAML) or TG_ECONFIG (YAML, but not a
+ * valid config). */
+int tg_config_load_file(const char *path, struct tg_config **out, struct tg_errbuf *eb);
+
+/* As tg_config_load_file, from memory. `name` labels error messages (NULL: "<string>");
+ * cfg->file stays "". `yaml` need not be NUL-terminated. */
+int tg_config_load_string(const char *yaml, size_t len, const char *name, struct tg_config **out,
+                          struct tg_errbuf *eb);
+
+/* The --upstream flag: parses `hostport` and appends it (weight 1) to the default
+ * upstream, first creating an upstream named "default" when there is none. Returns 0 or
+ * TG_ECONFIG (bad address, port 0, duplicate server, too many servers). */
+int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport,
+                                  struct tg_errbuf *eb);
+
+/* Cross-checks after flags are applied and resolves routes without an upstream to the
+ * default upstream: at least one upstream, each with a server; unique names; indexes in
+ * range; admin.listen differs from listen. Returns 0 or TG_ECONFIG with the key named in
+ * the message (no line numbers: the values may come from flags). */
+int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb);
+
+/* A deep copy, for building the next snapshot from the current one (control API). */
+struct tg_config *tg_config_clone(const struct tg_config *cfg);
+
+void tg_config_free(struct tg_config *cfg); /* accepts NULL */
+
+/* Index of the upstream called `name`, or TG_ENOTFOUND. O(nupstreams). */
+int tg_config_upstream_index(const struct tg_config *cfg, const char *name);
+
+/* Formats `eb` the way the command line prints it, "file:line:column: message" (the
+ * position parts are left out when unknown). Returns `buf`. */
+const char *tg_config_format_error(const struct tg_errbuf *eb, char *buf, size_t cap);
+
+/* The YAML spelling of each enum value, e.g. "p2c_ewma", "critical", "template". */
+const char *tg_config_lb_name(enum tg_lb lb);
+const char *tg_config_class_name(enum tg_route_class cls);
+const char *tg_config_match_name(enum tg_route_match match);
+
+#endif

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/* The tailguard YAML schema: one table of fields per section, read by yaml_walk.c, plus
+ * the checks that span keys. Upstream references (routes[].upstream, default_upstream)
+ * are resolved after the whole root mapping is read, so sections may appear in any
+ * order. Ranges below are deliberately wide; they exist to catch unit mistakes such as
+ * "timeout: 30ms" meant as seconds, or a keepalive pool of a million. */
+#include "config/schema_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/config_int.h"
+#include "config/diag_int.h"
+#include "config/units.h"
+
+#define MS TG_US_PER_MS
+#define SEC TG_US_PER_S
+#define HOUR TG_US_PER_H
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+#define TG_STR_(x) #x
+#define TG_STR(x) TG_STR_(x)
+
+struct root_state {
+    struct tg_config *cfg;
+    yaml_node_t **route_upstream; /* per route: its `upstream:` value node, or NULL */
+};
+
+static int read_admin(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "listen", .kind = TG_CONFIG_K_ADDR, .out = &cfg->admin_listen},
+        {.key = "mount_on_proxy", .kind = TG_CONFIG_K_BOOL, .out = &cfg->admin_mount_on_proxy},
+        {.key = "token",
+         .kind = TG_CONFIG_K_STR,
+         .out = cfg->admin_token,
+         .cap = sizeof cfg->admin_token},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
+static int read_limits(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    uint64_t head = cfg->max_head_bytes;
+    struct tg_config_field f[] = {
+        {.key = "max_header_bytes",
+         .kind = TG_CONFIG_K_SIZE,
+         .out = &head,
+         .min = 1024,
+         .max = 1 << 20},
+        {.key = "max_headers",
+         .kind = TG_CONFIG_K_U32,
+         .out = &cfg->max_headers,
+         .min = 1,
+         .max = TG_CFG_MAX_HEADERS_LIMIT},
+        {.key = "max_body_bytes",
+         .kind = TG_CONFIG_K_SIZE,
+         .out = &cfg->max_body_bytes,
+         .min = 0,
+         .max = INT64_MAX},
+        {.key = "max_connections",
+         .kind = TG_CONFIG_K_U32,
+         .out = &cfg->max_connections,
+         .min = 1,
+         .max = 10000000},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    cfg->max_head_bytes = (uint32_t)head;
+    return rc;
+}
+
+static int read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "header",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->header_timeout_us,
+         .min = MS,
+         .max = HOUR},
+        {.key = "idle",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->idle_timeout_us,
+         .min = MS,
+         .max = 24 * HOUR},
+        {.key = "default",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->default_timeout_us,
+         .min = MS,
+         .max = 24 * HOUR},
+        {.key = "critical",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->critical_timeout_us,
+         .min = MS,
+         .max = 24 * HOUR},
+        {.key = "drain",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->drain_timeout_us,
+         .min = 0,
+         .max = HOUR},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
+static int read_endpoints(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "max",
+         .kind = TG_CONFIG_K_U32,
+         .out = &cfg->max_endpoints,
+         .min = 1,
+         .max = 100000},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
+static int read_health(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_cfg_health *h = arg;
+    h->enabled = true;
+    struct tg_config_field f[] = {
+        {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &h->enabled},
+        {.key = "path", .kind = TG_CONFIG_K_STR, .out = h->path, .cap = sizeof h->path},
+        {.key = "interval",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &h->interval_us,
+         .min = MS,
+         .max = HOUR},
+        {.key = "timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &h->timeout_us,
+         .min = MS,
+         .max = HOUR},
+        {.key = "rise", .kind = TG_CONFIG_K_U32, .out = &h->rise, .min = 1, .max = 100},
+        {.key = "fall", .kind = TG_CONFIG_K_U32, .out = &h->fall, .min = 1, .max = 100},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    if (rc)
+        return rc;
+    if (f[1].node && (h->path[0] != '/' || strpbrk(h->path, " \t\r\n#"))) {
+        size_t mark = tg_config__walk_push_key(w, "path");
+        rc = tg_config__walk_err(w, f[1].node, "must start with \"/\" and contain no spaces");
+        tg_config__walk_pop(w, mark);
+        return rc;
+    }
+    if (h->timeout_us > h->interval_us) {
+        char t[32], i[32];
+        size_t mark = tg_config__walk_push_key(w, f[3].node ? "timeout" : "interval");
+        tg_units_format_duration(h->timeout_us, t, sizeof t);
+        tg_units_format_duration(h->interval_us, i, sizeof i);
+        rc = tg_config__walk_err(w, f[3].node ? f[3].node : f[2].node,
+                                 "timeout %s is longer than interval %s", t, i);
+        tg_config__walk_pop(w, mark);
+    }
+    return rc;
+}
+
+static int read_passive(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_cfg_passive *p = arg;
+    struct tg_config_field f[] = {
+        {.key = "failures", .kind = TG_CONFIG_K_U32, .out = &p->failures, .min = 0, .max = 1000},
+        {.key = "eject_time",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &p->eject_us,
+         .min = MS,
+         .max = 24 * HOUR},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
+/* One entry of `servers:`: "host:port" or {address: "host:port", weight: n}. */
+static int read_server(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_server *s)
+{
+    yaml_node_t *at = node;
+    int rc;
+    s->weight = 1;
+    if (node->type == YAML_MAPPING_NODE) {
+        struct tg_config_field f[] = {
+            {.key = "address", .kind = TG_CONFIG_K_ADDR, .out = &s->addr, .required = true},
+            {.key = "weight", .kind = TG_CONFIG_K_U32, .out = &s->weight, .min = 1, .max = 1000},
+        };
+        rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+        at = f[0].node;
+    } else {
+        struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_ADDR, .out = &s->addr};
+        rc = tg_config__walk_value(w, node, &f);
+    }
+    if (rc == 0 && tg_addr_port(&s->addr) == 0)
+        rc = tg_config__walk_err(w, at, "%s: port 0 is not valid for a server", s->addr.text);
+    return rc;
+}
+
+static int read_servers(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_cfg_upstream *u = arg;
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_SERVERS, &items, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return tg_config__walk_err(w, node, "empty list: an upstream needs at least one server");
+    u->servers = tg_config__xcalloc(n, sizeof *u->servers);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = tg_config__walk_node(w, items[i]);
+        struct tg_cfg_server *s = &u->servers[i];
+        size_t mark = tg_config__walk_push_index(w, i);
+        rc = read_server(w, item, s);
+        for (size_t j = 0; j < i && rc == 0; j++) {
+            if (tg_addr_equal(&u->servers[j].addr, &s->addr))
+                rc = tg_config__walk_err(w, item, "duplicate server %s (also servers[%zu])",
+                                         s->addr.text, j);
+        }
+        tg_config__walk_pop(w, mark);
+        if (rc)
+            return rc;
+        u->nservers++;
+    }
+    return 0;
+}
+
+static int read_upstream(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_upstream *u,
+                         yaml_node_t **name_node)
+{
+    int lb = (int)u->lb;
+    struct tg_config_field f[] = {
+        {.key = "name",
+         .kind = TG_CONFIG_K_NAME,
+         .out = u->name,
+         .cap = sizeof u->name,
+         .required = true},
+        {.key = "balance", .kind = TG_CONFIG_K_ENUM, .out = &lb, .names = tg_config__lb_names},
+        {.key = "keepalive", .kind = TG_CONFIG_K_U32, .out = &u->keepalive, .min = 0, .max = 10000},
+        {.key = "connect_timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &u->connect_timeout_us,
+         .min = MS,
+         .max = 10 * TG_US_PER_MIN},
+        {.key = "servers",
+         .kind = TG_CONFIG_K_FUNC,
+         .fn = read_servers,
+         .out = u,
+         .required = true},
+        {.key = "health_check", .kind = TG_CONFIG_K_FUNC, .fn = read_health, .out = &u->health},
+        {.key = "passive", .kind = TG_CONFIG_K_FUNC, .fn = read_passive, .out = &u->passive},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    u->lb = (enum tg_lb)lb;
+    *name_node = f[0].node;
+    return rc;
+}
+
+static int read_upstreams(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct root_state *st = arg;
+    struct tg_config *cfg = st->cfg;
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_UPSTREAMS, &items, &n);
+    if (rc)
+        return rc;
+    cfg->upstreams = tg_config__xcalloc(n, sizeof *cfg->upstreams);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = tg_config__walk_node(w, items[i]);
+        struct tg_cfg_upstream *u = &cfg->upstreams[i];
+        size_t mark = tg_config__walk_push_index(w, i);
+        tg_config__upstream_defaults(u);
+        cfg->nupstreams++; /* counted before reading, so tg_config_free sees its servers */
+        yaml_node_t *name_node = NULL;
+        rc = read_upstream(w, item, u, &name_node);
+        for (size_t j = 0; j < i && rc == 0; j++) {
+            if (strcmp(cfg->upstreams[j].name, u->name) == 0) {
+                tg_config__walk_push_key(w, "name");
+                rc = tg_config__walk_err(w, name_node,
+                                         "duplicate upstream name \"%s\" "
+                                         "(also upstreams[%zu])",
+                                         u->name, j);
+            }
+        }
+        tg_config__walk_pop(w, mark);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int read_methods(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    unsigned *bits = arg;
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, 16, &items, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return tg_config__walk_err(w, node, "empty list (leave out methods to match any method)");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        yaml_node_t *item = tg_config__walk_node(w, items[i]);
+        size_t mark = tg_config__walk_push_index(w, i);
+        const char *s;
+        rc = tg_config__walk_scalar(w, item, "a method name such as GET", &s);
+        unsigned bit = 0;
+        for (unsigned m = 1; rc == 0 && tg_config__method_names[m]; m++) {
+            if (strcmp(s, tg_config__method_names[m]) == 0)
+                bit = 1u << m;
+            else if (!bit && strcasecmp(s, tg_config__method_names[m]) == 0)
+                rc = tg_config__walk_err(w, item, "methods are case-sensitive: use %s",
+                                         tg_config__method_names[m]);
+        }
+        if (rc == 0 && !bit) {
+            char q[TG_CONFIG_QUOTE_CAP];
+            rc = tg_config__walk_err(w, item,
+                                     "unknown method %s (use GET, HEAD, POST, PUT, DELETE, "
+                                     "PATCH, OPTIONS, CONNECT, TRACE)",
+                                     tg_config__quote(q, sizeof q, s, item->data.scalar.length));
+        }
+        if (rc == 0 && (*bits & bit))
+            rc = tg_config__walk_err(w, item, "duplicate method %s", s);
+        *bits |= bit;
+        tg_config__walk_pop(w, mark);
+    }
+    return rc;
+}
+
+/* Checks a route path or prefix and classifies it. Returns NULL when fine, else the
+ * complaint. Templates: see struct tg_cfg_route in config.h. */
+static const char *check_path(const char *p, bool prefix, enum tg_route_match *match)
+{
+    static const char ident[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    if (p[0] != '/')
+        return "must start with \"/\"";
+    for (const char *c = p; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            return "may not contain spaces, control or non-ASCII bytes (percent-encode them)";
+        if (*c == '?' || *c == '#')
+            return "may not contain \"?\" or \"#\" (routes match the path only)";
+    }
+    if (prefix) {
+        *match = TG_MATCH_PREFIX;
+        if (strchr(p, '*'))
+            return "a prefix matches literally; drop the \"*\" (\"/api/\" matches everything "
+                   "below /api/)";
+        return NULL;
+    }
+    bool tmpl = false;
+    const char *seg = p + 1;
+    size_t nsegs = 0;
+    for (;; nsegs++) {
+        size_t len = strcspn(seg, "/");
+        if (seg[0] == ':') {
+            if (len == 1 || strspn(seg + 1, ident) != len - 1)
+                return "a parameter is \":\" and a name of letters, digits or \"_\" filling the "
+                       "segment, e.g. /items/:id";
+            /* Parameter names must be unique: scan the earlier part of the path. */
+            for (const char *q = strstr(p, "/:"); q && q + 1 < seg; q = strstr(q + 1, "/:")) {
+                size_t qlen = strcspn(q + 1, "/");
+                if (qlen == len && memcmp(q + 1, seg, len) == 0)
+                    return "duplicate parameter name";
+            }
+            tmpl = true;
+        } else if (memchr(seg, '*', len)) {
+            if (len != 1)
+                return "\"*\" must be a whole segment, e.g. /static/*";
+            if (seg[1] != '\0')
+                return "\"*\" must be the last segment";
+            tmpl = true;
+        }
+        if (seg[len] == '\0')
+            break;
+        seg += len + 1;
+    }
+    if (tmpl && nsegs >= TG_CFG_MAX_PATH_SEGMENTS)
+        return "a template may have at most " TG_STR(TG_CFG_MAX_PATH_SEGMENTS) " segments";
+    *match = tmpl ? TG_MATCH_TEMPLATE : TG_MATCH_EXACT;
+    return NULL;
+}
+
+/* True when two routes of the same kind would match the same paths: equal text, where
+ * any ":name" segment equals any other. */
+static bool same_pattern(const char *a, const char *b)
+{
+    while (*a && *b) {
+        size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+        bool pa = a[0] == ':', pb = b[0] == ':';
+        if (!(pa && pb) && (la != lb || memcmp(a, b, la) != 0))
+            return false;
+        a += la;
+        b += lb;
+        if (*a != *b)
+            return false;
+        if (*a) {
+            a++;
+            b++;
+        }
+    }
+    return *a == *b;
+}
+
+struct route_ctx {
+    struct tg_cfg_route *r;
+    yaml_node_t **upstream; /* out: the `upstream:` value node */
+    yaml_node_t *name;      /* out: the `name:` value node */
+    yaml_node_t *path;      /* out: the `path:` or `prefix:` value node */
+};
+
+static int read_route(struct tg_config_walk *w, yaml_node_t *node, struct route_ctx *rc_)
+{
+    struct tg_cfg_route *r = rc_->r;
+    char path[sizeof r->path] = "", prefix[sizeof r->path] = "", upstream[64];
+    int cls = (int)r->cls;
+    struct tg_config_field f[] = {
+        {.key = "name",
+         .kind = TG_CONFIG_K_NAME,
+         .out = r->name,
+         .cap = sizeof r->name,
+         .required = true},
+        {.key = "methods", .kind = TG_CONFIG_K_FUNC, .fn = read_methods, .out = &r->methods},
+        {.key = "path", .kind = TG_CONFIG_K_STR, .out = path, .cap = sizeof path},
+        {.key = "prefix", .kind = TG_CONFIG_K_STR, .out = prefix, .cap = sizeof prefix},
+        {.key = "upstream", .kind = TG_CONFIG_K_NAME, .out = upstream, .cap = sizeof upstream},
+        {.key = "class", .kind = TG_CONFIG_K_ENUM, .out = &cls, .names = tg_config__class_names},
+        {.key = "feature", .kind = TG_CONFIG_K_NAME, .out = r->feature, .cap = sizeof r->feature},
+        {.key = "timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &r->timeout_us,
+         .min = MS,
+         .max = 24 * HOUR},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    if (rc)
+        return rc;
+    r->cls = (enum tg_route_class)cls;
+    *rc_->upstream = f[4].node;
+    rc_->name = f[0].node;
+    rc_->path = f[2].node ? f[2].node : f[3].node;
+    if (f[2].node && f[3].node) {
+        size_t mark = tg_config__walk_push_key(w, "prefix");
+        rc = tg_config__walk_err(w, f[3].node, "use either path or prefix, not both");
+        tg_config__walk_pop(w, mark);
+        return rc;
+    }
+    if (!f[2].node && !f[3].node)
+        return tg_config__walk_err(w, node, "missing \"path\" (exact or template) or \"prefix\"");
+    bool is_prefix = f[3].node != NULL;
+    const char *why = check_path(is_prefix ? prefix : path, is_prefix, &r->match);
+    if (why) {
+        char q[TG_CONFIG_QUOTE_CAP];
+        const char *p = is_prefix ? prefix : path;
+        size_t mark = tg_config__walk_push_key(w, is_prefix ? "prefix" : "path");
+        rc = tg_config__walk_err(w, is_prefix ? f[3].node : f[2].node, "%s: %s",
+                                 tg_config__quote(q, sizeof q, p, strlen(p)), why);
+        tg_config__walk_pop(w, mark);
+        return rc;
+    }
+    memcpy(r->path, is_prefix ? prefix : path, sizeof r->path);
+    return 0;
+}
+
+static int read_routes(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct root_state *st = arg;
+    struct tg_config *cfg = st->cfg;
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_ROUTES, &items, &n);
+    if (rc)
+        return rc;
+    cfg->routes = tg_config__xcalloc(n, sizeof *cfg->routes);
+    st->route_upstream = tg_config__xcalloc(n, sizeof *st->route_upstream);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = tg_config__walk_node(w, items[i]);
+        struct tg_cfg_route *r = &cfg->routes[i];
+        struct route_ctx ctx = {.r = r, .upstream = &st->route_upstream[i]};
+        size_t mark = tg_config__walk_push_index(w, i);
+        tg_config__route_defaults(r);
+        rc = read_route(w, item, &ctx);
+        /* O(routes^2) on load only; 10k routes is 5e7 cheap compares, well under 1 s. */
+        for (size_t j = 0; j < i && rc == 0; j++) {
+            const struct tg_cfg_route *o = &cfg->routes[j];
+            if (strcmp(o->name, r->name) == 0) {
+                tg_config__walk_push_key(w, "name");
+                rc = tg_config__walk_err(w, ctx.name,
+                                         "duplicate route name \"%s\" (also "
+                                         "routes[%zu])",
+                                         r->name, j);
+            } else if (o->match == r->match && same_pattern(o->path, r->path) &&
+                       (!o->methods || !r->methods || (o->methods & r->methods))) {
+                rc = tg_config__walk_err(w, ctx.path,
+                                         "matches the same requests as "
+                                         "routes[%zu] (\"%s\")",
+                                         j, o->name);
+            }
+        }
+        tg_config__walk_pop(w, mark);
+        if (rc)
+            return rc;
+        cfg->nroutes++;
+    }
+    return 0;
+}
+
+/* Looks up the upstream named by `node` (already checked to be a name) into `*index`. */
+static int resolve(struct tg_config_walk *w, const struct tg_config *cfg, yaml_node_t *node,
+                   uint32_t *index)
+{
+    const char *name = (const char *)node->data.scalar.value;
+    int i = tg_config_upstream_index(cfg, name);
+    if (i >= 0) {
+        *index = (uint32_t)i;
+        return 0;
+    }
+    if (cfg->nupstreams == 0)
+        return tg_config__walk_err(w, node,
+                                   "unknown upstream \"%s\" (no upstreams are defined "
+                                   "in this file)",
+                                   name);
+    const char *names[32];
+    char list[160] = "";
+    size_t n = cfg->nupstreams < 32 ? cfg->nupstreams : 32;
+    for (size_t k = 0; k < n; k++)
+        names[k] = cfg->upstreams[k].name;
+    const char *near = tg_config__suggest(name, names, n);
+    if (near)
+        return tg_config__walk_err(w, node, "unknown upstream \"%s\" (did you mean \"%s\"?)", name,
+                                   near);
+    for (size_t k = 0, o = 0; k < n && o < sizeof list; k++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", k ? ", " : "", names[k]);
+    return tg_config__walk_err(w, node, "unknown upstream \"%s\" (defined: %s)", name, list);
+}
+
+int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct tg_config *cfg)
+{
+    struct root_state st = {.cfg = cfg};
+    char default_name[64];
+    struct tg_config_field f[] = {
+        {.key = "listen", .kind = TG_CONFIG_K_ADDR, .out = &cfg->listen},
+        {.key = "workers", .kind = TG_CONFIG_K_U32, .out = &cfg->workers, .min = 0, .max = 1024},
+        {.key = "admin", .kind = TG_CONFIG_K_FUNC, .fn = read_admin, .out = cfg},
+        {.key = "limits", .kind = TG_CONFIG_K_FUNC, .fn = read_limits, .out = cfg},
+        {.key = "timeouts", .kind = TG_CONFIG_K_FUNC, .fn = read_timeouts, .out = cfg},
+        {.key = "endpoints", .kind = TG_CONFIG_K_FUNC, .fn = read_endpoints, .out = cfg},
+        {.key = "upstreams", .kind = TG_CONFIG_K_FUNC, .fn = read_upstreams, .out = &st},
+        {.key = "default_upstream",
+         .kind = TG_CONFIG_K_NAME,
+         .out = default_name,
+         .cap = sizeof default_name},
+        {.key = "routes", .kind = TG_CONFIG_K_FUNC, .fn = read_routes, .out = &st},
+    };
+    int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
+    if (rc == 0 && f[7].node) {
+        size_t mark = tg_config__walk_push_key(w, "default_upstream");
+        rc = resolve(w, cfg, f[7].node, &cfg->default_upstream);
+        tg_config__walk_pop(w, mark);
+    }
+    for (uint32_t i = 0; rc == 0 && i < cfg->nroutes; i++) {
+        if (!st.route_upstream[i])
+            continue;
+        size_t mark = tg_config__walk_push_key(w, "routes");
+        tg_config__walk_push_index(w, i);
+        tg_config__walk_push_key(w, "upstream");
+        rc = resolve(w, cfg, st.route_upstream[i], &cfg->routes[i].upstream);
+        tg_config__walk_pop(w, mark);
+    }
+    free(st.route_upstream);
+    return rc;
+}
