@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -123,6 +124,23 @@ fail:
     return rc;
 }
 
+/* Every connection is a file descriptor (two while proxied): raise the soft limit to the
+ * hard one, as nginx's worker_rlimit_nofile does, and warn when it is still below what
+ * max_connections needs. */
+static void raise_fd_limit(uint32_t max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections * 2 + 64)
+        tg_log(TG_LOG_WARN, "admin", "fd-limit-low nofile=%llu max_connections=%u",
+               (unsigned long long)rl.rlim_cur, max_connections);
+}
+
 static void print_error(const char *what, const struct tg_errbuf *eb)
 {
     char buf[512];
@@ -211,6 +229,7 @@ int tg_admin_cmd_run(int argc, char **argv)
         return 2;
     }
     struct tg_addr admin_addr = cfg->admin_listen;
+    raise_fd_limit(cfg->max_connections);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -291,8 +291,8 @@ void tg_demo__respond_bytes(struct tg_demo_conn *c, uint64_t n, bool chunked)
     if (c->req.minor == 0)
         chunked = false;
     char head[256];
-    size_t hl = tg_demo__format_head(c, head, sizeof head, 200, "application/octet-stream",
-                                     NULL, n, chunked);
+    size_t hl = tg_demo__format_head(c, head, sizeof head, 200, "application/octet-stream", NULL, n,
+                                     chunked);
     if (!out_append(c, head, hl))
         return;
     c->streaming = !c->req.head_only;

@@ -102,7 +102,8 @@ static int resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *len
         memmove(host, host + 1, hl - 2);
         host[hl - 2] = 0;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0 || !res)
@@ -153,8 +154,7 @@ static int open_listeners(const char *addr, unsigned n, int *fds)
     getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port, sizeof port,
                 NI_NUMERICHOST | NI_NUMERICSERV);
     tg_log(TG_LOG_INFO, "demo", "listening addr=%s%s%s:%s workers=%u",
-           ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-           port, n);
+           ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port, n);
     return 0;
 }
 

@@ -19,11 +19,10 @@
 
 #define JSON "application/json"
 #define LIT(s) s, sizeof(s) - 1 /* a string literal and its length */
-#define ECHO_HEAD_ROOM 1024 /* room before the echo JSON for the response head */
+#define ECHO_HEAD_ROOM 1024     /* room before the echo JSON for the response head */
 
 /* Simulated service times (median, p99, clamp), in ms. */
-static struct tg_demo_lognormal lat_products, lat_product, lat_analytics, lat_generate,
-    lat_agents;
+static struct tg_demo_lognormal lat_products, lat_product, lat_analytics, lat_generate, lat_agents;
 
 static char products_json[4096];
 static size_t products_len;
@@ -37,10 +36,10 @@ static const char agents_json[] =
     "{\"id\":\"agent-5\",\"name\":\"coordinator\",\"status\":\"degraded\",\"tasks\":21}"
     "],\"total\":5}";
 
-static const char *const adjectives[] = {"Ergonomic", "Rustic", "Sleek", "Durable",
-                                         "Compact", "Smart", "Vintage", "Premium"};
-static const char *const nouns[] = {"Chair", "Lamp", "Keyboard", "Backpack", "Kettle",
-                                    "Monitor", "Desk", "Headphones", "Bottle", "Jacket"};
+static const char *const adjectives[] = {"Ergonomic", "Rustic", "Sleek",   "Durable",
+                                         "Compact",   "Smart",  "Vintage", "Premium"};
+static const char *const nouns[] = {"Chair",   "Lamp", "Keyboard",   "Backpack", "Kettle",
+                                    "Monitor", "Desk", "Headphones", "Bottle",   "Jacket"};
 static const char *const categories[] = {"furniture", "electronics", "outdoor", "kitchen",
                                          "apparel"};
 
@@ -218,8 +217,7 @@ static void answer_route_err(struct tg_demo_conn *c)
     }
 }
 
-static void answer_fault_err(struct tg_demo_conn *c, int status, const char *msg,
-                             const char *field)
+static void answer_fault_err(struct tg_demo_conn *c, int status, const char *msg, const char *field)
 {
     char body[512];
     char *d = put_lit(body, "{\"error\":");
@@ -234,8 +232,8 @@ static void answer_fault_err(struct tg_demo_conn *c, int status, const char *msg
 static void answer_fault_list(struct tg_demo_conn *c)
 {
     struct tg_demo_worker *w = c->w;
-    char *s = tg_demo_faults_to_json(tg_demo_faults_current(w->sh->faults),
-                                     tg_loop_now_us(w->loop));
+    char *s =
+        tg_demo_faults_to_json(tg_demo_faults_current(w->sh->faults), tg_loop_now_us(w->loop));
     if (!s) {
         answer_fault_err(c, 503, "out of memory", NULL);
         return;
@@ -288,8 +286,10 @@ static void faults_handle(struct tg_demo_conn *c)
             answer_fault_err(c, 404, "no fault for this endpoint", "endpoint");
             return;
         }
-        tg_log(TG_LOG_INFO, "demo", "faults cleared count=%d", n);
-        tg_demo__wake_all(w->sh);
+        if (n > 0) {
+            tg_log(TG_LOG_INFO, "demo", "faults cleared count=%d", n);
+            tg_demo__wake_all(w->sh);
+        }
     }
     answer_fault_list(c);
 }
@@ -306,8 +306,7 @@ static void answer_generate(struct tg_demo_conn *c)
                      "service follows a long-tailed distribution, as language models do.\","
                      "\"usage\":{\"prompt_bytes\":%" PRIu64 ",\"prompt_tokens\":%" PRIu64
                      ",\"completion_tokens\":%" PRIu64 "}}",
-                     w->idx, ++w->generated, c->req.body_bytes, prompt_tokens,
-                     completion_tokens);
+                     w->idx, ++w->generated, c->req.body_bytes, prompt_tokens, completion_tokens);
     answer_json(c, 200, body, (size_t)n);
 }
 
@@ -320,8 +319,9 @@ static void answer_analytics(struct tg_demo_conn *c)
     d = put_lit(d, ",\"period\":\"7d\",\"rows\":[");
     for (int day = 1; day <= 7; day++) {
         uint64_t h = (uint64_t)(r->name_len * 131 + (unsigned)day) * 0x9E3779B97F4A7C15ull;
-        d += sprintf(d, "%s{\"day\":%d,\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-                        ",\"p95_ms\":%" PRIu64 "}",
+        d += sprintf(d,
+                     "%s{\"day\":%d,\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
+                     ",\"p95_ms\":%" PRIu64 "}",
                      day > 1 ? "," : "", day, 10000 + (h >> 40) % 90000, (h >> 20) % 300,
                      40 + (h >> 8) % 400);
     }

@@ -39,17 +39,17 @@ enum tg_demo_pattern {
 struct tg_demo_fault {
     char endpoint[TG_DEMO_FAULT_ENDPOINT_MAX]; /* path prefix or "*", NUL-terminated */
     uint32_t endpoint_len;
-    int64_t latency_us;  /* added latency at full strength */
-    double error_rate;   /* probability of answering error_status, at full strength */
+    int64_t latency_us; /* added latency at full strength */
+    double error_rate;  /* probability of answering error_status, at full strength */
     int error_status;
-    bool hang;           /* never answer (with probability = strength) */
+    bool hang; /* never answer (with probability = strength) */
     enum tg_demo_pattern pattern;
-    int64_t ramp_us;     /* GRADUAL */
-    int64_t period_us;   /* PERIODIC */
-    double duty;         /* PERIODIC: fraction of the period the fault is on */
-    uint32_t concurrency; /* capacity model: servers; 0 = no capacity model */
-    int64_t service_us;   /* capacity model: service time of each request */
-    int64_t start_us;     /* when it was set: the origin of the pattern's clock */
+    int64_t ramp_us;        /* GRADUAL */
+    int64_t period_us;      /* PERIODIC */
+    double duty;            /* PERIODIC: fraction of the period the fault is on */
+    uint32_t concurrency;   /* capacity model: servers; 0 = no capacity model */
+    int64_t service_us;     /* capacity model: service time of each request */
+    int64_t start_us;       /* when it was set: the origin of the pattern's clock */
     _Atomic int64_t *slots; /* capacity model: when each server is next free; owned by the set */
 };
 
@@ -61,11 +61,11 @@ struct tg_demo_fault_set {
 
 /* What the faults decided for one request. Zero-initialise before evaluating. */
 struct tg_demo_effect {
-    int64_t delay_us;    /* added latency, including capacity queueing and service */
-    int status;          /* injected error status, 0 if none */
+    int64_t delay_us; /* added latency, including capacity queueing and service */
+    int status;       /* injected error status, 0 if none */
     bool hang;
-    bool capacity;       /* a capacity model applied: its service time replaces the
-                          * endpoint's own simulated latency */
+    bool capacity; /* a capacity model applied: its service time replaces the
+                    * endpoint's own simulated latency */
 };
 
 /* Strength of `f` at `now_us`, in [0, 1]. Pure. */

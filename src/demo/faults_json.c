@@ -204,16 +204,15 @@ static const char *pattern_name(enum tg_demo_pattern p)
 
 static json_t *fault_json(const struct tg_demo_fault *f, int64_t now_us)
 {
-    json_t *o = json_pack("{s:s, s:f, s:f, s:i, s:b, s:s, s:f, s:f, s:f, s:f, s:f}",
-                          "endpoint", f->endpoint, "latency_ms", (double)f->latency_us / 1e3,
-                          "error_rate", f->error_rate, "error_status", f->error_status,
-                          "hang", f->hang, "pattern", pattern_name(f->pattern), "ramp_s",
-                          (double)f->ramp_us / 1e6, "period_s", (double)f->period_us / 1e6,
-                          "duty", f->duty, "age_s", (double)(now_us - f->start_us) / 1e6,
-                          "strength", tg_demo_fault_strength(f, now_us));
+    json_t *o = json_pack(
+        "{s:s, s:f, s:f, s:i, s:b, s:s, s:f, s:f, s:f, s:f, s:f}", "endpoint", f->endpoint,
+        "latency_ms", (double)f->latency_us / 1e3, "error_rate", f->error_rate, "error_status",
+        f->error_status, "hang", f->hang, "pattern", pattern_name(f->pattern), "ramp_s",
+        (double)f->ramp_us / 1e6, "period_s", (double)f->period_us / 1e6, "duty", f->duty, "age_s",
+        (double)(now_us - f->start_us) / 1e6, "strength", tg_demo_fault_strength(f, now_us));
     if (o && f->concurrency) {
-        json_t *c = json_pack("{s:i, s:f}", "concurrency", (json_int_t)f->concurrency,
-                              "service_ms", (double)f->service_us / 1e3);
+        json_t *c = json_pack("{s:i, s:f}", "concurrency", (json_int_t)f->concurrency, "service_ms",
+                              (double)f->service_us / 1e3);
         if (!c || json_object_set_new(o, "capacity", c)) {
             json_decref(o);
             return NULL;

@@ -56,14 +56,29 @@ size_t tg_demo_json_escape(char *dst, const void *src, size_t n)
         }
         char short_esc = 0;
         switch (b) {
-        case '"': short_esc = '"'; break;
-        case '\\': short_esc = '\\'; break;
-        case '\n': short_esc = 'n'; break;
-        case '\r': short_esc = 'r'; break;
-        case '\t': short_esc = 't'; break;
-        case '\b': short_esc = 'b'; break;
-        case '\f': short_esc = 'f'; break;
-        default: break;
+        case '"':
+            short_esc = '"';
+            break;
+        case '\\':
+            short_esc = '\\';
+            break;
+        case '\n':
+            short_esc = 'n';
+            break;
+        case '\r':
+            short_esc = 'r';
+            break;
+        case '\t':
+            short_esc = 't';
+            break;
+        case '\b':
+            short_esc = 'b';
+            break;
+        case '\f':
+            short_esc = 'f';
+            break;
+        default:
+            break;
         }
         if (short_esc) {
             *d++ = '\\';

@@ -126,8 +126,7 @@ enum tg_demo_route_err tg_demo_route_match(enum tg_http_method m, struct tg_str 
         return TG_DEMO_ROUTE_OK;
     }
     if (str_eq(path, "/_faults"))
-        return want(r, TG_DEMO_EP_FAULTS,
-                    is_get(m) || m == TG_HTTP_POST || m == TG_HTTP_DELETE,
+        return want(r, TG_DEMO_EP_FAULTS, is_get(m) || m == TG_HTTP_POST || m == TG_HTTP_DELETE,
                     "GET, HEAD, POST, DELETE");
     bool matched;
     enum tg_demo_route_err e = match_numeric(m, path, r, &matched);
@@ -143,8 +142,7 @@ bool tg_demo_path_selects(const char *pattern, size_t pattern_len, struct tg_str
         return true;
     if (pattern_len == 0 || path.len < pattern_len || memcmp(path.p, pattern, pattern_len) != 0)
         return false;
-    return path.len == pattern_len || pattern[pattern_len - 1] == '/' ||
-           path.p[pattern_len] == '/';
+    return path.len == pattern_len || pattern[pattern_len - 1] == '/' || path.p[pattern_len] == '/';
 }
 
 bool tg_demo_query_get(struct tg_str query, const char *key, struct tg_str *value)

@@ -31,9 +31,9 @@ enum tg_demo_ep {
 /* Route errors, answered by the caller before any endpoint logic runs. */
 enum tg_demo_route_err {
     TG_DEMO_ROUTE_OK = 0,
-    TG_DEMO_ROUTE_NOT_FOUND,   /* 404 */
-    TG_DEMO_ROUTE_BAD_METHOD,  /* 405, `allow` names the methods */
-    TG_DEMO_ROUTE_BAD_ARG,     /* 400: a numeric argument out of range or not a number */
+    TG_DEMO_ROUTE_NOT_FOUND,  /* 404 */
+    TG_DEMO_ROUTE_BAD_METHOD, /* 405, `allow` names the methods */
+    TG_DEMO_ROUTE_BAD_ARG,    /* 400: a numeric argument out of range or not a number */
 };
 
 #define TG_DEMO_MAX_BYTES (64ull << 30) /* /bytes/:n upper bound, 64 GiB */

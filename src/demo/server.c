@@ -8,6 +8,7 @@
 #include "demo/server_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -19,10 +20,11 @@
 #include "core/err.h"
 #include "core/log.h"
 
-#define ACCEPT_BATCH 64               /* accepts per listener event, for fairness */
-#define CONN_POOL_MAX 1024            /* connection objects kept for reuse */
-#define IDLE_TIMEOUT_US 60000000LL    /* idle keep-alive or stalled request */
+#define ACCEPT_BATCH 64            /* accepts per listener event, for fairness */
+#define CONN_POOL_MAX 1024         /* connection objects kept for reuse */
+#define IDLE_TIMEOUT_US 60000000LL /* idle keep-alive or stalled request */
 #define SWEEP_INTERVAL_US 5000000LL
+#define ACCEPT_PAUSE_US 100000LL
 
 void tg_demo__conn_recycle(struct tg_demo_conn *c)
 {
@@ -47,6 +49,31 @@ static struct tg_demo_conn *conn_get(struct tg_demo_worker *w)
     return malloc(sizeof *c);
 }
 
+static void on_accept(struct tg_io *io, unsigned events);
+
+static void resume_accept(struct tg_timer *t)
+{
+    struct tg_demo_worker *w = t->data;
+    if (tg_io_start_listener(w->loop, &w->lio, w->lfd, on_accept, w) < 0)
+        tg_timer_start(w->loop, &w->accept_pause, tg_loop_now_us(w->loop) + ACCEPT_PAUSE_US,
+                       resume_accept, w);
+}
+
+/* Out of descriptors or memory: the listener stays readable, so keeping it registered
+ * would spin the loop. Stop accepting for a moment instead (the backlog holds clients). */
+static void pause_accept(struct tg_demo_worker *w, int err)
+{
+    int64_t now = tg_loop_now_us(w->loop);
+    w->accept_errors++;
+    if (now - w->accept_warned_us > 10000000) {
+        w->accept_warned_us = now;
+        tg_log(TG_LOG_WARN, "demo", "accept paused err=\"%s\" errors_total=%" PRIu64,
+               tg_strerror(-err), w->accept_errors);
+    }
+    tg_io_stop(w->loop, &w->lio);
+    tg_timer_start(w->loop, &w->accept_pause, now + ACCEPT_PAUSE_US, resume_accept, w);
+}
+
 static void on_accept(struct tg_io *io, unsigned events)
 {
     (void)events;
@@ -57,7 +84,7 @@ static void on_accept(struct tg_io *io, unsigned events)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno != EAGAIN)
-                tg_log(TG_LOG_WARN, "demo", "accept failed err=\"%s\"", tg_strerror(-errno));
+                pause_accept(w, errno);
             return;
         }
         int one = 1;
@@ -65,14 +92,12 @@ static void on_accept(struct tg_io *io, unsigned events)
         struct tg_demo_conn *c = conn_get(w);
         if (!c) {
             close(fd);
-            continue;
+            pause_accept(w, ENOMEM);
+            return;
         }
         tg_demo__conn_start(c, w, fd);
-        int rc = tg_io_start(w->loop, &c->io, fd, tg_demo__conn_on_io, c);
-        if (rc < 0) {
+        if (tg_io_start(w->loop, &c->io, fd, tg_demo__conn_on_io, c) < 0)
             tg_demo__conn_close(c, "register failed");
-            continue;
-        }
     }
 }
 
@@ -96,6 +121,7 @@ static void on_wake(struct tg_loop *loop, void *data)
         return;
     tg_io_stop(loop, &w->lio);
     tg_timer_stop(loop, &w->sweep);
+    tg_timer_stop(loop, &w->accept_pause);
     while (w->conns)
         tg_demo__conn_close(w->conns, "shutdown");
     tg_loop_stop(loop);
@@ -121,8 +147,7 @@ int tg_demo__worker_new(struct tg_demo_worker **out, struct tg_demo_shared *sh, 
     rc = tg_io_start_listener(w->loop, &w->lio, listen_fd, on_accept, w);
     if (rc < 0)
         goto fail;
-    tg_timer_start(w->loop, &w->sweep, tg_loop_now_us(w->loop) + SWEEP_INTERVAL_US, on_sweep,
-                   w);
+    tg_timer_start(w->loop, &w->sweep, tg_loop_now_us(w->loop) + SWEEP_INTERVAL_US, on_sweep, w);
     *out = w;
     return 0;
 fail:

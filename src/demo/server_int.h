@@ -19,9 +19,9 @@
 #include "demo/route.h"
 #include "http/http1.h"
 
-#define TG_DEMO_IN_BLOCK (32 * 1024)   /* read buffer; also the request head limit */
-#define TG_DEMO_OUT_BLOCK (16 * 1024)  /* write buffer for ordinary responses */
-#define TG_DEMO_OUT_RESERVE 4096       /* room a request needs before it is started */
+#define TG_DEMO_IN_BLOCK (32 * 1024)    /* read buffer; also the request head limit */
+#define TG_DEMO_OUT_BLOCK (16 * 1024)   /* write buffer for ordinary responses */
+#define TG_DEMO_OUT_RESERVE 4096        /* room a request needs before it is started */
 #define TG_DEMO_BIG_BLOCK (1024 * 1024) /* echo responses, captured bodies, big JSON */
 #define TG_DEMO_CAPTURE_MAX (64 * 1024) /* request body bytes kept (echo, /_faults) */
 #define TG_DEMO_BODY_MAX (1ull << 30)   /* request body limit, except /echo */
@@ -29,7 +29,7 @@
 struct tg_demo_worker;
 
 struct tg_demo_shared {
-    double latency_scale;          /* multiplies simulated endpoint latency; 0 = none */
+    double latency_scale; /* multiplies simulated endpoint latency; 0 = none */
     struct tg_demo_faults *faults;
     unsigned nworkers;
     struct tg_demo_worker **workers;
@@ -49,7 +49,7 @@ enum tg_demo_conn_state {
  * die when the read buffer is compacted, so everything is copied here). */
 struct tg_demo_req {
     enum tg_demo_route_err route_err;
-    struct tg_demo_route route; /* route.name is invalid; use name[] */
+    struct tg_demo_route route;            /* route.name is invalid; use name[] */
     char name[TG_DEMO_FAULT_ENDPOINT_MAX]; /* analytics report, or DELETE ?endpoint= */
     uint32_t name_len;
     bool has_name;
@@ -99,20 +99,27 @@ struct tg_demo_worker {
     int lfd;
     struct tg_io lio;
     struct tg_bufpool inpool, outpool, bigpool;
-    struct tg_demo_conn *conns;     /* open connections */
+    struct tg_demo_conn *conns;      /* open connections */
     struct tg_demo_conn *free_conns; /* pool, linked through `next` */
     uint32_t nfree;
     struct tg_timer sweep;
+    struct tg_timer accept_pause; /* accepting resumes when it fires */
+    int64_t accept_warned_us;
+    uint64_t accept_errors;
     struct tg_demo_rng rng;
-    uint64_t generated; /* ids for /api/content/generate */
+    uint64_t generated;     /* ids for /api/content/generate */
     struct tg_http_msg msg; /* parse scratch: too big for the stack of every callback */
     pthread_t thread;
 };
 
 /* server.c */
+/* Creates worker `idx` with its loop and pools. Takes `listen_fd` (closed by
+ * tg_demo__worker_free, also when this fails). Returns 0 or a negative error. */
 int tg_demo__worker_new(struct tg_demo_worker **out, struct tg_demo_shared *sh, unsigned idx,
                         int listen_fd);
+/* Frees a worker whose thread has stopped (or never started). Accepts NULL. */
 void tg_demo__worker_free(struct tg_demo_worker *w);
+/* Thread body: runs the worker's loop until tg_demo__wake_all sees `stopping`. */
 void *tg_demo__worker_main(void *w);
 /* Wakes every worker (any thread): they reclaim retired fault sets and check `stopping`. */
 void tg_demo__wake_all(struct tg_demo_shared *sh);

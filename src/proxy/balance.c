@@ -132,8 +132,11 @@ void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_
     unsigned f = atomic_fetch_add_explicit(&s->rt->consecutive_fails, 1, memory_order_relaxed) + 1;
     if (ucfg->passive.failures && f >= ucfg->passive.failures) {
         atomic_store_explicit(&s->rt->consecutive_fails, 0, memory_order_relaxed);
-        atomic_store_explicit(&s->rt->ejected_until_us, now_us + ucfg->passive.eject_us,
-                              memory_order_relaxed);
+        long long was = atomic_exchange_explicit(&s->rt->ejected_until_us,
+                                                 now_us + ucfg->passive.eject_us,
+                                                 memory_order_relaxed);
+        if (was > now_us)
+            return; /* already out (another worker, or panic-mode traffic): log once */
         tg_log(TG_LOG_WARN, "proxy", "server-ejected upstream=%s server=%s failures=%u eject_ms=%lld",
                ucfg->name, s->rt->cfg->addr.text, f, (long long)(ucfg->passive.eject_us / 1000));
     }

@@ -122,7 +122,8 @@ void tg__client_exchange_done(struct cconn *c)
 {
     struct exchange *x = &c->x;
     bool reusable = x->resp_done && x->req_done && x->upstream_keepalive && !x->dechunk;
-    bool keep = x->client_keepalive && !c->close_after && x->req_done && !c->w->draining;
+    bool consumed = x->req_done || x->req_body == TG_HTTP_BODY_NONE;
+    bool keep = x->client_keepalive && !c->close_after && consumed && !c->w->draining;
     exchange_release(c, reusable);
     memset(x, 0, sizeof *x);
     x->route = -1;
@@ -146,7 +147,9 @@ void tg__client_error(struct cconn *c, int status, const char *msg)
         tg__client_close(c);
         return;
     }
-    bool keep = c->state == C_EXCHANGE && x->req_done && x->client_keepalive && !c->close_after;
+    /* The connection can carry on only if the client's request was read to its end. */
+    bool consumed = x->req_done || x->req_body == TG_HTTP_BODY_NONE;
+    bool keep = c->state == C_EXCHANGE && consumed && x->client_keepalive && !c->close_after;
     exchange_release(c, false);
     if (!keep)
         c->close_after = true;

@@ -32,7 +32,8 @@
  *    "Transfer-Encodingx") as Transfer-Encoding; to us it is an unrelated field.
  *  - Keep-alive: http-parser honours the non-standard Proxy-Connection; we ignore it (the
  *    proxy strips it). http-parser does not see "close" or "keep-alive" next to an HT;
- *    we do (HT is OWS). Comparison is skipped when either is present.
+ *    we do (HT is OWS). Nor does it see tokens after an empty list element (",close"),
+ *    which RFC 9110 §5.6.1 says to ignore. Comparison is skipped in these cases.
  *  - Trailer fields: http-parser applies its Content-Length (and other framing) value
  *    checks to them; we check trailers by syntax only and pass them on.
  *  - Chunked bodies: we refuse what http-parser skips over (chunk extensions outside the
@@ -540,6 +541,22 @@ static bool line_has_ht(struct tg_str name)
     return false;
 }
 
+/* A list with an empty element: a leading ',' or two ',' with only OWS between. */
+static bool has_empty_element(struct tg_str v)
+{
+    bool after_comma = true;
+    for (uint32_t i = 0; i < v.len; i++) {
+        if (v.p[i] == ',') {
+            if (after_comma)
+                return true;
+            after_comma = true;
+        } else if (!ows((uint8_t)v.p[i])) {
+            after_comma = false;
+        }
+    }
+    return false;
+}
+
 static bool skip_keepalive(const struct tg_http_msg *m)
 {
     for (uint32_t i = 0; i < m->nheaders; i++) {
@@ -548,6 +565,8 @@ static bool skip_keepalive(const struct tg_http_msg *m)
             return true; /* DIFF: http-parser honours it */
         if (tg_str_ieq(nm, "connection") && line_has_ht(nm))
             return true; /* DIFF: http-parser misses tokens next to HT */
+        if (tg_str_ieq(nm, "connection") && has_empty_element(m->headers[i].value))
+            return true; /* DIFF: http-parser misses tokens after an empty element */
     }
     return false;
 }

@@ -15,9 +15,12 @@ Paths:
   /eof                no framing headers: body until close
   /status/NNN         that status
   /ws                 101 Switching Protocols when asked to upgrade, then echoes bytes
+  /health             200 while `healthy` is true, else 503
   /upload             reads the body (Content-Length or chunked) and answers its size
                       and sha256
   anything else       200 "ok"
+Knobs: `delay` (seconds added before every answer), `healthy`, and `drop` (close every
+connection as soon as a request head arrives, answering nothing).
 """
 import hashlib
 import socket
@@ -26,8 +29,11 @@ import time
 
 
 class Stub:
-    def __init__(self, name="stub", port=0):
+    def __init__(self, name="stub", port=0, delay=0.0):
         self.name = name
+        self.delay = delay
+        self.healthy = True
+        self.drop = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -122,6 +128,10 @@ class Stub:
                     return
                 with self.lock:
                     self.requests += 1
+                if self.drop:
+                    return
+                if self.delay:
+                    time.sleep(self.delay)
                 line = head.split(b"\r\n", 1)[0].decode("latin-1")
                 method, target, _ = line.split(" ", 2)
                 path = target.split("?", 1)[0]
@@ -163,7 +173,9 @@ class Stub:
                     buf = buf[n:]
                 else:
                     buf = rest
-                if path == "/id" or path.endswith("/id"):
+                if path == "/health":
+                    self._send(c, 200 if self.healthy else 503, b"health")
+                elif path == "/id" or path.endswith("/id"):
                     self._send(c, 200, self.name.encode())
                 elif path == "/headers":
                     self._send(c, 200, head)

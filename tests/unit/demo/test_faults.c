@@ -15,12 +15,12 @@
 
 #define SEC 1000000LL
 
-static struct tg_str S(const char *s)
-{
+static struct tg_str S(const char *s) {
     return (struct tg_str){s, (uint32_t)strlen(s)};
 }
 
-static struct tg_demo_fault fault(const char *ep)
+static struct tg_demo_fault
+fault(const char *ep)
 {
     struct tg_demo_fault f;
     tg_demo_fault_defaults(&f);

@@ -7,13 +7,12 @@
 
 #include "tg_test.h"
 
-static struct tg_str S(const char *s)
-{
+static struct tg_str S(const char *s) {
     return (struct tg_str){s, (uint32_t)strlen(s)};
 }
 
-static enum tg_demo_route_err match(enum tg_http_method m, const char *path,
-                                    struct tg_demo_route *r)
+static enum tg_demo_route_err
+match(enum tg_http_method m, const char *path, struct tg_demo_route *r)
 {
     return tg_demo_route_match(m, S(path), r);
 }

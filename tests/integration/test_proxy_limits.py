@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: MIT
+"""Request smuggling defences and client-side limits: every ambiguous or malformed request
+is answered 400 and the connection closed, without the upstream seeing it; oversize heads
+get 431, oversize bodies 413, slow heads 408, idle keep-alive connections are closed, and
+the connection limit turns new clients away with 503."""
+import socket
+import time
+
+from tgtest import *  # noqa: F401,F403
+from upstream_stub import Stub
+
+SMUGGLING = {
+    "conflicting content-length":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    "content-length list disagreeing":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd",
+    "content-length with chunked":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\n\r\n",
+    "chunked not last":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+    "bad chunk size":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    "chunk size overflow":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"fffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+    "negative content-length":
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    "obs-fold":
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n",
+    "NUL in header value":
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    "CR in header value":
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+    "space before colon":
+        b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n",
+    "bare LF":
+        b"GET / HTTP/1.1\nHost: x\n\n",
+    "bad version":
+        b"GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+    "HTTP/1.0 with chunked":
+        b"POST /upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+}
+
+
+def test_smuggling_attempts_get_400_and_close():
+    port, admin = free_port(), free_port()
+    with Stub() as s, gateway(port, admin, [s.addr()]):
+        for name, req in SMUGGLING.items():
+            # A second, innocent request rides behind each attack: it must never be
+            # answered, since the first one makes the framing untrustworthy.
+            before = s.requests
+            out = raw(port, req + b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+            assert out.startswith(b"HTTP/1.1 400 "), (name, out)
+            assert out.count(b"HTTP/1.1") == 1, (name, out)
+            assert b"connection: close" in out.lower(), (name, out)
+            if name not in ("bad chunk size", "chunk size overflow"):
+                assert s.requests == before, (name, "reached the upstream")
+
+
+def test_header_too_large_431():
+    port, admin = free_port(), free_port()
+    cfg = "limits: { max_header_bytes: 4KiB, max_headers: 20 }\n"
+    with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
+        out = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 431"), out
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(25))
+        out = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert out.startswith(b"HTTP/1.1 431"), out
+        out = raw(port, b"GET /id HTTP/1.1\r\nHost: x\r\nX-Ok: " + b"a" * 3000 + b"\r\n"
+                        b"Connection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 200"), out
+
+
+def test_body_too_large_413():
+    port, admin = free_port(), free_port()
+    cfg = "limits: { max_body_bytes: 1KiB }\n"
+    with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
+        out = raw(port, b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + b"a" * 2000)
+        assert out.startswith(b"HTTP/1.1 413"), out
+        chunks = b"".join(b"100\r\n" + b"b" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+        out = raw(port, b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+        assert out.startswith(b"HTTP/1.1 413"), out
+        out = raw(port, b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                        b"Connection: close\r\n\r\n" + b"a" * 1000)
+        assert out.startswith(b"HTTP/1.1 200"), out
+
+
+def test_slowloris_gets_408_at_header_timeout():
+    port, admin = free_port(), free_port()
+    cfg = "timeouts: { header: 1s, idle: 30s }\n"
+    with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
+        t0 = time.monotonic()
+        pieces = [b"GET / HTTP/1.1\r\n", b"Host: x\r\n"] + [b"X-Slow: 1\r\n"] * 20
+        out = b""
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            try:
+                for p in pieces:  # a header line every 200 ms, never the end of the head
+                    c.sendall(p)
+                    time.sleep(0.2)
+                    if time.monotonic() - t0 > 1.2:
+                        break
+                while True:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    out += d
+                    if time.monotonic() - t0 > 8:
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        took = time.monotonic() - t0
+        assert out.startswith(b"HTTP/1.1 408"), out
+        assert 0.9 < took < 3.0, took
+        # a connection that never sends a byte is closed silently after the header timeout
+        t0 = time.monotonic()
+        out = raw(port, b"", timeout=8)
+        assert out == b"" and 0.9 < time.monotonic() - t0 < 3.0
+
+
+def test_idle_keepalive_timeout_closes_quietly():
+    port, admin = free_port(), free_port()
+    cfg = "timeouts: { header: 5s, idle: 1s }\n"
+    with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n")
+            buf = b""
+            while not buf.endswith(b"stub"):
+                buf += c.recv(4096)
+            t0 = time.monotonic()
+            assert c.recv(4096) == b""  # the gateway closes after the idle timeout
+            assert 0.8 < time.monotonic() - t0 < 3.0
+
+
+def test_connection_limit():
+    port, admin = free_port(), free_port()
+    cfg = "limits: { max_connections: 10 }\nworkers: 1\n"
+    with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(10)]
+        try:
+            time.sleep(0.2)
+            out = raw(port, b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+            assert out.startswith(b"HTTP/1.1 503"), out
+        finally:
+            for c in held:
+                c.close()
+        wait_until(lambda: raw(port, b"GET /id HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                               timeout=2).endswith(b"stub"), what="a slot after closing")
+
+
+if __name__ == "__main__":
+    run_tests()
