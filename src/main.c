@@ -14,7 +14,7 @@ static void usage(FILE *f)
           "  run [-c FILE] [--listen ADDR] [--admin ADDR] [--upstream HOST:PORT]... [--workers N]\n"
           "                         run the gateway\n"
           "  demo                   demo API + gateway + light load, for a first look\n"
-          "  demo-api [--listen ADDR] [--workers N]\n"
+          "  demo-api [--listen ADDR] [--workers N] [--latency-scale F]\n"
           "                         the sample backend with fault injection\n"
           "  check-config FILE      validate a configuration file\n"
           "  version                print the version\n"

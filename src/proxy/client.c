@@ -121,6 +121,7 @@ static void linger_close(struct cconn *c)
 void tg__client_exchange_done(struct cconn *c)
 {
     struct exchange *x = &c->x;
+    tg__forward_record(c);
     bool reusable = x->resp_done && x->req_done && x->upstream_keepalive && !x->dechunk;
     bool consumed = x->req_done || x->req_body == TG_HTTP_BODY_NONE;
     bool keep = x->client_keepalive && !c->close_after && consumed && !c->w->draining;
@@ -167,9 +168,12 @@ void tg__client_error(struct cconn *c, int status, const char *msg)
                      keep ? "" : "Connection: close\r\n", x->reqid_len ? "X-Request-Id: " : "",
                      (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "", body);
     c->out.tail = (uint32_t)n;
+    x->status = status;
     x->resp_started = true;
     x->resp_done = true;
     c->state = C_FLUSH_CLOSE;
+    if (!keep)
+        tg__forward_record(c); /* with keep, tg__client_exchange_done records it */
     if (keep) {
         /* Reuse the exchange-done path once the error page is written. */
         c->state = C_EXCHANGE;

@@ -120,6 +120,11 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         return;
     }
     x->route = tg_route_match(x->ws->snap->routes, req->method, req->path);
+    if (x->route >= 0) {
+        x->endpoint = x->ws->snap->route_endpoint[x->route];
+    } else {
+        x->tmpl_len = (uint32_t)tg_route_template(req->path, x->tmpl, sizeof x->tmpl);
+    }
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
@@ -134,6 +139,17 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     tg_buf_consume(&c->in, req->head_len);
     arm_deadline(c, x->start_us + route_timeout_us(cfg, x->route));
     connect_next(c, NULL);
+}
+
+void tg__forward_record(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    if (x->route < 0 && x->tmpl_len) {
+        struct tg_endpoints *e = c->w->gw->endpoints;
+        x->endpoint = x->status == 404 ? tg_endpoints_find(e, x->tmpl, x->tmpl_len)
+                                       : tg_endpoints_intern(e, x->tmpl, x->tmpl_len);
+    }
+    /* The metrics recording of the observability layer hooks in here. */
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)

@@ -28,8 +28,15 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
     struct tg_snapshot *s;
-    int rc = tg__snapshot_new(cfg, ++gw->gen, NULL, &s);
+    int rc = tg_endpoints_new(cfg->max_endpoints, &gw->endpoints);
     if (rc) {
+        tg_config_free(cfg);
+        free(gw);
+        return tg_errbuf_set(eb, rc, "out of memory");
+    }
+    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, &s);
+    if (rc) {
+        tg_endpoints_free(gw->endpoints);
         free(gw);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
@@ -88,7 +95,9 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_er
     if (strcmp(cfg->listen.text, old->cfg->listen.text) != 0)
         tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=listen reason=\"needs a restart\"");
     struct tg_snapshot *s;
-    int rc = tg__snapshot_new(cfg, ++gw->gen, old, &s);
+    if (cfg->max_endpoints != old->cfg->max_endpoints)
+        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=endpoints.max reason=\"needs a restart\"");
+    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, &s);
     if (rc)
         return tg_errbuf_set(eb, rc, "out of memory");
     atomic_store_explicit(&gw->snap, s, memory_order_release);
@@ -139,6 +148,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_gateway_stop(gw);
     tg__health_free(gw->health);
     tg__snapshot_unref(atomic_load(&gw->snap));
+    tg_endpoints_free(gw->endpoints);
     free(gw);
 }
 

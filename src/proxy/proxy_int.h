@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/loop.h"
 #include "http/http1.h"
+#include "proxy/endpoints.h"
 #include "proxy/route.h"
 
 /* ---------------------------------------------------------------- shared state */
@@ -53,10 +54,11 @@ struct tg_snapshot {
     struct tg_route_table *routes;
     struct tg_upstream_rt *ups;
     uint32_t nservers_total;
+    uint32_t *route_endpoint; /* endpoint id of each route (its name, interned) */
 };
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
-                     struct tg_snapshot **out);
+                     struct tg_endpoints *endpoints, struct tg_snapshot **out);
 void tg__snapshot_ref(struct tg_snapshot *s);
 void tg__snapshot_unref(struct tg_snapshot *s);
 
@@ -116,6 +118,7 @@ struct tg_gateway {
     struct tg_addr listen;
     bool started;
     atomic_uint total_conns; /* client connections, all workers (max_connections) */
+    struct tg_endpoints *endpoints; /* process-wide, survives reloads */
     struct tg_health *health;
 };
 
@@ -183,6 +186,12 @@ struct exchange {
     enum tg_cause cause;
     char reqid[64];
     uint32_t reqid_len;
+    /* Endpoint accounting: a routed request counts under its route's endpoint; an
+     * unmatched one under the template of its path, interned only once the status is
+     * known, so 404 noise on random paths cannot fill the registry. */
+    uint32_t endpoint;
+    char tmpl[TG_ENDPOINT_NAME_MAX];
+    uint32_t tmpl_len;
 };
 
 struct cconn {
@@ -240,6 +249,7 @@ long tg__client_writev(struct cconn *c, const struct iovec *iov, int n);
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req);
 bool tg__forward_step(struct cconn *c);
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
+void tg__forward_record(struct cconn *c);
 bool tg__tunnel_step(struct cconn *c);
 
 /* upstream.c */

@@ -18,6 +18,7 @@ static void snapshot_free(struct tg_snapshot *s)
         free(s->ups);
     }
     tg_route_table_free(s->routes);
+    free(s->route_endpoint);
     tg_config_free(s->cfg);
     free(s);
 }
@@ -46,7 +47,7 @@ static void inherit_health(struct tg_server_rt *rt, const char *upname,
 }
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
-                     struct tg_snapshot **out)
+                     struct tg_endpoints *endpoints, struct tg_snapshot **out)
 {
     struct tg_snapshot *s = calloc(1, sizeof *s);
     if (!s) {
@@ -58,6 +59,12 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
     atomic_init(&s->refs, 1);
     if (tg_route_table_new(cfg, &s->routes) != 0)
         goto fail;
+    s->route_endpoint = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *s->route_endpoint);
+    if (!s->route_endpoint)
+        goto fail;
+    for (uint32_t i = 0; i < cfg->nroutes; i++)
+        s->route_endpoint[i] =
+            tg_endpoints_intern(endpoints, cfg->routes[i].name, strlen(cfg->routes[i].name));
     s->ups = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *s->ups);
     if (!s->ups)
         goto fail;

@@ -30,10 +30,11 @@
  *    http-parser only SP.
  *  - http-parser takes any field name starting with "Transfer-Encoding" (say
  *    "Transfer-Encodingx") as Transfer-Encoding; to us it is an unrelated field.
- *  - Keep-alive: http-parser honours the non-standard Proxy-Connection; we ignore it (the
+ *  - Keep-alive and upgrade: http-parser honours the non-standard Proxy-Connection; we ignore it (the
  *    proxy strips it). http-parser does not see "close" or "keep-alive" next to an HT;
  *    we do (HT is OWS). Nor does it see tokens after an empty list element (",close"),
- *    which RFC 9110 §5.6.1 says to ignore. Comparison is skipped in these cases.
+ *    which RFC 9110 §5.6.1 says to ignore. In HTTP/1.0 it lets "keep-alive" win over
+ *    "close"; for us close always wins. Comparison is skipped in these cases.
  *  - Trailer fields: http-parser applies its Content-Length (and other framing) value
  *    checks to them; we check trailers by syntax only and pass them on.
  *  - Chunked bodies: we refuse what http-parser skips over (chunk extensions outside the
@@ -557,16 +558,17 @@ static bool has_empty_element(struct tg_str v)
     return false;
 }
 
-static bool skip_keepalive(const struct tg_http_msg *m)
+/* DIFF: Connection spellings http-parser reads differently (see the top comment); the
+ * keep-alive and upgrade comparisons are skipped for them. */
+static bool connection_differs(const struct tg_http_msg *m)
 {
     for (uint32_t i = 0; i < m->nheaders; i++) {
         struct tg_str nm = m->headers[i].name;
         if (tg_str_ieq(nm, "proxy-connection"))
-            return true; /* DIFF: http-parser honours it */
-        if (tg_str_ieq(nm, "connection") && line_has_ht(nm))
-            return true; /* DIFF: http-parser misses tokens next to HT */
-        if (tg_str_ieq(nm, "connection") && has_empty_element(m->headers[i].value))
-            return true; /* DIFF: http-parser misses tokens after an empty element */
+            return true;
+        if (tg_str_ieq(nm, "connection") &&
+            (line_has_ht(nm) || has_empty_element(m->headers[i].value)))
+            return true;
     }
     return false;
 }
@@ -673,7 +675,11 @@ static void compare_accepted(const struct tg_http_msg *m, long delta, bool rewri
         if (hp_chunked || hv.content_length != UINT64_MAX)
             fail("http-parser sees a body we do not", data, size);
     }
-    if (!skip_keepalive(m) && hv.keepalive != !!(m->flags & TG_HTTP_F_KEEPALIVE))
+    if (connection_differs(m))
+        return;
+    /* DIFF: in HTTP/1.0 http-parser lets keep-alive beat close. */
+    bool close10 = m->minor == 0 && (m->flags & TG_HTTP_F_CONN_CLOSE);
+    if (!close10 && hv.keepalive != !!(m->flags & TG_HTTP_F_KEEPALIVE))
         fail("keep-alive differs", data, size);
     bool up = (m->flags & TG_HTTP_F_UPGRADE) || m->method == TG_HTTP_CONNECT;
     if (hv.upgrade != up)

@@ -20,9 +20,11 @@ Quick reference (details in each docstring):
     free_port()                          an unused TCP port on 127.0.0.1
     Proc(args, name=None, env=None, expect_exit=(0,), stop_timeout=10)
         .start() .wait_port(port) .wait_http(url) .alive() .pid .log() .log_tail(n)
-        .send_signal(sig) .stop() -> exit code; a context manager
-    demo_api(port, *args, workers=None, latency_scale=None) -> started Proc
-    gateway(port, admin_port, upstreams, *args, config=None) -> started Proc
+        .send_signal(sig) .stop() -> exit code .wait_exit(timeout) .returncode
+        a context manager: stops the process on exit, prints its log if the block failed
+    demo_api(port, *args, workers=None, latency_scale=None, env=None) -> started Proc
+    gateway(port, admin_port, upstreams, *args, config=None, env=None, wait=True)
+                                         -> started Proc
     http(method, url, body=None, headers=None, timeout=5) -> (status, headers, body)
     http_json(method, url, obj=None, headers=None, timeout=5) -> (status, headers, value)
     raw(port, data, timeout=5, shutdown_write=False, gap=0) -> bytes read until close/timeout
