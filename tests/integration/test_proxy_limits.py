@@ -136,9 +136,19 @@ def test_connection_limit():
     port, admin = free_port(), free_port()
     cfg = "limits: { max_connections: 10 }\nworkers: 1\n"
     with Stub() as s, gateway(port, admin, [s.addr()], config=cfg):
-        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(10)]
+        # The harness's readiness probe is a connection too: let it be closed first.
+        time.sleep(0.3)
+        held = []
         try:
-            time.sleep(0.2)
+            for _ in range(10):  # each one proven accepted and served, then left idle
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                held.append(c)
+                c.sendall(b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n")
+                buf = b""
+                while not buf.endswith(b"stub"):
+                    d = c.recv(4096)
+                    assert d, buf
+                    buf += d
             out = raw(port, b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
             assert out.startswith(b"HTTP/1.1 503"), out
         finally:
