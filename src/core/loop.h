@@ -48,6 +48,7 @@ struct tg_io {
 struct tg_timer {
     int64_t due_us;
     uint32_t heap_idx; /* 0 = not armed, else index + 1 */
+    uint32_t epoch;    /* private: the timer pass during which it was armed */
     tg_timer_fn *cb;
     void *data;
 };

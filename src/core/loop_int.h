@@ -14,6 +14,7 @@ struct tg_loop {
     void *wake_data;
     struct tg_timer **heap; /* min-heap on due_us */
     uint32_t heap_len, heap_cap;
+    uint32_t timer_epoch; /* bumped at each pass over due timers */
     struct tg_defer *defer_head, *defer_tail;
     struct tg_loop_stats stats;
 };

@@ -71,6 +71,7 @@ void tg_timer_start(struct tg_loop *loop, struct tg_timer *t, int64_t due_us, tg
 {
     t->cb = cb;
     t->data = data;
+    t->epoch = loop->timer_epoch;
     if (t->heap_idx) {
         int64_t old = t->due_us;
         t->due_us = due_us;
@@ -108,7 +109,12 @@ int tg__loop_timeout_ms(struct tg_loop *loop)
 
 void tg__loop_run_timers(struct tg_loop *loop)
 {
-    while (loop->heap_len && loop->heap[0]->due_us <= loop->now_us) {
+    /* A timer armed by a callback of this pass waits for the next pass even if it is
+     * already due (libuv's rule): otherwise a callback that re-arms itself at `now`
+     * would spin here forever. The next poll then has a zero timeout. */
+    uint32_t epoch = ++loop->timer_epoch;
+    while (loop->heap_len && loop->heap[0]->due_us <= loop->now_us &&
+           loop->heap[0]->epoch != epoch) {
         struct tg_timer *t = loop->heap[0];
         tg_timer_stop(loop, t);
         t->cb(t);

@@ -112,6 +112,9 @@ static bool match_template(const struct compiled *c, struct tg_str path)
 int tg_route_match(const struct tg_route_table *t, enum tg_http_method m, struct tg_str path)
 {
     unsigned bit = 1u << (unsigned)m;
+    /* HEAD is GET without the body (RFC 9110 §9.3.2): a GET route answers it too. */
+    if (m == TG_HTTP_HEAD)
+        bit |= 1u << TG_HTTP_GET;
     for (uint32_t i = 0; i < t->n; i++) {
         const struct compiled *c = &t->r[i];
         if (c->methods && !(c->methods & bit))

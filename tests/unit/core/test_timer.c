@@ -5,8 +5,8 @@
  * turn a timer fires in.
  *
  * Behaviour pinned here: a timer armed from inside a timer callback with a due time at or
- * before the turn's cached now fires in the SAME turn (tg__loop_run_timers loops until
- * the heap top is in the future), after the callback that armed it returns. */
+ * before the turn's cached now fires in the NEXT pass (libuv's rule), so a callback that
+ * re-arms itself at `now` cannot spin the loop; the poll then waits zero. */
 #include "core/loop.h"
 
 #include <stdbool.h>
@@ -379,7 +379,7 @@ static void a_cb(struct tg_timer *t)
 
 static void test_callbacks_modify_heap(void)
 {
-    /* Through the heap alone: one tg__loop_run_timers call fires the spawned timer. */
+    /* Through the heap alone: the spawned timer waits for the next pass. */
     static struct cb_ctx x;
     memset(&x, 0, sizeof x);
     TG_EXPECT_EQ(tg_loop_new(&x.loop, NULL, NULL), 0);
@@ -391,6 +391,10 @@ static void test_callbacks_modify_heap(void)
     /* Make sure a fires before b although both are due at 5000. */
     tg_timer_start(loop, &x.a, 4999, a_cb, &x);
     tg__loop_run_timers(loop);
+    TG_EXPECT_STREQ(x.log, "a");
+    TG_EXPECT_EQ(x.spawned_runs, 0);
+    TG_EXPECT_EQ(tg__loop_timeout_ms(loop), 0);
+    tg__loop_run_timers(loop);
     TG_EXPECT_STREQ(x.log, "as");
     TG_EXPECT_EQ(x.b_runs, 0);
     TG_EXPECT_EQ(x.c_runs, 0);
@@ -401,7 +405,7 @@ static void test_callbacks_modify_heap(void)
     tg_timer_stop(loop, &x.late);
     tg_loop_free(loop);
 
-    /* Through tg_loop_run: `spawned` fires in the same turn as `a`; `late` in a later
+    /* Through tg_loop_run: `spawned` fires in the turn after `a`'s; `late` in a later
      * turn (the poll waits for it), which stops the loop. */
     memset(&x, 0, sizeof x);
     TG_EXPECT_EQ(tg_loop_new(&x.loop, NULL, NULL), 0);
@@ -413,9 +417,33 @@ static void test_callbacks_modify_heap(void)
     TG_EXPECT_EQ(tg_loop_run(loop), 0);
     TG_EXPECT_STREQ(x.log, "asl");
     TG_EXPECT_EQ(x.a_turn, 1);
-    TG_EXPECT_EQ(x.spawned_turn, x.a_turn);
+    TG_EXPECT_EQ(x.spawned_turn, x.a_turn + 1);
     TG_EXPECT_GT(x.late_turn, x.a_turn);
     TG_EXPECT_EQ(loop->heap_len, 0);
+    tg_loop_free(loop);
+}
+
+/* A callback that re-arms its own timer at `now` fires once per pass, not forever. */
+static int self_runs;
+
+static void self_cb(struct tg_timer *t)
+{
+    struct tg_loop *loop = t->data;
+    self_runs++;
+    tg_timer_start(loop, t, loop->now_us, self_cb, loop);
+}
+
+static void test_rearm_at_now_does_not_spin(void)
+{
+    struct tg_loop *loop;
+    TG_EXPECT_EQ(tg_loop_new(&loop, NULL, NULL), 0);
+    struct tg_timer t = {0};
+    tg_timer_start(loop, &t, loop->now_us, self_cb, loop);
+    tg__loop_run_timers(loop);
+    TG_EXPECT_EQ(self_runs, 1);
+    tg__loop_run_timers(loop);
+    TG_EXPECT_EQ(self_runs, 2);
+    tg_timer_stop(loop, &t);
     tg_loop_free(loop);
 }
 
@@ -458,9 +486,19 @@ static void test_timeout_ms(void)
         int64_t delta_us;
         int ms;
     } cases[] = {
-        {-5000000, 0}, {-1, 0},   {0, 0},      {1, 1},       {999, 1},
-        {1000, 1},     {1001, 2}, {1999, 2},   {2000, 2},    {2001, 3},
-        {1500000, 1500},          {3600000000LL, 3600000},   {3600000001LL, 3600000},
+        {-5000000, 0},
+        {-1, 0},
+        {0, 0},
+        {1, 1},
+        {999, 1},
+        {1000, 1},
+        {1001, 2},
+        {1999, 2},
+        {2000, 2},
+        {2001, 3},
+        {1500000, 1500},
+        {3600000000LL, 3600000},
+        {3600000001LL, 3600000},
         {INT64_C(1) << 50, 3600000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -492,6 +530,7 @@ int main(int argc, char **argv)
     test_stop();
     test_random_ops();
     test_callbacks_modify_heap();
+    test_rearm_at_now_does_not_spin();
     test_self_rearm();
     test_timeout_ms();
     return tg_test_report(argv[0]);

@@ -441,6 +441,8 @@ static void test_upgrade_expect(void)
                  TG_HTTP_F_KEEPALIVE | TG_HTTP_F_UPGRADE);
     TG_EXPECT_EQ(req_flags("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"), TG_HTTP_F_KEEPALIVE);
     TG_EXPECT_EQ(req_flags("GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n"), TG_HTTP_F_KEEPALIVE);
+    TG_EXPECT_EQ(req_flags("GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: \r\n\r\n"),
+                 TG_HTTP_F_KEEPALIVE);
 
     TG_EXPECT_EQ(req_flags("PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"),
                  TG_HTTP_F_KEEPALIVE | TG_HTTP_F_EXPECT_100);

@@ -55,23 +55,23 @@ static void free_cfg(struct tg_config *cfg)
     free(cfg);
 }
 
-static struct tg_str S(const char *s)
+static struct tg_str str_of(const char *s)
 {
     return (struct tg_str){s, (uint32_t)strlen(s)};
 }
 
 static int match(const struct tg_route_table *t, enum tg_http_method m, const char *path)
 {
-    return tg_route_match(t, m, S(path));
+    return tg_route_match(t, m, str_of(path));
 }
 
 /* Expects route `want` for `path` (GET), printing the path on a mismatch. */
-#define EXPECT_ROUTE(t, m, path, want)                                                     \
-    do {                                                                                    \
-        int got_ = match((t), (m), (path));                                                 \
-        if (got_ != (want))                                                                 \
-            fprintf(stderr, "  path \"%s\"\n", (path));                                    \
-        TG_EXPECT_EQ(got_, (want));                                                         \
+#define EXPECT_ROUTE(t, m, path, want)                                                             \
+    do {                                                                                           \
+        int got_ = match((t), (m), (path));                                                        \
+        if (got_ != (want))                                                                        \
+            fprintf(stderr, "  path \"%s\"\n", (path));                                            \
+        TG_EXPECT_EQ(got_, (want));                                                                \
     } while (0)
 
 /* ---- matching --------------------------------------------------------------------- */
@@ -159,8 +159,8 @@ static void test_methods(void)
     EXPECT_ROUTE(t, TG_HTTP_POST, "/items", 1);
     EXPECT_ROUTE(t, TG_HTTP_PUT, "/items", 1);
     EXPECT_ROUTE(t, TG_HTTP_OTHER, "/items", 2);
-    /* HEAD is its own method: a GET-only route does not take it. */
-    EXPECT_ROUTE(t, TG_HTTP_HEAD, "/items", 3);
+    /* A GET route takes HEAD too (RFC 9110 §9.3.2: HEAD is GET without the body). */
+    EXPECT_ROUTE(t, TG_HTTP_HEAD, "/items", 0);
     EXPECT_ROUTE(t, TG_HTTP_PATCH, "/items", 3);
     EXPECT_ROUTE(t, TG_HTTP_OPTIONS, "/items", 3);
     EXPECT_ROUTE(t, TG_HTTP_CONNECT, "/items", 3);
@@ -179,12 +179,9 @@ static void test_first_match_wins(void)
 {
     /* Config order decides, not specificity. */
     static const struct rdef defs[] = {
-        {TG_MATCH_PREFIX, 0, "/api/"},
-        {TG_MATCH_EXACT, 0, "/api/special"},
-        {TG_MATCH_TEMPLATE, 0, "/users/:id"},
-        {TG_MATCH_EXACT, 0, "/users/me"},
-        {TG_MATCH_EXACT, 0, "/orders/latest"},
-        {TG_MATCH_TEMPLATE, 0, "/orders/:id"},
+        {TG_MATCH_PREFIX, 0, "/api/"},         {TG_MATCH_EXACT, 0, "/api/special"},
+        {TG_MATCH_TEMPLATE, 0, "/users/:id"},  {TG_MATCH_EXACT, 0, "/users/me"},
+        {TG_MATCH_EXACT, 0, "/orders/latest"}, {TG_MATCH_TEMPLATE, 0, "/orders/:id"},
     };
     struct tg_config *cfg = make_cfg(defs, 6);
     struct tg_route_table *t = NULL;
@@ -200,12 +197,12 @@ static void test_first_match_wins(void)
 static void test_templates(void)
 {
     static const struct rdef defs[] = {
-        {TG_MATCH_TEMPLATE, 0, "/api/products/:id"},            /* 0 */
-        {TG_MATCH_TEMPLATE, 0, "/api/users/:uid/orders/:oid"},  /* 1 */
-        {TG_MATCH_TEMPLATE, 0, "/static/*"},                    /* 2 */
-        {TG_MATCH_TEMPLATE, 0, "/files/:bucket/*"},             /* 3 */
-        {TG_MATCH_TEMPLATE, 0, "/:tenant/dashboard"},           /* 4 */
-        {TG_MATCH_TEMPLATE, 0, "/v2/items/:id/"},               /* 5: declared with '/' */
+        {TG_MATCH_TEMPLATE, 0, "/api/products/:id"},           /* 0 */
+        {TG_MATCH_TEMPLATE, 0, "/api/users/:uid/orders/:oid"}, /* 1 */
+        {TG_MATCH_TEMPLATE, 0, "/static/*"},                   /* 2 */
+        {TG_MATCH_TEMPLATE, 0, "/files/:bucket/*"},            /* 3 */
+        {TG_MATCH_TEMPLATE, 0, "/:tenant/dashboard"},          /* 4 */
+        {TG_MATCH_TEMPLATE, 0, "/v2/items/:id/"},              /* 5: declared with '/' */
     };
     struct tg_config *cfg = make_cfg(defs, 6);
     struct tg_route_table *t = NULL;
@@ -290,7 +287,7 @@ static void test_many_routes(void)
 {
     enum { N = 500 };
     struct rdef *defs = calloc(N, sizeof *defs);
-    char (*paths)[32] = calloc(N, sizeof *paths);
+    char(*paths)[32] = calloc(N, sizeof *paths);
     for (int i = 0; i < N; i++) {
         snprintf(paths[i], sizeof paths[i], "/svc%d/:id", i);
         defs[i] = (struct rdef){TG_MATCH_TEMPLATE, TG_CFG_M_GET, paths[i]};
@@ -314,7 +311,7 @@ static void expect_tmpl(const char *path, const char *want, int line)
 {
     char out[512];
     memset(out, 'Q', sizeof out);
-    size_t n = tg_route_template(S(path), out, sizeof out);
+    size_t n = tg_route_template(str_of(path), out, sizeof out);
     tg_test_checks++;
     if (n != strlen(want) || strcmp(out, want) != 0) {
         fprintf(stderr, "  path \"%s\"\n", path);
@@ -331,17 +328,18 @@ static void test_template_names(void)
     EXPECT_TMPL("/api/products/0", "/api/products/:id");
     EXPECT_TMPL("/users/42/orders/7", "/users/:id/orders/:id");
     EXPECT_TMPL("/123", "/:id");
-    EXPECT_TMPL("/v2/items", "/v2/items");   /* digits inside a word stay */
-    EXPECT_TMPL("/12a/x", "/12a/x");         /* short, mixed: not an id */
+    EXPECT_TMPL("/v2/items", "/v2/items"); /* digits inside a word stay */
+    EXPECT_TMPL("/12a/x", "/12a/x");       /* short, mixed: not an id */
     EXPECT_TMPL("/-1", "/-1");
 
     /* UUIDs (any case) become :id; near-misses stay. */
     EXPECT_TMPL("/orders/123e4567-e89b-12d3-a456-426614174000", "/orders/:id");
-    EXPECT_TMPL("/orders/123E4567-E89B-12D3-A456-426614174000/items",
-                "/orders/:id/items");
+    EXPECT_TMPL("/orders/123E4567-E89B-12D3-A456-426614174000/items", "/orders/:id/items");
     EXPECT_TMPL("/o/123e4567-e89b-12d3-a456-42661417400", "/o/123e4567-e89b-12d3-a456-42661417400");
-    EXPECT_TMPL("/o/123e4567xe89b-12d3-a456-426614174000", "/o/123e4567xe89b-12d3-a456-426614174000");
-    EXPECT_TMPL("/o/123e4567-e89b-12d3-a456-42661417400g", "/o/123e4567-e89b-12d3-a456-42661417400g");
+    EXPECT_TMPL("/o/123e4567xe89b-12d3-a456-426614174000",
+                "/o/123e4567xe89b-12d3-a456-426614174000");
+    EXPECT_TMPL("/o/123e4567-e89b-12d3-a456-42661417400g",
+                "/o/123e4567-e89b-12d3-a456-42661417400g");
 
     /* Long hex (>= 16 digits) becomes :id; shorter hex stays. */
     EXPECT_TMPL("/blob/0123456789abcdef", "/blob/:id");
@@ -387,14 +385,14 @@ static void test_template_truncation(void)
 
     /* cap 0: writes nothing at all. */
     out[0] = 'Q';
-    TG_EXPECT_EQ(tg_route_template(S(path), out, 0), 0);
+    TG_EXPECT_EQ(tg_route_template(str_of(path), out, 0), 0);
     TG_EXPECT_EQ(out[0], 'Q');
 
     /* Every cap from 1 to beyond the full length: a NUL-terminated prefix of the full
      * name, cap - 1 bytes long when truncated, and nothing written past cap. */
     for (size_t cap = 1; cap <= full_len + 3; cap++) {
         memset(out, 'Q', sizeof out);
-        size_t n = tg_route_template(S(path), out, cap);
+        size_t n = tg_route_template(str_of(path), out, cap);
         size_t want = cap - 1 < full_len ? cap - 1 : full_len;
         TG_EXPECT_EQ(n, want);
         TG_EXPECT_EQ(out[n], '\0');
@@ -405,11 +403,11 @@ static void test_template_truncation(void)
 
     /* Truncation inside ":id" and inside the trailing "*" segment. */
     memset(out, 'Q', sizeof out);
-    TG_EXPECT_EQ(tg_route_template(S("/123"), out, 3), 2);
+    TG_EXPECT_EQ(tg_route_template(str_of("/123"), out, 3), 2);
     TG_EXPECT_STREQ(out, "/:");
-    TG_EXPECT_EQ(tg_route_template(S("/a/b/c/d/e/f/g/h/i"), out, 18), 17);
+    TG_EXPECT_EQ(tg_route_template(str_of("/a/b/c/d/e/f/g/h/i"), out, 18), 17);
     TG_EXPECT_STREQ(out, "/a/b/c/d/e/f/g/h/");
-    TG_EXPECT_EQ(tg_route_template(S(""), out, 1), 0);
+    TG_EXPECT_EQ(tg_route_template(str_of(""), out, 1), 0);
     TG_EXPECT_STREQ(out, "");
 
     /* A very long segment is cut at cap - 1 too. */
@@ -418,7 +416,7 @@ static void test_template_truncation(void)
     memset(big + 1, 'x', sizeof big - 2);
     big[sizeof big - 1] = '\0';
     char small[100];
-    TG_EXPECT_EQ(tg_route_template(S(big), small, sizeof small), sizeof small - 1);
+    TG_EXPECT_EQ(tg_route_template(str_of(big), small, sizeof small), sizeof small - 1);
     TG_EXPECT_EQ(small[sizeof small - 1], '\0');
     TG_EXPECT_EQ(small[0], '/');
     TG_EXPECT_EQ(small[98], 'x');
