@@ -5,7 +5,6 @@
 #include "admin/server.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "admin/health.h"
 #include "proxy/gateway.h"
 
 #define ADMIN_IN_BYTES 16384
@@ -46,45 +46,30 @@ struct tg_admin {
     struct tg_http_msg msg;
 };
 
-static void resp_printf(struct tg_admin_resp *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void resp_printf(struct tg_admin_resp *r, int status, const char *fmt, ...)
-{
-    r->status = status;
-    r->content_type = "application/json";
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->body, sizeof r->body, fmt, ap);
-    va_end(ap);
-    r->body_len = n < 0 ? 0 : (uint32_t)(n < (int)sizeof r->body ? n : (int)sizeof r->body - 1);
-}
-
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
                      struct tg_admin_resp *resp)
 {
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
+    struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us};
 #define PATH_IS(s) (p.len == sizeof(s) - 1 && memcmp(p.p, s, p.len) == 0)
-    if (PATH_IS("/health") || PATH_IS("/api/v1/health")) {
-        if (!get) {
-            resp_printf(resp, 405, "{\"error\":\"method not allowed\"}\n");
-            return;
-        }
-        bool ok = !a->draining && tg_gateway_any_healthy(a->gw);
-        const char *status = a->draining ? "draining" : ok ? "ok" : "unhealthy";
-        if (PATH_IS("/health"))
-            resp_printf(resp, ok ? 200 : 503, "{\"status\":\"%s\"}\n", status);
-        else
-            resp_printf(resp, ok ? 200 : 503,
-                        "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld}\n", status,
-                        TG_VERSION,
-                        (long long)((tg_clock_wall_us() - a->start_wall_us) / 1000000));
+    bool health = PATH_IS("/health") || PATH_IS("/api/v1/health") || PATH_IS("/api/health") ||
+                  PATH_IS("/health/detailed") || PATH_IS("/health/services");
+    if (health && !get) {
+        tg_admin_resp_error(resp, 405, "method not allowed", NULL);
         return;
     }
+    if (PATH_IS("/health"))
+        tg_admin_health(&h, false, resp);
+    else if (PATH_IS("/api/v1/health") || PATH_IS("/api/health"))
+        tg_admin_health(&h, true, resp);
+    else if (PATH_IS("/health/detailed"))
+        tg_admin_health_detailed(&h, resp);
+    else if (PATH_IS("/health/services"))
+        tg_admin_health_services(&h, resp);
+    else
+        tg_admin_resp_error(resp, 404, "not found", NULL);
 #undef PATH_IS
-    resp_printf(resp, 404, "{\"error\":\"not found\",\"path\":\"%.*s\"}\n",
-                (int)(p.len > 200 ? 200 : p.len), p.p);
 }
 
 static void aconn_free(struct tg_defer *d)
@@ -142,34 +127,32 @@ static bool flush(struct aconn *c)
 
 static void respond(struct aconn *c, const struct tg_http_msg *req, int parse_status)
 {
-    struct tg_admin_resp *r = calloc(1, sizeof *r);
-    if (!r) {
-        aconn_close(c);
-        return;
-    }
+    struct tg_admin_resp r = {0};
     if (parse_status)
-        resp_printf(r, parse_status, "{\"error\":\"%s\"}\n", tg_http_reason(parse_status));
+        tg_admin_resp_error(&r, parse_status, tg_http_reason(parse_status), NULL);
     else
-        tg_admin_handle(c->a, req, r);
+        tg_admin_handle(c->a, req, &r);
     bool keep = !parse_status && (req->flags & TG_HTTP_F_KEEPALIVE) && !c->a->draining;
     bool head = !parse_status && req->method == TG_HTTP_HEAD;
-    c->out = malloc(512 + r->body_len);
+    size_t body = head ? 0 : r.body_len;
+    c->out = malloc(512 + body);
     if (!c->out) {
-        free(r);
+        tg_admin_resp_free(&r);
         aconn_close(c);
         return;
     }
     int n = snprintf(c->out, 512,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %u\r\n"
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s\r\n",
-                     r->status, tg_http_reason(r->status), r->content_type, r->body_len,
+                     r.status, tg_http_reason(r.status),
+                     r.content_type ? r.content_type : "text/plain", r.body_len,
                      keep ? "" : "Connection: close\r\n");
-    if (!head)
-        memcpy(c->out + n, r->body, r->body_len);
-    c->out_len = (uint32_t)n + (head ? 0 : r->body_len);
+    if (body)
+        memcpy(c->out + n, r.body, body);
+    c->out_len = (uint32_t)(n + body);
     c->out_off = 0;
     c->close_after = !keep;
-    free(r);
+    tg_admin_resp_free(&r);
 }
 
 static void aconn_io(struct tg_io *io, unsigned events)

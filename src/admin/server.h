@@ -2,7 +2,7 @@
 /* The admin HTTP listener, served by the control thread's loop. It answers small
  * requests (health, and the monitoring and control APIs as later modules add them),
  * one at a time per connection, with keep-alive. Handlers write a complete response into
- * a struct tg_admin_resp; bodies are small JSON documents. */
+ * a struct tg_admin_resp (resp.h). */
 #ifndef TG_ADMIN_SERVER_H
 #define TG_ADMIN_SERVER_H
 
@@ -10,16 +10,10 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "http/http1.h"
+#include "admin/resp.h"
 
 struct tg_admin;
 struct tg_gateway;
-
-struct tg_admin_resp {
-    int status;
-    const char *content_type;
-    char body[8192];
-    uint32_t body_len;
-};
 
 /* Starts listening on `addr` with handlers that read `gw` (borrowed). Control thread. */
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proxy/proxy_int.h"
 
@@ -162,4 +163,40 @@ bool tg_gateway_any_healthy(struct tg_gateway *gw)
         if (atomic_load_explicit(&ur->servers[i].healthy, memory_order_relaxed))
             return true;
     return false;
+}
+
+void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, void *ctx)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    int64_t now = tg_clock_mono_us();
+    for (uint32_t u = 0; u < s->cfg->nupstreams; u++) {
+        const struct tg_upstream_rt *ur = &s->ups[u];
+        for (uint32_t i = 0; i < ur->cfg->nservers; i++) {
+            const struct tg_server_rt *rt = &ur->servers[i];
+            struct tg_gateway_server_info info = {
+                .upstream = ur->cfg->name,
+                .address = rt->cfg->addr.text,
+                .weight = rt->cfg->weight,
+                .healthy = atomic_load_explicit(&rt->healthy, memory_order_relaxed),
+                .checked = ur->cfg->health.enabled,
+                .ejected = atomic_load_explicit(&rt->ejected_until_us, memory_order_relaxed) > now,
+                .inflight = atomic_load_explicit(&rt->inflight, memory_order_relaxed),
+                .last_check_wall_us = rt->hc_last_wall_us,
+                .last_check_latency_us = rt->hc_last_latency_us,
+                .last_error = rt->hc_last_error,
+            };
+            fn(&info, ctx);
+        }
+    }
+}
+
+void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx)
+{
+    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
+        struct tg_gateway_worker_info info = {
+            .id = i,
+            .connections = atomic_load_explicit(&gw->workers[i].nconns, memory_order_relaxed),
+        };
+        fn(&info, ctx);
+    }
 }

@@ -48,4 +48,31 @@ void tg_gateway_free(struct tg_gateway *gw);
 /* True when at least one server of the default upstream is usable (for /health). */
 bool tg_gateway_any_healthy(struct tg_gateway *gw);
 
+/* One upstream server as the admin API shows it. Strings are valid during the call. */
+struct tg_gateway_server_info {
+    const char *upstream;
+    const char *address;
+    uint32_t weight;
+    bool healthy;              /* active checks say up (always true without checks) */
+    bool checked;              /* the upstream has active health checks */
+    bool ejected;              /* passive ejection in force now */
+    int inflight;              /* requests in flight to it, all workers */
+    int64_t last_check_wall_us; /* 0 = no probe has ended yet */
+    int64_t last_check_latency_us;
+    const char *last_error;    /* NULL when the last probe succeeded */
+};
+typedef void tg_gateway_server_fn(const struct tg_gateway_server_info *s, void *ctx);
+
+/* Calls `fn` for every server of every upstream of the current snapshot. */
+void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, void *ctx);
+
+struct tg_gateway_worker_info {
+    uint32_t id;
+    uint64_t connections;
+};
+typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
+
+/* Calls `fn` for every worker (racy reads of per-worker counters). */
+void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proxy/proxy_int.h"
 
@@ -23,6 +24,7 @@ struct probe {
     struct tg_io io;
     int fd;
     bool running;
+    int64_t started_us;
     uint32_t sent;
     uint32_t len;
     char req[512];
@@ -49,6 +51,9 @@ static void probe_end(struct probe *p, bool ok, const char *why)
         p->fd = -1;
     }
     p->running = false;
+    p->rt->hc_last_wall_us = tg_clock_wall_us();
+    p->rt->hc_last_latency_us = tg_loop_now_us(loop) - p->started_us;
+    p->rt->hc_last_error = ok ? NULL : why;
     const struct tg_cfg_health *hc = &p->ucfg->health;
     int was = atomic_load(&p->rt->healthy);
     if (ok) {
@@ -121,6 +126,7 @@ static void probe_start(struct probe *p)
     struct tg_loop *loop = p->h->loop;
     const struct tg_addr *a = &p->rt->cfg->addr;
     p->len = p->sent = 0;
+    p->started_us = tg_loop_now_us(loop);
     p->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd == -1) {
         probe_end(p, false, "socket failed");

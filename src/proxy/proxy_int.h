@@ -37,8 +37,11 @@ struct tg_server_rt {
     atomic_llong ejected_until_us;   /* passive ejection, monotonic clock */
     atomic_uint consecutive_fails;
     atomic_int inflight;             /* requests in flight, all workers */
-    /* health checker's private state (control thread only) */
+    /* health checker's state (control thread only: the checker writes, admin reads) */
     uint32_t hc_ok_run, hc_fail_run;
+    int64_t hc_last_wall_us;    /* when the last probe ended, 0 = never */
+    int64_t hc_last_latency_us; /* how long it took */
+    const char *hc_last_error;  /* static string, NULL when it succeeded */
 };
 
 struct tg_upstream_rt {

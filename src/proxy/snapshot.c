@@ -42,6 +42,9 @@ static void inherit_health(struct tg_server_rt *rt, const char *upname,
             atomic_store(&rt->ejected_until_us, atomic_load(&p->ejected_until_us));
             rt->hc_ok_run = p->hc_ok_run;
             rt->hc_fail_run = p->hc_fail_run;
+            rt->hc_last_wall_us = p->hc_last_wall_us;
+            rt->hc_last_latency_us = p->hc_last_latency_us;
+            rt->hc_last_error = p->hc_last_error;
         }
     }
 }
