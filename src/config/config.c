@@ -45,6 +45,7 @@ void tg_config__upstream_defaults(struct tg_cfg_upstream *u)
     u->lb = TG_LB_ROUND_ROBIN;
     u->keepalive = 256;
     u->connect_timeout_us = 2 * TG_US_PER_S;
+    u->keepalive_timeout_us = 60 * TG_US_PER_S;
     u->health.enabled = false;
     strcpy(u->health.path, "/health");
     u->health.interval_us = 5 * TG_US_PER_S;

@@ -97,6 +97,7 @@ struct tg_cfg_upstream {
     struct tg_cfg_health health;
     struct tg_cfg_passive passive;
     int64_t connect_timeout_us; /* 2 s */
+    int64_t keepalive_timeout_us; /* 60 s: an unused pooled connection is closed after it */
 };
 
 struct tg_cfg_route {

@@ -13,11 +13,6 @@
 #include "core/log.h"
 #include "proxy/proxy_int.h"
 
-/* How long an unused pooled connection is kept. Below the common server keep-alive
- * timeouts would be nicer (Node's is 5 s), but a server closing first is handled: the
- * close makes the pooled socket readable and we drop it. */
-#define POOL_IDLE_US 30000000
-
 static void upstream_io(struct tg_io *io, unsigned events);
 
 static void free_uconn(struct tg_defer *d)
@@ -186,7 +181,8 @@ void tg__upstream_release(struct uconn *u, bool reusable)
     u->next_idle = s->idle;
     s->idle = u;
     s->nidle++;
-    tg_timer_start(w->loop, &u->timer, tg_loop_now_us(w->loop) + POOL_IDLE_US, upstream_timeout, u);
+    tg_timer_start(w->loop, &u->timer, tg_loop_now_us(w->loop) + s->ucfg->keepalive_timeout_us,
+                   upstream_timeout, u);
 }
 
 void tg__worker_pool_drop(struct tg_worker *w, struct wk_snap *ws)

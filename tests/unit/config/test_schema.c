@@ -63,6 +63,7 @@ static const char full[] =
     "  - name: api\n"
     "    balance: p2c_ewma\n"
     "    keepalive: 64\n"
+    "    keepalive_timeout: 4s\n"
     "    connect_timeout: 1500ms\n"
     "    servers: [\"127.0.0.1:8080\", { address: \"[::1]:8081\", weight: 2 }]\n"
     "    health_check: { path: /healthz, interval: 5s, timeout: 1s, rise: 4, fall: 6 }\n"
@@ -109,6 +110,7 @@ static void test_full(void)
     TG_EXPECT_STREQ(u->name, "api");
     TG_EXPECT_EQ(u->lb, TG_LB_P2C_EWMA);
     TG_EXPECT_EQ(u->keepalive, 64);
+    TG_EXPECT_EQ(u->keepalive_timeout_us, 4 * TG_US_PER_S);
     TG_EXPECT_EQ(u->connect_timeout_us, 1500000);
     TG_EXPECT_EQ(u->nservers, 2);
     TG_EXPECT_STREQ(u->servers[0].addr.text, "127.0.0.1:8080");
@@ -128,6 +130,7 @@ static void test_full(void)
     TG_EXPECT_STREQ(u->name, "auth.v2");
     TG_EXPECT_EQ(u->lb, TG_LB_ROUND_ROBIN);
     TG_EXPECT_EQ(u->keepalive, 256);
+    TG_EXPECT_EQ(u->keepalive_timeout_us, 60 * TG_US_PER_S);
     TG_EXPECT_EQ(u->connect_timeout_us, 2000000);
     TG_EXPECT_EQ(u->nservers, 1);
     TG_EXPECT_STREQ(u->servers[0].addr.text, "127.0.0.1:9000");
