@@ -36,6 +36,7 @@ struct control {
     struct tg_io sigio;
     int sigfd;
     struct tg_timer drain_timer;
+    struct tg_timer metrics_timer;
     int64_t drain_deadline_us;
     bool draining;
 };
@@ -203,6 +204,16 @@ static void start_drain(struct control *ctl)
     drain_poll(ctl);
 }
 
+/* Once a second, on the second boundary of the monotonic clock: fold the workers' metric
+ * shards into the totals and sliding windows the admin API reads. */
+static void metrics_tick(struct tg_timer *t)
+{
+    struct control *ctl = t->data;
+    int64_t now = tg_loop_now_us(ctl->loop);
+    tg_gateway_metrics_tick(ctl->gw, now / 1000000);
+    tg_timer_start(ctl->loop, t, (now / 1000000 + 1) * 1000000, metrics_tick, ctl);
+}
+
 static void on_signal(struct tg_io *io, unsigned events)
 {
     struct control *ctl = io->data;
@@ -259,6 +270,8 @@ int tg_admin_cmd_run(int argc, char **argv)
         goto out;
     }
     tg_gateway_health_attach(ctl.gw, ctl.loop);
+    tg_timer_start(ctl.loop, &ctl.metrics_timer,
+                   (tg_loop_now_us(ctl.loop) / 1000000 + 1) * 1000000, metrics_tick, &ctl);
     rc = tg_loop_run(ctl.loop);
     exit_code = rc ? 1 : 0;
     tg_log(TG_LOG_INFO, "admin", "stopped");
@@ -267,8 +280,10 @@ out:
         tg_io_stop(ctl.loop, &ctl.sigio);
         close(ctl.sigfd);
     }
-    if (ctl.loop)
+    if (ctl.loop) {
         tg_timer_stop(ctl.loop, &ctl.drain_timer);
+        tg_timer_stop(ctl.loop, &ctl.metrics_timer);
+    }
     tg_admin_free(ctl.admin);
     tg_gateway_free(ctl.gw);
     tg_loop_free(ctl.loop);

@@ -92,6 +92,14 @@ void tg__client_close(struct cconn *c)
         return;
     c->closing = true;
     struct tg_worker *w = c->w;
+    if (c->state == C_EXCHANGE && !c->x.recorded && c->x.start_us) {
+        /* The client went away (or the exchange was cut): count it, as nginx's 499. */
+        if (!c->x.status || !c->x.resp_done)
+            c->x.status = c->x.resp_head_done ? c->x.status : 499;
+        if (c->x.cause == TG_CAUSE_OK)
+            c->x.cause = TG_CAUSE_CLIENT_ABORT;
+        tg__forward_record(c);
+    }
     exchange_release(c, false);
     tg_timer_stop(w->loop, &c->timer);
     tg_io_stop(w->loop, &c->io);

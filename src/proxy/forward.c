@@ -15,12 +15,13 @@
 #include <sys/uio.h>
 
 #include "core/log.h"
+#include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
 #define MAX_TRIES 3
 #define REARM_SLACK_US 1000000 /* lazy re-arming: move the timer only if >1 s off */
 
-static const char *const cause_msg[] = {
+static const char *const cause_msg[TG_CAUSE_COUNT] = {
     [TG_CAUSE_OK] = "ok",
     [TG_CAUSE_UPSTREAM_CONNECT] = "upstream connect failed",
     [TG_CAUSE_UPSTREAM_TIMEOUT] = "upstream timeout",
@@ -29,6 +30,22 @@ static const char *const cause_msg[] = {
     [TG_CAUSE_NO_SERVER] = "no upstream server available",
     [TG_CAUSE_CLIENT_ABORT] = "client aborted",
     [TG_CAUSE_BAD_REQUEST] = "bad request",
+};
+
+const char *const tg_cause_names[TG_CAUSE_COUNT] = {
+    [TG_CAUSE_OK] = "ok",
+    [TG_CAUSE_UPSTREAM_CONNECT] = "upstream_connect_failure",
+    [TG_CAUSE_UPSTREAM_TIMEOUT] = "upstream_timeout",
+    [TG_CAUSE_UPSTREAM_RESET] = "upstream_reset",
+    [TG_CAUSE_UPSTREAM_BAD] = "upstream_bad_response",
+    [TG_CAUSE_NO_SERVER] = "no_upstream_server",
+    [TG_CAUSE_CLIENT_ABORT] = "client_abort",
+    [TG_CAUSE_BAD_REQUEST] = "bad_request",
+    [TG_CAUSE_RETRIED] = "retried",
+    [TG_CAUSE_RATE_LIMITED] = "rate_limited",
+    [TG_CAUSE_BREAKER_OPEN] = "breaker_open",
+    [TG_CAUSE_SHED] = "shed",
+    [TG_CAUSE_CACHE_HIT] = "cache_hit",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -94,10 +111,17 @@ static void connect_next(struct cconn *c, const struct wk_server *avoid)
     }
     x->tries++;
     x->srv = srv;
+    x->server_key = srv->rt->key;
+    x->dispatch_us = now_of(c);
     atomic_fetch_add_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
     srv->local_inflight++;
-    if (tg__upstream_acquire(c, srv) != 0)
+    if (tg__upstream_acquire(c, srv) != 0) {
         tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_CONNECT);
+        return;
+    }
+    x->new_conn = c->u->state == U_CONNECTING;
+    if (!x->new_conn)
+        x->connected_us = x->dispatch_us;
 }
 
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
@@ -109,6 +133,8 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     x->client_keepalive = (req->flags & TG_HTTP_F_KEEPALIVE) && !c->hup;
     x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
     x->start_us = now_of(c);
+    x->server_key = UINT32_MAX;
+    x->bytes_in = req->head_len;
     x->req_body = req->body;
     x->req_left = req->body == TG_HTTP_BODY_LENGTH ? req->content_length : 0;
     set_reqid(c, req);
@@ -141,15 +167,41 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     connect_next(c, NULL);
 }
 
+static int64_t span(int64_t from, int64_t to)
+{
+    return from && to && to >= from ? to - from : -1;
+}
+
 void tg__forward_record(struct cconn *c)
 {
     struct exchange *x = &c->x;
+    if (x->recorded || !x->start_us)
+        return;
+    x->recorded = true;
     if (x->route < 0 && x->tmpl_len) {
         struct tg_endpoints *e = c->w->gw->endpoints;
         x->endpoint = x->status == 404 ? tg_endpoints_find(e, x->tmpl, x->tmpl_len)
                                        : tg_endpoints_intern(e, x->tmpl, x->tmpl_len);
     }
-    /* The metrics recording of the observability layer hooks in here. */
+    int64_t now = now_of(c);
+    if (x->cause == TG_CAUSE_OK && x->tries > 1)
+        x->cause = TG_CAUSE_RETRIED;
+    struct tg_reqsample smp = {
+        .duration_us = now - x->start_us,
+        .phase_us = {span(x->start_us, x->dispatch_us),
+                     x->new_conn ? span(x->dispatch_us, x->connected_us) : -1,
+                     span(x->sent_us, x->head_us), span(x->head_us, now)},
+        .status = x->status,
+        .cause = x->cause,
+        .bytes_in = x->bytes_in,
+        .bytes_out = x->bytes_out,
+    };
+    uint32_t key = x->endpoint * TG_GATEWAY_METHODS + (uint32_t)x->method;
+    bool server_error = x->cause != TG_CAUSE_OK && x->cause != TG_CAUSE_RETRIED;
+    server_error = server_error || x->status >= 500;
+    int64_t upstream_us = x->sent_us ? now - x->sent_us : -1;
+    tg_mshard_record(c->w->shard, key, &smp, upstream_us >= 0 ? x->server_key : UINT32_MAX,
+                     upstream_us, server_error);
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
@@ -270,6 +322,7 @@ static bool pump_request(struct cconn *c, struct uconn *u)
             x->uhead_off += h;
             sent -= h;
             if (sent) {
+                x->bytes_in += sent;
                 x->req_body_started = true;
                 tg_buf_consume(&c->in, sent);
                 x->req_ready -= sent;
@@ -281,6 +334,7 @@ static bool pump_request(struct cconn *c, struct uconn *u)
     }
     if (request_complete(x)) {
         x->req_done = true;
+        x->sent_us = now_of(c);
         /* The response deadline counts from the moment the request is fully sent. */
         arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
         return true;
@@ -355,6 +409,7 @@ static bool response_head(struct cconn *c, struct uconn *u)
     }
     tg_buf_consume(&u->in, (uint32_t)r);
     x->resp_head_done = true;
+    x->head_us = now_of(c);
     tg__balance_result(x->srv, true, now_of(c) - x->start_us, now_of(c),
                        &x->ws->snap->cfg->upstreams[x->upstream]);
     if (m->status == 101)
@@ -493,6 +548,7 @@ static bool pump_response(struct cconn *c, struct uconn *u)
             sent -= h;
             if (x->resp_head_done)
                 x->resp_started = true;
+            x->bytes_out += (uint64_t)w;
             if (sent) {
                 tg_buf_consume(&u->in, sent);
                 x->resp_ready -= sent;

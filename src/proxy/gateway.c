@@ -35,10 +35,16 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         free(gw);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
-    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, &s);
+    uint32_t nkeys = (cfg->max_endpoints + 1) * TG_GATEWAY_METHODS;
+    if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
+        tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0) {
+        tg_config_free(cfg);
+        tg_gateway_free(gw);
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
+    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, &s);
     if (rc) {
-        tg_endpoints_free(gw->endpoints);
-        free(gw);
+        tg_gateway_free(gw);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
     atomic_init(&gw->snap, s);
@@ -70,8 +76,13 @@ static int bind_listener(struct tg_addr *a, struct tg_errbuf *eb)
 int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb)
 {
     gw->workers = calloc(gw->nworkers, sizeof *gw->workers);
-    if (!gw->workers)
+    gw->shards = calloc(gw->nworkers, sizeof *gw->shards);
+    if (!gw->workers || !gw->shards)
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    uint32_t nkeys = tg_magg_nkeys(gw->agg);
+    for (uint32_t i = 0; i < gw->nworkers; i++)
+        if (tg_mshard_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, &gw->shards[i]) != 0)
+            return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     for (uint32_t i = 0; i < gw->nworkers; i++) {
         int fd = bind_listener(&gw->listen, eb);
         if (fd < 0)
@@ -98,7 +109,7 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_er
     struct tg_snapshot *s;
     if (cfg->max_endpoints != old->cfg->max_endpoints)
         tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=endpoints.max reason=\"needs a restart\"");
-    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, &s);
+    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, &s);
     if (rc)
         return tg_errbuf_set(eb, rc, "out of memory");
     atomic_store_explicit(&gw->snap, s, memory_order_release);
@@ -133,12 +144,22 @@ uint64_t tg_gateway_open_connections(struct tg_gateway *gw)
 
 void tg_gateway_stop(struct tg_gateway *gw)
 {
-    if (!gw->workers)
+    if (!gw->workers) {
+        if (gw->shards) /* start failed half-way */
+            for (uint32_t i = 0; i < gw->nworkers; i++)
+                tg_mshard_free(gw->shards[i]);
+        free(gw->shards);
+        gw->shards = NULL;
         return;
+    }
     for (uint32_t i = 0; i < gw->nworkers; i++)
         tg__worker_deinit(&gw->workers[i]);
     free(gw->workers);
     gw->workers = NULL;
+    for (uint32_t i = 0; gw->shards && i < gw->nworkers; i++)
+        tg_mshard_free(gw->shards[i]);
+    free(gw->shards);
+    gw->shards = NULL;
     gw->started = false;
 }
 
@@ -150,6 +171,8 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg__health_free(gw->health);
     tg__snapshot_unref(atomic_load(&gw->snap));
     tg_endpoints_free(gw->endpoints);
+    tg_endpoints_free(gw->servers);
+    tg_magg_free(gw->agg);
     free(gw);
 }
 
@@ -199,4 +222,43 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
         };
         fn(&info, ctx);
     }
+}
+
+void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
+{
+    if (gw->shards)
+        tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+}
+
+struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw)
+{
+    return gw->agg;
+}
+
+const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id)
+{
+    return tg_endpoints_name(gw->endpoints, id);
+}
+
+uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw)
+{
+    return tg_endpoints_count(gw->endpoints);
+}
+
+const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key)
+{
+    return tg_endpoints_name(gw->servers, key);
+}
+
+uint32_t tg_gateway_server_count(struct tg_gateway *gw)
+{
+    return tg_endpoints_count(gw->servers);
+}
+
+uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; gw->shards && i < gw->nworkers; i++)
+        n += tg_mshard_dropped(gw->shards[i]);
+    return n;
 }

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/err.h"
 #include "core/loop.h"
+#include "metrics/agg.h"
 
 struct tg_gateway;
 
@@ -47,6 +48,29 @@ void tg_gateway_free(struct tg_gateway *gw);
 
 /* True when at least one server of the default upstream is usable (for /health). */
 bool tg_gateway_any_healthy(struct tg_gateway *gw);
+
+/* ---- Request metrics (control thread). A metric key is endpoint * TG_GATEWAY_METHODS +
+ * method (enum tg_http_method); endpoints and servers are named by the registries below. */
+#define TG_GATEWAY_METHODS 10
+#define TG_GATEWAY_MAX_SERVER_KEYS 1024
+#define TG_GATEWAY_WINDOW_S 900 /* longest monitoring window: 15 minutes */
+
+/* Collects the workers' shards into the aggregate; call once a second. */
+void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
+
+/* The aggregate (totals and windows), valid for the gateway's lifetime. */
+struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
+
+/* Endpoint names by id (0 = "other"), and how many there are (ids 1..count). */
+const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
+uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
+
+/* Upstream server names ("upstream/address") by metric server key, and their count. */
+const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key);
+uint32_t tg_gateway_server_count(struct tg_gateway *gw);
+
+/* Samples dropped by worker shards (allocation failure), summed. */
+uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);
 
 /* One upstream server as the admin API shows it. Strings are valid during the call. */
 struct tg_gateway_server_info {

@@ -25,6 +25,8 @@
 #include "core/buf.h"
 #include "core/loop.h"
 #include "http/http1.h"
+#include "metrics/agg.h"
+#include "metrics/shard.h"
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
 
@@ -33,6 +35,7 @@
 /* One upstream server as every worker sees it. Written with relaxed atomics only. */
 struct tg_server_rt {
     const struct tg_cfg_server *cfg;
+    uint32_t key; /* id in the gateway's server registry ("upstream/address") */
     atomic_int healthy;              /* active health checks: 1 up, 0 down */
     atomic_llong ejected_until_us;   /* passive ejection, monotonic clock */
     atomic_uint consecutive_fails;
@@ -61,7 +64,8 @@ struct tg_snapshot {
 };
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
-                     struct tg_endpoints *endpoints, struct tg_snapshot **out);
+                     struct tg_endpoints *endpoints, struct tg_endpoints *servers,
+                     struct tg_snapshot **out);
 void tg__snapshot_ref(struct tg_snapshot *s);
 void tg__snapshot_unref(struct tg_snapshot *s);
 
@@ -106,6 +110,7 @@ struct tg_worker {
     bool draining;
     atomic_bool drain_req, stop_req;
     uint64_t next_reqid;
+    struct tg_mshard *shard; /* this worker's metrics (written here, collected by control) */
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
 };
 
@@ -122,6 +127,9 @@ struct tg_gateway {
     bool started;
     atomic_uint total_conns; /* client connections, all workers (max_connections) */
     struct tg_endpoints *endpoints; /* process-wide, survives reloads */
+    struct tg_endpoints *servers;   /* "upstream/address" names of upstream servers */
+    struct tg_magg *agg;            /* control thread: totals and windows */
+    struct tg_mshard **shards;      /* one per worker, also reachable as workers[i].shard */
     struct tg_health *health;
 };
 
@@ -149,7 +157,16 @@ enum tg_cause {
     TG_CAUSE_NO_SERVER,        /* every server down or ejected */
     TG_CAUSE_CLIENT_ABORT,
     TG_CAUSE_BAD_REQUEST,
+    TG_CAUSE_RETRIED,      /* answered, after a failed first try */
+    TG_CAUSE_RATE_LIMITED, /* the protections of the control issue fill these in */
+    TG_CAUSE_BREAKER_OPEN,
+    TG_CAUSE_SHED,
+    TG_CAUSE_CACHE_HIT,
+    TG_CAUSE_COUNT,
 };
+
+/* Cause codes as metric label values, indexed by enum tg_cause. */
+extern const char *const tg_cause_names[TG_CAUSE_COUNT];
 
 struct exchange {
     enum tg_http_method method;
@@ -195,6 +212,12 @@ struct exchange {
     uint32_t endpoint;
     char tmpl[TG_ENDPOINT_NAME_MAX];
     uint32_t tmpl_len;
+    /* Timing for the metrics (loop clock, µs; 0 = did not happen) and byte counts. */
+    int64_t dispatch_us, connected_us, sent_us, head_us;
+    bool new_conn;
+    bool recorded;
+    uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
+    uint64_t bytes_in, bytes_out;
 };
 
 struct cconn {

@@ -3,6 +3,7 @@
  * the shared per-server state (health, ejection, in-flight). Immutable except for those
  * relaxed atomics. Freed when the last reference goes (gateway + workers still on it). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,8 @@ static void inherit_health(struct tg_server_rt *rt, const char *upname,
 }
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
-                     struct tg_endpoints *endpoints, struct tg_snapshot **out)
+                     struct tg_endpoints *endpoints, struct tg_endpoints *servers,
+                     struct tg_snapshot **out)
 {
     struct tg_snapshot *s = calloc(1, sizeof *s);
     if (!s) {
@@ -82,6 +84,9 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
         for (uint32_t i = 0; i < uc->nservers; i++) {
             struct tg_server_rt *rt = &ur->servers[i];
             rt->cfg = &uc->servers[i];
+            char name[TG_ENDPOINT_NAME_MAX];
+            int n = snprintf(name, sizeof name, "%s/%s", uc->name, rt->cfg->addr.text);
+            rt->key = tg_endpoints_intern(servers, name, (size_t)n);
             atomic_init(&rt->healthy, 1);
             inherit_health(rt, uc->name, prev);
         }

@@ -92,6 +92,8 @@ static void upstream_io(struct tg_io *io, unsigned events)
         }
         u->state = U_ACTIVE;
         tg_timer_stop(u->w->loop, &u->timer);
+        if (u->client)
+            u->client->x.connected_us = tg_loop_now_us(u->w->loop);
     }
     if (u->state == U_IDLE) {
         if (events & (TG_IO_READ | TG_IO_HUP | TG_IO_ERR))

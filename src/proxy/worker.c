@@ -196,6 +196,7 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     w->gw = gw;
     w->id = id;
     w->lfd = lfd;
+    w->shard = gw->shards[id];
     w->rng = (uint64_t)tg_clock_wall_us() ^ ((uint64_t)id << 48) ^ (uint64_t)(uintptr_t)w;
     /* A block must hold a whole request head plus what the rewrite adds to it. */
     uint32_t max_head = atomic_load(&gw->snap)->cfg->max_head_bytes;

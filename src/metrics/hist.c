@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* The reader side of the latency histogram: reset, merge, summary values, percentiles,
+ * bucket iteration and the phaser flip. Recording is inline in hist.h. Everything here
+ * walks the bucket array at most once, so a query costs a few microseconds. */
+#include "metrics/hist.h"
+
+#include <math.h>
+#include <sched.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct tg_hist) == TG_HIST_BYTES, "TG_HIST_BYTES is the exact size");
+_Static_assert(TG_HIST_BUCKETS == 2688, "range and precision documented in hist.h");
+
+void tg_hist_reset(struct tg_hist *h)
+{
+    memset(h, 0, sizeof *h);
+    h->min_us = UINT64_MAX;
+}
+
+void tg_hist_init(struct tg_hist *h)
+{
+    tg_hist_reset(h);
+}
+
+void tg_hist_merge(struct tg_hist *dst, const struct tg_hist *src)
+{
+    if (src->count == 0)
+        return;
+    dst->count += src->count;
+    dst->overflow += src->overflow;
+    dst->sum_us += src->sum_us;
+    if (src->min_us < dst->min_us)
+        dst->min_us = src->min_us;
+    if (src->max_us > dst->max_us)
+        dst->max_us = src->max_us;
+    for (uint32_t i = 0; i < TG_HIST_BUCKETS; i++)
+        dst->counts[i] += src->counts[i];
+}
+
+int64_t tg_hist_min(const struct tg_hist *h)
+{
+    return h->count ? (int64_t)h->min_us : 0;
+}
+
+int64_t tg_hist_max(const struct tg_hist *h)
+{
+    return h->count ? (int64_t)h->max_us : 0;
+}
+
+double tg_hist_mean(const struct tg_hist *h)
+{
+    return h->count ? (double)h->sum_us / (double)h->count : 0.0;
+}
+
+/* The value reported for bucket `idx`: its midpoint, kept inside the recorded range so
+ * that a percentile never reads below min or above max. */
+static int64_t bucket_value(const struct tg_hist *h, uint32_t idx)
+{
+    int64_t lo = tg_hist_bucket_lowest(idx), hi = tg_hist_bucket_highest(idx);
+    int64_t v = lo + (hi - lo) / 2;
+    if (v < (int64_t)h->min_us)
+        v = (int64_t)h->min_us;
+    if (v > (int64_t)h->max_us)
+        v = (int64_t)h->max_us;
+    return v;
+}
+
+/* Nearest rank of `pct` among `count` values: ceil(pct / 100 * count), in 1..count. The
+ * small epsilon keeps e.g. 99.9 % of 1000 at rank 999 despite binary rounding. */
+static uint64_t rank_of(double pct, uint64_t count)
+{
+    if (!(pct > 0))
+        return 1;
+    if (pct >= 100)
+        return count;
+    double r = ceil(pct / 100.0 * (double)count - 1e-9);
+    if (r < 1)
+        return 1;
+    return r > (double)count ? count : (uint64_t)r;
+}
+
+void tg_hist_values_at(const struct tg_hist *h, const double *pcts, size_t n, int64_t *out)
+{
+    size_t k = 0;
+    if (h->count == 0) {
+        for (; k < n; k++)
+            out[k] = 0;
+        return;
+    }
+    uint64_t cum = 0;
+    for (uint32_t i = 0; i < TG_HIST_BUCKETS && k < n; i++) {
+        if (!h->counts[i])
+            continue;
+        cum += h->counts[i];
+        for (; k < n && pcts[k] < 100 && rank_of(pcts[k], h->count) <= cum; k++)
+            out[k] = bucket_value(h, i);
+    }
+    /* What is left is p100 or lies in the overflow bucket: report the exact max. */
+    for (; k < n; k++)
+        out[k] = (int64_t)h->max_us;
+}
+
+int64_t tg_hist_value_at(const struct tg_hist *h, double pct)
+{
+    int64_t v;
+    tg_hist_values_at(h, &pct, 1, &v);
+    return v;
+}
+
+uint64_t tg_hist_count_le(const struct tg_hist *h, int64_t v_us)
+{
+    if (h->count == 0 || v_us < 0)
+        return 0;
+    if ((uint64_t)v_us >= h->max_us)
+        return h->count;
+    if (v_us > TG_HIST_MAX_US)
+        return h->count - h->overflow;
+    uint32_t last = tg_hist_index((uint64_t)v_us);
+    uint64_t n = 0;
+    for (uint32_t i = 0; i <= last; i++)
+        n += h->counts[i];
+    return n;
+}
+
+bool tg_hist_iter_next(const struct tg_hist *h, struct tg_hist_iter *it)
+{
+    while (it->next < TG_HIST_BUCKETS) {
+        uint32_t i = it->next++;
+        if (!h->counts[i])
+            continue;
+        it->lowest_us = tg_hist_bucket_lowest(i);
+        it->highest_us = tg_hist_bucket_highest(i);
+        it->count = h->counts[i];
+        return true;
+    }
+    if (it->next == TG_HIST_BUCKETS) {
+        it->next++;
+        if (h->overflow) {
+            it->lowest_us = TG_HIST_MAX_US + 1;
+            it->highest_us = (int64_t)h->max_us;
+            it->count = h->overflow;
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned tg_hist_phaser_flip(struct tg_hist_phaser *p)
+{
+    uint64_t cur = atomic_load_explicit(&p->enter, memory_order_relaxed);
+    uint64_t next_phase = (~cur) & (UINT64_C(1) << 63);
+    uint64_t old = atomic_exchange_explicit(&p->enter, next_phase, memory_order_acq_rel);
+    unsigned side = (unsigned)(old >> 63);
+    uint64_t entered = old & ~(UINT64_C(1) << 63);
+    /* The writer's critical section never blocks, so this waits for at most one update
+     * (longer only if the writer thread was preempted inside it, hence the yield). */
+    while (atomic_load_explicit(&p->done[side], memory_order_acquire) != entered)
+        sched_yield();
+    /* The writer will not touch this side again before the next flip hands it back. */
+    atomic_store_explicit(&p->done[side], 0, memory_order_relaxed);
+    return side;
+}

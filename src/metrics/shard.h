@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* A worker's metrics shard: request statistics per key (endpoint x method) and per
+ * upstream server, double-buffered behind one phaser (hist.h). The worker records into
+ * the active side with no lock and, after the first request of a key, no allocation; the
+ * control thread flips the phaser once a second, reads the side it got back, and resets
+ * it (HdrHistogram's interval recorder). Per-key storage is allocated by the writer on
+ * first use and published with a release store, so the reader sees only whole objects.
+ * Keys and servers are small integers chosen by the caller (the gateway's endpoint and
+ * server registries); nothing here knows their names. */
+#ifndef TG_METRICS_SHARD_H
+#define TG_METRICS_SHARD_H
+
+#include <stdint.h>
+
+#include "metrics/reqstats.h"
+
+struct tg_mshard;
+
+/* `nkeys` request keys and `nservers` server keys. -ENOMEM or 0. Any thread. */
+int tg_mshard_new(uint32_t nkeys, uint32_t nservers, struct tg_mshard **out);
+
+/* Frees the shard; no writer or reader may use it any more. Accepts NULL. */
+void tg_mshard_free(struct tg_mshard *s);
+
+/* Writer (the owning worker only): records one request under `key` and, if `server` is
+ * not UINT32_MAX, its upstream timing (`upstream_us`, `server_error`) under `server`.
+ * Returns 0, or -ENOMEM if first-use storage could not be allocated (the sample is
+ * dropped and counted in tg_mshard_dropped). Out-of-range keys are dropped too. */
+int tg_mshard_record(struct tg_mshard *s, uint32_t key, const struct tg_reqsample *r,
+                     uint32_t server, int64_t upstream_us, bool server_error);
+
+typedef void tg_mshard_key_fn(uint32_t key, const struct tg_reqstats *st, void *ctx);
+typedef void tg_mshard_srv_fn(uint32_t server, const struct tg_srvstats *st, void *ctx);
+
+/* Reader (one thread): flips the shard, calls `kfn` for every key and `sfn` for every
+ * server with data in the interval that just ended, then resets that side. */
+void tg_mshard_collect(struct tg_mshard *s, tg_mshard_key_fn *kfn, tg_mshard_srv_fn *sfn,
+                       void *ctx);
+
+/* Samples dropped for lack of memory or a bad key (relaxed read). */
+uint64_t tg_mshard_dropped(const struct tg_mshard *s);
+
+#endif
