@@ -15,6 +15,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "admin/health.h"
+#include "admin/monitoring.h"
+#include "admin/prom.h"
 #include "proxy/gateway.h"
 
 #define ADMIN_IN_BYTES 16384
@@ -67,6 +69,10 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
         tg_admin_health_detailed(&h, resp);
     else if (PATH_IS("/health/services"))
         tg_admin_health_services(&h, resp);
+    else if (PATH_IS("/metrics") && get)
+        tg_admin_prom_metrics(a->gw, a->start_wall_us, resp);
+    else if (tg_admin_monitoring(a->gw, req, resp))
+        return;
     else
         tg_admin_resp_error(resp, 404, "not found", NULL);
 #undef PATH_IS

@@ -18,34 +18,38 @@
 #define MAX_LINE_BYTES 4096
 #define MAX_SIZE_DIGITS 15
 /* Bound on the whole trailer section, so a peer cannot stream trailers forever after a
- * body whose size the caller limits through body_bytes. Same as the default head limit. */
+ * body whose size the caller limits through body_bytes. Same as the default head limit.
+ * The count lives in the bits of `state` above STATE_BITS, since `remaining` is public
+ * and must keep meaning "chunk data left". */
 #define MAX_TRAILER_BYTES (64u * 1024u)
+#define STATE_BITS 8
+#define STATE_MASK ((1u << STATE_BITS) - 1)
 
 /* The states, in the order the grammar visits them:
  *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
  *   chunk-ext  = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] )
  *   last-chunk = 1*"0" [ chunk-ext ] CRLF, then *( field-line CRLF ) CRLF */
 enum {
-    S_SIZE0 = 0,   /* first hex digit of a chunk size (zero-initialised start state) */
-    S_SIZE,        /* further hex digits, or what follows the size */
-    S_BWS_SEMI,    /* BWS seen after size or ext value: only more BWS or ';' */
-    S_EXT_NAME0,   /* after ';': BWS, then the first byte of an ext-name */
-    S_EXT_NAME,    /* ext-name bytes */
-    S_EXT_BWS_EQ,  /* BWS after an ext-name: only more BWS, '=' or ';' */
-    S_EXT_VAL0,    /* after '=': BWS, then a token or '"' */
-    S_EXT_TOKEN,   /* token ext-value */
-    S_EXT_QSTR,    /* inside a quoted-string ext-value */
-    S_EXT_QPAIR,   /* after '\' inside it */
-    S_EXT_QEND,    /* after the closing '"' */
-    S_SIZE_LF,     /* CR of the size line seen */
-    S_DATA,        /* `remaining` bytes of chunk data */
-    S_DATA_CR,     /* CRLF after chunk data */
+    S_SIZE0 = 0,  /* first hex digit of a chunk size (zero-initialised start state) */
+    S_SIZE,       /* further hex digits, or what follows the size */
+    S_BWS_SEMI,   /* BWS seen after size or ext value: only more BWS or ';' */
+    S_EXT_NAME0,  /* after ';': BWS, then the first byte of an ext-name */
+    S_EXT_NAME,   /* ext-name bytes */
+    S_EXT_BWS_EQ, /* BWS after an ext-name: only more BWS, '=' or ';' */
+    S_EXT_VAL0,   /* after '=': BWS, then a token or '"' */
+    S_EXT_TOKEN,  /* token ext-value */
+    S_EXT_QSTR,   /* inside a quoted-string ext-value */
+    S_EXT_QPAIR,  /* after '\' inside it */
+    S_EXT_QEND,   /* after the closing '"' */
+    S_SIZE_LF,    /* CR of the size line seen */
+    S_DATA,       /* `remaining` bytes of chunk data */
+    S_DATA_CR,    /* CRLF after chunk data */
     S_DATA_LF,
-    S_TR_LINE,     /* start of a trailer line, or the final CRLF */
-    S_TR_NAME,     /* trailer field name */
-    S_TR_VALUE,    /* trailer field value up to CR */
-    S_TR_LF,       /* CR of a trailer line seen */
-    S_FINAL_LF,    /* CR of the empty line ending the body seen */
+    S_TR_LINE,  /* start of a trailer line, or the final CRLF */
+    S_TR_NAME,  /* trailer field name */
+    S_TR_VALUE, /* trailer field value up to CR */
+    S_TR_LF,    /* CR of a trailer line seen */
+    S_FINAL_LF, /* CR of the empty line ending the body seen */
     S_DONE,
     S_ERROR,
 };
@@ -56,12 +60,13 @@ static int hexval(uint8_t c)
 }
 
 /* The shared engine: `out` is NULL when scanning. Returns bytes consumed or TG_EPARSE. */
-static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *out,
-                size_t *out_len, bool *done)
+static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *out, size_t *out_len,
+                bool *done)
 {
     const char *p = buf, *end = buf + len;
     size_t o = 0;
-    unsigned st = c->state;
+    unsigned st = c->state & STATE_MASK;
+    uint32_t trailer_bytes = c->state >> STATE_BITS;
     *done = false;
     if (out_len)
         *out_len = 0;
@@ -194,7 +199,7 @@ static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *ou
             if (c->remaining) {
                 st = S_DATA;
             } else {
-                st = S_TR_LINE; /* last-chunk; `remaining` now counts trailer bytes */
+                st = S_TR_LINE; /* last-chunk */
             }
             break;
         case S_DATA_CR:
@@ -233,8 +238,8 @@ static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *ou
         case S_TR_LF:
             if (ch != '\n')
                 goto fail;
-            c->remaining += c->line_len + 1; /* the line, its CR and its LF */
-            if (c->remaining > MAX_TRAILER_BYTES)
+            trailer_bytes += c->line_len + 1; /* the line, its CR and its LF */
+            if (trailer_bytes > MAX_TRAILER_BYTES)
                 goto fail;
             c->line_len = 0;
             st = S_TR_LINE;
@@ -243,7 +248,6 @@ static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *ou
             if (ch != '\n')
                 goto fail;
             c->state = S_DONE;
-            c->remaining = 0;
             c->line_len = 0;
             *done = true;
             if (out_len)
@@ -253,7 +257,7 @@ static long run(struct tg_http_chunked *c, const char *buf, size_t len, char *ou
             goto fail;
         }
     }
-    c->state = st;
+    c->state = st | trailer_bytes << STATE_BITS;
     if (out_len)
         *out_len = o;
     return (long)(p - buf);
@@ -268,8 +272,8 @@ long tg_http1_chunked_scan(struct tg_http_chunked *c, const char *buf, size_t le
     return run(c, buf, len, NULL, NULL, done);
 }
 
-long tg_http1_chunked_decode(struct tg_http_chunked *c, const char *buf, size_t len,
-                             char *out, size_t *out_len, bool *done)
+long tg_http1_chunked_decode(struct tg_http_chunked *c, const char *buf, size_t len, char *out,
+                             size_t *out_len, bool *done)
 {
     return run(c, buf, len, out, out_len, done);
 }

@@ -54,12 +54,12 @@ struct tg_http_header {
 
 /* Flags derived from the headers while parsing, so callers never rescan. */
 enum tg_http_flags {
-    TG_HTTP_F_KEEPALIVE = 1 << 0,    /* persistent connection after this message */
-    TG_HTTP_F_EXPECT_100 = 1 << 1,   /* request: "Expect: 100-continue" */
-    TG_HTTP_F_UPGRADE = 1 << 2,      /* "Connection: upgrade" with an Upgrade header */
-    TG_HTTP_F_HAS_HOST = 1 << 3,     /* request: a Host header was present */
-    TG_HTTP_F_CONN_CLOSE = 1 << 4,   /* "Connection: close" was present */
-    TG_HTTP_F_HAS_REQID = 1 << 5,    /* "X-Request-Id" present (index in `reqid_idx`) */
+    TG_HTTP_F_KEEPALIVE = 1 << 0,  /* persistent connection after this message */
+    TG_HTTP_F_EXPECT_100 = 1 << 1, /* request: "Expect: 100-continue" */
+    TG_HTTP_F_UPGRADE = 1 << 2,    /* "Connection: upgrade" with a non-empty Upgrade */
+    TG_HTTP_F_HAS_HOST = 1 << 3,   /* request: a Host header was present */
+    TG_HTTP_F_CONN_CLOSE = 1 << 4, /* "Connection: close" was present */
+    TG_HTTP_F_HAS_REQID = 1 << 5,  /* "X-Request-Id" present (index in `reqid_idx`) */
 };
 
 struct tg_http_msg {
@@ -67,7 +67,9 @@ struct tg_http_msg {
     enum tg_http_method method;
     struct tg_str method_str;
     struct tg_str target; /* request-target as sent, e.g. "/a/b?x=1" */
-    struct tg_str path;   /* target up to '?' (the whole target if no query) */
+    struct tg_str path;   /* target up to '?' (the whole target if no query); absolute-form:
+                           * from the '/' after the authority, or a static "/" (not in the
+                           * buffer) if there is none; CONNECT and "*": the whole target */
     struct tg_str query;  /* after '?', empty if none */
     /* Status line (responses only). */
     int status;
@@ -75,13 +77,14 @@ struct tg_http_msg {
 
     int minor; /* HTTP/1.<minor>: 0 or 1 */
     enum tg_http_body body;
-    uint64_t content_length; /* when body == TG_HTTP_BODY_LENGTH */
+    uint64_t content_length; /* when body == TG_HTTP_BODY_LENGTH (also set when a
+                              * Content-Length is present but body is NONE; else 0) */
     unsigned flags;          /* enum tg_http_flags */
     int reqid_idx;           /* index of X-Request-Id in headers, -1 if none */
-    int host_idx;            /* index of Host in headers, -1 if none */
+    int host_idx;            /* index of Host in headers, -1 if none (requests only) */
 
     uint32_t nheaders;
-    struct tg_http_header headers[TG_HTTP_MAX_HEADERS];
+    struct tg_http_header headers[TG_HTTP_MAX_HEADERS]; /* entries >= nheaders unspecified */
     uint32_t head_len; /* bytes of the head including the final CRLFCRLF */
 };
 
@@ -93,12 +96,14 @@ struct tg_http_limits {
 
 /* Parses a request head from buf[0..len). Returns the head length (> 0) when complete,
  * TG_AGAIN when more bytes are needed, TG_ETOOBIG when a limit is exceeded, or TG_EPARSE
- * with `*err_off` (if not NULL) set to the offset of the offending byte. `msg` is fully
- * overwritten. Keep-alive follows the version default and Connection tokens. Body
+ * with `*err_off` (if not NULL) set to the offset of the offending byte (for a semantic
+ * error such as a Content-Length conflict, the start of the offending value). `msg` is
+ * fully overwritten. Keep-alive follows the version default and Connection tokens. Body
  * framing: Transfer-Encoding chunked (must be the last coding; any other coding is
- * TG_EPARSE for requests), else Content-Length (repeated identical values allowed, as
- * RFC 9112 §6.3 permits; differing ones are TG_EPARSE), else none. HTTP/1.0 with
- * Transfer-Encoding is TG_EPARSE. Cost: O(len), no allocation, no syscalls. */
+ * TG_EPARSE for requests, and so is a coding outside the IANA registry), else
+ * Content-Length (repeated identical values allowed, as RFC 9112 §6.3 permits; differing
+ * ones are TG_EPARSE), else none. HTTP/1.0 with Transfer-Encoding is TG_EPARSE.
+ * Cost: O(len), no allocation, no syscalls. */
 int tg_http1_parse_request(const char *buf, size_t len, const struct tg_http_limits *lim,
                            struct tg_http_msg *msg, size_t *err_off);
 
@@ -120,11 +125,12 @@ bool tg_str_ieq(struct tg_str s, const char *lower);
  * ends. Chunk-size lines: hex digits (at most 15, so sizes fit in 60 bits), optional
  * chunk extensions (token[=token|quoted-string], BWS allowed around ';' and '='),
  * CRLF. Bare LF, a missing CRLF after chunk data, or a bad size is TG_EPARSE. Trailer
- * fields are validated like headers and passed through. Zero-initialise to start. */
+ * fields are validated like headers (syntax only; the section is limited to 64 KiB) and
+ * passed through. Zero-initialise to start. */
 struct tg_http_chunked {
-    unsigned state;     /* private */
-    uint64_t remaining; /* bytes of chunk data left in the current chunk */
-    uint32_t line_len;  /* private: bytes in the current size/trailer line */
+    unsigned state;      /* private */
+    uint64_t remaining;  /* bytes of chunk data left in the current chunk */
+    uint32_t line_len;   /* private: bytes in the current size/trailer line */
     uint64_t body_bytes; /* decoded payload bytes seen so far */
 };
 
@@ -133,14 +139,13 @@ struct tg_http_chunked {
  * byte after it is counted), or TG_EPARSE. Lines longer than 4 KiB are TG_EPARSE.
  * Can be called with any split of the input. Cost: O(len) for framing bytes, O(1) per
  * chunk of data. */
-long tg_http1_chunked_scan(struct tg_http_chunked *c, const char *buf, size_t len,
-                           bool *done);
+long tg_http1_chunked_scan(struct tg_http_chunked *c, const char *buf, size_t len, bool *done);
 
 /* Decodes in place: like tg_http1_chunked_scan, but also copies only the payload bytes
  * to `out` (which may equal `buf`), returning the count in *out_len. For the demo API
  * and the load generator, which consume bodies rather than forward them. */
-long tg_http1_chunked_decode(struct tg_http_chunked *c, const char *buf, size_t len,
-                             char *out, size_t *out_len, bool *done);
+long tg_http1_chunked_decode(struct tg_http_chunked *c, const char *buf, size_t len, char *out,
+                             size_t *out_len, bool *done);
 
 /* Reason phrase for a status code ("OK", "Not Found"; "Unknown" otherwise). */
 const char *tg_http_reason(int status);

@@ -6,6 +6,7 @@
 #include "http/http1_int.h"
 
 /* Values: 1 TCHAR, 2 VALUE, 4 TARGET, 8 AUTH, 16 QDTEXT, 32 HEX, 64 WS (OR-ed). */
+/* clang-format off */
 const uint8_t tg_http1__cclass[256] = {
       0,   0,   0,   0,   0,   0,   0,   0,   0,  82,   0,   0,   0,   0,   0,   0, /* 00 ................ */
       0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 10 ................ */
@@ -24,3 +25,4 @@ const uint8_t tg_http1__cclass[256] = {
      18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18, /* e0 obs-text */
      18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18,  18, /* f0 obs-text */
 };
+/* clang-format on */

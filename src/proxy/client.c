@@ -256,8 +256,22 @@ static bool step_read_head(struct cconn *c)
         int r = tg_http1_parse_request(c->in.data + c->in.head, tg_buf_len(&c->in), &lim,
                                        &c->w->scratch, &off);
         if (r > 0) {
+            const struct tg_http_msg *m = &c->w->scratch;
             c->state = C_EXCHANGE;
-            tg__forward_start(c, &c->w->scratch);
+            /* RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. A reverse proxy
+             * has no business tunnelling CONNECT. Both: the framing is known, but
+             * refusing is simplest and safe, so close. */
+            if (m->minor == 1 && !(m->flags & TG_HTTP_F_HAS_HOST)) {
+                c->close_after = true;
+                tg__client_error(c, 400, "missing Host header");
+                return true;
+            }
+            if (m->method == TG_HTTP_CONNECT) {
+                c->close_after = true;
+                tg__client_error(c, 405, "CONNECT is not supported");
+                return true;
+            }
+            tg__forward_start(c, m);
             return true;
         }
         if (r == TG_ETOOBIG) {

@@ -133,6 +133,9 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     x->client_keepalive = (req->flags & TG_HTTP_F_KEEPALIVE) && !c->hup;
     x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
     x->start_us = now_of(c);
+    atomic_store_explicit(&c->w->active,
+                          atomic_load_explicit(&c->w->active, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     x->server_key = UINT32_MAX;
     x->bytes_in = req->head_len;
     x->req_body = req->body;
@@ -178,6 +181,9 @@ void tg__forward_record(struct cconn *c)
     if (x->recorded || !x->start_us)
         return;
     x->recorded = true;
+    atomic_store_explicit(&c->w->active,
+                          atomic_load_explicit(&c->w->active, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
     if (x->route < 0 && x->tmpl_len) {
         struct tg_endpoints *e = c->w->gw->endpoints;
         x->endpoint = x->status == 404 ? tg_endpoints_find(e, x->tmpl, x->tmpl_len)
@@ -412,8 +418,10 @@ static bool response_head(struct cconn *c, struct uconn *u)
     x->head_us = now_of(c);
     tg__balance_result(x->srv, true, now_of(c) - x->start_us, now_of(c),
                        &x->ws->snap->cfg->upstreams[x->upstream]);
-    if (m->status == 101)
+    if (m->status == 101) {
+        tg__forward_record(c); /* the exchange ends here; the tunnel is not a request */
         c->state = C_TUNNEL;
+    }
     return true;
 }
 

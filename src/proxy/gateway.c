@@ -199,6 +199,7 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
             struct tg_gateway_server_info info = {
                 .upstream = ur->cfg->name,
                 .address = rt->cfg->addr.text,
+                .key = rt->key,
                 .weight = rt->cfg->weight,
                 .healthy = atomic_load_explicit(&rt->healthy, memory_order_relaxed),
                 .checked = ur->cfg->health.enabled,
@@ -219,6 +220,9 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
         struct tg_gateway_worker_info info = {
             .id = i,
             .connections = atomic_load_explicit(&gw->workers[i].nconns, memory_order_relaxed),
+            .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
+            .loop_lag_us = atomic_exchange_explicit(&gw->workers[i].lag_us, 0, memory_order_relaxed),
+            .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
         };
         fn(&info, ctx);
     }
@@ -261,4 +265,23 @@ uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw)
     for (uint32_t i = 0; gw->shards && i < gw->nworkers; i++)
         n += tg_mshard_dropped(gw->shards[i]);
     return n;
+}
+
+const char *tg_gateway_cause_name(unsigned c)
+{
+    return c < TG_CAUSE_COUNT ? tg_cause_names[c] : NULL;
+}
+
+bool tg_gateway_cause_is_error(unsigned c)
+{
+    return c < TG_CAUSE_COUNT && c != TG_CAUSE_OK && c != TG_CAUSE_RETRIED &&
+           c != TG_CAUSE_CACHE_HIT;
+}
+
+uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name)
+{
+    if (strcmp(name, "other") == 0)
+        return TG_ENDPOINT_OTHER;
+    uint32_t id = tg_endpoints_find(gw->endpoints, name, strlen(name));
+    return id == TG_ENDPOINT_OTHER ? UINT32_MAX : id;
 }

@@ -65,9 +65,17 @@ struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
 
+/* The id of endpoint `name`, or UINT32_MAX if there is none ("other" is 0). */
+uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name);
+
 /* Upstream server names ("upstream/address") by metric server key, and their count. */
 const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key);
 uint32_t tg_gateway_server_count(struct tg_gateway *gw);
+
+/* Label value of cause code `c` (how a request ended), NULL past the last one. Causes
+ * "ok", "retried" and "cache_hit" are successes; the others are errors. */
+const char *tg_gateway_cause_name(unsigned c);
+bool tg_gateway_cause_is_error(unsigned c);
 
 /* Samples dropped by worker shards (allocation failure), summed. */
 uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);
@@ -76,6 +84,7 @@ uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);
 struct tg_gateway_server_info {
     const char *upstream;
     const char *address;
+    uint32_t key; /* metric server key (tg_gateway_server_name) */
     uint32_t weight;
     bool healthy;              /* active checks say up (always true without checks) */
     bool checked;              /* the upstream has active health checks */
@@ -93,6 +102,9 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
 struct tg_gateway_worker_info {
     uint32_t id;
     uint64_t connections;
+    uint64_t active;     /* requests in flight */
+    int64_t loop_lag_us; /* worst time one loop turn took since the last read */
+    uint64_t loop_turns;
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
 

@@ -106,11 +106,15 @@ struct tg_worker {
     struct wk_snap *retired;
     struct cconn *conns; /* all client connections (doubly linked) */
     atomic_ullong nconns;
+    atomic_ullong active;  /* exchanges in flight (written by this worker only) */
+    atomic_llong lag_us;   /* worst loop turn since the control thread last read it */
+    atomic_ullong turns;
     uint64_t rng;
     bool draining;
     atomic_bool drain_req, stop_req;
     uint64_t next_reqid;
     struct tg_mshard *shard; /* this worker's metrics (written here, collected by control) */
+    struct tg_timer stats_timer;
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
 };
 

@@ -181,6 +181,20 @@ static void on_accept(struct tg_io *io, unsigned events)
     }
 }
 
+/* Publishes the loop's counters for the monitoring API twice a second: the worst turn
+ * (how long a ready event may have waited behind others) and the turn count. */
+static void stats_tick(struct tg_timer *t)
+{
+    struct tg_worker *w = t->data;
+    struct tg_loop_stats st;
+    tg_loop_stats(w->loop, &st, true);
+    int64_t prev = atomic_load_explicit(&w->lag_us, memory_order_relaxed);
+    if (st.max_lag_us > prev)
+        atomic_store_explicit(&w->lag_us, st.max_lag_us, memory_order_relaxed);
+    atomic_store_explicit(&w->turns, st.turns, memory_order_relaxed);
+    tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
+}
+
 static void *worker_main(void *arg)
 {
     struct tg_worker *w = arg;
@@ -207,6 +221,7 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     switch_snapshot(w);
     if (!w->cur)
         return -ENOMEM;
+    tg_timer_start(w->loop, &w->stats_timer, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
     return tg_io_start_listener(w->loop, &w->lio, lfd, on_accept, w);
 }
 
@@ -238,6 +253,7 @@ void tg__worker_deinit(struct tg_worker *w)
         if (w->cur)
             view_free(w, w->cur);
         w->cur = NULL;
+        tg_timer_stop(w->loop, &w->stats_timer);
         tg_loop_flush_deferred(w->loop); /* the pooled connections closed just now */
         tg_loop_free(w->loop);
         w->loop = NULL;

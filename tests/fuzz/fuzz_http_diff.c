@@ -1,28 +1,36 @@
 // link: tg_http http_parser
 /* SPDX-License-Identifier: MIT */
-/* Differential fuzz target: our request parser against nodejs http-parser 2.9.4 (Debian's
- * libhttp-parser, built non-strict, as every distribution builds it). Two oracles:
+/* Differential fuzz target: our head parser against nodejs http-parser 2.9.4 (Debian's
+ * libhttp-parser). Debian builds it without HTTP_PARSER_STRICT (it takes bare LF and
+ * spaces in field names), so its strict mode is not available; oracle 2 below covers what
+ * strict mode would have. Inputs starting with "HTTP/" are responses (to a GET), the rest
+ * requests. Two oracles:
  *
  * 1. http-parser. When we accept a head, it must accept the same bytes as a head of the
- *    same length and agree on method, target, every field name and value, framing
- *    (Content-Length value or chunked), keep-alive and upgrade. When both accept a
- *    chunked request, both must end the body at the same byte with the same payload.
+ *    same length and agree on method and target (requests), status and reason
+ *    (responses), every field name and value, framing (Content-Length value, chunked, or
+ *    read-until-close), keep-alive and upgrade. When both accept a chunked message, both
+ *    must end the body at the same byte with the same payload.
  * 2. Our documented rules, restated simply in ref_reason() below (split into lines, check
  *    each rule in turn). When http-parser accepts a head that we reject, ref_reason() must
  *    name the rule we applied; when we accept, it must find none.
  *
- * Intentional differences, all where we are stricter or http-parser is wrong, and each
- * handled below at the place marked DIFF:
+ * Intentional differences. Where we are stricter, the rule is one of ref_reason()'s:
  *  - Bare LF or bare CR line endings, obs-fold, whitespace before the first field or the
  *    colon, SP inside field names: http-parser (non-strict) takes them; we refuse.
- *  - More than 4 empty lines before a request (http-parser skips any number).
+ *  - More than 4 empty lines before a request, or any before a response (http-parser
+ *    skips any number). Status lines: exactly one SP around the 3-digit code, and reason
+ *    bytes limited to HT, SP, VCHAR and obs-text.
  *  - Request lines with more than one SP, bytes >= 0x80 in the target, '#' (fragment),
  *    HTTP versions other than 1.0/1.1, target forms not matching the method (asterisk-form
  *    only for OPTIONS, authority-form only and always for CONNECT, absolute-form only for
  *    http/https with a non-empty authority and no userinfo).
  *  - Transfer-Encoding in HTTP/1.0, HT or empty elements in Transfer-Encoding, codings
- *    with parameters or outside the IANA registry, "chunked" twice; duplicate or malformed Host; Connection values that
- *    are not token lists; Content-Length above 2^60 - 1.
+ *    with parameters or outside the IANA registry, "chunked" twice; duplicate or
+ *    malformed Host; Connection values that are not token lists; Content-Length above
+ *    2^60 - 1.
+ * Where http-parser is stricter than the RFC, or reads a head differently, the case is
+ * skipped at the place marked DIFF:
  *  - Methods: we accept any token (TG_HTTP_OTHER); http-parser only its list. Before
  *    comparing, an unknown method is replaced by GET in the copy given to http-parser.
  *  - Content-Length: we accept identical repeats ("5, 5" or two lines), as RFC 9112 §6.3
@@ -30,11 +38,14 @@
  *    http-parser only SP.
  *  - http-parser takes any field name starting with "Transfer-Encoding" (say
  *    "Transfer-Encodingx") as Transfer-Encoding; to us it is an unrelated field.
- *  - Keep-alive and upgrade: http-parser honours the non-standard Proxy-Connection; we ignore it (the
- *    proxy strips it). http-parser does not see "close" or "keep-alive" next to an HT;
- *    we do (HT is OWS). Nor does it see tokens after an empty list element (",close"),
- *    which RFC 9110 §5.6.1 says to ignore. In HTTP/1.0 it lets "keep-alive" win over
- *    "close"; for us close always wins. Comparison is skipped in these cases.
+ *  - Keep-alive and upgrade: http-parser honours the non-standard Proxy-Connection; we
+ *    ignore it (the proxy strips it). It does not see "close" or "keep-alive" next to an
+ *    HT (OWS for us), nor tokens after an empty list element (",close"), which RFC 9110
+ *    §5.6.1 says to ignore, nor after a token that is a prefix of one it knows ("k,
+ *    keep-alive": "k" is a valid field name). In HTTP/1.0 it lets "keep-alive" beat
+ *    "close"; for us close always wins.
+ *  - After 1xx, 204 and 304, http-parser reads a body if Content-Length or chunked says
+ *    so; RFC 9112 §6.3 says there is none, and so do we.
  *  - Trailer fields: http-parser applies its Content-Length (and other framing) value
  *    checks to them; we check trailers by syntax only and pass them on.
  *  - Chunked bodies: we refuse what http-parser skips over (chunk extensions outside the
@@ -51,6 +62,9 @@
 #include "http/http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Exported by libhttp_parser 2.9 (it backs http_should_keep_alive) but not declared in its
+ * header; it says whether a response body is read until close. */
+int http_message_needs_eof(const http_parser *parser);
 
 static void fail(const char *why, const uint8_t *data, size_t size)
 {
@@ -214,7 +228,8 @@ static const char *cl_reason(const struct field *f, size_t nf)
     return NULL;
 }
 
-static const char *te_reason(const struct field *f, size_t nf, bool http10, bool has_cl)
+static const char *te_reason(const struct field *f, size_t nf, bool http10, bool has_cl,
+                             bool response)
 {
     bool have = false, chunked_seen = false, chunked_last = false;
     for (size_t i = 0; i < nf; i++) {
@@ -253,14 +268,15 @@ static const char *te_reason(const struct field *f, size_t nf, bool http10, bool
                 p++;
         }
     }
-    return have && !chunked_last ? "chunked not last" : NULL;
+    /* For a response, a final coding other than chunked means "read until close". */
+    return have && !chunked_last && !response ? "chunked not last" : NULL;
 }
 
-static const char *misc_reason(const struct field *f, size_t nf)
+static const char *misc_reason(const struct field *f, size_t nf, bool response)
 {
     int hosts = 0;
     for (size_t i = 0; i < nf; i++) {
-        if (ieq_n(f[i].name, f[i].name_len, "host")) {
+        if (!response && ieq_n(f[i].name, f[i].name_len, "host")) {
             if (++hosts > 1)
                 return "two Host fields";
             if (f[i].value_len && !authority(f[i].value, f[i].value_len, false))
@@ -286,12 +302,53 @@ static const char *misc_reason(const struct field *f, size_t nf)
     return NULL;
 }
 
+/* The request line at b[pos..eol): method SP target SP version, one SP each. */
+static const char *request_line_reason(const char *line, const char *eol, bool *http10)
+{
+    const char *sp1 = memchr(line, ' ', (size_t)(eol - line));
+    if (!sp1 || sp1 == line)
+        return "request line";
+    for (const char *q = line; q < sp1; q++)
+        if (!tchar((uint8_t)*q))
+            return "method not a token";
+    const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+    if (!sp2 || sp2 == sp1 + 1)
+        return "request line";
+    if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1'))
+        return "version";
+    *http10 = sp2[8] == '0';
+    return target_reason(line, (size_t)(sp1 - line), sp1 + 1, (size_t)(sp2 - sp1 - 1));
+}
+
+/* The status line: "HTTP/1.x" SP 3DIGIT (100-999), then CRLF or SP reason CRLF. */
+static const char *status_line_reason(const char *line, const char *eol, bool *http10)
+{
+    size_t n = (size_t)(eol - line);
+    if (n < 12 || memcmp(line, "HTTP/1.", 7) || (line[7] != '0' && line[7] != '1') ||
+        line[8] != ' ')
+        return "status line version";
+    *http10 = line[7] == '0';
+    for (int i = 9; i < 12; i++)
+        if (line[i] < '0' || line[i] > '9' || (i == 9 && line[i] == '0'))
+            return "status code";
+    if (n == 12)
+        return NULL;
+    if (line[12] != ' ')
+        return "status line";
+    for (size_t i = 13; i < n; i++)
+        if (!ows((uint8_t)line[i]) && ((uint8_t)line[i] < 0x21 || (uint8_t)line[i] == 0x7f))
+            return "reason byte";
+    return NULL;
+}
+
 /* Returns the rule that makes us refuse the head b[0..n) (which ends with the final LF),
  * or NULL if none applies. */
-static const char *ref_reason(const char *b, size_t n)
+static const char *ref_reason(const char *b, size_t n, bool response)
 {
     static struct field f[TG_HTTP_MAX_HEADERS + 1];
     size_t pos = 0;
+    if (response && n && (b[0] == '\r' || b[0] == '\n'))
+        return "empty line before a status line";
     for (int empty = 0; pos < n && (b[pos] == '\r' || b[pos] == '\n'); empty++) {
         if (b[pos] == '\n' || pos + 1 == n || b[pos + 1] != '\n')
             return "bare LF or CR before the request line";
@@ -307,24 +364,12 @@ static const char *ref_reason(const char *b, size_t n)
         if (b[i] == '\r' && (i + 1 == n || b[i + 1] != '\n'))
             return "bare CR";
     }
-    /* Request line. */
     const char *line = b + pos, *eol = memchr(line, '\r', n - pos);
     if (!eol)
-        return "no request line end";
-    const char *sp1 = memchr(line, ' ', (size_t)(eol - line));
-    if (!sp1 || sp1 == line)
-        return "request line";
-    for (const char *q = line; q < sp1; q++)
-        if (!tchar((uint8_t)*q))
-            return "method not a token";
-    const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
-    if (!sp2 || sp2 == sp1 + 1)
-        return "request line";
-    if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1'))
-        return "version";
-    bool http10 = sp2[8] == '0';
-    const char *why = target_reason(line, (size_t)(sp1 - line), sp1 + 1,
-                                    (size_t)(sp2 - sp1 - 1));
+        return "no start line end";
+    bool http10 = false;
+    const char *why =
+        response ? status_line_reason(line, eol, &http10) : request_line_reason(line, eol, &http10);
     if (why)
         return why;
     /* Field lines. */
@@ -364,9 +409,9 @@ static const char *ref_reason(const char *b, size_t n)
     bool has_cl = false;
     for (size_t i = 0; i < nf; i++)
         has_cl |= ieq_n(f[i].name, f[i].name_len, "content-length");
-    if ((why = te_reason(f, nf, http10, has_cl)))
+    if ((why = te_reason(f, nf, http10, has_cl, response)))
         return why;
-    return misc_reason(f, nf);
+    return misc_reason(f, nf, response);
 }
 
 /* ---- Oracle 1: http-parser. ---- */
@@ -377,8 +422,10 @@ struct hp_view {
     bool head_done, msg_done;
     size_t head_len, msg_end; /* bytes up to and including the head's final LF / body end */
     enum http_errno err;      /* after the head, including checks made just after it */
-    unsigned method, flags;
-    int keepalive, upgrade;
+    unsigned method, flags, status, minor;
+    int keepalive, upgrade, needs_eof;
+    const char *reason;
+    size_t reason_len;
     uint64_t content_length;
     const char *url;
     size_t url_len;
@@ -403,6 +450,17 @@ static int on_url(http_parser *p, const char *at, size_t n)
     if (!hv.url)
         hv.url = at;
     hv.url_len += n;
+    return 0;
+}
+
+static int on_status(http_parser *p, const char *at, size_t n)
+{
+    (void)p;
+    if (hv.reason && hv.reason + hv.reason_len != at)
+        hv.split = true;
+    if (!hv.reason)
+        hv.reason = at;
+    hv.reason_len += n;
     return 0;
 }
 
@@ -449,6 +507,9 @@ static int on_headers_complete(http_parser *p)
     hv.flags = p->flags;
     hv.keepalive = http_should_keep_alive(p);
     hv.content_length = p->content_length;
+    hv.status = p->status_code;
+    hv.minor = p->http_minor;
+    hv.needs_eof = http_message_needs_eof(p);
     http_parser_pause(p, 1);
     return 0;
 }
@@ -470,10 +531,11 @@ static int on_message_complete(http_parser *p)
 
 /* Runs http-parser over b[0..n): the head (pausing right after it, then letting it make
  * the checks it makes on the final LF) and, if `body`, the body that follows. */
-static void hp_run(const char *b, size_t n, bool body)
+static void hp_run(const char *b, size_t n, bool body, bool response)
 {
     static http_parser_settings s = {
         .on_url = on_url,
+        .on_status = on_status,
         .on_header_field = on_field,
         .on_header_value = on_value,
         .on_headers_complete = on_headers_complete,
@@ -484,7 +546,7 @@ static void hp_run(const char *b, size_t n, bool body)
     memset(&hv, 0, sizeof hv);
     hv.body = bodybuf;
     http_parser p;
-    http_parser_init(&p, HTTP_REQUEST);
+    http_parser_init(&p, response ? HTTP_RESPONSE : HTTP_REQUEST);
     size_t used = http_parser_execute(&p, &s, b, n);
     hv.err = HTTP_PARSER_ERRNO(&p);
     if (!hv.head_done || hv.err != HPE_PAUSED) {
@@ -558,6 +620,30 @@ static bool has_empty_element(struct tg_str v)
     return false;
 }
 
+/* A token that is a proper prefix of close, keep-alive or upgrade ("k", "clo"), after
+ * which http-parser stops matching the tokens that follow. */
+static bool has_prefix_token(struct tg_str v)
+{
+    static const char *const known[] = {"close", "keep-alive", "upgrade"};
+    const char *p = v.p, *e = v.p + v.len;
+    while (p < e) {
+        const char *t = p;
+        while (p < e && *p != ',' && !ows((uint8_t)*p))
+            p++;
+        size_t n = (size_t)(p - t);
+        for (int i = 0; i < 3; i++) {
+            bool prefix = n > 0 && n < strlen(known[i]);
+            for (size_t j = 0; prefix && j < n; j++)
+                prefix = (t[j] | 0x20) == known[i][j];
+            if (prefix)
+                return true;
+        }
+        while (p < e && (*p == ',' || ows((uint8_t)*p)))
+            p++;
+    }
+    return false;
+}
+
 /* DIFF: Connection spellings http-parser reads differently (see the top comment); the
  * keep-alive and upgrade comparisons are skipped for them. */
 static bool connection_differs(const struct tg_http_msg *m)
@@ -567,7 +653,8 @@ static bool connection_differs(const struct tg_http_msg *m)
         if (tg_str_ieq(nm, "proxy-connection"))
             return true;
         if (tg_str_ieq(nm, "connection") &&
-            (line_has_ht(nm) || has_empty_element(m->headers[i].value)))
+            (line_has_ht(nm) || has_empty_element(m->headers[i].value) ||
+             has_prefix_token(m->headers[i].value)))
             return true;
     }
     return false;
@@ -629,25 +716,10 @@ static bool known_to_hp(struct tg_str m)
     return false;
 }
 
-/* Both oracles agree on a head we accepted; `delta` is how much longer http-parser's copy
- * is (method replaced), `rewritten` whether it was. */
-static void compare_accepted(const struct tg_http_msg *m, long delta, bool rewritten,
-                             const uint8_t *data, size_t size)
+static void compare_fields(const struct tg_http_msg *m, const uint8_t *data, size_t size)
 {
-    if (!hv.head_done || hv.err != HPE_OK) {
-        if (cl_repeat_or_ht(m) || te_prefixed_name(m))
-            return;
-        fail("we accept a head http-parser refuses", data, size);
-    }
-    if ((long)hv.head_len != (long)m->head_len + delta)
-        fail("head length differs", data, size);
-    const char *hm = http_method_str((enum http_method)hv.method);
-    if (!rewritten && (strlen(hm) != m->method_str.len || memcmp(hm, m->method_str.p, m->method_str.len)))
-        fail("method differs", data, size);
     if (hv.split)
         fail("http-parser split an element we took whole", data, size);
-    if (hv.url_len != m->target.len || memcmp(hv.url, m->target.p, m->target.len))
-        fail("target differs", data, size);
     if (hv.nfields != m->nheaders)
         fail("field count differs", data, size);
     for (uint32_t i = 0; i < m->nheaders && i < HP_MAX_FIELDS; i++) {
@@ -661,6 +733,29 @@ static void compare_accepted(const struct tg_http_msg *m, long delta, bool rewri
         if (vl != m->headers[i].value.len || memcmp(v, m->headers[i].value.p, vl))
             fail("field value differs", data, size);
     }
+}
+
+/* Both oracles agree on a request head we accepted; `delta` is how much longer
+ * http-parser's copy is (method replaced), `rewritten` whether it was. Returns false when
+ * http-parser refused the head for a documented reason, so there is nothing more to
+ * compare. */
+static bool compare_request(const struct tg_http_msg *m, long delta, bool rewritten,
+                            const uint8_t *data, size_t size)
+{
+    if (!hv.head_done || hv.err != HPE_OK) {
+        if (cl_repeat_or_ht(m) || te_prefixed_name(m))
+            return false;
+        fail("we accept a head http-parser refuses", data, size);
+    }
+    if ((long)hv.head_len != (long)m->head_len + delta)
+        fail("head length differs", data, size);
+    const char *hm = http_method_str((enum http_method)hv.method);
+    if (!rewritten &&
+        (strlen(hm) != m->method_str.len || memcmp(hm, m->method_str.p, m->method_str.len)))
+        fail("method differs", data, size);
+    if (hv.url_len != m->target.len || memcmp(hv.url, m->target.p, m->target.len))
+        fail("target differs", data, size);
+    compare_fields(m, data, size);
     bool hp_chunked = hv.flags & F_CHUNKED;
     switch (m->body) {
     case TG_HTTP_BODY_LENGTH:
@@ -676,7 +771,7 @@ static void compare_accepted(const struct tg_http_msg *m, long delta, bool rewri
             fail("http-parser sees a body we do not", data, size);
     }
     if (connection_differs(m))
-        return;
+        return true;
     /* DIFF: in HTTP/1.0 http-parser lets keep-alive beat close. */
     bool close10 = m->minor == 0 && (m->flags & TG_HTTP_F_CONN_CLOSE);
     if (!close10 && hv.keepalive != !!(m->flags & TG_HTTP_F_KEEPALIVE))
@@ -684,6 +779,55 @@ static void compare_accepted(const struct tg_http_msg *m, long delta, bool rewri
     bool up = (m->flags & TG_HTTP_F_UPGRADE) || m->method == TG_HTTP_CONNECT;
     if (hv.upgrade != up)
         fail("upgrade differs", data, size);
+    return true;
+}
+
+/* The same for a response head (parsed as the answer to GET). */
+static bool compare_response(const struct tg_http_msg *m, const uint8_t *data, size_t size)
+{
+    if (!hv.head_done || hv.err != HPE_OK) {
+        if (cl_repeat_or_ht(m) || te_prefixed_name(m))
+            return false;
+        fail("we accept a head http-parser refuses", data, size);
+    }
+    if (hv.head_len != m->head_len)
+        fail("head length differs", data, size);
+    if ((int)hv.status != m->status || (int)hv.minor != m->minor)
+        fail("status line differs", data, size);
+    if (hv.reason_len != m->reason.len ||
+        (m->reason.len && memcmp(hv.reason, m->reason.p, m->reason.len)))
+        fail("reason differs", data, size);
+    compare_fields(m, data, size);
+    bool hp_chunked = hv.flags & F_CHUNKED;
+    switch (m->body) {
+    case TG_HTTP_BODY_NONE:
+        /* DIFF: after 1xx/204/304 http-parser still reads a body that Content-Length or
+         * chunked announces; RFC 9112 §6.3 says there is none. */
+        if (hp_chunked || hv.content_length != UINT64_MAX)
+            return false;
+        break;
+    case TG_HTTP_BODY_LENGTH:
+        if (hp_chunked || hv.content_length != m->content_length)
+            fail("Content-Length differs", data, size);
+        break;
+    case TG_HTTP_BODY_CHUNKED:
+        if (!hp_chunked)
+            fail("chunked differs", data, size);
+        break;
+    case TG_HTTP_BODY_EOF:
+        if (hp_chunked || !hv.needs_eof)
+            fail("read-until-close differs", data, size);
+        break;
+    }
+    if (connection_differs(m))
+        return true;
+    bool close10 = m->minor == 0 && (m->flags & TG_HTTP_F_CONN_CLOSE);
+    if (!close10 && hv.keepalive != !!(m->flags & TG_HTTP_F_KEEPALIVE))
+        fail("keep-alive differs", data, size);
+    bool up = (m->flags & TG_HTTP_F_UPGRADE) && m->status == 101;
+    if (hv.upgrade != up)
+        fail("upgrade differs", data, size);
+    return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -691,7 +835,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct tg_http_msg m;
     const char *b = (const char *)data;
     size_t off = 0;
-    int rc = tg_http1_parse_request(b, size, NULL, &m, &off);
+    /* Inputs that start like a status line are responses (to a GET), the rest requests. */
+    bool response = size >= 5 && !memcmp(b, "HTTP/", 5);
+    int rc = response ? tg_http1_parse_response(b, size, NULL, TG_HTTP_GET, &m, &off)
+                      : tg_http1_parse_request(b, size, NULL, &m, &off);
 
     /* DIFF: a method http-parser does not know becomes GET in its copy. */
     char *hb = malloc(size + 8);
@@ -699,7 +846,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long delta = 0;
     bool rewritten = false;
     memcpy(hb, b, size);
-    if (rc > 0 && m.method == TG_HTTP_OTHER && !known_to_hp(m.method_str)) {
+    if (rc > 0 && !response && m.method == TG_HTTP_OTHER && !known_to_hp(m.method_str)) {
         size_t mo = (size_t)(m.method_str.p - b), ml = m.method_str.len;
         memcpy(hb + mo, "GET", 3);
         memcpy(hb + mo + 3, b + mo + ml, size - mo - ml);
@@ -708,16 +855,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rewritten = true;
     }
     hv.body = malloc(size + 1);
-    hp_run(hb, hn, rc > 0 && m.body == TG_HTTP_BODY_CHUNKED);
+    hp_run(hb, hn, rc > 0 && m.body == TG_HTTP_BODY_CHUNKED, response);
 
     if (rc > 0) {
-        const char *why = ref_reason(b, (size_t)rc);
+        const char *why = ref_reason(b, (size_t)rc, response);
         if (why) {
             fprintf(stderr, "our own rule: %s\n", why);
             fail("we accept a head our rules refuse", data, size);
         }
-        compare_accepted(&m, delta, rewritten, data, size);
-        if (m.body == TG_HTTP_BODY_CHUNKED && !hv.upgrade) {
+        bool comparable = response ? compare_response(&m, data, size)
+                                   : compare_request(&m, delta, rewritten, data, size);
+        if (comparable && m.body == TG_HTTP_BODY_CHUNKED && !hv.upgrade) {
             static char out[1 << 20];
             struct tg_http_chunked c = {0};
             bool done = false;
@@ -733,15 +881,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            memcmp(hv.body, out, olen)) {
                     fail("chunked body differs", data, size);
                 }
-            } else if (used < 0 && hv.msg_done &&
-                       canonical_chunked(b + rc, size - (size_t)rc)) {
+            } else if (used < 0 && hv.msg_done && canonical_chunked(b + rc, size - (size_t)rc)) {
                 fail("we refuse a canonical chunked body", data, size);
             }
         }
     } else if (hv.head_done && hv.err == HPE_OK) {
         /* http-parser took a head we refused (or still wait for): one of our rules must
          * say why. */
-        const char *why = ref_reason(hb, hv.head_len);
+        const char *why = ref_reason(hb, hv.head_len, response);
         if (!why) {
             fprintf(stderr, "ours: %s at %zu\n", rc == TG_AGAIN ? "TG_AGAIN" : tg_strerror(rc),
                     off);

@@ -15,10 +15,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                            \
-    do {                                                                                    \
-        if (!(c))                                                                           \
-            abort();                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 static bool is_tchar(uint8_t c)
@@ -122,8 +122,7 @@ static void check_msg(const struct tg_http_msg *m, const char *b, size_t len, in
 }
 
 /* Parses `b[0..k)` from a private copy, so reads past `k` are caught by ASan. */
-static int parse_prefix(const char *b, size_t k, const struct tg_http_limits *lim,
-                        size_t *off)
+static int parse_prefix(const char *b, size_t k, const struct tg_http_limits *lim, size_t *off)
 {
     static struct tg_http_msg pm;
     char *cp = malloc(k ? k : 1);
@@ -145,8 +144,8 @@ static int one(const char *b, size_t len, const struct tg_http_limits *lim, uint
     CHECK(rc == rc2);
     if (rc > 0) {
         check_msg(m, b, len, rc);
-        CHECK(again.nheaders == m->nheaders && again.flags == m->flags &&
-              again.body == m->body && again.content_length == m->content_length);
+        CHECK(again.nheaders == m->nheaders && again.flags == m->flags && again.body == m->body &&
+              again.content_length == m->content_length);
     }
     if (rc == TG_EPARSE) {
         CHECK(off == off2 && off < len);

@@ -14,10 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                            \
-    do {                                                                                    \
-        if (!(c))                                                                           \
-            abort();                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 static bool inside(struct tg_str s, const char *b, size_t n)
@@ -35,8 +35,8 @@ static enum tg_http_body expected_body(const struct tg_http_msg *m, enum tg_http
         if (tg_str_ieq(m->headers[i].name, "transfer-encoding")) {
             struct tg_str v = m->headers[i].value;
             te = true;
-            chunked_last = v.len >= 7 && tg_str_ieq((struct tg_str){v.p + v.len - 7, 7},
-                                                    "chunked") &&
+            chunked_last = v.len >= 7 &&
+                           tg_str_ieq((struct tg_str){v.p + v.len - 7, 7}, "chunked") &&
                            (v.len == 7 || v.p[v.len - 8] == ' ' || v.p[v.len - 8] == ',');
         }
     }
@@ -121,8 +121,7 @@ static int one(const char *b, size_t len, uint32_t salt, struct tg_http_msg *m)
         else
             CHECK((m->flags & ~ka) == (mh.flags & ~ka));
     }
-    size_t cuts[3] = {len / 2, rc > 0 ? (size_t)rc - 1 : (len ? len - 1 : 0),
-                      len ? salt % len : 0};
+    size_t cuts[3] = {len / 2, rc > 0 ? (size_t)rc - 1 : (len ? len - 1 : 0), len ? salt % len : 0};
     if (rc == TG_EPARSE)
         cuts[0] = off + 1;
     for (int i = 0; i < 3; i++) {

@@ -38,6 +38,8 @@ SMUGGLING = {
         b"GET / HTTP/1.1\nHost: x\n\n",
     "bad version":
         b"GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+    "HTTP/1.1 without Host":
+        b"GET /id HTTP/1.1\r\nX-A: 1\r\n\r\n",
     "HTTP/1.0 with chunked":
         b"POST /upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 }
@@ -51,11 +53,21 @@ def test_smuggling_attempts_get_400_and_close():
             # answered, since the first one makes the framing untrustworthy.
             before = s.requests
             out = raw(port, req + b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+            if name == "HTTP/1.1 without Host":
+                assert b"missing Host" in out, out
             assert out.startswith(b"HTTP/1.1 400 "), (name, out)
             assert out.count(b"HTTP/1.1") == 1, (name, out)
             assert b"connection: close" in out.lower(), (name, out)
             if name not in ("bad chunk size", "chunk size overflow"):
                 assert s.requests == before, (name, "reached the upstream")
+
+
+def test_connect_method_refused():
+    port, admin = free_port(), free_port()
+    with Stub() as s, gateway(port, admin, [s.addr()]):
+        out = raw(port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 405"), out
+        assert s.requests == 0
 
 
 def test_header_too_large_431():

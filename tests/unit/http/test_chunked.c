@@ -206,12 +206,12 @@ static void test_bad_sizes(void)
     expect_bad("+5\r\nhello\r\n0\r\n\r\n");
     expect_bad("0x5\r\nhello\r\n0\r\n\r\n");
     expect_bad(" 5\r\nhello\r\n0\r\n\r\n");
-    expect_bad("5 \r\nhello\r\n0\r\n\r\n");  /* BWS only before ';' */
+    expect_bad("5 \r\nhello\r\n0\r\n\r\n"); /* BWS only before ';' */
     expect_bad("5\t\r\nhello\r\n0\r\n\r\n");
     expect_bad("5 5\r\nhello\r\n0\r\n\r\n");
-    expect_bad("5\nhello\r\n0\r\n\r\n");      /* bare LF */
-    expect_bad("5\rhello\r\n0\r\n\r\n");      /* bare CR */
-    expect_bad("5\r\nhello\n0\r\n\r\n");      /* data not followed by CRLF */
+    expect_bad("5\nhello\r\n0\r\n\r\n"); /* bare LF */
+    expect_bad("5\rhello\r\n0\r\n\r\n"); /* bare CR */
+    expect_bad("5\r\nhello\n0\r\n\r\n"); /* data not followed by CRLF */
     expect_bad("5\r\nhelloX\r\n0\r\n\r\n");
     expect_bad("5\r\nhello\r0\r\n\r\n");
     expect_bad("5\r\nhello\r\n\r\n0\r\n\r\n"); /* empty size line */
@@ -305,6 +305,13 @@ static void test_sticky_and_done(void)
     TG_EXPECT_EQ(tg_http1_chunked_scan(&c, "rest", 4, &done), 0);
     TG_EXPECT(done);
     TG_EXPECT_EQ(tg_http1_chunked_scan(&c, "", 0, &done), 0);
+
+    /* `remaining` is chunk data only: it stays 0 while trailers are read. */
+    c = (struct tg_http_chunked){0};
+    TG_EXPECT_EQ(tg_http1_chunked_scan(&c, "2\r\nab\r\n0\r\nX: y\r\n", 16, &done), 16);
+    TG_EXPECT_EQ(c.remaining, 0);
+    TG_EXPECT_EQ(c.body_bytes, 2);
+    TG_EXPECT(!done);
 
     /* Decoding in place leaves the payload at the front of the buffer. */
     char b[] = "3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: v\r\n\r\n";

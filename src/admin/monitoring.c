@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* Monitoring endpoints; see monitoring.h. Windows: `window` query parameter ("30s", "5m",
+ * or seconds; up to 15 minutes), default 60 s for latency and request rates and 300 s for
+ * the per-endpoint table. Numbers are rounded to 3 decimals so jansson prints them in
+ * plain notation ("%.12g" would use an exponent only below 1e-4, which rounding rules
+ * out). */
+#include "admin/monitoring.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/query.h"
+#include "metrics/agg.h"
+#include "proxy/gateway.h"
+
+static json_t *num3(double v)
+{
+    double r = round(v * 1000.0) / 1000.0;
+    if (r == 0 || !isfinite(r))
+        return json_integer(0);
+    if (r == floor(r) && fabs(r) < 1e15)
+        return json_integer((json_int_t)r);
+    return json_real(r);
+}
+
+static json_t *ms(int64_t us)
+{
+    return num3((double)us / 1000.0);
+}
+
+/* {"p50_ms",...} for one window. */
+static json_t *latency_obj(const struct tg_winstats *w)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:i}", "p50_ms", ms(w->p50_us), "p90_ms",
+                     ms(w->p90_us), "p95_ms", ms(w->p95_us), "p99_ms", ms(w->p99_us), "max_ms",
+                     ms(w->max_us), "mean_ms", num3(w->mean_us / 1000.0), "count",
+                     (json_int_t)w->count, "window_s", w->window_s);
+}
+
+static json_t *status_obj(const struct tg_winstats *w)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)w->status_class[1],
+                     "2xx", (json_int_t)w->status_class[2], "3xx",
+                     (json_int_t)w->status_class[3], "4xx", (json_int_t)w->status_class[4],
+                     "5xx", (json_int_t)w->status_class[5], "other",
+                     (json_int_t)w->status_class[0]);
+}
+
+static const char *method_of(uint32_t key)
+{
+    return tg_http_method_name((enum tg_http_method)(key % TG_GATEWAY_METHODS));
+}
+
+/* One row of the endpoint table over `seconds`. */
+static json_t *endpoint_row(struct tg_gateway *gw, uint32_t key, const struct tg_winstats *w)
+{
+    json_t *row = json_pack(
+        "{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "endpoint",
+        tg_gateway_endpoint_name(gw, key / TG_GATEWAY_METHODS), "method", method_of(key),
+        "requests", (json_int_t)w->count, "count", (json_int_t)w->count, "rps", num3(w->rps),
+        "avg_latency_ms", num3(w->mean_us / 1000.0), "p50_ms", ms(w->p50_us), "p90_ms",
+        ms(w->p90_us), "p95_ms", ms(w->p95_us), "p99_ms", ms(w->p99_us), "max_ms", ms(w->max_us),
+        "error_rate", num3(w->error_rate), "status", status_obj(w));
+    return row;
+}
+
+/* Calls `fn` for every key with requests in the last `seconds`. */
+static void each_key(struct tg_gateway *gw, uint32_t seconds, uint32_t only_endpoint,
+                     void (*fn)(struct tg_gateway *, uint32_t, const struct tg_winstats *, void *),
+                     void *ctx)
+{
+    struct tg_magg *a = tg_gateway_metrics(gw);
+    uint32_t nkeys = tg_magg_nkeys(a);
+    for (uint32_t k = 0; k < nkeys; k++) {
+        if (only_endpoint != UINT32_MAX && k / TG_GATEWAY_METHODS != only_endpoint)
+            continue;
+        if (!tg_magg_total(a, k))
+            continue;
+        struct tg_winstats w;
+        tg_magg_window(a, k, seconds, &w);
+        if (w.count)
+            fn(gw, k, &w, ctx);
+    }
+}
+
+static void add_row(struct tg_gateway *gw, uint32_t key, const struct tg_winstats *w, void *ctx)
+{
+    json_array_append_new(ctx, endpoint_row(gw, key, w));
+}
+
+static void latency(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp *r)
+{
+    uint32_t win;
+    if (!tg_admin_query_seconds(q, "window", 60, TG_GATEWAY_WINDOW_S, &win)) {
+        tg_admin_resp_error(r, 400, "window must be a duration from 1s to 15m", "window");
+        return;
+    }
+    char name[256];
+    uint32_t only = UINT32_MAX;
+    if (tg_admin_query_get(q, "endpoint", name, sizeof name)) {
+        only = tg_gateway_endpoint_find(gw, name);
+        if (only == UINT32_MAX) {
+            tg_admin_resp_error(r, 404, "unknown endpoint", "endpoint");
+            return;
+        }
+    }
+    struct tg_winstats all;
+    if (only == UINT32_MAX) {
+        tg_magg_window(tg_gateway_metrics(gw), TG_MAGG_ALL, win, &all);
+    } else {
+        /* One endpoint, all its methods: merge through the aggregate's per-key windows. */
+        memset(&all, 0, sizeof all);
+        all.window_s = win;
+        struct tg_magg *a = tg_gateway_metrics(gw);
+        for (uint32_t m = 0; m < TG_GATEWAY_METHODS; m++) {
+            struct tg_winstats w;
+            tg_magg_window(a, only * TG_GATEWAY_METHODS + m, win, &w);
+            if (w.count > all.count)
+                all = w; /* the busiest method represents the endpoint */
+        }
+    }
+    json_t *rows = json_array();
+    each_key(gw, win, only, add_row, rows);
+    json_t *v = json_pack("{s:o, s:o, s:o, s:o, s:o}", "current", latency_obj(&all), "p50",
+                          ms(all.p50_us), "p95", ms(all.p95_us), "p99", ms(all.p99_us),
+                          "endpoints", rows);
+    /* .current.p95 in ms, the short name the runbook's autoscale script reads. */
+    json_object_set_new(json_object_get(v, "current"), "p50", ms(all.p50_us));
+    json_object_set_new(json_object_get(v, "current"), "p95", ms(all.p95_us));
+    json_object_set_new(json_object_get(v, "current"), "p99", ms(all.p99_us));
+    tg_admin_resp_json(r, 200, v);
+}
+
+static json_t *rate_window(struct tg_gateway *gw, uint32_t seconds)
+{
+    struct tg_winstats w;
+    tg_magg_window(tg_gateway_metrics(gw), TG_MAGG_ALL, seconds, &w);
+    return json_pack("{s:i, s:I, s:o, s:o, s:o, s:I, s:I, s:o}", "window_s", seconds, "requests",
+                     (json_int_t)w.count, "requests_per_second", num3(w.rps), "error_rate",
+                     num3(w.error_rate), "errors_per_second", num3((double)w.errors / seconds),
+                     "errors_5xx", (json_int_t)w.status_class[5], "errors_4xx",
+                     (json_int_t)w.status_class[4], "by_status", status_obj(&w));
+}
+
+static void requests(struct tg_gateway *gw, struct tg_admin_resp *r)
+{
+    json_t *m1 = rate_window(gw, 60), *m5 = rate_window(gw, 300);
+    json_t *v = json_pack("{s:O, s:O, s:O, s:o, s:o}", "requests_per_second",
+                          json_object_get(m1, "requests_per_second"), "error_rate",
+                          json_object_get(m1, "error_rate"), "by_status",
+                          json_object_get(m1, "by_status"), "1m", m1, "5m", m5);
+    tg_admin_resp_json(r, 200, v);
+}
+
+static void endpoints_stats(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp *r)
+{
+    uint32_t win;
+    if (!tg_admin_query_seconds(q, "window", 300, TG_GATEWAY_WINDOW_S, &win)) {
+        tg_admin_resp_error(r, 400, "window must be a duration from 1s to 15m", "window");
+        return;
+    }
+    json_t *rows = json_array();
+    each_key(gw, win, UINT32_MAX, add_row, rows);
+    tg_admin_resp_json(r, 200, json_pack("{s:i, s:o}", "window_s", win, "endpoints", rows));
+}
+
+static void add_worker(const struct tg_gateway_worker_info *w, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:i, s:I, s:I, s:o, s:I}", "id", w->id, "connections",
+                                         (json_int_t)w->connections, "active_requests",
+                                         (json_int_t)w->active, "loop_lag_ms",
+                                         ms(w->loop_lag_us), "loop_turns",
+                                         (json_int_t)w->loop_turns));
+}
+
+static void sum_worker(const struct tg_gateway_worker_info *w, void *ctx)
+{
+    uint64_t *t = ctx;
+    t[0]++;
+    t[1] += w->active;
+    t[2] += w->connections;
+}
+
+static void threads(struct tg_gateway *gw, struct tg_admin_resp *r)
+{
+    json_t *arr = json_array();
+    uint64_t t[3] = {0};
+    tg_gateway_foreach_worker(gw, add_worker, arr);
+    tg_gateway_foreach_worker(gw, sum_worker, t);
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:I, s:I, s:I, s:I, s:o}", "workers", (json_int_t)t[0], "busy",
+                                 (json_int_t)t[1], "connections", (json_int_t)t[2],
+                                 "queue_depth", (json_int_t)0, "threads", arr));
+}
+
+struct ext_ctx {
+    struct tg_gateway *gw;
+    json_t *arr;
+};
+
+static void add_service(const struct tg_gateway_server_info *s, void *vctx)
+{
+    struct ext_ctx *c = vctx;
+    const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
+    uint64_t n = st ? st->latency.count : 0;
+    json_array_append_new(
+        c->arr,
+        json_pack("{s:s, s:s, s:s, s:b, s:i, s:I, s:o, s:o, s:s*}", "name", s->upstream,
+                  "server", s->address, "status",
+                  !s->healthy ? "down" : s->ejected ? "ejected" : "up",
+                  "healthy", s->healthy && !s->ejected, "in_flight", s->inflight, "requests",
+                  (json_int_t)n, "avg_latency_ms",
+                  num3(n ? (double)st->latency.sum_us / (double)n / 1000.0 : 0), "error_rate",
+                  num3(n ? (double)st->errors / (double)n : 0), "last_error", s->last_error));
+}
+
+static void external_services(struct tg_gateway *gw, struct tg_admin_resp *r)
+{
+    struct ext_ctx c = {gw, json_array()};
+    tg_gateway_foreach_server(gw, add_service, &c);
+    tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", c.arr));
+}
+
+bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
+                         struct tg_admin_resp *r)
+{
+    static const char prefix[] = "/api/v1/monitoring/";
+    struct tg_str p = req->path;
+    if (p.len < sizeof prefix - 1 || memcmp(p.p, prefix, sizeof prefix - 1) != 0)
+        return false;
+    if (req->method != TG_HTTP_GET && req->method != TG_HTTP_HEAD) {
+        tg_admin_resp_error(r, 405, "method not allowed", NULL);
+        return true;
+    }
+    struct tg_str rest = {p.p + sizeof prefix - 1, p.len - (uint32_t)(sizeof prefix - 1)};
+#define IS(s) (rest.len == sizeof(s) - 1 && memcmp(rest.p, s, rest.len) == 0)
+    if (IS("metrics/latency"))
+        latency(gw, req->query, r);
+    else if (IS("metrics/requests"))
+        requests(gw, r);
+    else if (IS("endpoints/stats"))
+        endpoints_stats(gw, req->query, r);
+    else if (IS("threads"))
+        threads(gw, r);
+    else if (IS("external-services"))
+        external_services(gw, r);
+    else
+        tg_admin_resp_error(r, 404, "not found", NULL);
+#undef IS
+    return true;
+}

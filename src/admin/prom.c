@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/* Prometheus exposition of the gateway's metrics; see prom.h. Counters come from the
+ * since-start totals of the aggregate, so they only go up (a reload keeps them: endpoint
+ * and server ids are stable for the process's life). The request-duration histogram's
+ * `le` buckets are derived from the log-linear histogram at fixed boundaries covering
+ * 5 ms to 120 s (the runbooks' targets go up to 120 s); a boundary is matched to the
+ * nearest histogram bucket, so a count may include values up to 0.8 % above it.
+ * The whole document is built in memory: at the default bound of 1000 endpoints this is
+ * a few MB at worst; a streaming writer with a cursor is the next step if that hurts. */
+#include "admin/prom.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "admin/text.h"
+#include "http/http1.h"
+#include "metrics/agg.h"
+#include "proxy/gateway.h"
+
+static const double duration_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                           0.25,  0.3,  0.5,   0.75, 1,     1.5, 2,    2.5,
+                                           5,     7.5,  10,    30,   60,    120};
+#define NBOUNDS (sizeof duration_bounds_s / sizeof duration_bounds_s[0])
+
+static const char *const phases[TG_PHASE_COUNT] = {"queue", "connect", "upstream_first_byte",
+                                                   "transfer"};
+
+static void family(struct tg_text *t, const char *name, const char *type, const char *help)
+{
+    tg_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void labels_ep(struct tg_text *t, struct tg_gateway *gw, uint32_t key)
+{
+    tg_text_put(t, "endpoint=\"", 10);
+    tg_text_label_value(t, tg_gateway_endpoint_name(gw, key / TG_GATEWAY_METHODS));
+    tg_text_printf(t, "\",method=\"%s\"",
+                   tg_http_method_name((enum tg_http_method)(key % TG_GATEWAY_METHODS)));
+}
+
+static void fixed_hist(struct tg_text *t, const char *name, const struct tg_fixed_hist *h,
+                       void (*labels)(struct tg_text *, const void *), const void *ctx)
+{
+    const int64_t *b = tg_fixed_bounds_us();
+    uint64_t cum = 0;
+    for (unsigned i = 0; i < TG_FIXED_BUCKETS; i++) {
+        cum += h->counts[i];
+        tg_text_printf(t, "%s_bucket{", name);
+        labels(t, ctx);
+        tg_text_printf(t, ",le=\"%g\"} %llu\n", (double)b[i] / 1e6, (unsigned long long)cum);
+    }
+    tg_text_printf(t, "%s_bucket{", name);
+    labels(t, ctx);
+    tg_text_printf(t, ",le=\"+Inf\"} %llu\n%s_sum{", (unsigned long long)h->count, name);
+    labels(t, ctx);
+    tg_text_printf(t, "} %.6f\n%s_count{", (double)h->sum_us / 1e6, name);
+    labels(t, ctx);
+    tg_text_printf(t, "} %llu\n", (unsigned long long)h->count);
+}
+
+struct ep_phase {
+    struct tg_gateway *gw;
+    uint32_t key;
+    const char *phase;
+};
+
+static void ep_phase_labels(struct tg_text *t, const void *ctx)
+{
+    const struct ep_phase *e = ctx;
+    labels_ep(t, e->gw, e->key);
+    tg_text_printf(t, ",phase=\"%s\"", e->phase);
+}
+
+static void request_families(struct tg_text *t, struct tg_gateway *gw)
+{
+    struct tg_magg *a = tg_gateway_metrics(gw);
+    uint32_t nkeys = tg_magg_nkeys(a);
+
+    family(t, "http_requests_total", "counter", "Requests answered, by endpoint, method and status.");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        if (!s)
+            continue;
+        for (unsigned i = 0; i < TG_STATUS_SLOTS && s->codes[i]; i++) {
+            tg_text_put(t, "http_requests_total{", 20);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",status=\"%u\"} %llu\n", s->codes[i],
+                           (unsigned long long)s->code_counts[i]);
+        }
+        if (s->other_status) {
+            tg_text_put(t, "http_requests_total{", 20);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",status=\"other\"} %llu\n", (unsigned long long)s->other_status);
+        }
+    }
+
+    family(t, "http_request_duration_seconds", "histogram",
+           "Request duration at the gateway, from the request head to the last response byte.");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        if (!s)
+            continue;
+        for (unsigned i = 0; i < NBOUNDS; i++) {
+            tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
+            labels_ep(t, gw, k);
+            uint64_t n = tg_hist_count_le(&s->latency, (int64_t)(duration_bounds_s[i] * 1e6));
+            tg_text_printf(t, ",le=\"%g\"} %llu\n", duration_bounds_s[i], (unsigned long long)n);
+        }
+        tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
+        labels_ep(t, gw, k);
+        tg_text_printf(t, ",le=\"+Inf\"} %llu\n", (unsigned long long)s->latency.count);
+        tg_text_put(t, "http_request_duration_seconds_sum{", 34);
+        labels_ep(t, gw, k);
+        tg_text_printf(t, "} %.6f\n", (double)s->latency.sum_us / 1e6);
+        tg_text_put(t, "http_request_duration_seconds_count{", 36);
+        labels_ep(t, gw, k);
+        tg_text_printf(t, "} %llu\n", (unsigned long long)s->latency.count);
+    }
+
+    family(t, "http_request_errors_total", "counter",
+           "Requests that failed at or behind the gateway, by endpoint, method and cause.");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        if (!s)
+            continue;
+        for (unsigned c = 0; c < TG_CAUSE_SLOTS && tg_gateway_cause_name(c); c++) {
+            if (!s->causes[c] || !tg_gateway_cause_is_error(c))
+                continue;
+            tg_text_put(t, "http_request_errors_total{", 26);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",cause=\"%s\"} %llu\n", tg_gateway_cause_name(c),
+                           (unsigned long long)s->causes[c]);
+        }
+    }
+
+    family(t, "tailguard_request_causes_total", "counter",
+           "How requests ended (Envoy-style response flags), by endpoint, method and cause.");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        for (unsigned c = 0; s && c < TG_CAUSE_SLOTS && tg_gateway_cause_name(c); c++) {
+            if (!s->causes[c])
+                continue;
+            tg_text_put(t, "tailguard_request_causes_total{", 31);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",cause=\"%s\"} %llu\n", tg_gateway_cause_name(c),
+                           (unsigned long long)s->causes[c]);
+        }
+    }
+
+    family(t, "tailguard_request_phase_seconds", "histogram",
+           "Where request time went: gateway queue, upstream connect, upstream time to first "
+           "byte, transfer.");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        for (unsigned p = 0; s && p < TG_PHASE_COUNT; p++) {
+            if (!s->phases[p].count)
+                continue;
+            struct ep_phase ctx = {gw, k, phases[p]};
+            fixed_hist(t, "tailguard_request_phase_seconds", &s->phases[p], ep_phase_labels, &ctx);
+        }
+    }
+}
+
+struct srv_ctx {
+    struct tg_text *t;
+    struct tg_gateway *gw;
+    int pass;
+};
+
+static void server_labels(struct tg_text *t, const void *ctx)
+{
+    const struct tg_gateway_server_info *s = ctx;
+    tg_text_put(t, "upstream=\"", 10);
+    tg_text_label_value(t, s->upstream);
+    tg_text_put(t, "\",server=\"", 10);
+    tg_text_label_value(t, s->address);
+    tg_text_put(t, "\"", 1);
+}
+
+static void service_labels(struct tg_text *t, const void *ctx)
+{
+    tg_text_put(t, "service=\"", 9);
+    tg_text_label_value(t, ctx);
+    tg_text_put(t, "\"", 1);
+}
+
+static void on_server(const struct tg_gateway_server_info *s, void *vctx)
+{
+    struct srv_ctx *c = vctx;
+    struct tg_text *t = c->t;
+    const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
+    switch (c->pass) {
+    case 0:
+        tg_text_put(t, "upstream_server_up{", 19);
+        server_labels(t, s);
+        tg_text_printf(t, "} %d\n", s->healthy && !s->ejected);
+        break;
+    case 1:
+        tg_text_put(t, "upstream_server_in_flight{", 26);
+        server_labels(t, s);
+        tg_text_printf(t, "} %d\n", s->inflight);
+        break;
+    case 2:
+        if (st)
+            fixed_hist(t, "upstream_request_duration_seconds", &st->latency, server_labels, s);
+        break;
+    case 3:
+        tg_text_put(t, "upstream_request_errors_total{", 30);
+        server_labels(t, s);
+        tg_text_printf(t, "} %llu\n", (unsigned long long)(st ? st->errors : 0));
+        break;
+    }
+}
+
+/* external_api_duration_seconds: the same upstream timings summed per upstream (the
+ * "service" the runbooks' dashboards name), since the gateway sees the API's
+ * dependencies as its upstreams. */
+struct svc_ctx {
+    struct tg_gateway *gw;
+    char name[64];
+    struct tg_fixed_hist sum;
+    bool any;
+    struct tg_text *t;
+};
+
+static void flush_service(struct svc_ctx *c)
+{
+    if (c->any)
+        fixed_hist(c->t, "external_api_duration_seconds", &c->sum, service_labels, c->name);
+    memset(&c->sum, 0, sizeof c->sum);
+    c->any = false;
+}
+
+static void on_service(const struct tg_gateway_server_info *s, void *vctx)
+{
+    struct svc_ctx *c = vctx;
+    if (strcmp(c->name, s->upstream) != 0) {
+        flush_service(c);
+        snprintf(c->name, sizeof c->name, "%s", s->upstream);
+    }
+    const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
+    if (st) {
+        tg_fixed_hist_merge(&c->sum, &st->latency);
+        c->any = true;
+    }
+}
+
+static void upstream_families(struct tg_text *t, struct tg_gateway *gw)
+{
+    static const char *const fam[][3] = {
+        {"upstream_server_up", "gauge", "1 when the server takes traffic (healthy, not ejected)."},
+        {"upstream_server_in_flight", "gauge", "Requests in flight to the server."},
+        {"upstream_request_duration_seconds", "histogram",
+         "Upstream time per request, from the request sent to the response complete."},
+        {"upstream_request_errors_total", "counter",
+         "Upstream failures (connect, timeout, reset, bad response) and 5xx answers."},
+    };
+    for (int pass = 0; pass < 4; pass++) {
+        family(t, fam[pass][0], fam[pass][1], fam[pass][2]);
+        struct srv_ctx c = {t, gw, pass};
+        tg_gateway_foreach_server(gw, on_server, &c);
+    }
+    family(t, "external_api_duration_seconds", "histogram",
+           "Time spent in each upstream service (all its servers), per request.");
+    struct svc_ctx sc = {.gw = gw, .t = t};
+    tg_gateway_foreach_server(gw, on_service, &sc);
+    flush_service(&sc);
+}
+
+static void on_worker_active(const struct tg_gateway_worker_info *w, void *ctx)
+{
+    *(uint64_t *)ctx += w->active;
+}
+
+static void process_families(struct tg_text *t, struct tg_gateway *gw, int64_t start_wall_us)
+{
+    uint64_t active = 0;
+    tg_gateway_foreach_worker(gw, on_worker_active, &active);
+    family(t, "http_requests_active", "gauge", "Requests in flight through the gateway.");
+    tg_text_printf(t, "http_requests_active %llu\n", (unsigned long long)active);
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    family(t, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    tg_text_printf(t, "process_cpu_seconds_total %.6f\n", cpu);
+
+    long rss_pages = 0, vsize_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &vsize_pages, &rss_pages) != 2)
+            vsize_pages = rss_pages = 0;
+        fclose(f);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    family(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    tg_text_printf(t, "process_resident_memory_bytes %ld\n", rss_pages * page);
+    family(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    tg_text_printf(t, "process_virtual_memory_bytes %ld\n", vsize_pages * page);
+
+    long fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            fds += e->d_name[0] != '.';
+        closedir(d);
+        fds--; /* the directory stream's own descriptor */
+    }
+    family(t, "process_open_fds", "gauge", "Number of open file descriptors.");
+    tg_text_printf(t, "process_open_fds %ld\n", fds);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        family(t, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        tg_text_printf(t, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+    }
+    family(t, "process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+    tg_text_printf(t, "process_start_time_seconds %.3f\n", (double)start_wall_us / 1e6);
+
+    family(t, "tailguard_build_info", "gauge", "Build information (always 1).");
+    tg_text_printf(t, "tailguard_build_info{version=\"%s\"} 1\n", TG_VERSION);
+    family(t, "tailguard_endpoints", "gauge",
+           "Endpoints known (bounded by endpoints.max; the rest count as \"other\").");
+    tg_text_printf(t, "tailguard_endpoints %u\n", tg_gateway_endpoint_count(gw));
+    family(t, "tailguard_metrics_dropped_total", "counter",
+           "Request samples dropped for lack of memory.");
+    tg_text_printf(t, "tailguard_metrics_dropped_total %llu\n",
+                   (unsigned long long)tg_gateway_metrics_dropped(gw));
+}
+
+void tg_admin_prom_metrics(struct tg_gateway *gw, int64_t start_wall_us, struct tg_admin_resp *r)
+{
+    struct tg_text t = {0};
+    request_families(&t, gw);
+    upstream_families(&t, gw);
+    process_families(&t, gw, start_wall_us);
+    if (t.oom) {
+        tg_text_free(&t);
+        tg_admin_resp_error(r, 500, "out of memory", NULL);
+        return;
+    }
+    free(r->body);
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = tg_text_take(&t, &r->body_len);
+}

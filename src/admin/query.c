@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* Query-string helpers; see query.h. */
+#include "admin/query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/units.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes src[0..n) into out; false if it does not fit or has a bad escape. */
+static bool decode(const char *src, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= n)
+                return false;
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return false;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* Finds the raw value of `name`; false if the parameter is absent. */
+static bool find(struct tg_str query, const char *name, const char **v, size_t *vlen)
+{
+    size_t nlen = strlen(name);
+    const char *p = query.p, *end = query.p + query.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+            *v = eq ? eq + 1 : stop;
+            *vlen = (size_t)(stop - *v);
+            return true;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return false;
+}
+
+bool tg_admin_query_get(struct tg_str query, const char *name, char *out, size_t cap)
+{
+    const char *v;
+    size_t n;
+    return find(query, name, &v, &n) && decode(v, n, out, cap);
+}
+
+bool tg_admin_query_seconds(struct tg_str query, const char *name, uint32_t def, uint32_t max,
+                            uint32_t *out)
+{
+    const char *v;
+    size_t n;
+    if (!find(query, name, &v, &n)) {
+        *out = def;
+        return true;
+    }
+    char buf[32];
+    if (!decode(v, n, buf, sizeof buf) || !*buf)
+        return false;
+    int64_t us;
+    char *end;
+    long plain = strtol(buf, &end, 10);
+    if (!*end)
+        us = (int64_t)plain * 1000000;
+    else if (tg_units_parse_duration(buf, &us, NULL) != 0)
+        return false;
+    if (us < 1000000 || us > (int64_t)max * 1000000)
+        return false;
+    *out = (uint32_t)(us / 1000000);
+    return true;
+}
+
+bool tg_admin_query_uint(struct tg_str query, const char *name, uint64_t def, uint64_t max,
+                         uint64_t *out)
+{
+    const char *v;
+    size_t n;
+    if (!find(query, name, &v, &n)) {
+        *out = def;
+        return true;
+    }
+    char buf[32];
+    if (!decode(v, n, buf, sizeof buf) || !*buf || buf[0] == '-')
+        return false;
+    char *end;
+    unsigned long long x = strtoull(buf, &end, 10);
+    if (*end || x > max)
+        return false;
+    *out = x;
+    return true;
+}
