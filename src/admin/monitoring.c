@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin/query.h"
+#include "admin/traces.h"
 #include "metrics/agg.h"
 #include "proxy/gateway.h"
 
@@ -223,6 +224,26 @@ static void external_services(struct tg_gateway *gw, struct tg_admin_resp *r)
     tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", c.arr));
 }
 
+static void add_active(const struct tg_gateway_worker_info *w, void *ctx)
+{
+    json_t *o = ctx;
+    json_int_t n = json_integer_value(json_object_get(o, "active")) + (json_int_t)w->active;
+    json_object_set_new(o, "active", json_integer(n));
+    json_array_append_new(json_object_get(o, "by_worker"),
+                          json_pack("{s:i, s:I}", "worker", w->id, "active", (json_int_t)w->active));
+}
+
+/* In-flight requests: the count per worker. The per-request list (endpoint, age) needs a
+ * per-worker table of in-flight exchanges that is not built yet; the fields are present
+ * so clients can rely on the shape. */
+static void active(struct tg_gateway *gw, struct tg_admin_resp *r)
+{
+    json_t *o = json_pack("{s:i, s:[], s:{}, s:n, s:[]}", "active", 0, "by_worker", "by_endpoint",
+                          "oldest_ms", "requests");
+    tg_gateway_foreach_worker(gw, add_active, o);
+    tg_admin_resp_json(r, 200, o);
+}
+
 bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
                          struct tg_admin_resp *r)
 {
@@ -246,6 +267,12 @@ bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
         threads(gw, r);
     else if (IS("external-services"))
         external_services(gw, r);
+    else if (IS("traces"))
+        tg_admin_traces(gw, req->query, r);
+    else if (IS("slow-queries"))
+        tg_admin_slow_queries(gw, req->query, r);
+    else if (IS("requests/active"))
+        active(gw, r);
     else
         tg_admin_resp_error(r, 404, "not found", NULL);
 #undef IS

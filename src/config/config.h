@@ -135,6 +135,11 @@ struct tg_config {
     struct tg_cfg_route *routes;
     uint32_t nroutes;
     uint32_t max_endpoints; /* 1000 */
+    bool tracing_enabled;   /* true */
+    double trace_sample_rate; /* 0.01: share of requests traced besides slow and failed ones */
+    uint32_t trace_buffer;  /* 2048 traces kept per worker */
+    char access_log[256];   /* "" = off, "-" = stderr, else a file path (appended to) */
+    enum tg_access_format { TG_ACCESS_JSON = 0, TG_ACCESS_COMBINED } access_log_format;
 };
 
 /* A snapshot with every default and no upstreams or routes. Never returns NULL. */

@@ -105,6 +105,50 @@ static int read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
 
+/* A ratio in 0..1 written as a plain decimal ("0.1", "1", "0"). */
+static int read_ratio(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    const char *text;
+    int rc = tg_config__walk_scalar(w, node, "a ratio from 0 to 1", &text);
+    if (rc)
+        return rc;
+    char *end;
+    double v = strtod(text, &end);
+    if (!*text || *end || !(v >= 0 && v <= 1))
+        return tg_config__walk_err(w, node, "bad ratio \"%s\" (use a decimal from 0 to 1)", text);
+    *(double *)arg = v;
+    return 0;
+}
+
+static int read_tracing(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &cfg->tracing_enabled},
+        {.key = "sample_rate", .kind = TG_CONFIG_K_FUNC, .fn = read_ratio,
+         .out = &cfg->trace_sample_rate},
+        {.key = "buffer", .kind = TG_CONFIG_K_U32, .out = &cfg->trace_buffer, .min = 16,
+         .max = 1 << 20},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
+static const char *const access_format_names[] = {"json", "combined", NULL};
+
+static int read_access_log(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    int format = (int)cfg->access_log_format;
+    struct tg_config_field f[] = {
+        {.key = "path", .kind = TG_CONFIG_K_STR, .out = cfg->access_log,
+         .cap = sizeof cfg->access_log, .required = true},
+        {.key = "format", .kind = TG_CONFIG_K_ENUM, .out = &format, .names = access_format_names},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    cfg->access_log_format = (enum tg_access_format)format;
+    return rc;
+}
+
 static int read_endpoints(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_config *cfg = arg;
@@ -555,6 +599,8 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = default_name,
          .cap = sizeof default_name},
         {.key = "routes", .kind = TG_CONFIG_K_FUNC, .fn = read_routes, .out = &st},
+        {.key = "tracing", .kind = TG_CONFIG_K_FUNC, .fn = read_tracing, .out = cfg},
+        {.key = "access_log", .kind = TG_CONFIG_K_FUNC, .fn = read_access_log, .out = cfg},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0 && f[7].node) {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
@@ -133,6 +134,9 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     x->client_keepalive = (req->flags & TG_HTTP_F_KEEPALIVE) && !c->hup;
     x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
     x->start_us = now_of(c);
+    x->start_wall_us = tg_clock_wall_us();
+    x->path_len = req->path.len < sizeof x->path - 1 ? req->path.len : sizeof x->path - 1;
+    memcpy(x->path, req->path.p, x->path_len);
     atomic_store_explicit(&c->w->active,
                           atomic_load_explicit(&c->w->active, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -208,6 +212,7 @@ void tg__forward_record(struct cconn *c)
     int64_t upstream_us = x->sent_us ? now - x->sent_us : -1;
     tg_mshard_record(c->w->shard, key, &smp, upstream_us >= 0 ? x->server_key : UINT32_MAX,
                      upstream_us, server_error);
+    tg__observe(c, &smp, key);
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)

@@ -6,6 +6,7 @@
 #include "proxy/gateway.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,23 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
     gw->listen = cfg->listen;
+    gw->access_fd = -1;
+    gw->access_format = cfg->access_log_format;
+    atomic_init(&gw->tracing, cfg->tracing_enabled);
+    atomic_init(&gw->trace_rate_ppm, (unsigned)(cfg->trace_sample_rate * 1e6 + 0.5));
+    if (cfg->access_log[0]) {
+        gw->access_fd = strcmp(cfg->access_log, "-") == 0
+                            ? dup(STDERR_FILENO)
+                            : open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (gw->access_fd < 0) {
+            int err = errno;
+            tg_errbuf_set(eb, -err, "access_log: cannot open %s: %s", cfg->access_log,
+                          strerror(err));
+            tg_config_free(cfg);
+            free(gw);
+            return -err;
+        }
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
     struct tg_snapshot *s;
@@ -173,6 +191,8 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_endpoints_free(gw->endpoints);
     tg_endpoints_free(gw->servers);
     tg_magg_free(gw->agg);
+    if (gw->access_fd >= 0)
+        close(gw->access_fd);
     free(gw);
 }
 
@@ -230,8 +250,34 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
 
 void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
 {
-    if (gw->shards)
-        tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+    if (!gw->shards)
+        return;
+    tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+    /* The trace rule "slower than the live p99" reads this; with too few samples for a
+     * p99 to mean anything, every request is "slow" until there are. */
+    struct tg_winstats w;
+    tg_magg_window(gw->agg, TG_MAGG_ALL, 60, &w);
+    atomic_store_explicit(&gw->live_p99_us, w.count >= 100 ? w.p99_us : 0,
+                          memory_order_relaxed);
+}
+
+void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate)
+{
+    atomic_store(&gw->tracing, enabled);
+    atomic_store(&gw->trace_rate_ppm, (unsigned)(sample_rate * 1e6 + 0.5));
+}
+
+void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample_rate)
+{
+    *enabled = atomic_load(&gw->tracing);
+    *sample_rate = atomic_load(&gw->trace_rate_ppm) / 1e6;
+}
+
+void tg_gateway_foreach_trace(struct tg_gateway *gw, tg_tracering_fn *fn, void *ctx)
+{
+    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
+        if (gw->workers[i].traces)
+            tg_tracering_each(gw->workers[i].traces, fn, ctx);
 }
 
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw)

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "metrics/agg.h"
+#include "metrics/trace.h"
 
 struct tg_gateway;
 
@@ -76,6 +77,14 @@ uint32_t tg_gateway_server_count(struct tg_gateway *gw);
  * "ok", "retried" and "cache_hit" are successes; the others are errors. */
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
+
+/* Tracing: on/off and the random sample rate (0..1), changeable at run time (the control
+ * API calls the setter). Any thread. */
+void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate);
+void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample_rate);
+
+/* Calls `fn` for every trace kept by every worker (newest first per worker). */
+void tg_gateway_foreach_trace(struct tg_gateway *gw, tg_tracering_fn *fn, void *ctx);
 
 /* Samples dropped by worker shards (allocation failure), summed. */
 uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);

@@ -27,6 +27,7 @@
 #include "http/http1.h"
 #include "metrics/agg.h"
 #include "metrics/shard.h"
+#include "metrics/trace.h"
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
 
@@ -115,6 +116,9 @@ struct tg_worker {
     uint64_t next_reqid;
     struct tg_mshard *shard; /* this worker's metrics (written here, collected by control) */
     struct tg_timer stats_timer;
+    struct tg_tracering *traces;
+    char *alog;          /* access-log buffer (NULL without an access log) */
+    uint32_t alog_len;
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
 };
 
@@ -134,6 +138,11 @@ struct tg_gateway {
     struct tg_endpoints *servers;   /* "upstream/address" names of upstream servers */
     struct tg_magg *agg;            /* control thread: totals and windows */
     struct tg_mshard **shards;      /* one per worker, also reachable as workers[i].shard */
+    atomic_llong live_p99_us;       /* gateway p99 over the last minute (control thread) */
+    atomic_uint trace_rate_ppm;     /* tracing sample rate, parts per million */
+    atomic_bool tracing;            /* tracing on */
+    int access_fd;                  /* -1 = no access log */
+    enum tg_access_format access_format;
     struct tg_health *health;
 };
 
@@ -221,6 +230,9 @@ struct exchange {
     bool new_conn;
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
+    int64_t start_wall_us;
+    char path[128];      /* request path (cut), for traces and the access log */
+    uint32_t path_len;
     uint64_t bytes_in, bytes_out;
 };
 
@@ -281,6 +293,10 @@ bool tg__forward_step(struct cconn *c);
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
 void tg__forward_record(struct cconn *c);
 bool tg__tunnel_step(struct cconn *c);
+
+/* observe.c: traces and the access log for one finished request */
+void tg__observe(struct cconn *c, const struct tg_reqsample *smp, uint32_t key);
+void tg__access_log_flush(struct tg_worker *w);
 
 /* upstream.c */
 int tg__upstream_acquire(struct cconn *c, struct wk_server *srv);

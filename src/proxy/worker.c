@@ -192,6 +192,7 @@ static void stats_tick(struct tg_timer *t)
     if (st.max_lag_us > prev)
         atomic_store_explicit(&w->lag_us, st.max_lag_us, memory_order_relaxed);
     atomic_store_explicit(&w->turns, st.turns, memory_order_relaxed);
+    tg__access_log_flush(w);
     tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
 }
 
@@ -220,6 +221,12 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
         return rc;
     switch_snapshot(w);
     if (!w->cur)
+        return -ENOMEM;
+    const struct tg_config *cfg = w->cur->snap->cfg;
+    /* The ring exists even with tracing off: the control API may turn it on later. */
+    if (tg_tracering_new(cfg->trace_buffer, &w->traces) != 0)
+        return -ENOMEM;
+    if (gw->access_fd >= 0 && !(w->alog = malloc(65536)))
         return -ENOMEM;
     tg_timer_start(w->loop, &w->stats_timer, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
     return tg_io_start_listener(w->loop, &w->lio, lfd, on_accept, w);
@@ -260,5 +267,10 @@ void tg__worker_deinit(struct tg_worker *w)
     } else if (w->lfd != -1) {
         close(w->lfd);
     }
+    tg__access_log_flush(w);
+    free(w->alog);
+    w->alog = NULL;
+    tg_tracering_free(w->traces);
+    w->traces = NULL;
     tg_bufpool_deinit(&w->bufs);
 }

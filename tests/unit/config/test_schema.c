@@ -131,6 +131,10 @@ static void test_full(void)
     TG_EXPECT_EQ(u->lb, TG_LB_ROUND_ROBIN);
     TG_EXPECT_EQ(u->keepalive, 256);
     TG_EXPECT_EQ(u->keepalive_timeout_us, 60 * TG_US_PER_S);
+    TG_EXPECT(c->tracing_enabled);
+    TG_EXPECT(c->trace_sample_rate == 0.01);
+    TG_EXPECT_EQ(c->trace_buffer, 2048);
+    TG_EXPECT_STREQ(c->access_log, "");
     TG_EXPECT_EQ(u->connect_timeout_us, 2000000);
     TG_EXPECT_EQ(u->nservers, 1);
     TG_EXPECT_STREQ(u->servers[0].addr.text, "127.0.0.1:9000");
