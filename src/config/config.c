@@ -180,6 +180,66 @@ int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport, s
     return 0;
 }
 
+static bool is_wildcard(const struct tg_addr *a);
+
+/* admin.mount_on_proxy: the proxy listener answers the monitoring, control and health
+ * API paths too (the runbooks curl them on the application's port). The gateway does it
+ * the way it does everything, by proxying: an internal upstream named tailguard-admin
+ * pointing at the admin listener, and three routes placed before the user's, so the
+ * admin handlers keep running on the control thread and nothing else changes. */
+static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    static const struct {
+        const char *name;
+        enum tg_route_match match;
+        const char *path;
+    } paths[] = {
+        {"tailguard-admin-monitoring", TG_MATCH_PREFIX, "/api/v1/monitoring/"},
+        {"tailguard-admin-system", TG_MATCH_PREFIX, "/api/v1/system/"},
+        {"tailguard-admin-health", TG_MATCH_EXACT, "/api/v1/health"},
+    };
+    const size_t n = sizeof paths / sizeof paths[0];
+    if (tg_addr_port(&cfg->admin_listen) == 0)
+        return tg_config__errf(eb, TG_ECONFIG, cfg->file, 0, 0,
+                               "admin.mount_on_proxy: admin.listen needs a fixed port");
+    if (tg_config_upstream_index(cfg, "tailguard-admin") >= 0)
+        return tg_config__errf(eb, TG_ECONFIG, cfg->file, 0, 0,
+                               "upstreams: the name \"tailguard-admin\" is reserved for "
+                               "admin.mount_on_proxy");
+    struct tg_addr a = cfg->admin_listen;
+    if (is_wildcard(&a)) {
+        /* Reach a wildcard admin listener through loopback on the same port. */
+        char text[32];
+        snprintf(text, sizeof text, "127.0.0.1:%u", (unsigned)tg_addr_port(&a));
+        if (tg_addr_parse(text, &a, eb) != 0)
+            return TG_ECONFIG;
+    }
+    cfg->upstreams = tg_config__xreallocarray(cfg->upstreams, cfg->nupstreams + 1,
+                                              sizeof *cfg->upstreams);
+    uint32_t ui = cfg->nupstreams++;
+    struct tg_cfg_upstream *u = &cfg->upstreams[ui];
+    memset(u, 0, sizeof *u);
+    tg_config__upstream_defaults(u);
+    snprintf(u->name, sizeof u->name, "tailguard-admin");
+    u->passive.failures = 0; /* never eject our own admin listener */
+    u->servers = tg_config__xreallocarray(NULL, 1, sizeof *u->servers);
+    u->servers[0].addr = a;
+    u->servers[0].weight = 1;
+    u->nservers = 1;
+    cfg->routes = tg_config__xreallocarray(cfg->routes, cfg->nroutes + n, sizeof *cfg->routes);
+    memmove(cfg->routes + n, cfg->routes, cfg->nroutes * sizeof *cfg->routes);
+    for (size_t i = 0; i < n; i++) {
+        struct tg_cfg_route *r = &cfg->routes[i];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", paths[i].name);
+        snprintf(r->path, sizeof r->path, "%s", paths[i].path);
+        r->match = paths[i].match;
+        r->upstream = ui;
+    }
+    cfg->nroutes += (uint32_t)n;
+    return 0;
+}
+
 static bool is_wildcard(const struct tg_addr *a)
 {
     if (a->ss.ss_family == AF_INET)
@@ -262,6 +322,8 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                "admin.listen: %s collides with listen %s (use another port; "
                                "admin.mount_on_proxy also serves admin on the proxy port)",
                                cfg->admin_listen.text, cfg->listen.text);
+    if (cfg->admin_mount_on_proxy)
+        return mount_admin(cfg, eb);
     return 0;
 }
 
