@@ -104,7 +104,8 @@ static bool collect(struct tg_gateway *gw, struct tg_str q, struct collect *c, u
     }
     c->min_us = (int64_t)min_ms * 1000;
     tg_gateway_foreach_trace(gw, on_trace, c);
-    qsort(c->v, c->n, sizeof *c->v, slowest_first);
+    if (c->n > 1)
+        qsort(c->v, c->n, sizeof *c->v, slowest_first);
     return true;
 }
 
