@@ -71,6 +71,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
         tg_admin_health_services(&h, resp);
     else if (PATH_IS("/metrics") && get)
         tg_admin_prom_metrics(a->gw, a->start_wall_us, resp);
+    else if (PATH_IS("/metrics"))
+        tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
     else
@@ -175,11 +177,15 @@ static void aconn_io(struct tg_io *io, unsigned events)
                 /* Admin requests carry small bodies at most; framing must still be
                  * honoured to find the next request. */
                 uint64_t body = c->a->msg.body == TG_HTTP_BODY_LENGTH ? c->a->msg.content_length : 0;
-                if (c->a->msg.body == TG_HTTP_BODY_CHUNKED || body > c->in_len - (uint32_t)r) {
+                if (c->a->msg.body == TG_HTTP_BODY_CHUNKED ||
+                    body > ADMIN_IN_BYTES - (uint32_t)r) {
                     respond(c, &c->a->msg, c->a->msg.body == TG_HTTP_BODY_CHUNKED ? 411 : 413);
+                    c->close_after = true; /* the unread body makes the framing unusable */
                     c->in_len = 0;
                     continue;
                 }
+                if (body > c->in_len - (uint32_t)r)
+                    goto read_more; /* the rest of the body is on its way */
                 respond(c, &c->a->msg, 0);
                 uint32_t used = (uint32_t)r + (uint32_t)body;
                 memmove(c->in, c->in + used, c->in_len - used);
@@ -192,6 +198,7 @@ static void aconn_io(struct tg_io *io, unsigned events)
                 continue;
             }
         }
+    read_more:;
         ssize_t n = recv(c->fd, c->in + c->in_len, ADMIN_IN_BYTES - c->in_len, 0);
         if (n > 0) {
             c->in_len += (uint32_t)n;

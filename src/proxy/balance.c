@@ -119,6 +119,18 @@ struct wk_server *tg__balance_pick(struct tg_worker *w, struct wk_snap *ws, uint
     return NULL;
 }
 
+/* True if a pick would find a server (panic mode included), without moving any state. */
+bool tg__balance_any(struct wk_snap *ws, uint32_t upstream, int64_t now_us,
+                     const struct wk_server *avoid)
+{
+    const struct tg_upstream_rt *ur = &ws->snap->ups[upstream];
+    struct wk_server *base = ws->servers + ur->first_server;
+    for (uint32_t i = 0; i < ur->cfg->nservers; i++)
+        if (&base[i] != avoid && usable(&base[i], now_us, true))
+            return true;
+    return false;
+}
+
 void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_t now_us,
                         const struct tg_cfg_upstream *ucfg)
 {

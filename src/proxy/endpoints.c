@@ -92,6 +92,10 @@ uint32_t tg_endpoints_intern(struct tg_endpoints *e, const char *name, size_t le
     if (len >= TG_ENDPOINT_NAME_MAX)
         len = TG_ENDPOINT_NAME_MAX - 1;
     uint32_t id;
+    /* "other" is id 0 already: a route or path of that name must not become a second
+     * series with the same label value. */
+    if (len == 5 && memcmp(name, "other", 5) == 0)
+        return TG_ENDPOINT_OTHER;
     probe(e, name, len, &id);
     if (id || atomic_load_explicit(&e->full, memory_order_relaxed))
         return id;

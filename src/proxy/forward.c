@@ -241,10 +241,15 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
                  x->tries < MAX_TRIES &&
                  (cause == TG_CAUSE_UPSTREAM_CONNECT ||
                   (cause == TG_CAUSE_UPSTREAM_RESET && reused && is_idempotent(x->method)));
+    /* A retry needs another server to go to; the only server failing is reported as
+     * what it is, not as "no server". A reused connection may retry the same server. */
+    const struct wk_server *avoid = cause == TG_CAUSE_UPSTREAM_RESET && reused ? NULL : srv;
+    if (retry && !tg__balance_any(x->ws, x->upstream, now_of(c), avoid))
+        retry = false;
     if (retry) {
         x->uhead_off = 0;
         x->req_ready = 0;
-        connect_next(c, srv);
+        connect_next(c, avoid);
         return;
     }
     x->cause = cause;

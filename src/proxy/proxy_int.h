@@ -308,6 +308,8 @@ void tg__worker_pool_drop(struct tg_worker *w, struct wk_snap *ws);
 /* balance.c */
 struct wk_server *tg__balance_pick(struct tg_worker *w, struct wk_snap *ws, uint32_t upstream,
                                    int64_t now_us, const struct wk_server *avoid);
+bool tg__balance_any(struct wk_snap *ws, uint32_t upstream, int64_t now_us,
+                     const struct wk_server *avoid);
 void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_t now_us,
                         const struct tg_cfg_upstream *ucfg);
 

@@ -19,6 +19,7 @@ static void test_intern_and_bound(void)
     TG_EXPECT_EQ(tg_endpoints_intern(e, "/api/products/:id", 17), a);
     TG_EXPECT_EQ(tg_endpoints_find(e, "checkout", 8), b);
     TG_EXPECT_EQ(tg_endpoints_find(e, "unknown", 7), TG_ENDPOINT_OTHER);
+    TG_EXPECT_EQ(tg_endpoints_intern(e, "other", 5), TG_ENDPOINT_OTHER); /* never a twin */
     TG_EXPECT_EQ(tg_endpoints_count(e), 2);
     /* a prefix of a known name is a different name */
     TG_EXPECT_EQ(tg_endpoints_intern(e, "check", 5), 3);
