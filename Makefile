@@ -34,6 +34,7 @@ test-asan: deps
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/proxy.sh
+	@bash bench/loadgen.sh
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_FUZZ=ON >/dev/null

@@ -9,11 +9,12 @@ want=(
     # build
     build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
     libyaml-dev libjansson-dev liburing-dev libpcre2-dev
-    # test: differential oracle for the HTTP parser fuzz targets, peers and tooling
-    libhttp-parser-dev python3 curl jq procps
+    # test: differential oracle for the HTTP parser fuzz targets, peers and tooling;
+    # prometheus (promtool and a real scraper) and bc for the metrics/monitoring tests
+    libhttp-parser-dev python3 curl jq procps bc prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
-    want+=(haproxy nginx wrk strace linux-perf)
+    want+=(haproxy nginx wrk hey strace linux-perf)
 fi
 
 missing=()

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin/cmd.h"
+#include "bench/bench.h"
 #include "demo/demo.h"
 
 static void usage(FILE *f)
@@ -16,6 +17,7 @@ static void usage(FILE *f)
           "  demo                   demo API + gateway + light load, for a first look\n"
           "  demo-api [--listen ADDR] [--workers N] [--latency-scale F]\n"
           "                         the sample backend with fault injection\n"
+          "  bench [options] URL... load generator and capacity search (bench --help)\n"
           "  check-config FILE      validate a configuration file\n"
           "  version                print the version\n"
           "  help                   this text\n",
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
         return tg_admin_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "demo-api") == 0)
         return tg_demo_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return tg_bench_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tg_admin_cmd_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -29,10 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TG_HIST_SUB_BITS 7                            /* 128 sub-buckets per power of two */
-#define TG_HIST_MAX_US ((INT64_C(1) << 27) - 1)       /* largest value with its own bucket */
+#define TG_HIST_SUB_BITS 7                      /* 128 sub-buckets per power of two */
+#define TG_HIST_MAX_US ((INT64_C(1) << 27) - 1) /* largest value with its own bucket */
 #define TG_HIST_BUCKETS ((27 - TG_HIST_SUB_BITS + 1) << TG_HIST_SUB_BITS) /* 2,688 */
-#define TG_HIST_BYTES (5 * 8 + TG_HIST_BUCKETS * 8)   /* sizeof(struct tg_hist) */
+#define TG_HIST_BYTES (5 * 8 + TG_HIST_BUCKETS * 8) /* sizeof(struct tg_hist) */
 
 struct tg_hist {
     uint64_t count;    /* values recorded, overflowed ones included */

@@ -120,8 +120,7 @@ static void check_percentiles(const char *what, int64_t *v, size_t n)
     for (size_t i = 0; i < n; i++)
         tg_hist_record(h, v[i]);
     qsort(v, n, sizeof *v, cmp_i64);
-    static const double pcts[] = {0,  1,  10, 25,   50,    75,    90,     95,
-                                  99, 99.5, 99.9, 99.99, 99.999, 100};
+    static const double pcts[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 99.999, 100};
     size_t np = sizeof pcts / sizeof pcts[0];
     int64_t got[sizeof pcts / sizeof pcts[0]];
     tg_hist_values_at(h, pcts, np, got);
@@ -163,7 +162,8 @@ static void test_percentiles(void)
     }
     check_percentiles("lognormal", v, n);
     for (size_t i = 0; i < n; i++) /* bimodal: fast hits and 1 s stalls */
-        v[i] = (rnd() % 100 < 97) ? 300 + (int64_t)(rnd() % 200) : 1000000 + (int64_t)(rnd() % 5000);
+        v[i] =
+            (rnd() % 100 < 97) ? 300 + (int64_t)(rnd() % 200) : 1000000 + (int64_t)(rnd() % 5000);
     check_percentiles("bimodal", v, n);
     for (size_t i = 0; i < n; i++) /* small exact values */
         v[i] = (int64_t)(rnd() % 256);
