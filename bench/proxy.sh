@@ -31,10 +31,11 @@ BACKEND_CPU=${BACKEND_CPU:-0}
 PACED_BACKEND_CPU=${PACED_BACKEND_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_BASE=${PORT_BASE:-19300}
-TARGETS=${TARGETS:-"direct tailguard haproxy nginx"}
+TARGETS=${TARGETS:-"direct tailguard tg-nometrics haproxy nginx"}
 
 BACKEND_PORT=$PORT_BASE STATUS_PORT=$((PORT_BASE + 1)) TG_ADMIN_PORT=$((PORT_BASE + 5))
-declare -A PORT=([direct]=$BACKEND_PORT [tailguard]=$((PORT_BASE + 2)) [haproxy]=$((PORT_BASE + 3)) [nginx]=$((PORT_BASE + 4)))
+declare -A PORT=([direct]=$BACKEND_PORT [tailguard]=$((PORT_BASE + 2)) [haproxy]=$((PORT_BASE + 3)) [nginx]=$((PORT_BASE + 4)) [tg-nometrics]=$((PORT_BASE + 6)))
+TG_NM_ADMIN_PORT=$((PORT_BASE + 7)) # tg-nometrics: tailguard with metrics recording off
 declare -A PID=()   # name -> pid we started
 STARTED=()          # start order, stopped in reverse
 FG='' AUX=''        # the wrk, and the perf/strace watching it, currently running
@@ -126,6 +127,10 @@ timeouts: { idle: 300s, drain: 1s }
 limits: { max_connections: 8192 }   # = HAProxy maxconn (2 fds each must fit in 20000)
 upstreams: [{ name: api, keepalive: $KEEPALIVE, servers: ["127.0.0.1:$BACKEND_PORT"] }]
 EOF
+  # the same with metrics recording off: what recording costs, measured in the same rounds
+  sed -e "s/${PORT[tailguard]}/${PORT[tg-nometrics]}/" -e "s/$TG_ADMIN_PORT/$TG_NM_ADMIN_PORT/" \
+    "$WORK/tailguard.yaml" >"$WORK/tg-nometrics.yaml"
+  echo "metrics: { enabled: false }" >>"$WORK/tg-nometrics.yaml"
   # wrk: one machine-readable line; PACE_MS > 0 adds a think time, uniform in [1, 2*PACE_MS-1]
   # ms so the connections do not fall into lock-step bursts
   cat >"$WORK/wrk.lua" <<'EOF'
@@ -216,7 +221,7 @@ rotate() { local n=$1; shift; local a=("$@"); echo "${a[@]:n % $#}" "${a[@]:0:n 
 for b in haproxy nginx wrk strace curl python3 taskset; do command -v "$b" >/dev/null || die "missing $b (run: make bench)"; done
 [ -x "$TG" ] || die "no $TG: build first (make build)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-for p in $BACKEND_PORT $STATUS_PORT $TG_ADMIN_PORT "${PORT[@]}"; do
+for p in $BACKEND_PORT $STATUS_PORT $TG_ADMIN_PORT $TG_NM_ADMIN_PORT "${PORT[@]}"; do
   ss -Hltn "( sport = :$p )" | grep -q . && die "port $p busy (another run alive? set PORT_BASE)"
 done
 PERF_OK=0 PERF_INSN=
@@ -240,6 +245,7 @@ for t in $TARGETS; do
   case $t in
     direct) continue ;;
     tailguard) start_bg tailguard "$PROXY_CPU" "$TG" run -c "$WORK/tailguard.yaml" ;;
+    tg-nometrics) start_bg tg-nometrics "$PROXY_CPU" "$TG" run -c "$WORK/tg-nometrics.yaml" ;;
     haproxy) start_bg haproxy "$PROXY_CPU" haproxy -db -f "$WORK/haproxy.cfg" ;;
     nginx) start_bg nginx "$PROXY_CPU" nginx -p "$WORK" -e "$WORK/nginx.err" -c "$WORK/nginx.conf" ;;
     *) die "unknown target $t" ;;
@@ -299,7 +305,7 @@ def table(phase, title):
     fo = [100.0 * int(r[14]) / (hz * float(r[15]) * ncpu) for r in rows if r[0] == phase]
     print("   noise: CPU used by other processes on the machine during these runs: median %.1f%%, max %.1f%% of all %d cpus"
           % (med(fo), max(fo), ncpu))
-    for o in ("haproxy", "nginx"):
+    for o in ("haproxy", "nginx", "tg-nometrics"):
         if "tailguard" in out and o in out:
             a, b = out["tailguard"], out[o]
             print("   tailguard/%-8s req/s x%.2f   p99 x%.2f" % (o, a["rps"] / b["rps"], a["p99"] / max(b["p99"], 1)))

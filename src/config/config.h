@@ -135,6 +135,7 @@ struct tg_config {
     struct tg_cfg_route *routes;
     uint32_t nroutes;
     uint32_t max_endpoints; /* 1000 */
+    bool metrics_enabled;   /* true: record per-request metrics (off only to measure their cost) */
     bool tracing_enabled;   /* true */
     double trace_sample_rate; /* 0.01: share of requests traced besides slow and failed ones */
     uint32_t trace_buffer;  /* 2048 traces kept per worker */

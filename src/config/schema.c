@@ -133,6 +133,15 @@ static int read_tracing(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
 
+static int read_metrics(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &cfg->metrics_enabled},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
 static const char *const access_format_names[] = {"json", "combined", NULL};
 
 static int read_access_log(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -601,6 +610,7 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "routes", .kind = TG_CONFIG_K_FUNC, .fn = read_routes, .out = &st},
         {.key = "tracing", .kind = TG_CONFIG_K_FUNC, .fn = read_tracing, .out = cfg},
         {.key = "access_log", .kind = TG_CONFIG_K_FUNC, .fn = read_access_log, .out = cfg},
+        {.key = "metrics", .kind = TG_CONFIG_K_FUNC, .fn = read_metrics, .out = cfg},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0 && f[7].node) {
