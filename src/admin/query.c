@@ -2,6 +2,7 @@
 /* Query-string helpers; see query.h. */
 #include "admin/query.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,11 +85,16 @@ bool tg_admin_query_seconds(struct tg_str query, const char *name, uint32_t def,
         return false;
     int64_t us;
     char *end;
-    long plain = strtol(buf, &end, 10);
-    if (!*end)
+    errno = 0;
+    long long plain = strtoll(buf, &end, 10);
+    if (!*end) {
+        /* Plain seconds: range-check before scaling, so a huge number cannot overflow. */
+        if (errno == ERANGE || plain < 1 || plain > (long long)max)
+            return false;
         us = (int64_t)plain * 1000000;
-    else if (tg_units_parse_duration(buf, &us, NULL) != 0)
+    } else if (tg_units_parse_duration(buf, &us, NULL) != 0) {
         return false;
+    }
     if (us < 1000000 || us > (int64_t)max * 1000000)
         return false;
     *out = (uint32_t)(us / 1000000);
