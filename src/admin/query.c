@@ -7,40 +7,18 @@
 #include <string.h>
 
 #include "config/units.h"
+#include "http/url.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes src[0..n) into out; false if it does not fit or has a bad escape. */
+/* Decodes src[0..n) into out (NUL-terminated); false if it does not fit or has a bad
+ * escape. */
 static bool decode(const char *src, size_t n, char *out, size_t cap)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= n)
-                return false;
-            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return false;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (o + 1 >= cap)
-            return false;
-        out[o++] = c;
-    }
-    out[o] = '\0';
+    if (cap == 0)
+        return false;
+    long len = tg_http_url_decode(out, cap - 1, (struct tg_str){src, (uint32_t)n});
+    if (len < 0)
+        return false;
+    out[len] = '\0';
     return true;
 }
 

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* URL component decoding shared by everything that reads query strings (the demo API's
+ * fault parameters, the admin API's query parameters). */
+#ifndef TG_HTTP_URL_H
+#define TG_HTTP_URL_H
+
+#include <stddef.h>
+
+#include "http/http1.h"
+
+/* Percent-decodes `s` into dst[0..cap) ('+' becomes a space, as in form encoding). Returns
+ * the decoded length, or -1 if a %-escape is malformed or the result does not fit. Does
+ * not NUL-terminate. */
+long tg_http_url_decode(char *dst, size_t cap, struct tg_str s);
+
+#endif
