@@ -35,6 +35,7 @@ bench: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/proxy.sh
 	@bash bench/loadgen.sh
+	@bash bench/micro.sh
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_FUZZ=ON >/dev/null
