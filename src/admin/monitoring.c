@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin/query.h"
@@ -224,24 +225,67 @@ static void external_services(struct tg_gateway *gw, struct tg_admin_resp *r)
     tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", c.arr));
 }
 
-static void add_active(const struct tg_gateway_worker_info *w, void *ctx)
+struct active_view {
+    json_t *by_endpoint;
+    json_t *list;
+    int64_t oldest_us;
+};
+
+static void add_active_req(const struct tg_gateway_active_info *a, void *ctx)
 {
-    json_t *o = ctx;
-    json_int_t n = json_integer_value(json_object_get(o, "active")) + (json_int_t)w->active;
-    json_object_set_new(o, "active", json_integer(n));
-    json_array_append_new(json_object_get(o, "by_worker"),
-                          json_pack("{s:i, s:I}", "worker", w->id, "active", (json_int_t)w->active));
+    struct active_view *v = ctx;
+    json_t *n = json_object_get(v->by_endpoint, a->endpoint);
+    json_object_set_new(v->by_endpoint, a->endpoint,
+                        json_integer((n ? json_integer_value(n) : 0) + 1));
+    if (a->age_us > v->oldest_us)
+        v->oldest_us = a->age_us;
+    json_array_append_new(v->list, json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "request_id",
+                                             a->request_id, "endpoint", a->endpoint, "method",
+                                             a->method, "path", a->path, "age_ms", ms(a->age_us),
+                                             "worker", a->worker));
 }
 
-/* In-flight requests: the count per worker. The per-request list (endpoint, age) needs a
- * per-worker table of in-flight exchanges that is not built yet; the fields are present
- * so clients can rely on the shape. */
-static void active(struct tg_gateway *gw, struct tg_admin_resp *r)
+static void sum_active(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    json_t *o = json_pack("{s:i, s:[], s:{}, s:n, s:[]}", "active", 0, "by_worker", "by_endpoint",
-                          "oldest_ms", "requests");
-    tg_gateway_foreach_worker(gw, add_active, o);
-    tg_admin_resp_json(r, 200, o);
+    *(uint64_t *)ctx += w->active;
+}
+
+static int oldest_first(const void *a, const void *b)
+{
+    double x = json_number_value(json_object_get(*(json_t *const *)a, "age_ms"));
+    double y = json_number_value(json_object_get(*(json_t *const *)b, "age_ms"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* In-flight requests: the count (every request), and the listed ones (up to 1024 per
+ * worker) by endpoint, oldest first, with the age of the oldest. */
+static void active(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp *r)
+{
+    uint64_t limit;
+    if (!tg_admin_query_uint(q, "limit", 100, 10000, &limit)) {
+        tg_admin_resp_error(r, 400, "limit must be from 0 to 10000", "limit");
+        return;
+    }
+    struct active_view v = {json_object(), json_array(), 0};
+    uint64_t total = 0;
+    tg_gateway_foreach_worker(gw, sum_active, &total);
+    tg_gateway_foreach_active(gw, add_active_req, &v);
+    size_t n = json_array_size(v.list);
+    json_t **items = n ? malloc(n * sizeof *items) : NULL;
+    json_t *sorted = json_array();
+    if (items) {
+        for (size_t i = 0; i < n; i++)
+            items[i] = json_array_get(v.list, i);
+        qsort(items, n, sizeof *items, oldest_first);
+        for (size_t i = 0; i < n && i < limit; i++)
+            json_array_append(sorted, items[i]);
+        free(items);
+    }
+    json_decref(v.list);
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:I, s:o, s:o, s:o}", "active", (json_int_t)total,
+                                 "by_endpoint", v.by_endpoint, "oldest_ms",
+                                 n ? ms(v.oldest_us) : json_integer(0), "requests", sorted));
 }
 
 bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
@@ -272,7 +316,7 @@ bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
     else if (IS("slow-queries"))
         tg_admin_slow_queries(gw, req->query, r);
     else if (IS("requests/active"))
-        active(gw, r);
+        active(gw, req->query, r);
     else
         tg_admin_resp_error(r, 404, "not found", NULL);
 #undef IS

@@ -125,6 +125,23 @@ static void connect_next(struct cconn *c, const struct wk_server *avoid)
         x->connected_us = x->dispatch_us;
 }
 
+/* Puts the request in the worker's in-flight table (what requests/active lists). An
+ * unmatched request shows under its template if that is already a known endpoint. */
+static void list_in_flight(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    struct tg_active_entry e = {
+        .start_wall_us = x->start_wall_us,
+        .start_mono_us = x->start_us,
+        .endpoint = x->route >= 0 ? x->endpoint
+                                  : tg_endpoints_find(c->w->gw->endpoints, x->tmpl, x->tmpl_len),
+        .method = (uint32_t)x->method,
+    };
+    memcpy(e.path, x->path, x->path_len < sizeof e.path ? x->path_len : sizeof e.path - 1);
+    memcpy(e.reqid, x->reqid, x->reqid_len < sizeof e.reqid ? x->reqid_len : sizeof e.reqid - 1);
+    x->active_slot = tg_active_add(c->w->inflight, &e);
+}
+
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
 {
     struct tg_worker *w = c->w;
@@ -137,6 +154,7 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     x->start_wall_us = tg_clock_wall_us();
     x->path_len = req->path.len < sizeof x->path - 1 ? req->path.len : sizeof x->path - 1;
     memcpy(x->path, req->path.p, x->path_len);
+    x->active_slot = -1;
     atomic_store_explicit(&c->w->active,
                           atomic_load_explicit(&c->w->active, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -158,6 +176,7 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     } else {
         x->tmpl_len = (uint32_t)tg_route_template(req->path, x->tmpl, sizeof x->tmpl);
     }
+    list_in_flight(c);
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
@@ -185,6 +204,8 @@ void tg__forward_record(struct cconn *c)
     if (x->recorded || !x->start_us)
         return;
     x->recorded = true;
+    tg_active_remove(c->w->inflight, x->active_slot);
+    x->active_slot = -1;
     atomic_store_explicit(&c->w->active,
                           atomic_load_explicit(&c->w->active, memory_order_relaxed) - 1,
                           memory_order_relaxed);

@@ -331,3 +331,36 @@ uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name)
     uint32_t id = tg_endpoints_find(gw->endpoints, name, strlen(name));
     return id == TG_ENDPOINT_OTHER ? UINT32_MAX : id;
 }
+
+struct active_ctx {
+    struct tg_gateway *gw;
+    uint32_t worker;
+    int64_t now_us;
+    tg_gateway_active_fn *fn;
+    void *ctx;
+};
+
+static void on_active(const struct tg_active_entry *e, void *vctx)
+{
+    struct active_ctx *c = vctx;
+    struct tg_gateway_active_info info = {
+        .worker = c->worker,
+        .age_us = c->now_us - e->start_mono_us,
+        .endpoint = tg_endpoints_name(c->gw->endpoints, e->endpoint),
+        .method = tg_http_method_name((enum tg_http_method)e->method),
+        .path = e->path,
+        .request_id = e->reqid,
+    };
+    c->fn(&info, c->ctx);
+}
+
+void tg_gateway_foreach_active(struct tg_gateway *gw, tg_gateway_active_fn *fn, void *ctx)
+{
+    struct active_ctx c = {gw, 0, tg_clock_mono_us(), fn, ctx};
+    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
+        if (!gw->workers[i].inflight)
+            continue;
+        c.worker = i;
+        tg_active_each(gw->workers[i].inflight, on_active, &c);
+    }
+}

@@ -86,6 +86,20 @@ void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample
 /* Calls `fn` for every trace kept by every worker (newest first per worker). */
 void tg_gateway_foreach_trace(struct tg_gateway *gw, tg_tracering_fn *fn, void *ctx);
 
+/* One request in flight, as requests/active lists it. Strings valid during the call. */
+struct tg_gateway_active_info {
+    uint32_t worker;
+    int64_t age_us;
+    const char *endpoint;
+    const char *method;
+    const char *path;
+    const char *request_id;
+};
+typedef void tg_gateway_active_fn(const struct tg_gateway_active_info *a, void *ctx);
+
+/* Calls `fn` for every listed in-flight request of every worker. */
+void tg_gateway_foreach_active(struct tg_gateway *gw, tg_gateway_active_fn *fn, void *ctx);
+
 /* Samples dropped by worker shards (allocation failure), summed. */
 uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);
 

@@ -28,6 +28,7 @@
 #include "metrics/agg.h"
 #include "metrics/shard.h"
 #include "metrics/trace.h"
+#include "proxy/active.h"
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
 
@@ -117,6 +118,7 @@ struct tg_worker {
     struct tg_mshard *shard; /* this worker's metrics (written here, collected by control) */
     struct tg_timer stats_timer;
     struct tg_tracering *traces;
+    struct tg_active *inflight; /* the requests in flight, for requests/active */
     char *alog;          /* access-log buffer (NULL without an access log) */
     uint32_t alog_len;
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
@@ -231,6 +233,7 @@ struct exchange {
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
     int64_t start_wall_us;
+    int active_slot;     /* index in the worker's in-flight table, -1 if not listed */
     char path[128];      /* request path (cut), for traces and the access log */
     uint32_t path_len;
     uint64_t bytes_in, bytes_out;

@@ -223,6 +223,8 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     if (!w->cur)
         return -ENOMEM;
     const struct tg_config *cfg = w->cur->snap->cfg;
+    if (tg_active_new(1024, &w->inflight) != 0)
+        return -ENOMEM;
     /* The ring exists even with tracing off: the control API may turn it on later. */
     if (tg_tracering_new(cfg->trace_buffer, &w->traces) != 0)
         return -ENOMEM;
@@ -272,5 +274,7 @@ void tg__worker_deinit(struct tg_worker *w)
     w->alog = NULL;
     tg_tracering_free(w->traces);
     w->traces = NULL;
+    tg_active_free(w->inflight);
+    w->inflight = NULL;
     tg_bufpool_deinit(&w->bufs);
 }

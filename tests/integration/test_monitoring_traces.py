@@ -62,5 +62,32 @@ routes: [ {{ name: sleep, path: "/sleep/:ms" }} ]
         os.unlink(log.name)
 
 
+def test_requests_active_lists_in_flight_requests():
+    api, port, admin = free_port(), free_port(), free_port()
+    cfg = f"""
+upstreams: [ {{ name: api, servers: ["127.0.0.1:{api}"] }} ]
+routes: [ {{ name: sleep, path: "/sleep/:ms" }} ]
+"""
+    with demo_api(api, latency_scale=0), gateway(port, admin, [], config=cfg):
+        url = f"http://127.0.0.1:{admin}/api/v1/monitoring/requests/active"
+        import threading
+        threads = [threading.Thread(target=http, args=("GET", f"http://127.0.0.1:{port}/sleep/{ms}"),
+                                    kwargs={"timeout": 10}) for ms in (1500, 1200, 900)]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)
+        v = wait_until(lambda: (lambda v: v if v["active"] == 3 else None)(http_json("GET", url)[2]),
+                       timeout=3, what="three requests in flight")
+        assert v["by_endpoint"] == {"sleep": 3}, v
+        assert [r["path"] for r in v["requests"]] == ["/sleep/1500", "/sleep/1200", "/sleep/900"], v
+        assert v["oldest_ms"] == v["requests"][0]["age_ms"] and v["oldest_ms"] > 0
+        assert all(len(r["request_id"]) == 32 and r["method"] == "GET" for r in v["requests"])
+        assert len(http_json("GET", url + "?limit=1")[2]["requests"]) == 1
+        for t in threads:
+            t.join(10)
+        v = http_json("GET", url)[2]
+        assert v == {"active": 0, "by_endpoint": {}, "oldest_ms": 0, "requests": []}, v
+
+
 if __name__ == "__main__":
     run_tests()
