@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "admin/text.h"
+#include "config/config.h"
 #include "http/http1.h"
 #include "metrics/agg.h"
 #include "proxy/gateway.h"
@@ -98,17 +99,23 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
+    int64_t bounds_us[TG_CFG_MAX_BUCKETS];
+    unsigned nb = tg_gateway_duration_buckets(gw, bounds_us, TG_CFG_MAX_BUCKETS);
+    if (nb == 0)
+        for (; nb < NBOUNDS; nb++)
+            bounds_us[nb] = (int64_t)(duration_bounds_s[nb] * 1e6 + 0.5);
     family(t, "http_request_duration_seconds", "histogram",
            "Request duration at the gateway, from the request head to the last response byte.");
     for (uint32_t k = 0; k < nkeys; k++) {
         const struct tg_reqstats *s = tg_magg_total(a, k);
         if (!s)
             continue;
-        for (unsigned i = 0; i < NBOUNDS; i++) {
+        for (unsigned i = 0; i < nb; i++) {
             tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
             labels_ep(t, gw, k);
-            uint64_t n = tg_hist_count_le(&s->latency, (int64_t)(duration_bounds_s[i] * 1e6));
-            tg_text_printf(t, ",le=\"%g\"} %llu\n", duration_bounds_s[i], (unsigned long long)n);
+            uint64_t n = tg_hist_count_le(&s->latency, bounds_us[i]);
+            tg_text_printf(t, ",le=\"%g\"} %llu\n", (double)bounds_us[i] / 1e6,
+                           (unsigned long long)n);
         }
         tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
         labels_ep(t, gw, k);

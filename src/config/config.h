@@ -59,6 +59,9 @@ enum tg_route_match {
  * TG_HTTP_MAX_HEADERS (the proxy should static-assert they agree). */
 #define TG_CFG_MAX_HEADERS_LIMIT 100
 
+/* Most `metrics.buckets` boundaries. */
+#define TG_CFG_MAX_BUCKETS 64
+
 /* A template path has at most this many segments ("/a/:id" has two): the proxy's route
  * compiler keeps them in a fixed array. */
 #define TG_CFG_MAX_PATH_SEGMENTS 32
@@ -136,6 +139,10 @@ struct tg_config {
     uint32_t nroutes;
     uint32_t max_endpoints; /* 1000 */
     bool metrics_enabled;   /* true: record per-request metrics (off only to measure their cost) */
+    /* `le` bounds of http_request_duration_seconds, in µs, ascending; nbuckets 0 = the
+     * built-in list (5 ms .. 120 s). */
+    int64_t buckets_us[TG_CFG_MAX_BUCKETS];
+    uint32_t nbuckets;
     bool tracing_enabled;   /* true */
     double trace_sample_rate; /* 0.01: share of requests traced besides slow and failed ones */
     uint32_t trace_buffer;  /* 2048 traces kept per worker */

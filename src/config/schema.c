@@ -133,11 +133,52 @@ static int read_tracing(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
 
+/* metrics.buckets: histogram boundaries in seconds (Prometheus' convention), ascending,
+ * from 1 µs to 1 hour; or durations with units ("250ms"). */
+static int read_buckets(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_BUCKETS, &items, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return tg_config__walk_err(w, node, "empty list (leave out buckets for the defaults)");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        yaml_node_t *item = tg_config__walk_node(w, items[i]);
+        size_t mark = tg_config__walk_push_index(w, i);
+        const char *s;
+        rc = tg_config__walk_scalar(w, item, "a duration in seconds such as 0.25", &s);
+        int64_t us = -1;
+        if (rc == 0) {
+            char *end;
+            double v = strtod(s, &end);
+            if (*s && !*end)
+                us = v >= 1e-6 && v <= 3600 ? (int64_t)(v * 1e6 + 0.5) : -1;
+            else if (tg_units_parse_duration(s, &us, NULL) != 0 || us < 1 || us > HOUR)
+                us = -1;
+            if (us < 0)
+                rc = tg_config__walk_err(w, item, "bad bucket \"%s\" (seconds from 0.000001 "
+                                                  "to 3600, or a duration such as 250ms)", s);
+            else if (i > 0 && us <= cfg->buckets_us[i - 1])
+                rc = tg_config__walk_err(w, item, "buckets must be in ascending order");
+        }
+        if (rc == 0)
+            cfg->buckets_us[i] = us;
+        tg_config__walk_pop(w, mark);
+    }
+    if (rc == 0)
+        cfg->nbuckets = (uint32_t)n;
+    return rc;
+}
+
 static int read_metrics(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_config *cfg = arg;
     struct tg_config_field f[] = {
         {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &cfg->metrics_enabled},
+        {.key = "buckets", .kind = TG_CONFIG_K_FUNC, .fn = read_buckets, .out = cfg},
     };
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }

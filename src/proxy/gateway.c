@@ -364,3 +364,12 @@ void tg_gateway_foreach_active(struct tg_gateway *gw, tg_gateway_active_fn *fn, 
         tg_active_each(gw->workers[i].inflight, on_active, &c);
     }
 }
+
+unsigned tg_gateway_duration_buckets(struct tg_gateway *gw, int64_t *out, unsigned cap)
+{
+    const struct tg_config *cfg = atomic_load(&gw->snap)->cfg;
+    unsigned n = cfg->nbuckets < cap ? cfg->nbuckets : cap;
+    for (unsigned i = 0; i < n; i++)
+        out[i] = cfg->buckets_us[i];
+    return n;
+}

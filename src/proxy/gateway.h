@@ -100,6 +100,10 @@ typedef void tg_gateway_active_fn(const struct tg_gateway_active_info *a, void *
 /* Calls `fn` for every listed in-flight request of every worker. */
 void tg_gateway_foreach_active(struct tg_gateway *gw, tg_gateway_active_fn *fn, void *ctx);
 
+/* The configured `le` bounds of the request-duration histogram (µs) into out[0..cap);
+ * returns how many, 0 when the built-in list applies. */
+unsigned tg_gateway_duration_buckets(struct tg_gateway *gw, int64_t *out, unsigned cap);
+
 /* Samples dropped by worker shards (allocation failure), summed. */
 uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw);
 

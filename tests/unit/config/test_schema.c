@@ -251,6 +251,50 @@ static void test_design_example_error(void)
 
 #define UP "upstreams:\n  - name: api\n"
 
+#define SRV "upstreams: [{name: a, servers: [\"127.0.0.1:1\"]}]\n"
+
+/* metrics.buckets and tracing.sample_rate: the two numeric lists/ratios of the file. */
+static struct tg_config *load_keep(const char *y)
+{
+    struct tg_config *c = NULL;
+    memset(&eb, 0, sizeof eb);
+    TG_EXPECT_EQ(tg_config_load_string(y, strlen(y), "tailguard.yaml", &c, &eb), 0);
+    return c;
+}
+
+static void test_metrics_and_tracing(void)
+{
+    struct tg_config *cfg = load_keep(SRV "metrics: { buckets: [0.05, 100ms, 2] }\n");
+    if (!cfg)
+        return;
+    TG_EXPECT_EQ(cfg->nbuckets, 3);
+    TG_EXPECT_EQ(cfg->buckets_us[0], 50000);
+    TG_EXPECT_EQ(cfg->buckets_us[1], 100000);
+    TG_EXPECT_EQ(cfg->buckets_us[2], 2000000);
+    tg_config_free(cfg);
+    cfg = NULL;
+    EXPECT_ERR(SRV "metrics: { buckets: [0.05, 0.25, 0.1] }\n", "0.1]",
+               "metrics.buckets[2]: buckets must be in ascending order");
+    EXPECT_ERR(SRV "metrics: { buckets: [] }\n", "[]",
+               "metrics.buckets: empty list (leave out buckets for the defaults)");
+    EXPECT_ERR(SRV "metrics: { buckets: [5000] }\n", "5000",
+               "metrics.buckets[0]: bad bucket \"5000\" (seconds from 0.000001 to 3600, or a "
+               "duration such as 250ms)");
+    EXPECT_ERR(SRV "tracing: { sample_rate: 1.5 }\n", "1.5",
+               "tracing.sample_rate: bad ratio \"1.5\" (use a decimal from 0 to 1)");
+    cfg = load_keep(SRV "tracing: { sample_rate: 0.25, buffer: 64 }\nmetrics: { enabled: false }\n"
+                        "access_log: { path: \"-\", format: combined }\n");
+    if (!cfg)
+        return;
+    TG_EXPECT(cfg->trace_sample_rate == 0.25);
+    TG_EXPECT_EQ(cfg->trace_buffer, 64);
+    TG_EXPECT(!cfg->metrics_enabled);
+    TG_EXPECT_STREQ(cfg->access_log, "-");
+    TG_EXPECT_EQ(cfg->access_log_format, TG_ACCESS_COMBINED);
+    tg_config_free(cfg);
+    cfg = NULL;
+}
+
 static void test_upstream_errors(void)
 {
     EXPECT_ERR(UP "    servers: []\n", "[]",
@@ -452,6 +496,7 @@ int main(int argc, char **argv)
     test_defaults();
     test_design_example_error();
     test_upstream_errors();
+    test_metrics_and_tracing();
     test_health_errors();
     test_route_errors();
     test_route_accepts();
