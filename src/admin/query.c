@@ -25,21 +25,12 @@ static bool decode(const char *src, size_t n, char *out, size_t cap)
 /* Finds the raw value of `name`; false if the parameter is absent. */
 static bool find(struct tg_str query, const char *name, const char **v, size_t *vlen)
 {
-    size_t nlen = strlen(name);
-    const char *p = query.p, *end = query.p + query.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-        const char *kend = eq ? eq : stop;
-        if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
-            *v = eq ? eq + 1 : stop;
-            *vlen = (size_t)(stop - *v);
-            return true;
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return false;
+    struct tg_str s;
+    if (!tg_http_query_param(query, name, &s))
+        return false;
+    *v = s.p;
+    *vlen = s.len;
+    return true;
 }
 
 bool tg_admin_query_get(struct tg_str query, const char *name, char *out, size_t cap)

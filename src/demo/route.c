@@ -149,21 +149,7 @@ bool tg_demo_path_selects(const char *pattern, size_t pattern_len, struct tg_str
 
 bool tg_demo_query_get(struct tg_str query, const char *key, struct tg_str *value)
 {
-    size_t klen = strlen(key);
-    const char *p = query.p, *end = query.p + query.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-        const char *kend = eq ? eq : stop;
-        if ((size_t)(kend - p) == klen && memcmp(p, key, klen) == 0) {
-            value->p = eq ? eq + 1 : stop;
-            value->len = (uint32_t)(stop - value->p);
-            return true;
-        }
-        p = stop + 1;
-    }
-    return false;
+    return tg_http_query_param(query, key, value);
 }
 
 long tg_demo_url_decode(char *dst, size_t cap, struct tg_str s)

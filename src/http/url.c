@@ -3,6 +3,7 @@
 #include "http/url.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static int hexval(char c)
 {
@@ -36,4 +37,23 @@ long tg_http_url_decode(char *dst, size_t cap, struct tg_str s)
         dst[n++] = ch;
     }
     return (long)n;
+}
+
+bool tg_http_query_param(struct tg_str query, const char *name, struct tg_str *value)
+{
+    size_t nlen = strlen(name);
+    const char *p = query.p, *end = query.p + query.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+            value->p = eq ? eq + 1 : stop;
+            value->len = (uint32_t)(stop - value->p);
+            return true;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return false;
 }

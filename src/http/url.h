@@ -4,6 +4,7 @@
 #ifndef TG_HTTP_URL_H
 #define TG_HTTP_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http/http1.h"
@@ -12,5 +13,10 @@
  * the decoded length, or -1 if a %-escape is malformed or the result does not fit. Does
  * not NUL-terminate. */
 long tg_http_url_decode(char *dst, size_t cap, struct tg_str s);
+
+/* Finds query parameter `name` in `query` (the part after '?', as the parser slices it)
+ * and points `value` at its raw, still encoded value ("" for "a" or "a="). Returns false
+ * if absent. The first occurrence wins. */
+bool tg_http_query_param(struct tg_str query, const char *name, struct tg_str *value);
 
 #endif
