@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WORDS ((sizeof(struct tg_active_entry) + 7) / 8)
+#include "core/seqlock.h"
+
+#define WORDS TG_SEQ_WORDS(struct tg_active_entry)
 
 struct slot {
     atomic_uint seq;
@@ -59,15 +61,8 @@ int tg_active_add(struct tg_active *a, const struct tg_active_entry *e)
         return -1;
     uint32_t idx = a->free[--a->nfree];
     struct slot *s = &a->slots[idx];
-    unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    uint64_t words[WORDS] = {0};
-    memcpy(words, e, sizeof *e);
-    for (size_t i = 0; i < WORDS; i++)
-        atomic_store_explicit(&s->w[i], words[i], memory_order_relaxed);
-    atomic_store_explicit(&s->live, true, memory_order_relaxed);
-    atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+    tg_seq_store(&s->seq, s->w, WORDS, e, sizeof *e);
+    atomic_store_explicit(&s->live, true, memory_order_release);
     return (int)idx;
 }
 
@@ -85,18 +80,10 @@ void tg_active_each(const struct tg_active *a, tg_active_fn *fn, void *ctx)
         const struct slot *s = &a->slots[i];
         if (!atomic_load_explicit(&s->live, memory_order_acquire))
             continue;
-        unsigned before = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (before & 1)
-            continue;
-        uint64_t words[WORDS];
-        for (size_t k = 0; k < WORDS; k++)
-            words[k] = atomic_load_explicit(&s->w[k], memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&s->seq, memory_order_relaxed) != before ||
-            !atomic_load_explicit(&s->live, memory_order_relaxed))
-            continue;
         struct tg_active_entry e;
-        memcpy(&e, words, sizeof e);
+        if (!tg_seq_load(&s->seq, s->w, WORDS, &e, sizeof e) ||
+            !atomic_load_explicit(&s->live, memory_order_acquire))
+            continue;
         fn(&e, ctx);
     }
 }
