@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "http/http1.h"
 #include "metrics/agg.h"
+#include "metrics/registry.h"
 #include "proxy/gateway.h"
 
 static const double duration_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
@@ -172,12 +173,6 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
     }
 }
 
-struct srv_ctx {
-    struct tg_text *t;
-    struct tg_gateway *gw;
-    int pass;
-};
-
 static void server_labels(struct tg_text *t, const void *ctx)
 {
     const struct tg_gateway_server_info *s = ctx;
@@ -195,32 +190,84 @@ static void service_labels(struct tg_text *t, const void *ctx)
     tg_text_put(t, "\"", 1);
 }
 
+/* The scrape-time families that are plain counters and gauges, kept in the series
+ * registry (created on the first scrape, refreshed on each). */
+struct gauges {
+    struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
+        *start, *build, *endpoints, *dropped;
+};
+
+static int define(struct tg_registry *reg, struct gauges *g)
+{
+    static const char *const srv[] = {"upstream", "server"};
+    static const char *const ver[] = {"version"};
+    struct {
+        struct tg_family **f;
+        const char *name, *help;
+        enum tg_metric_type type;
+        const char *const *labels;
+        size_t n;
+    } defs[] = {
+        {&g->up, "upstream_server_up", "1 when the server takes traffic (healthy, not ejected).",
+         TG_METRIC_GAUGE, srv, 2},
+        {&g->inflight, "upstream_server_in_flight", "Requests in flight to the server.",
+         TG_METRIC_GAUGE, srv, 2},
+        {&g->errors, "upstream_request_errors_total",
+         "Upstream failures (connect, timeout, reset, bad response) and 5xx answers.",
+         TG_METRIC_COUNTER, srv, 2},
+        {&g->active, "http_requests_active", "Requests in flight through the gateway.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->cpu, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->rss, "process_resident_memory_bytes", "Resident memory size in bytes.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->vsize, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->fds, "process_open_fds", "Number of open file descriptors.", TG_METRIC_GAUGE, NULL,
+         0},
+        {&g->max_fds, "process_max_fds", "Maximum number of open file descriptors.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->start, "process_start_time_seconds",
+         "Start time of the process since unix epoch in seconds.", TG_METRIC_GAUGE, NULL, 0},
+        {&g->build, "tailguard_build_info", "Build information (always 1).", TG_METRIC_GAUGE,
+         ver, 1},
+        {&g->endpoints, "tailguard_endpoints",
+         "Endpoints known (bounded by endpoints.max; the rest count as \"other\").",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->dropped, "tailguard_metrics_dropped_total",
+         "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
+        int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
+                                    defs[i].labels, defs[i].n, defs[i].f);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct srv_ctx {
+    struct tg_gateway *gw;
+    struct gauges *g;
+    struct tg_text *t;
+};
+
 static void on_server(const struct tg_gateway_server_info *s, void *vctx)
 {
     struct srv_ctx *c = vctx;
-    struct tg_text *t = c->t;
+    const char *const labels[] = {s->upstream, s->address};
     const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
-    switch (c->pass) {
-    case 0:
-        tg_text_put(t, "upstream_server_up{", 19);
-        server_labels(t, s);
-        tg_text_printf(t, "} %d\n", s->healthy && !s->ejected);
-        break;
-    case 1:
-        tg_text_put(t, "upstream_server_in_flight{", 26);
-        server_labels(t, s);
-        tg_text_printf(t, "} %d\n", s->inflight);
-        break;
-    case 2:
-        if (st)
-            fixed_hist(t, "upstream_request_duration_seconds", &st->latency, server_labels, s);
-        break;
-    case 3:
-        tg_text_put(t, "upstream_request_errors_total{", 30);
-        server_labels(t, s);
-        tg_text_printf(t, "} %llu\n", (unsigned long long)(st ? st->errors : 0));
-        break;
-    }
+    tg_family_set(c->g->up, labels, s->healthy && !s->ejected);
+    tg_family_set(c->g->inflight, labels, s->inflight);
+    tg_family_set(c->g->errors, labels, st ? (double)st->errors : 0);
+}
+
+static void on_server_hist(const struct tg_gateway_server_info *s, void *vctx)
+{
+    struct srv_ctx *c = vctx;
+    const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
+    if (st)
+        fixed_hist(c->t, "upstream_request_duration_seconds", &st->latency, server_labels, s);
 }
 
 /* external_api_duration_seconds: the same upstream timings summed per upstream (the
@@ -256,21 +303,12 @@ static void on_service(const struct tg_gateway_server_info *s, void *vctx)
     }
 }
 
-static void upstream_families(struct tg_text *t, struct tg_gateway *gw)
+static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
 {
-    static const char *const fam[][3] = {
-        {"upstream_server_up", "gauge", "1 when the server takes traffic (healthy, not ejected)."},
-        {"upstream_server_in_flight", "gauge", "Requests in flight to the server."},
-        {"upstream_request_duration_seconds", "histogram",
-         "Upstream time per request, from the request sent to the response complete."},
-        {"upstream_request_errors_total", "counter",
-         "Upstream failures (connect, timeout, reset, bad response) and 5xx answers."},
-    };
-    for (int pass = 0; pass < 4; pass++) {
-        family(t, fam[pass][0], fam[pass][1], fam[pass][2]);
-        struct srv_ctx c = {t, gw, pass};
-        tg_gateway_foreach_server(gw, on_server, &c);
-    }
+    family(t, "upstream_request_duration_seconds", "histogram",
+           "Upstream time per request, from the request sent to the response complete.");
+    struct srv_ctx c = {gw, NULL, t};
+    tg_gateway_foreach_server(gw, on_server_hist, &c);
     family(t, "external_api_duration_seconds", "histogram",
            "Time spent in each upstream service (all its servers), per request.");
     struct svc_ctx sc = {.gw = gw, .t = t};
@@ -283,20 +321,24 @@ static void on_worker_active(const struct tg_gateway_worker_info *w, void *ctx)
     *(uint64_t *)ctx += w->active;
 }
 
-static void process_families(struct tg_text *t, struct tg_gateway *gw, int64_t start_wall_us)
+static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us)
 {
+    /* Servers come and go with reloads: rebuild their series each time. */
+    tg_family_clear(g->up);
+    tg_family_clear(g->inflight);
+    tg_family_clear(g->errors);
+    struct srv_ctx c = {gw, g, NULL};
+    tg_gateway_foreach_server(gw, on_server, &c);
+
     uint64_t active = 0;
     tg_gateway_foreach_worker(gw, on_worker_active, &active);
-    family(t, "http_requests_active", "gauge", "Requests in flight through the gateway.");
-    tg_text_printf(t, "http_requests_active %llu\n", (unsigned long long)active);
+    tg_family_set(g->active, NULL, (double)active);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    family(t, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    tg_text_printf(t, "process_cpu_seconds_total %.6f\n", cpu);
-
+    tg_family_set(g->cpu, NULL,
+                  (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     long rss_pages = 0, vsize_pages = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
@@ -305,11 +347,8 @@ static void process_families(struct tg_text *t, struct tg_gateway *gw, int64_t s
         fclose(f);
     }
     long page = sysconf(_SC_PAGESIZE);
-    family(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-    tg_text_printf(t, "process_resident_memory_bytes %ld\n", rss_pages * page);
-    family(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-    tg_text_printf(t, "process_virtual_memory_bytes %ld\n", vsize_pages * page);
-
+    tg_family_set(g->rss, NULL, (double)rss_pages * (double)page);
+    tg_family_set(g->vsize, NULL, (double)vsize_pages * (double)page);
     long fds = 0;
     DIR *d = opendir("/proc/self/fd");
     if (d) {
@@ -319,34 +358,35 @@ static void process_families(struct tg_text *t, struct tg_gateway *gw, int64_t s
         closedir(d);
         fds--; /* the directory stream's own descriptor */
     }
-    family(t, "process_open_fds", "gauge", "Number of open file descriptors.");
-    tg_text_printf(t, "process_open_fds %ld\n", fds);
+    tg_family_set(g->fds, NULL, (double)fds);
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        family(t, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
-        tg_text_printf(t, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
-    }
-    family(t, "process_start_time_seconds", "gauge",
-           "Start time of the process since unix epoch in seconds.");
-    tg_text_printf(t, "process_start_time_seconds %.3f\n", (double)start_wall_us / 1e6);
-
-    family(t, "tailguard_build_info", "gauge", "Build information (always 1).");
-    tg_text_printf(t, "tailguard_build_info{version=\"%s\"} 1\n", TG_VERSION);
-    family(t, "tailguard_endpoints", "gauge",
-           "Endpoints known (bounded by endpoints.max; the rest count as \"other\").");
-    tg_text_printf(t, "tailguard_endpoints %u\n", tg_gateway_endpoint_count(gw));
-    family(t, "tailguard_metrics_dropped_total", "counter",
-           "Request samples dropped for lack of memory.");
-    tg_text_printf(t, "tailguard_metrics_dropped_total %llu\n",
-                   (unsigned long long)tg_gateway_metrics_dropped(gw));
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        tg_family_set(g->max_fds, NULL, (double)rl.rlim_cur);
+    tg_family_set(g->start, NULL, (double)(start_wall_us / 1000) / 1e3);
+    const char *const version[] = {TG_VERSION};
+    tg_family_set(g->build, version, 1);
+    tg_family_set(g->endpoints, NULL, tg_gateway_endpoint_count(gw));
+    tg_family_set(g->dropped, NULL, (double)tg_gateway_metrics_dropped(gw));
 }
 
-void tg_admin_prom_metrics(struct tg_gateway *gw, int64_t start_wall_us, struct tg_admin_resp *r)
+static void put_text(void *ctx, const char *s, size_t n)
 {
+    tg_text_put(ctx, s, n);
+}
+
+void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
+                           struct tg_admin_resp *r)
+{
+    struct gauges g;
+    if (define(reg, &g) != 0) {
+        tg_admin_resp_error(r, 500, "metrics registry: out of memory", NULL);
+        return;
+    }
+    refresh(gw, &g, start_wall_us);
     struct tg_text t = {0};
     request_families(&t, gw);
-    upstream_families(&t, gw);
-    process_families(&t, gw, start_wall_us);
+    histogram_families(&t, gw);
+    tg_registry_expose(reg, put_text, &t);
     if (t.oom) {
         tg_text_free(&t);
         tg_admin_resp_error(r, 500, "out of memory", NULL);

@@ -10,8 +10,12 @@
 #include "admin/resp.h"
 
 struct tg_gateway;
+struct tg_registry;
 
-/* Writes the exposition into `r`. `start_wall_us` is the process start (wall clock). */
-void tg_admin_prom_metrics(struct tg_gateway *gw, int64_t start_wall_us, struct tg_admin_resp *r);
+/* Writes the exposition into `r`: the request families from the gateway's aggregate,
+ * then the counters and gauges kept in `reg` (refreshed here). `start_wall_us` is the
+ * process start (wall clock). Control thread. */
+void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
+                           struct tg_admin_resp *r);
 
 #endif

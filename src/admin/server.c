@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "metrics/registry.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
@@ -45,6 +46,7 @@ struct tg_admin {
     bool draining;
     int64_t start_wall_us;
     struct aconn *conns;
+    struct tg_registry *reg; /* scrape-time counters and gauges of /metrics */
     struct tg_http_msg msg;
 };
 
@@ -70,7 +72,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
     else if (PATH_IS("/health/services"))
         tg_admin_health_services(&h, resp);
     else if (PATH_IS("/metrics") && get)
-        tg_admin_prom_metrics(a->gw, a->start_wall_us, resp);
+        tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, resp);
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
@@ -251,6 +253,10 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
     a->loop = loop;
     a->gw = gw;
     a->start_wall_us = tg_clock_wall_us();
+    if (tg_registry_new(&a->reg) != 0) {
+        free(a);
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
     a->lfd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (a->lfd == -1 || setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
@@ -259,6 +265,7 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
         int err = errno;
         if (a->lfd != -1)
             close(a->lfd);
+        tg_registry_free(a->reg);
         free(a);
         return tg_errbuf_set(eb, -err, "cannot listen on admin address %s: %s", addr->text,
                              strerror(err));
@@ -282,5 +289,6 @@ void tg_admin_free(struct tg_admin *a)
     tg_loop_flush_deferred(a->loop);
     tg_io_stop(a->loop, &a->lio);
     close(a->lfd);
+    tg_registry_free(a->reg);
     free(a);
 }
