@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin/query.h"
 #include "admin/traces.h"
@@ -288,6 +289,27 @@ static void active(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp 
                                  n ? ms(v.oldest_us) : json_integer(0), "requests", sorted));
 }
 
+/* GET /api/v1/monitoring/gc: the runbook asks a Python app for its garbage collector;
+ * the gateway answers with its own memory (API.md: "tailguard's own view"). */
+static void gc_view(struct tg_gateway *gw, struct tg_admin_resp *r)
+{
+    long rss_pages = 0, vsize_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &vsize_pages, &rss_pages) != 2)
+            vsize_pages = rss_pages = 0;
+        fclose(f);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "component", "tailguard",
+                                 "resident_bytes", (json_int_t)rss_pages * page, "virtual_bytes",
+                                 (json_int_t)vsize_pages * page, "endpoints",
+                                 (json_int_t)tg_gateway_endpoint_count(gw), "metrics_dropped",
+                                 (json_int_t)tg_gateway_metrics_dropped(gw), "note",
+                                 "tailguard has no garbage collector; this is its memory"));
+}
+
 bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
                          struct tg_admin_resp *r)
 {
@@ -317,6 +339,16 @@ bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
         tg_admin_slow_queries(gw, req->query, r);
     else if (IS("requests/active"))
         active(gw, req->query, r);
+    else if (IS("gc"))
+        gc_view(gw, r);
+    else if (IS("agents/pool") || (rest.len > 7 && memcmp(rest.p, "agents/", 7) == 0))
+        /* App-specific (the agent pool lives in the upstream app): say so plainly. */
+        tg_admin_resp_json(r, 501,
+                           json_pack("{s:s, s:s, s:s}", "status", "unsupported", "component",
+                                     "agents", "reason",
+                                     "the agent pool is inside the application: ask it on the "
+                                     "proxy port (with admin.mount_on_proxy these paths go to "
+                                     "the default upstream)"));
     else
         tg_admin_resp_error(r, 404, "not found", NULL);
 #undef IS

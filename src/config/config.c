@@ -190,14 +190,19 @@ static bool is_wildcard(const struct tg_addr *a);
  * admin handlers keep running on the control thread and nothing else changes. */
 static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
 {
+    /* The runbooks' app-specific paths (the agent pool lives in the application) stay
+     * with the default upstream: they come first. */
     static const struct {
         const char *name;
         enum tg_route_match match;
         const char *path;
+        bool app;
     } paths[] = {
-        {"tailguard-admin-monitoring", TG_MATCH_PREFIX, "/api/v1/monitoring/"},
-        {"tailguard-admin-system", TG_MATCH_PREFIX, "/api/v1/system/"},
-        {"tailguard-admin-health", TG_MATCH_EXACT, "/api/v1/health"},
+        {"app-monitoring-agents", TG_MATCH_PREFIX, "/api/v1/monitoring/agents/", true},
+        {"app-system-agents", TG_MATCH_PREFIX, "/api/v1/system/agents/", true},
+        {"tailguard-admin-monitoring", TG_MATCH_PREFIX, "/api/v1/monitoring/", false},
+        {"tailguard-admin-system", TG_MATCH_PREFIX, "/api/v1/system/", false},
+        {"tailguard-admin-health", TG_MATCH_EXACT, "/api/v1/health", false},
     };
     const size_t n = sizeof paths / sizeof paths[0];
     if (tg_addr_port(&cfg->admin_listen) == 0)
@@ -235,7 +240,7 @@ static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
         snprintf(r->name, sizeof r->name, "%s", paths[i].name);
         snprintf(r->path, sizeof r->path, "%s", paths[i].path);
         r->match = paths[i].match;
-        r->upstream = ui;
+        r->upstream = paths[i].app ? cfg->default_upstream : ui;
     }
     cfg->nroutes += (uint32_t)n;
     return 0;

@@ -181,15 +181,17 @@ static void test_full(void)
      * mount_on_proxy adds the admin upstream and its three routes in front. */
     uint32_t nup = c->nupstreams;
     TG_EXPECT_EQ(tg_config_validate(c, &eb), 0);
-    TG_EXPECT_EQ(c->nroutes, 7);
+    TG_EXPECT_EQ(c->nroutes, 9);
     TG_EXPECT_EQ(c->nupstreams, nup + 1);
     TG_EXPECT_STREQ(c->upstreams[nup].name, "tailguard-admin");
-    TG_EXPECT_STREQ(c->routes[0].name, "tailguard-admin-monitoring");
-    TG_EXPECT_STREQ(c->routes[0].path, "/api/v1/monitoring/");
-    TG_EXPECT_EQ(c->routes[0].upstream, nup);
-    TG_EXPECT_EQ(c->routes[2].match, TG_MATCH_EXACT);
-    TG_EXPECT_STREQ(c->routes[3].name, "product");
-    TG_EXPECT_EQ(c->routes[6].upstream, 1);
+    TG_EXPECT_STREQ(c->routes[0].path, "/api/v1/monitoring/agents/");
+    TG_EXPECT_EQ(c->routes[0].upstream, c->default_upstream); /* app-specific: the app's */
+    TG_EXPECT_STREQ(c->routes[2].name, "tailguard-admin-monitoring");
+    TG_EXPECT_STREQ(c->routes[2].path, "/api/v1/monitoring/");
+    TG_EXPECT_EQ(c->routes[2].upstream, nup);
+    TG_EXPECT_EQ(c->routes[4].match, TG_MATCH_EXACT);
+    TG_EXPECT_STREQ(c->routes[5].name, "product");
+    TG_EXPECT_EQ(c->routes[8].upstream, 1);
     tg_config_free(c);
 }
 
