@@ -125,6 +125,8 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_er
     if (strcmp(cfg->listen.text, old->cfg->listen.text) != 0)
         tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=listen reason=\"needs a restart\"");
     struct tg_snapshot *s;
+    if (cfg->workers != old->cfg->workers)
+        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=workers reason=\"needs a restart\"");
     if (cfg->max_endpoints != old->cfg->max_endpoints)
         tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=endpoints.max reason=\"needs a restart\"");
     int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, &s);
