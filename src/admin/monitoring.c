@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "admin/procmem.h"
 #include "admin/query.h"
 #include "admin/traces.h"
 #include "metrics/agg.h"
@@ -293,18 +293,12 @@ static void active(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp 
  * the gateway answers with its own memory (API.md: "tailguard's own view"). */
 static void gc_view(struct tg_gateway *gw, struct tg_admin_resp *r)
 {
-    long rss_pages = 0, vsize_pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &vsize_pages, &rss_pages) != 2)
-            vsize_pages = rss_pages = 0;
-        fclose(f);
-    }
-    long page = sysconf(_SC_PAGESIZE);
+    int64_t rss, vsize;
+    tg_admin_procmem(&rss, &vsize);
     tg_admin_resp_json(r, 200,
                        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "component", "tailguard",
-                                 "resident_bytes", (json_int_t)rss_pages * page, "virtual_bytes",
-                                 (json_int_t)vsize_pages * page, "endpoints",
+                                 "resident_bytes", (json_int_t)rss, "virtual_bytes",
+                                 (json_int_t)vsize, "endpoints",
                                  (json_int_t)tg_gateway_endpoint_count(gw), "metrics_dropped",
                                  (json_int_t)tg_gateway_metrics_dropped(gw), "note",
                                  "tailguard has no garbage collector; this is its memory"));

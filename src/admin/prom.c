@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
+#include "admin/procmem.h"
 #include "admin/text.h"
 #include "config/config.h"
 #include "http/http1.h"
@@ -339,16 +339,10 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     tg_family_set(g->cpu, NULL,
                   (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-    long rss_pages = 0, vsize_pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &vsize_pages, &rss_pages) != 2)
-            vsize_pages = rss_pages = 0;
-        fclose(f);
-    }
-    long page = sysconf(_SC_PAGESIZE);
-    tg_family_set(g->rss, NULL, (double)rss_pages * (double)page);
-    tg_family_set(g->vsize, NULL, (double)vsize_pages * (double)page);
+    int64_t rss, vsize;
+    tg_admin_procmem(&rss, &vsize);
+    tg_family_set(g->rss, NULL, (double)rss);
+    tg_family_set(g->vsize, NULL, (double)vsize);
     long fds = 0;
     DIR *d = opendir("/proc/self/fd");
     if (d) {

@@ -179,14 +179,15 @@ void tg__client_error(struct cconn *c, int status, const char *msg)
     x->status = status;
     x->resp_started = true;
     x->resp_done = true;
-    c->state = C_FLUSH_CLOSE;
-    if (!keep)
-        tg__forward_record(c); /* with keep, tg__client_exchange_done records it */
     if (keep) {
-        /* Reuse the exchange-done path once the error page is written. */
+        /* The page goes out through the exchange path (forward.c writes c->out with no
+         * upstream), whose end records the request and resumes keep-alive. */
         c->state = C_EXCHANGE;
         x->resp_head_done = true;
         x->resp_body = TG_HTTP_BODY_NONE;
+    } else {
+        c->state = C_FLUSH_CLOSE;
+        tg__forward_record(c);
     }
 }
 
