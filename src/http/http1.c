@@ -45,6 +45,7 @@ struct head {
     bool has_cl, has_te;
     bool te_chunked;      /* the last coding so far is "chunked" */
     bool te_seen_chunked; /* "chunked" appeared at all (twice is an error) */
+    bool te_coded;        /* a registered coding other than chunked appeared */
     bool conn_close, conn_keepalive, conn_upgrade, has_upgrade, expect_100;
 };
 
@@ -497,7 +498,10 @@ static int on_transfer_encoding(struct head *h, const char *v, const char *e, co
                 return bad(h, tok);
             h->te_seen_chunked = true;
         } else if (!known_coding(tok, (size_t)(p - tok))) {
+            h->msg->flags |= TG_HTTP_F_TE_CODING; /* a 501, not a 400: see http1.h */
             return bad(h, tok);
+        } else {
+            h->te_coded = true;
         }
         while (p < e && *p == ' ')
             p++;
@@ -653,6 +657,8 @@ static int finish_request(struct head *h)
         if (!h->te_chunked)
             return bad(h, h->te_last);
         m->body = TG_HTTP_BODY_CHUNKED;
+        if (h->te_coded)
+            m->flags |= TG_HTTP_F_TE_CODING;
     } else if (h->has_cl) {
         m->body = TG_HTTP_BODY_LENGTH;
     }

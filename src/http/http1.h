@@ -60,6 +60,11 @@ enum tg_http_flags {
     TG_HTTP_F_HAS_HOST = 1 << 3,   /* request: a Host header was present */
     TG_HTTP_F_CONN_CLOSE = 1 << 4, /* "Connection: close" was present */
     TG_HTTP_F_HAS_REQID = 1 << 5,  /* "X-Request-Id" present (index in `reqid_idx`) */
+    /* Request: Transfer-Encoding names a coding other than "chunked". Set on success
+     * ("gzip, chunked"), and together with TG_EPARSE when the error is a coding outside
+     * the registry ("foo"), so a server that decodes no coding can answer 501 instead of
+     * 400 (RFC 9112 §6.1). Framing errors ("chunked, gzip") never set it. */
+    TG_HTTP_F_TE_CODING = 1 << 6,
 };
 
 struct tg_http_msg {
@@ -102,7 +107,9 @@ struct tg_http_limits {
  * framing: Transfer-Encoding chunked (must be the last coding; any other coding is
  * TG_EPARSE for requests, and so is a coding outside the IANA registry), else
  * Content-Length (repeated identical values allowed, as RFC 9112 §6.3 permits; differing
- * ones are TG_EPARSE), else none. HTTP/1.0 with Transfer-Encoding is TG_EPARSE.
+ * ones are TG_EPARSE), else none. HTTP/1.0 with Transfer-Encoding is TG_EPARSE. After
+ * TG_EPARSE, TG_HTTP_F_TE_CODING in `msg->flags` marks an unregistered transfer coding
+ * (the other fields and flags are then meaningless).
  * Cost: O(len), no allocation, no syscalls. */
 int tg_http1_parse_request(const char *buf, size_t len, const struct tg_http_limits *lim,
                            struct tg_http_msg *msg, size_t *err_off);

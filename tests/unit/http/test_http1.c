@@ -419,6 +419,43 @@ static void test_transfer_encoding(void)
     EXPECT_REJECT("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
 }
 
+/* TG_HTTP_F_TE_CODING tells a server's 501 (a coding it cannot decode) from a 400. */
+static void test_te_coding_flag(void)
+{
+    TG_EXPECT_GT(req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 0);
+    TG_EXPECT_EQ(msg.flags & TG_HTTP_F_TE_CODING, 0);
+    TG_EXPECT_GT(req("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 0);
+    TG_EXPECT_NE(msg.flags & TG_HTTP_F_TE_CODING, 0);
+    TG_EXPECT_GT(req("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n"),
+                 0);
+    TG_EXPECT_NE(msg.flags & TG_HTTP_F_TE_CODING, 0);
+    /* Unregistered codings: still TG_EPARSE, now with the flag. */
+    const char *unknown[] = {
+        "POST / HTTP/1.1\r\nTransfer-Encoding: foo\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: br, chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: identity\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        TG_EXPECT_EQ(req(unknown[i]), TG_EPARSE);
+        TG_EXPECT_NE(msg.flags & TG_HTTP_F_TE_CODING, 0);
+    }
+    /* Framing errors stay plain 400s, even with a registered coding in them. */
+    const char *framing[] = {
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip,,chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST / HTTP/1.0\r\nTransfer-Encoding: foo\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nBad Name: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
+        TG_EXPECT_EQ(req(framing[i]), TG_EPARSE);
+        TG_EXPECT_EQ(msg.flags & TG_HTTP_F_TE_CODING, 0);
+    }
+}
+
 static void test_keepalive(void)
 {
     TG_EXPECT_EQ(req_flags("GET / HTTP/1.1\r\n\r\n"), TG_HTTP_F_KEEPALIVE);
@@ -709,6 +746,7 @@ int main(int argc, char **argv)
     test_field_syntax();
     test_content_length();
     test_transfer_encoding();
+    test_te_coding_flag();
     test_keepalive();
     test_upgrade_expect();
     test_host_and_reqid();
