@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Admin listener connections and request dispatch; see server.h. The admin side is not
- * the hot path: one connection object per client from malloc, a 16 KiB input buffer, a
- * complete response written with one send where it fits. */
+/* The admin listener and request dispatch; see server.h. Connections, HTTP/1 rules,
+ * limits and timeouts are the HTTP server engine's (http/server.h): this file sets the
+ * admin listener's own small limits and turns each request into a handler call. The
+ * limits are constants for now: the admin port serves operators and scrapers, a few
+ * connections each, and must stay reachable when something floods it. */
 #include "admin/server.h"
 
 #include <errno.h>
@@ -9,50 +11,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/server.h"
 #include "metrics/registry.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
 #include "proxy/gateway.h"
 
-#define ADMIN_IN_BYTES 16384
+/* Far above what operators, a scraper and the dashboard open, far below what exhausts
+ * descriptors or memory (about 20 KiB per connection with a request in flight). */
+#define ADMIN_MAX_CONNS 256
+#define ADMIN_HEAD_BYTES (16 * 1024)
+#define ADMIN_TARGET_BYTES (8 * 1024)
+#define ADMIN_BODY_BYTES (1024 * 1024) /* control-API JSON bodies */
+#define ADMIN_HEADER_TIMEOUT_US 10000000
 #define ADMIN_IDLE_US 30000000
-
-struct aconn {
-    struct tg_admin *a;
-    struct aconn *prev, *next;
-    struct tg_io io;
-    int fd;
-    struct tg_timer timer;
-    struct tg_defer defer;
-    bool closing;
-    uint32_t in_len;
-    char in[ADMIN_IN_BYTES];
-    char *out;
-    uint32_t out_len, out_off;
-    bool close_after;
-};
+#define ADMIN_BODY_TIMEOUT_US 10000000
+#define ADMIN_WRITE_TIMEOUT_US 10000000
 
 struct tg_admin {
     struct tg_loop *loop;
     struct tg_gateway *gw;
     int lfd;
-    struct tg_io lio;
     bool draining;
     int64_t start_wall_us;
-    struct aconn *conns;
+    struct tg_hsrv *srv;
     struct tg_registry *reg; /* scrape-time counters and gauges of /metrics */
-    struct tg_http_msg msg;
 };
 
-void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
-                     struct tg_admin_resp *resp)
+void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
+                     size_t body_len, struct tg_admin_resp *resp)
 {
+    /* No handler takes a body yet; control-API handlers will (PUT/POST JSON). */
+    (void)body;
+    (void)body_len;
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
     struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us};
@@ -82,166 +78,52 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
 #undef PATH_IS
 }
 
-static void aconn_free(struct tg_defer *d)
+static void on_head(struct tg_hconn *c, const struct tg_http_msg *m)
 {
-    struct aconn *c = d->data;
-    free(c->out);
-    free(c);
+    (void)m;
+    tg_hconn_capture_body(c, ADMIN_BODY_BYTES);
 }
 
-static void aconn_close(struct aconn *c)
+static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->a->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    tg_timer_stop(c->a->loop, &c->timer);
-    tg_io_stop(c->a->loop, &c->io);
-    close(c->fd);
-    tg_loop_defer(c->a->loop, &c->defer, aconn_free, c);
-}
-
-static void aconn_timeout(struct tg_timer *t)
-{
-    aconn_close(t->data);
-}
-
-static bool flush(struct aconn *c)
-{
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                return false;
-            aconn_close(c);
-            return false;
-        }
-        c->out_off += (uint32_t)n;
-    }
-    free(c->out);
-    c->out = NULL;
-    c->out_len = c->out_off = 0;
-    if (c->close_after) {
-        aconn_close(c);
-        return false;
-    }
-    return true;
-}
-
-static void respond(struct aconn *c, const struct tg_http_msg *req, int parse_status)
-{
+    struct tg_admin *a = tg_hsrv_data(tg_hconn_server(c));
+    size_t blen = 0;
+    const char *body = tg_hconn_body(c, &blen);
     struct tg_admin_resp r = {0};
-    if (parse_status)
-        tg_admin_resp_error(&r, parse_status, tg_http_reason(parse_status), NULL);
-    else
-        tg_admin_handle(c->a, req, &r);
-    bool keep = !parse_status && (req->flags & TG_HTTP_F_KEEPALIVE) && !c->a->draining;
-    bool head = !parse_status && req->method == TG_HTTP_HEAD;
-    size_t body = head ? 0 : r.body_len;
-    c->out = malloc(512 + body);
-    if (!c->out) {
-        tg_admin_resp_free(&r);
-        aconn_close(c);
-        return;
-    }
-    int n = snprintf(c->out, 512,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n%s\r\n",
-                     r.status, tg_http_reason(r.status),
-                     r.content_type ? r.content_type : "text/plain", r.body_len,
-                     keep ? "" : "Connection: close\r\n");
-    if (body)
-        memcpy(c->out + n, r.body, body);
-    c->out_len = (uint32_t)(n + body);
-    c->out_off = 0;
-    c->close_after = !keep;
-    tg_admin_resp_free(&r);
+    tg_admin_handle(a, m, body, blen, &r);
+    tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", NULL,
+                         r.body, r.body_len, free, r.body);
 }
 
-static void aconn_io(struct tg_io *io, unsigned events)
+/* Errors the engine answers itself look like every other admin error. */
+static size_t error_body(struct tg_hsrv *s, int status, const char *msg, char *dst, size_t cap,
+                         const char **ctype)
 {
-    struct aconn *c = io->data;
-    (void)events;
-    for (int guard = 0; guard < 64 && !c->closing; guard++) {
-        if (c->out && !flush(c))
-            return;
-        if (c->in_len) {
-            struct tg_http_limits lim = {ADMIN_IN_BYTES, 0};
-            int r = tg_http1_parse_request(c->in, c->in_len, &lim, &c->a->msg, NULL);
-            if (r > 0) {
-                /* Admin requests carry small bodies at most; framing must still be
-                 * honoured to find the next request. */
-                uint64_t body = c->a->msg.body == TG_HTTP_BODY_LENGTH ? c->a->msg.content_length : 0;
-                if (c->a->msg.body == TG_HTTP_BODY_CHUNKED ||
-                    body > ADMIN_IN_BYTES - (uint32_t)r) {
-                    respond(c, &c->a->msg, c->a->msg.body == TG_HTTP_BODY_CHUNKED ? 411 : 413);
-                    c->close_after = true; /* the unread body makes the framing unusable */
-                    c->in_len = 0;
-                    continue;
-                }
-                if (body > c->in_len - (uint32_t)r)
-                    goto read_more; /* the rest of the body is on its way */
-                respond(c, &c->a->msg, 0);
-                uint32_t used = (uint32_t)r + (uint32_t)body;
-                memmove(c->in, c->in + used, c->in_len - used);
-                c->in_len -= used;
-                continue;
-            }
-            if (r != TG_AGAIN || c->in_len == ADMIN_IN_BYTES) {
-                respond(c, &c->a->msg, r == TG_ETOOBIG || r == TG_AGAIN ? 431 : 400);
-                c->in_len = 0;
-                continue;
-            }
-        }
-    read_more:;
-        ssize_t n = recv(c->fd, c->in + c->in_len, ADMIN_IN_BYTES - c->in_len, 0);
-        if (n > 0) {
-            c->in_len += (uint32_t)n;
-            tg_timer_start(c->a->loop, &c->timer, tg_loop_now_us(c->a->loop) + ADMIN_IDLE_US,
-                           aconn_timeout, c);
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EINTR))
-            return;
-        aconn_close(c);
-        return;
-    }
+    (void)s;
+    (void)status;
+    *ctype = "application/json";
+    int n = snprintf(dst, cap, "{\"error\":\"%s\",\"field\":null}\n", msg);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-static void on_accept(struct tg_io *io, unsigned events)
+static const struct tg_hsrv_handler handler = {
+    .on_head = on_head,
+    .on_request = on_request,
+    .error_body = error_body,
+};
+
+static int listen_on(const struct tg_addr *addr)
 {
-    struct tg_admin *a = io->data;
-    (void)events;
-    for (int i = 0; i < 16; i++) {
-        int fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd == -1)
-            return;
-        struct aconn *c = calloc(1, sizeof *c);
-        if (!c) {
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+        bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 || listen(fd, 128) == -1) {
+        int err = -errno;
+        if (fd != -1)
             close(fd);
-            continue;
-        }
-        c->a = a;
-        c->fd = fd;
-        if (tg_io_start(a->loop, &c->io, fd, aconn_io, c) != 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = a->conns;
-        if (a->conns)
-            a->conns->prev = c;
-        a->conns = c;
-        tg_timer_start(a->loop, &c->timer, tg_loop_now_us(a->loop) + ADMIN_IDLE_US, aconn_timeout,
-                       c);
+        return err;
     }
+    return fd;
 }
 
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
@@ -252,23 +134,41 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     a->loop = loop;
     a->gw = gw;
+    a->lfd = -1;
     a->start_wall_us = tg_clock_wall_us();
     if (tg_registry_new(&a->reg) != 0) {
-        free(a);
+        tg_admin_free(a);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
-    a->lfd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (a->lfd == -1 || setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-        bind(a->lfd, (const struct sockaddr *)&addr->ss, addr->len) == -1 ||
-        listen(a->lfd, 128) == -1 || tg_io_start_listener(loop, &a->lio, a->lfd, on_accept, a)) {
-        int err = errno;
-        if (a->lfd != -1)
-            close(a->lfd);
-        tg_registry_free(a->reg);
-        free(a);
-        return tg_errbuf_set(eb, -err, "cannot listen on admin address %s: %s", addr->text,
-                             strerror(err));
+    a->lfd = listen_on(addr);
+    if (a->lfd < 0) {
+        int err = a->lfd;
+        tg_admin_free(a);
+        return tg_errbuf_set(eb, err, "cannot listen on admin address %s: %s", addr->text,
+                             strerror(-err));
+    }
+    struct tg_hsrv_config cfg = {
+        .limits =
+            {
+                .max_conns = ADMIN_MAX_CONNS,
+                .max_head_bytes = ADMIN_HEAD_BYTES,
+                .max_target_bytes = ADMIN_TARGET_BYTES,
+                .max_body_bytes = ADMIN_BODY_BYTES,
+                .header_timeout_us = ADMIN_HEADER_TIMEOUT_US,
+                .idle_timeout_us = ADMIN_IDLE_US,
+                .body_timeout_us = ADMIN_BODY_TIMEOUT_US,
+                .write_timeout_us = ADMIN_WRITE_TIMEOUT_US,
+            },
+        .handler = &handler,
+        .data = a,
+        .resp_headers = "Cache-Control: no-store\r\n",
+        .log_module = "admin",
+    };
+    int rc = tg_hsrv_new(&a->srv, loop, a->lfd, &cfg);
+    if (rc < 0) {
+        tg_admin_free(a);
+        return tg_errbuf_set(eb, rc, "cannot serve admin address %s: %s", addr->text,
+                             tg_strerror(rc));
     }
     tg_log(TG_LOG_INFO, "admin", "listening addr=%s", addr->text);
     *out = a;
@@ -278,17 +178,21 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
 void tg_admin_set_draining(struct tg_admin *a)
 {
     a->draining = true;
+    tg_hsrv_set_draining(a->srv);
+}
+
+void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out)
+{
+    tg_hsrv_stats(a->srv, out);
 }
 
 void tg_admin_free(struct tg_admin *a)
 {
     if (!a)
         return;
-    while (a->conns)
-        aconn_close(a->conns);
-    tg_loop_flush_deferred(a->loop);
-    tg_io_stop(a->loop, &a->lio);
-    close(a->lfd);
+    tg_hsrv_free(a->srv);
+    if (a->lfd >= 0)
+        close(a->lfd);
     tg_registry_free(a->reg);
     free(a);
 }

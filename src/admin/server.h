@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The admin HTTP listener, served by the control thread's loop. It answers small
- * requests (health, and the monitoring and control APIs as later modules add them),
- * one at a time per connection, with keep-alive. Handlers write a complete response into
- * a struct tg_admin_resp (resp.h). */
+/* The admin HTTP listener, served by the control thread's loop on the HTTP server engine
+ * (http/server.h) with its own small limits: 256 connections, 16 KiB heads, 8 KiB
+ * request-targets, 1 MiB bodies, a 10 s header timeout, 30 s idle keep-alive. It answers
+ * health, the monitoring API and /metrics (and the control API as later modules add
+ * it). Handlers write a complete response into a struct tg_admin_resp (resp.h). */
 #ifndef TG_ADMIN_SERVER_H
 #define TG_ADMIN_SERVER_H
 
@@ -10,6 +11,7 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "http/http1.h"
+#include "http/server.h"
 #include "admin/resp.h"
 
 struct tg_admin;
@@ -19,13 +21,18 @@ struct tg_gateway;
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
                  struct tg_admin **out, struct tg_errbuf *eb);
 
-/* Marks the process as draining: /health answers 503 from now on. */
+/* Marks the process as draining: /health answers 503 and every response closes its
+ * connection from now on. */
 void tg_admin_set_draining(struct tg_admin *a);
+
+/* The admin listener's connection and refusal counters. Control thread. */
+void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out);
 
 void tg_admin_free(struct tg_admin *a);
 
-/* Dispatches one request to its handler (exposed for unit tests). */
-void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
-                     struct tg_admin_resp *resp);
+/* Dispatches one request to its handler (exposed for unit tests). `body` is the request
+ * body (`body_len` bytes, NULL if none), valid during the call. */
+void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
+                     size_t body_len, struct tg_admin_resp *resp);
 
 #endif
