@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* What each demo API endpoint answers, and when. ep_begin runs while the request head is
- * still in the read buffer: it routes, evaluates the faults (so their effects, including
- * capacity queueing, count from the arrival of the head) and prepares body capture.
- * ep_dispatch runs once the body is in: it answers at once, arms the connection's timer
- * for the simulated latency (never sleeping the thread), or holds a hung request.
- * Response bodies are either static (built once at start-up) or formatted into a stack
- * buffer; /echo is built in the connection's big block; /_faults uses jansson, since it
- * is control traffic. */
+/* What each demo API endpoint answers, and when. ep_begin runs when the request head is
+ * complete: it routes, evaluates the faults (so their effects, including capacity
+ * queueing, count from the arrival of the head) and tells the engine what to do with the
+ * body (its limit, and whether to keep it). ep_dispatch runs once the body is in: it
+ * answers at once, arms the connection's timer for the simulated latency (never
+ * sleeping the thread), or holds a hung request. Response bodies are either static
+ * (built once at start-up) or formatted into a stack buffer; /echo is built in the
+ * connection's big block and lent to the engine; /_faults uses jansson, since it is
+ * control traffic. */
 #include "demo/server_int.h"
 
 #include <inttypes.h>
@@ -19,7 +20,6 @@
 
 #define JSON "application/json"
 #define LIT(s) s, sizeof(s) - 1 /* a string literal and its length */
-#define ECHO_HEAD_ROOM 1024     /* room before the echo JSON for the response head */
 
 /* Simulated service times (median, p99, clamp), in ms. */
 static struct tg_demo_lognormal lat_products, lat_product, lat_analytics, lat_generate, lat_agents;
@@ -90,91 +90,86 @@ static char *put_lit(char *d, const char *s)
 }
 
 /* Writes the echo JSON up to the opening quote of "body" into the big block. The whole
- * head is at most TG_DEMO_IN_BLOCK bytes, so even fully escaped (x6) it stays far below
- * the capture area at the end of the block. */
-static bool echo_begin(struct tg_demo_conn *c, const struct tg_http_msg *m)
+ * head is at most TG_DEMO_HEAD_MAX bytes and the captured body TG_DEMO_CAPTURE_MAX, so
+ * even fully escaped (x6) both fit in the block. */
+static bool echo_begin(struct tg_demo_conn *d, const struct tg_http_msg *m)
 {
-    struct tg_demo_req *r = &c->req;
-    if (!tg_buf_reserve(&c->big, &c->w->bigpool)) {
-        tg_demo__conn_close(c, "out of memory");
+    if (!tg_buf_reserve(&d->big, &d->w->bigpool)) {
+        tg_hconn_close(d->hc, "out of memory");
         return false;
     }
-    char *base = c->big.data + ECHO_HEAD_ROOM, *d = base;
-    d = put_lit(d, "{\"method\":");
-    d = put_jstr(d, m->method_str.p, m->method_str.len);
-    d = put_lit(d, ",\"path\":");
-    d = put_jstr(d, m->path.p, m->path.len);
-    d = put_lit(d, ",\"query\":");
-    d = put_jstr(d, m->query.p, m->query.len);
-    d = put_lit(d, m->minor ? ",\"version\":\"HTTP/1.1\",\"headers\":["
+    char *base = d->big.data, *p = base;
+    p = put_lit(p, "{\"method\":");
+    p = put_jstr(p, m->method_str.p, m->method_str.len);
+    p = put_lit(p, ",\"path\":");
+    p = put_jstr(p, m->path.p, m->path.len);
+    p = put_lit(p, ",\"query\":");
+    p = put_jstr(p, m->query.p, m->query.len);
+    p = put_lit(p, m->minor ? ",\"version\":\"HTTP/1.1\",\"headers\":["
                             : ",\"version\":\"HTTP/1.0\",\"headers\":[");
     for (uint32_t i = 0; i < m->nheaders; i++) {
-        d = put_lit(d, i ? ",[" : "[");
-        d = put_jstr(d, m->headers[i].name.p, m->headers[i].name.len);
-        *d++ = ',';
-        d = put_jstr(d, m->headers[i].value.p, m->headers[i].value.len);
-        *d++ = ']';
+        p = put_lit(p, i ? ",[" : "[");
+        p = put_jstr(p, m->headers[i].name.p, m->headers[i].name.len);
+        *p++ = ',';
+        p = put_jstr(p, m->headers[i].value.p, m->headers[i].value.len);
+        *p++ = ']';
     }
-    d = put_lit(d, "],\"body\":\"");
-    r->echo_len = (uint32_t)(d - base);
-    r->capture = true;
-    r->cap_max = TG_DEMO_CAPTURE_MAX;
-    r->cap_off = c->big.cap - TG_DEMO_CAPTURE_MAX;
-    r->body_limit = UINT64_MAX; /* counted, never stored beyond the capture */
+    p = put_lit(p, "],\"body\":\"");
+    d->req.echo_len = (uint32_t)(p - base);
     return true;
 }
 
-static void echo_answer(struct tg_demo_conn *c)
+static void release_big(void *arg)
 {
-    struct tg_demo_req *r = &c->req;
-    char *base = c->big.data + ECHO_HEAD_ROOM;
-    size_t n = r->echo_len;
-    n += tg_demo_json_escape(base + n, c->big.data + r->cap_off, r->cap_len);
-    n += (size_t)sprintf(base + n, "\",\"body_bytes\":%" PRIu64 ",\"body_truncated\":%s}",
-                         r->body_bytes, r->cap_overflow ? "true" : "false");
-    char head[512];
-    size_t hl = tg_demo__format_head(c, head, sizeof head, 200, JSON, NULL, n, false);
-    memcpy(base - hl, head, hl);
-    c->big.head = (uint32_t)(ECHO_HEAD_ROOM - hl);
-    c->big.tail = (uint32_t)(ECHO_HEAD_ROOM + (r->head_only ? 0 : n));
-    tg_demo__respond_big(c);
+    struct tg_demo_conn *d = arg;
+    tg_buf_release(&d->big, &d->w->bigpool);
 }
 
-/* DELETE /_faults?endpoint=X: decodes X into r->name now, while the query exists. */
-static bool faults_begin(struct tg_demo_conn *c, const struct tg_http_msg *m)
+static void echo_answer(struct tg_demo_conn *d)
 {
-    struct tg_demo_req *r = &c->req;
-    r->body_limit = TG_DEMO_CAPTURE_MAX;
+    size_t cap_len = 0;
+    const char *cap = tg_hconn_body(d->hc, &cap_len);
+    uint64_t total = tg_hconn_body_bytes(d->hc);
+    char *base = d->big.data;
+    size_t n = d->req.echo_len;
+    n += tg_demo_json_escape(base + n, cap, cap_len);
+    n += (size_t)sprintf(base + n, "\",\"body_bytes\":%" PRIu64 ",\"body_truncated\":%s}", total,
+                         total > cap_len ? "true" : "false");
+    tg_hconn_respond_ref(d->hc, 200, JSON, NULL, base, n, release_big, d);
+}
+
+/* /_faults: DELETE ?endpoint=X decodes X into r->name now, while the query exists; POST
+ * keeps its JSON body (a bigger one is a 413). */
+static void faults_begin(struct tg_demo_conn *d, const struct tg_http_msg *m)
+{
+    struct tg_demo_req *r = &d->req;
+    tg_hconn_set_body_limit(d->hc, TG_DEMO_CAPTURE_MAX);
     struct tg_str v;
     if (m->method == TG_HTTP_DELETE && tg_demo_query_get(m->query, "endpoint", &v)) {
         long n = tg_demo_url_decode(r->name, sizeof r->name - 1, v);
         r->has_name = true;
         r->name_len = n < 0 ? 0 : (uint32_t)n;
     }
-    if (m->method != TG_HTTP_POST)
-        return true;
-    if (!tg_buf_reserve(&c->big, &c->w->bigpool)) {
-        tg_demo__conn_close(c, "out of memory");
-        return false;
-    }
-    r->capture = true;
-    r->cap_max = TG_DEMO_CAPTURE_MAX;
-    r->cap_off = 0;
-    return true;
+    if (m->method == TG_HTTP_POST)
+        tg_hconn_capture_body(d->hc, TG_DEMO_CAPTURE_MAX);
 }
 
-bool tg_demo__ep_begin(struct tg_demo_conn *c, const struct tg_http_msg *m)
+void tg_demo__ep_begin(struct tg_demo_conn *d, const struct tg_http_msg *m)
 {
-    struct tg_demo_req *r = &c->req;
-    struct tg_demo_worker *w = c->w;
+    struct tg_demo_req *r = &d->req;
+    struct tg_demo_worker *w = d->w;
+    memset(r, 0, sizeof *r);
+    r->head_us = tg_loop_now_us(w->loop);
+    r->method = m->method;
     r->route_err = tg_demo_route_match(m->method, m->path, &r->route);
     if (r->route_err != TG_DEMO_ROUTE_OK)
-        return true;
+        return;
     struct tg_str v;
     switch (r->route.ep) {
     case TG_DEMO_EP_FAULTS:
         /* Control traffic is never subject to the faults it controls. */
-        return faults_begin(c, m);
+        faults_begin(d, m);
+        return;
     case TG_DEMO_EP_ANALYTICS:
         r->name_len = r->route.name.len < 64 ? r->route.name.len : 64;
         memcpy(r->name, r->route.name.p, r->name_len);
@@ -182,19 +177,21 @@ bool tg_demo__ep_begin(struct tg_demo_conn *c, const struct tg_http_msg *m)
     case TG_DEMO_EP_BYTES:
         r->chunked_resp = tg_demo_query_get(m->query, "chunked", &v) && v.len == 1 && v.p[0] == '1';
         break;
+    case TG_DEMO_EP_ECHO:
+        /* Any size is counted; the first bytes are echoed back. */
+        tg_hconn_set_body_limit(d->hc, UINT64_MAX);
+        tg_hconn_capture_body(d->hc, TG_DEMO_CAPTURE_MAX);
+        break;
     default:
         break;
     }
     tg_demo_faults_eval(tg_demo_faults_current(w->sh->faults), m->path, r->head_us, &w->rng,
                         &r->effect);
-    if (r->route.ep == TG_DEMO_EP_ECHO)
-        return echo_begin(c, m);
-    return true;
 }
 
-static void answer_json(struct tg_demo_conn *c, int status, const char *body, size_t len)
+static void answer_json(struct tg_demo_conn *d, int status, const char *body, size_t len)
 {
-    tg_demo__respond(c, status, JSON, NULL, body, len);
+    tg_hconn_respond(d->hc, status, JSON, NULL, body, len);
 }
 
 static void answer_route_err(struct tg_demo_conn *c)
@@ -204,7 +201,7 @@ static void answer_route_err(struct tg_demo_conn *c)
     switch (r->route_err) {
     case TG_DEMO_ROUTE_BAD_METHOD:
         snprintf(extra, sizeof extra, "Allow: %s\r\n", r->route.allow);
-        tg_demo__respond(c, 405, JSON, extra, LIT("{\"error\":\"method not allowed\"}"));
+        tg_hconn_respond(c->hc, 405, JSON, extra, LIT("{\"error\":\"method not allowed\"}"));
         return;
     case TG_DEMO_ROUTE_BAD_ARG:
         answer_json(c, 400, LIT("{\"error\":\"bad path argument\"}"));
@@ -238,17 +235,17 @@ static void answer_fault_list(struct tg_demo_conn *c)
         answer_fault_err(c, 503, "out of memory", NULL);
         return;
     }
-    answer_json(c, 200, s, strlen(s));
-    free(s);
+    tg_hconn_respond_ref(c->hc, 200, JSON, NULL, s, strlen(s), free, s);
 }
 
 static void faults_post(struct tg_demo_conn *c)
 {
     struct tg_demo_worker *w = c->w;
-    struct tg_demo_req *r = &c->req;
     struct tg_demo_fault f;
     struct tg_demo_fault_err err;
-    if (tg_demo_fault_parse(c->big.data, r->cap_len, tg_loop_now_us(w->loop), &f, &err)) {
+    size_t len = 0;
+    const char *body = tg_hconn_body(c->hc, &len);
+    if (tg_demo_fault_parse(body ? body : "", len, tg_loop_now_us(w->loop), &f, &err)) {
         answer_fault_err(c, 400, err.msg, err.field);
         return;
     }
@@ -297,7 +294,8 @@ static void faults_handle(struct tg_demo_conn *c)
 static void answer_generate(struct tg_demo_conn *c)
 {
     struct tg_demo_worker *w = c->w;
-    uint64_t prompt_tokens = (c->req.body_bytes + 3) / 4;
+    uint64_t prompt_bytes = tg_hconn_body_bytes(c->hc);
+    uint64_t prompt_tokens = (prompt_bytes + 3) / 4;
     uint64_t completion_tokens = 40 + tg_demo_rng_next(&w->rng) % 200;
     char body[768];
     int n = snprintf(body, sizeof body,
@@ -306,7 +304,7 @@ static void answer_generate(struct tg_demo_conn *c)
                      "service follows a long-tailed distribution, as language models do.\","
                      "\"usage\":{\"prompt_bytes\":%" PRIu64 ",\"prompt_tokens\":%" PRIu64
                      ",\"completion_tokens\":%" PRIu64 "}}",
-                     w->idx, ++w->generated, c->req.body_bytes, prompt_tokens, completion_tokens);
+                     w->idx, ++w->generated, prompt_bytes, prompt_tokens, completion_tokens);
     answer_json(c, 200, body, (size_t)n);
 }
 
@@ -343,7 +341,7 @@ static void answer(struct tg_demo_conn *c)
     }
     switch (r->route.ep) {
     case TG_DEMO_EP_ROOT:
-        tg_demo__respond(c, 200, "text/plain", NULL, LIT("ok"));
+        tg_hconn_respond(c->hc, 200, "text/plain", NULL, LIT("ok"));
         return;
     case TG_DEMO_EP_HEALTH:
         answer_json(c, 200, LIT("{\"status\":\"ok\"}"));
@@ -393,9 +391,7 @@ static void answer(struct tg_demo_conn *c)
 
 static void on_latency_done(struct tg_timer *t)
 {
-    struct tg_demo_conn *c = t->data;
-    answer(c);
-    tg_demo__conn_drive(c);
+    answer(t->data);
 }
 
 /* The endpoint's own simulated service time (scaled), or the explicit /sleep time. */
@@ -422,7 +418,7 @@ static int64_t base_latency_us(struct tg_demo_conn *c)
     }
 }
 
-void tg_demo__ep_dispatch(struct tg_demo_conn *c)
+void tg_demo__ep_dispatch(struct tg_demo_conn *c, const struct tg_http_msg *m)
 {
     struct tg_demo_req *r = &c->req;
     if (r->route_err != TG_DEMO_ROUTE_OK) {
@@ -433,8 +429,11 @@ void tg_demo__ep_dispatch(struct tg_demo_conn *c)
         faults_handle(c);
         return;
     }
+    if (r->route.ep == TG_DEMO_EP_ECHO && !echo_begin(c, m))
+        return;
     if (r->effect.hang) {
-        c->state = TG_DEMO_CS_WAIT; /* until the client closes (conn.c) */
+        /* Held until the client gives up. */
+        tg_hconn_cancel_on_hup(c->hc);
         return;
     }
     /* Injected errors fail fast (only the injected latency applies); a capacity model's
@@ -447,6 +446,5 @@ void tg_demo__ep_dispatch(struct tg_demo_conn *c)
         answer(c);
         return;
     }
-    c->state = TG_DEMO_CS_WAIT;
     tg_timer_start(c->w->loop, &c->timer, due, on_latency_done, c);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Demo API internals shared by demo.c (command and threads), server.c (workers and
- * accept), conn.c (the connection state machine) and endpoints.c (what each endpoint
- * answers). One worker per thread owns a loop, a SO_REUSEPORT listener, its connections
- * and its pools; workers share only struct tg_demo_shared, which is read-only after
- * start-up apart from the fault registry and the stop flag. */
+/* Demo API internals shared by demo.c (command and threads), server.c (workers),
+ * conn.c (the handler the HTTP server engine calls, and /bytes streaming) and
+ * endpoints.c (what each endpoint answers). One worker per thread owns a loop, a
+ * SO_REUSEPORT listener served by the engine (http/server.h), and its pools; workers
+ * share only struct tg_demo_shared, which is read-only after start-up apart from the
+ * fault registry and the stop flag. */
 #ifndef TG_DEMO_SERVER_INT_H
 #define TG_DEMO_SERVER_INT_H
 
@@ -18,11 +19,10 @@
 #include "demo/latency.h"
 #include "demo/route.h"
 #include "http/http1.h"
+#include "http/server.h"
 
-#define TG_DEMO_IN_BLOCK (32 * 1024)    /* read buffer; also the request head limit */
-#define TG_DEMO_OUT_BLOCK (16 * 1024)   /* write buffer for ordinary responses */
-#define TG_DEMO_OUT_RESERVE 4096        /* room a request needs before it is started */
-#define TG_DEMO_BIG_BLOCK (1024 * 1024) /* echo responses, captured bodies, big JSON */
+#define TG_DEMO_HEAD_MAX (32 * 1024)    /* request head limit */
+#define TG_DEMO_BIG_BLOCK (1024 * 1024) /* echo responses */
 #define TG_DEMO_CAPTURE_MAX (64 * 1024) /* request body bytes kept (echo, /_faults) */
 #define TG_DEMO_BODY_MAX (1ull << 30)   /* request body limit, except /echo */
 
@@ -36,17 +36,8 @@ struct tg_demo_shared {
     _Atomic bool stopping;
 };
 
-enum tg_demo_conn_state {
-    TG_DEMO_CS_HEAD = 0, /* reading (or waiting for) the next request head */
-    TG_DEMO_CS_BODY,     /* reading the request body */
-    TG_DEMO_CS_WAIT,     /* simulated latency timer armed, or hanging */
-    TG_DEMO_CS_STREAM,   /* sending a response larger than the write buffer */
-    TG_DEMO_CS_LINGER,   /* last response queued: flush, half-close, drain, close */
-    TG_DEMO_CS_CLOSED,
-};
-
-/* What the current request needs after its head has been consumed (the head's slices
- * die when the read buffer is compacted, so everything is copied here). */
+/* What the current request needs once its head is gone (an answer may come from a timer,
+ * long after the head's slices died), copied out in tg_demo__ep_begin. */
 struct tg_demo_req {
     enum tg_demo_route_err route_err;
     struct tg_demo_route route;            /* route.name is invalid; use name[] */
@@ -54,41 +45,19 @@ struct tg_demo_req {
     uint32_t name_len;
     bool has_name;
     enum tg_http_method method;
-    int minor;
-    bool keepalive, head_only, chunked_resp;
+    bool chunked_resp;
     struct tg_demo_effect effect;
-    int64_t head_us; /* loop time when the head was complete */
-    /* Body framing and accounting. */
-    enum tg_http_body body;
-    uint64_t body_left; /* TG_HTTP_BODY_LENGTH */
-    struct tg_http_chunked chunked;
-    uint64_t body_bytes, body_limit;
-    bool body_done;
-    /* Capture of the first bytes of the body into conn->big at cap_off. */
-    bool capture, cap_overflow;
-    uint32_t cap_off, cap_max, cap_len;
-    uint32_t echo_len; /* echo: bytes of JSON prefix written into big at its head */
+    int64_t head_us;   /* loop time when the head was complete */
+    uint32_t echo_len; /* echo: bytes of JSON written into `big` before the body */
 };
 
+/* The handler's data of one connection (the engine zeroes it when a client connects). */
 struct tg_demo_conn {
-    struct tg_io io;
+    struct tg_hconn *hc;
     struct tg_demo_worker *w;
-    struct tg_demo_conn *prev, *next; /* worker's connection list */
-    enum tg_demo_conn_state state;
-    bool readable, writable;
-    bool hup;      /* the loop reported the peer's FIN: read to EOF before trusting a short read */
-    bool peer_eof; /* read() returned 0 */
-    bool shut_wr;  /* we half-closed (lingering close) */
-    struct tg_buf in, out, big;
-    /* Bytes to send after `out`: a region of `big` or of the /bytes pattern. */
-    const char *tail_p;
-    uint64_t tail_len;
-    /* /bytes streaming: bytes not yet handed to tail, chunk framing state. */
-    uint64_t stream_left;
-    bool streaming, stream_chunked, stream_in_chunk, stream_done;
-    struct tg_timer timer;
-    struct tg_defer defer;
-    int64_t last_active_us;
+    struct tg_timer timer; /* simulated latency */
+    struct tg_buf big;     /* /echo's answer, built in place */
+    uint64_t stream_left;  /* /bytes: pattern bytes not yet queued */
     struct tg_demo_req req;
 };
 
@@ -97,18 +66,10 @@ struct tg_demo_worker {
     unsigned idx;
     struct tg_loop *loop;
     int lfd;
-    struct tg_io lio;
-    struct tg_bufpool inpool, outpool, bigpool;
-    struct tg_demo_conn *conns;      /* open connections */
-    struct tg_demo_conn *free_conns; /* pool, linked through `next` */
-    uint32_t nfree;
-    struct tg_timer sweep;
-    struct tg_timer accept_pause; /* accepting resumes when it fires */
-    int64_t accept_warned_us;
-    uint64_t accept_errors;
+    struct tg_hsrv *srv;
+    struct tg_bufpool bigpool;
     struct tg_demo_rng rng;
-    uint64_t generated;     /* ids for /api/content/generate */
-    struct tg_http_msg msg; /* parse scratch: too big for the stack of every callback */
+    uint64_t generated; /* ids for /api/content/generate */
     pthread_t thread;
 };
 
@@ -123,37 +84,20 @@ void tg_demo__worker_free(struct tg_demo_worker *w);
 void *tg_demo__worker_main(void *w);
 /* Wakes every worker (any thread): they reclaim retired fault sets and check `stopping`. */
 void tg_demo__wake_all(struct tg_demo_shared *sh);
-/* Returns a closed connection's object to the pool (deferred callback of conn.c). */
-void tg_demo__conn_recycle(struct tg_demo_conn *c);
 
 /* conn.c */
-void tg_demo__conn_start(struct tg_demo_conn *c, struct tg_demo_worker *w, int fd);
-void tg_demo__conn_on_io(struct tg_io *io, unsigned events);
-/* Runs the state machine as far as it can go without blocking. */
-void tg_demo__conn_drive(struct tg_demo_conn *c);
-/* Marks closed, stops I/O and timer, closes the fd, frees buffers, defers recycling. */
-void tg_demo__conn_close(struct tg_demo_conn *c, const char *reason);
-/* Queues a complete response (head + `body`, unless HEAD). Then the connection goes on
- * with the next request, streams, or lingers and closes. `extra` is NULL or header lines
- * each ending in CRLF. Returns false if the connection was closed (out of memory). */
-bool tg_demo__respond(struct tg_demo_conn *c, int status, const char *ctype, const char *extra,
-                      const char *body, size_t len);
-/* Queues a response whose head and body are already in c->big[head..tail). */
-void tg_demo__respond_big(struct tg_demo_conn *c);
-/* Queues the head of a /bytes response and starts streaming `n` pattern bytes. */
-void tg_demo__respond_bytes(struct tg_demo_conn *c, uint64_t n, bool chunked);
-/* Formats a response head into dst; returns its length (< cap) or 0 if it does not fit.
- * `len` is the body length (ignored for 204/304). `chunked` replaces Content-Length. */
-size_t tg_demo__format_head(const struct tg_demo_conn *c, char *dst, size_t cap, int status,
-                            const char *ctype, const char *extra, uint64_t len, bool chunked);
+/* The engine's callbacks for the demo API. */
+extern const struct tg_hsrv_handler tg_demo__handler;
+/* Answers with a /bytes stream of `n` pattern bytes. */
+void tg_demo__respond_bytes(struct tg_demo_conn *d, uint64_t n, bool chunked);
 
 /* endpoints.c */
 /* Builds the static response bodies. Call once before workers start. */
 void tg_demo__endpoints_init(void);
-/* The request head is complete: route it, decide faults, set up body handling. Returns
- * false if it already answered (e.g. 413) and the connection will close. */
-bool tg_demo__ep_begin(struct tg_demo_conn *c, const struct tg_http_msg *m);
-/* The body is complete: answer now, after a timer, or never (hang). */
-void tg_demo__ep_dispatch(struct tg_demo_conn *c);
+/* The request head is complete: route it, decide faults, set up body handling. */
+void tg_demo__ep_begin(struct tg_demo_conn *d, const struct tg_http_msg *m);
+/* The body is complete (`m` is the head again): answer now, after a timer, or never
+ * (hang). */
+void tg_demo__ep_dispatch(struct tg_demo_conn *d, const struct tg_http_msg *m);
 
 #endif
