@@ -25,6 +25,7 @@
 #define CONN_POOL_MAX 1024     /* connection objects kept for reuse */
 #define ACCEPT_PAUSE_US 100000 /* listener rest after EMFILE and friends */
 #define ACCEPT_WARN_US 10000000
+#define EVICT_MIN_IDLE_US 1000000 /* idle time before the cap may take a connection back */
 #define INPOOL_FREE_MAX 256
 #define OUTPOOL_FREE_MAX 256
 
@@ -81,10 +82,13 @@ void tg_hsrv__conn_gone(struct tg_hconn *c)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     s->st.conns--;
+    if (c->rejected)
+        s->nrejecting--;
     tg_loop_defer(s->loop, &c->defer, recycle, c);
 }
 
-static int conn_start(struct tg_hsrv *s, int fd)
+/* Starts serving `fd`; a `rejected` one only gets its 503 and a lingering close. */
+static int conn_start(struct tg_hsrv *s, int fd, bool rejected)
 {
     struct tg_hconn *c = s->free_conns;
     if (c) {
@@ -111,23 +115,34 @@ static int conn_start(struct tg_hsrv *s, int fd)
         s->conns->prev = c;
     s->conns = c;
     s->st.conns++;
-    s->st.accepted++;
+    if (rejected) {
+        c->rejected = true;
+        s->nrejecting++;
+        s->st.rejected_cap++;
+        tg_hsrv__error(c, 503, "too many connections");
+    } else {
+        s->st.accepted++;
+    }
     return 0;
 }
 
-/* A connection the cap may take back: no request in progress, nothing to send. */
-static bool evictable(const struct tg_hconn *c)
+/* A connection the cap may take back: no request in progress, nothing to send, idle for
+ * a while. A client accepted a moment ago has most likely not had the time to send its
+ * request yet: taking it back would refuse a client to serve another. */
+static bool evictable(const struct tg_hconn *c, int64_t now)
 {
     return c->state == TG_HSRV__HEAD && !c->driving && tg_buf_len(&c->in) == 0 &&
-           tg_buf_len(&c->out) == 0 && c->tail_len == 0;
+           tg_buf_len(&c->out) == 0 && c->tail_len == 0 &&
+           now - c->idle_since_us >= EVICT_MIN_IDLE_US;
 }
 
 /* Closes the longest-idle evictable connection. O(connections), only at the cap. */
 static bool evict_idle(struct tg_hsrv *s)
 {
+    int64_t now = tg_loop_now_us(s->loop);
     struct tg_hconn *best = NULL;
     for (struct tg_hconn *c = s->conns; c; c = c->next)
-        if (evictable(c) && (!best || c->idle_since_us < best->idle_since_us))
+        if (evictable(c, now) && (!best || c->idle_since_us < best->idle_since_us))
             best = c;
     if (!best)
         return false;
@@ -136,10 +151,10 @@ static bool evict_idle(struct tg_hsrv *s)
     return true;
 }
 
-/* Answers 503 without a connection object and closes. Bytes the client already sent
- * are read first (a small, bounded read), so the close is a FIN and not a RST that
- * could destroy the answer before the client reads it. */
-static void reject_cap(struct tg_hsrv *s, int fd)
+/* Past the refusals that linger, a 503 without a connection object, then close: a best effort,
+ * since request bytes that arrive after the close turn it into a RST that can destroy
+ * the answer before the client reads it (the bytes already there are read first). */
+static void reject_now(struct tg_hsrv *s, int fd)
 {
     char buf[1024], body[256];
     const char *ctype = NULL;
@@ -197,13 +212,19 @@ static void on_accept(struct tg_io *io, unsigned events)
                 pause_accept(s, errno);
             return;
         }
-        if (s->st.conns >= s->cfg.limits.max_conns && !evict_idle(s)) {
-            reject_cap(s, fd);
-            continue;
+        /* Refused connections get a connection object too, for the lingering close that
+         * makes sure the 503 is read; at most a quarter of the cap of them at once. */
+        bool rejected = false;
+        if (s->st.conns - s->nrejecting >= s->cfg.limits.max_conns && !evict_idle(s)) {
+            if (s->nrejecting >= s->cfg.limits.max_conns / 4 + 16) {
+                reject_now(s, fd);
+                continue;
+            }
+            rejected = true;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (conn_start(s, fd) == -ENOMEM) {
+        if (conn_start(s, fd, rejected) == -ENOMEM) {
             pause_accept(s, ENOMEM);
             return;
         }
@@ -259,7 +280,7 @@ void tg_hsrv_free(struct tg_hsrv *s)
 
 int tg_hsrv_adopt(struct tg_hsrv *s, int fd)
 {
-    return conn_start(s, fd);
+    return conn_start(s, fd, false);
 }
 
 void tg_hsrv_set_draining(struct tg_hsrv *s)

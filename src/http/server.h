@@ -18,9 +18,12 @@
  *   coding other than chunked). A client that stops reading its response is closed after
  *   the write timeout, an idle keep-alive one after the idle timeout, both silently.
  * - At the connection cap, a new client first evicts the longest-idle connection that has
- *   no request in progress (as nginx reuses idle keep-alive connections); if there is
- *   none it gets a 503 and is closed. Answering beats leaving it in the backlog: the
- *   client learns at once, and the listener never stops serving the clients it has.
+ *   no request in progress and has been idle for a second at least (as nginx reuses
+ *   idle keep-alive connections); if there is
+ *   none it gets a 503 with Retry-After and a lingering close (up to a quarter of the
+ *   cap plus 16 such refused connections at once; past that, a bare close). Answering beats leaving it
+ *   in the backlog: the client learns at once, and the listener never stops serving the
+ *   clients it has.
  * - When accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
  *   the listener is paused for 100 ms instead of spinning on a readable socket.
  * - The last response of a connection is followed by a lingering close (half-close, then
@@ -64,7 +67,7 @@ struct tg_hsrv_limits {
 /* Per-server counters, readable by the owner from the loop's thread. */
 struct tg_hsrv_stats {
     uint64_t accepted;         /* connections accepted (and adopted) */
-    uint64_t rejected_cap;     /* answered 503 at the connection cap */
+    uint64_t rejected_cap;     /* answered 503 at the connection cap (not in `accepted`) */
     uint64_t evicted_idle;     /* idle connections closed to make room at the cap */
     uint64_t accept_errors;    /* accept failures that paused the listener */
     uint64_t requests;         /* valid request heads handed to the handler */
@@ -72,7 +75,7 @@ struct tg_hsrv_stats {
     uint64_t timeouts_write;   /* connections closed because the client did not read */
     uint64_t status_400, status_405, status_408, status_413, status_414, status_431,
         status_501;            /* answered by the engine itself, per status */
-    uint32_t conns;            /* open connections now */
+    uint32_t conns;            /* open connections now, refused ones still closing included */
 };
 
 /* The handler's callbacks. `on_head` and `on_request` are required. */
@@ -153,8 +156,9 @@ void tg_hconn_capture_body(struct tg_hconn *c, size_t max_bytes);
 const char *tg_hconn_body(const struct tg_hconn *c, size_t *len);
 uint64_t tg_hconn_body_bytes(const struct tg_hconn *c);
 
-/* While the request waits for an asynchronous answer, the client's FIN closes the
- * connection (for requests that may never be answered, such as a simulated hang). */
+/* In on_request: while the request waits for an asynchronous answer, the client's FIN
+ * closes the connection (for requests that may never be answered, such as a simulated
+ * hang). Without it, a half-closed client still gets its answer. */
 void tg_hconn_cancel_on_hup(struct tg_hconn *c);
 
 /* The answer to the current request. Each formats the head: status line, the server's

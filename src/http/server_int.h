@@ -40,6 +40,7 @@ struct tg_hconn {
     bool shut_wr;            /* we half-closed (lingering close) */
     bool driving;            /* inside tg_hsrv__drive: calls from handlers do not recurse */
     bool resume;             /* the drive budget ran out: continue from a zero timer */
+    bool rejected;           /* over the cap: answered 503, lingering, not counted in it */
     /* The current request. */
     bool keepalive, head_only, close_after, cancel_on_hup;
     int minor;
@@ -76,6 +77,7 @@ struct tg_hsrv {
     bool draining;
     struct tg_bufpool inpool, outpool;
     struct tg_hconn *conns; /* open connections */
+    uint32_t nrejecting;    /* of which refused at the cap (see `rejected`) */
     struct tg_hconn *free_conns;
     uint32_t nfree;
     struct tg_hsrv_stats st;

@@ -369,5 +369,5 @@ void tg_hsrv__error(struct tg_hconn *c, int status, const char *msg)
     /* The framing of what follows is unknown or unwanted: answer, then close. */
     c->close_after = true;
     c->state = TG_HSRV__WAIT;
-    tg_hconn_respond(c, status, ctype, NULL, body, n);
+    tg_hconn_respond(c, status, ctype, status == 503 ? "Retry-After: 1\r\n" : NULL, body, n);
 }

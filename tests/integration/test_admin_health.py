@@ -52,7 +52,8 @@ upstreams:
             g.send_signal(signal.SIGTERM)
             wait_until(lambda: http_json("GET", base + "/health")[2] == {"status": "draining"},
                        timeout=3, what="draining status")
-            assert http("GET", base + "/health")[0] == 503
+            st, h, _ = http("GET", base + "/health")
+            assert st == 503 and h.get("connection") == "close", (st, dict(h))
             assert c.recv(4096).startswith(b"HTTP/1.1 200")
             c.close()
 

@@ -587,11 +587,19 @@ static void test_connection_cap(void)
     TG_EXPECT_EQ(tg_hsrv_new(&srv, loop, lfd, &cfg), 0);
     char buf[4096];
 
-    /* Two idle clients fill the cap; a third evicts the one idle the longest. */
+    /* Two idle clients fill the cap; a third evicts the one idle the longest, once it has
+     * been idle for a second (before that, the third is refused). */
     int a = client_connect(&sa, salen);
     pump_loop(loop, 10);
     int b = client_connect(&sa, salen);
     pump_loop(loop, 10);
+    int early = client_connect(&sa, salen);
+    pump_loop(loop, 10);
+    TG_EXPECT_EQ(drain(a, buf, sizeof buf), 0);
+    TG_EXPECT_EQ(drain(early, buf, sizeof buf), -1);
+    TG_EXPECT(strncmp(buf, "HTTP/1.1 503 ", 13) == 0);
+    close(early);
+    pump_loop(loop, 1000);
     int c = client_connect(&sa, salen);
     TG_EXPECT_EQ(write(c, "GET /?c HTTP/1.1\r\nHost: x\r\n\r\n", 29), 29);
     pump_loop(loop, 20);
@@ -614,7 +622,7 @@ static void test_connection_cap(void)
     TG_EXPECT(n == -1 && strncmp(buf, "HTTP/1.1 503 ", 13) == 0);
     TG_EXPECT(strstr(buf, "Retry-After: 1\r\n") != NULL);
     tg_hsrv_stats(srv, &st);
-    TG_EXPECT_EQ(st.rejected_cap, 1);
+    TG_EXPECT_EQ(st.rejected_cap, 2);
     TG_EXPECT_EQ(st.accepted, 3);
 
     /* The accept pause: with no descriptor left, accept fails; the listener rests
@@ -640,7 +648,7 @@ static void test_connection_cap(void)
     pump_loop(loop, 200);
     tg_hsrv_stats(srv, &st);
     TG_EXPECT_EQ(st.accept_errors, 1);
-    TG_EXPECT_EQ(st.rejected_cap + st.accepted, 5); /* the waiting client was taken */
+    TG_EXPECT_EQ(st.rejected_cap + st.accepted, 6); /* the waiting client was taken */
     if (e >= 0)
         close(e);
 
