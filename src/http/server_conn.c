@@ -488,8 +488,10 @@ static bool step_linger(struct tg_hconn *c)
             break;
         drained += c->in.tail;
     }
-    if (c->state != TG_HSRV__CLOSED)
+    if (c->state != TG_HSRV__CLOSED) {
         tg_buf_release(&c->in, &c->srv->inpool);
+        c->resume = c->readable; /* drained the most per turn; go on in the next */
+    }
     return false;
 }
 
