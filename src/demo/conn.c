@@ -26,8 +26,10 @@ static void fill_pattern(void)
 static void on_head(struct tg_hconn *c, const struct tg_http_msg *m)
 {
     struct tg_demo_conn *d = tg_hconn_data(c);
-    d->hc = c;
-    d->w = tg_hsrv_data(tg_hconn_server(c));
+    if (!d->w) {
+        d->hc = c;
+        d->w = tg_hsrv_data(tg_hconn_server(c));
+    }
     tg_demo__ep_begin(d, m);
 }
 

@@ -159,7 +159,7 @@ static void reject_now(struct tg_hsrv *s, int fd)
     char buf[1024], body[256];
     const char *ctype = NULL;
     size_t bl = tg_hsrv__error_body(s, 503, "too many connections", body, sizeof body, &ctype);
-    const char *extra = s->cfg.resp_headers ? s->cfg.resp_headers : "";
+    const char *extra = s->cfg.resp_headers;
     int n = snprintf(buf, sizeof buf,
                      "HTTP/1.1 503 Service Unavailable\r\n%sContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%.*s",
@@ -242,10 +242,12 @@ int tg_hsrv_new(struct tg_hsrv **out, struct tg_loop *loop, int listen_fd,
     limits_defaults(&s->cfg.limits);
     if (!s->cfg.log_module)
         s->cfg.log_module = "http";
+    if (!s->cfg.resp_headers)
+        s->cfg.resp_headers = "";
+    s->resp_headers_len = strlen(s->cfg.resp_headers);
     s->plim = (struct tg_http_limits){s->cfg.limits.max_head_bytes, s->cfg.limits.max_headers};
     s->lfd = listen_fd;
-    tg_bufpool_init(&s->inpool, s->cfg.limits.max_head_bytes + TG_HSRV__BODY_ROOM,
-                    INPOOL_FREE_MAX);
+    tg_bufpool_init(&s->inpool, s->cfg.limits.max_head_bytes + TG_HSRV__BODY_ROOM, INPOOL_FREE_MAX);
     tg_bufpool_init(&s->outpool, TG_HSRV__OUT_BLOCK, OUTPOOL_FREE_MAX);
     if (listen_fd != -1) {
         int rc = tg_io_start_listener(loop, &s->lio, listen_fd, on_accept, s);

@@ -18,12 +18,11 @@
  *   coding other than chunked). A client that stops reading its response is closed after
  *   the write timeout, an idle keep-alive one after the idle timeout, both silently.
  * - At the connection cap, a new client first evicts the longest-idle connection that has
- *   no request in progress and has been idle for a second at least (as nginx reuses
- *   idle keep-alive connections); if there is
- *   none it gets a 503 with Retry-After and a lingering close (up to a quarter of the
- *   cap plus 16 such refused connections at once; past that, a bare close). Answering beats leaving it
- *   in the backlog: the client learns at once, and the listener never stops serving the
- *   clients it has.
+ *   no request in progress and has been idle for a second at least (as nginx reuses idle
+ *   keep-alive connections); if there is none it gets a 503 with Retry-After and a
+ *   lingering close (up to a quarter of the cap plus 16 such refusals at once; past
+ *   that, a bare close). Answering beats leaving it in the backlog: the client learns at
+ *   once, and the listener never stops serving the clients it has.
  * - When accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
  *   the listener is paused for 100 ms instead of spinning on a readable socket.
  * - The last response of a connection is followed by a lingering close (half-close, then
@@ -66,16 +65,16 @@ struct tg_hsrv_limits {
 
 /* Per-server counters, readable by the owner from the loop's thread. */
 struct tg_hsrv_stats {
-    uint64_t accepted;         /* connections accepted (and adopted) */
-    uint64_t rejected_cap;     /* answered 503 at the connection cap (not in `accepted`) */
-    uint64_t evicted_idle;     /* idle connections closed to make room at the cap */
-    uint64_t accept_errors;    /* accept failures that paused the listener */
-    uint64_t requests;         /* valid request heads handed to the handler */
-    uint64_t timeouts_idle;    /* idle keep-alive connections closed */
-    uint64_t timeouts_write;   /* connections closed because the client did not read */
-    uint64_t status_400, status_405, status_408, status_413, status_414, status_431,
-        status_501;            /* answered by the engine itself, per status */
-    uint32_t conns;            /* open connections now, refused ones still closing included */
+    uint64_t accepted;       /* connections accepted (and adopted) */
+    uint64_t rejected_cap;   /* answered 503 at the connection cap (not in `accepted`) */
+    uint64_t evicted_idle;   /* idle connections closed to make room at the cap */
+    uint64_t accept_errors;  /* accept failures that paused the listener */
+    uint64_t requests;       /* valid request heads handed to the handler */
+    uint64_t timeouts_idle;  /* idle keep-alive connections closed */
+    uint64_t timeouts_write; /* connections closed because the client did not read */
+    /* Refused by the engine itself, per status. */
+    uint64_t status_400, status_405, status_408, status_413, status_414, status_431, status_501;
+    uint32_t conns; /* open connections now, refused ones still closing included */
 };
 
 /* The handler's callbacks. `on_head` and `on_request` are required. */
@@ -182,8 +181,8 @@ bool tg_hconn_respond_ref(struct tg_hconn *c, int status, const char *ctype, con
  * instead; an HTTP/1.0 client gets Content-Length framing either way, so `len` must be
  * exact). The engine then calls on_write whenever everything queued has been sent: this
  * is the backpressure, and a slow reader costs no memory. */
-bool tg_hconn_respond_stream(struct tg_hconn *c, int status, const char *ctype,
-                             const char *extra, uint64_t len, bool chunked);
+bool tg_hconn_respond_stream(struct tg_hconn *c, int status, const char *ctype, const char *extra,
+                             uint64_t len, bool chunked);
 
 /* In on_write: queues `n` (> 0) body bytes at `p`, sent without a copy; `p` must stay
  * valid until the next on_write or on_close. */

@@ -179,9 +179,11 @@ static enum rd read_more(struct tg_hconn *c)
 
 void tg_hsrv__request_done(struct tg_hconn *c)
 {
-    free(c->cap);
-    c->cap = NULL;
-    c->cap_len = c->cap_size = c->cap_max = 0;
+    if (c->cap_max) {
+        free(c->cap);
+        c->cap = NULL;
+        c->cap_len = c->cap_size = c->cap_max = 0;
+    }
     c->streaming = false;
     if (c->close_after) {
         c->state = TG_HSRV__LINGER;
@@ -430,8 +432,8 @@ static bool step_body(struct tg_hconn *c, int *budget)
             return c->state != TG_HSRV__CLOSED;
         if (body_done(c)) {
             /* The kept head parses as before; `s->msg` may hold another connection's. */
-            int r = tg_http1_parse_request(c->in.data + c->in.head, c->head_len, &s->plim,
-                                           &s->msg, NULL);
+            int r = tg_http1_parse_request(c->in.data + c->in.head, c->head_len, &s->plim, &s->msg,
+                                           NULL);
             if (r != (int)c->head_len) {
                 tg_hconn_close(c, "kept head changed");
                 return false;

@@ -69,6 +69,7 @@ struct tg_hconn {
 struct tg_hsrv {
     struct tg_loop *loop;
     struct tg_hsrv_config cfg; /* limits with the defaults filled in */
+    size_t resp_headers_len;   /* of cfg.resp_headers ("" when not set) */
     struct tg_http_limits plim;
     int lfd;
     struct tg_io lio;
@@ -110,7 +111,7 @@ void tg_hsrv__error(struct tg_hconn *c, int status, const char *msg);
 /* The SEND state: sends the tail, asks the handler for more of a stream. */
 bool tg_hsrv__step_send(struct tg_hconn *c);
 /* Formats the engine's error body (the handler's error_body, or {"error":"msg"}). */
-size_t tg_hsrv__error_body(struct tg_hsrv *s, int status, const char *msg, char *dst,
-                           size_t cap, const char **ctype);
+size_t tg_hsrv__error_body(struct tg_hsrv *s, int status, const char *msg, char *dst, size_t cap,
+                           const char **ctype);
 
 #endif

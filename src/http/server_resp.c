@@ -48,8 +48,8 @@ int tg_hsrv__flush(struct tg_hconn *c)
         if (olen)
             iov[n++] = (struct iovec){c->out.data + c->out.head, olen};
         if (c->tail_len)
-            iov[n++] = (struct iovec){(void *)c->tail_p,
-                                      c->tail_len > SEND_MAX ? SEND_MAX : c->tail_len};
+            iov[n++] =
+                (struct iovec){(void *)c->tail_p, c->tail_len > SEND_MAX ? SEND_MAX : c->tail_len};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t wr = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL);
         if (wr == -1) {
@@ -105,13 +105,6 @@ bool tg_hsrv__step_send(struct tg_hconn *c)
 
 /* ---- heads ------------------------------------------------------------------------ */
 
-static char *put(char *d, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(d, s, n);
-    return d + n;
-}
-
 static char *put_u64(char *d, uint64_t v)
 {
     char tmp[24];
@@ -125,14 +118,36 @@ static char *put_u64(char *d, uint64_t v)
     return d;
 }
 
-/* Bytes a head may take, or 0 if it would not fit in the free room of a write buffer. */
-static size_t head_bound(const struct tg_hconn *c, int status, const char *ctype,
+static char *put_n(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+#define PUT_LIT(d, lit) put_n((d), (lit), sizeof(lit) - 1)
+
+/* A response head measured once: every string with its length, and a bound on the bytes
+ * it takes (the fixed parts are under 128 bytes). This is on the path of every request,
+ * so nothing is measured twice. */
+struct head {
+    int status;
+    const char *reason, *ctype, *extra;
+    size_t rlen, clen, elen, bound;
+};
+
+/* Fills `h`; false if the head could not fit the room a request is guaranteed. */
+static bool head_measure(const struct tg_hconn *c, struct head *h, int status, const char *ctype,
                          const char *extra)
 {
-    const char *rh = c->srv->cfg.resp_headers;
-    size_t n = 160 + strlen(tg_http_reason(status)) + (ctype ? strlen(ctype) : 0) +
-               (extra ? strlen(extra) : 0) + (rh ? strlen(rh) : 0);
-    return n > TG_HSRV__OUT_RESERVE - 64 ? 0 : n;
+    h->status = status;
+    h->reason = tg_http_reason(status);
+    h->ctype = ctype;
+    h->extra = extra;
+    h->rlen = strlen(h->reason);
+    h->clen = ctype ? strlen(ctype) : 0;
+    h->elen = extra ? strlen(extra) : 0;
+    h->bound = 128 + h->rlen + h->clen + h->elen + c->srv->resp_headers_len;
+    return h->bound <= TG_HSRV__OUT_RESERVE - 64;
 }
 
 static bool no_body_status(int status)
@@ -140,39 +155,37 @@ static bool no_body_status(int status)
     return status == 204 || status == 304 || status < 200;
 }
 
-/* Writes the head at `d` (room: head_bound) and returns its end. Decides here whether
- * the connection closes after this response. */
-static char *format_head(struct tg_hconn *c, char *d, int status, const char *ctype,
-                         const char *extra, uint64_t len, bool chunked)
+/* Writes the head at `d` (room: h->bound) and returns its end. Decides here whether the
+ * connection closes after this response. */
+static char *format_head(struct tg_hconn *c, char *d, const struct head *h, uint64_t len,
+                         bool chunked)
 {
     struct tg_hsrv *s = c->srv;
     c->close_after = c->close_after || !c->keepalive || s->draining;
-    d = put(d, "HTTP/1.1 ");
-    d = put_u64(d, (uint64_t)status);
+    d = PUT_LIT(d, "HTTP/1.1 ");
+    d = put_u64(d, (uint64_t)h->status);
     *d++ = ' ';
-    d = put(d, tg_http_reason(status));
-    d = put(d, "\r\n");
-    if (s->cfg.resp_headers)
-        d = put(d, s->cfg.resp_headers);
-    if (ctype) {
-        d = put(d, "Content-Type: ");
-        d = put(d, ctype);
-        d = put(d, "\r\n");
+    d = put_n(d, h->reason, h->rlen);
+    d = PUT_LIT(d, "\r\n");
+    d = put_n(d, s->cfg.resp_headers, s->resp_headers_len);
+    if (h->ctype) {
+        d = PUT_LIT(d, "Content-Type: ");
+        d = put_n(d, h->ctype, h->clen);
+        d = PUT_LIT(d, "\r\n");
     }
     if (chunked) {
-        d = put(d, "Transfer-Encoding: chunked\r\n");
-    } else if (!no_body_status(status)) {
-        d = put(d, "Content-Length: ");
+        d = PUT_LIT(d, "Transfer-Encoding: chunked\r\n");
+    } else if (!no_body_status(h->status)) {
+        d = PUT_LIT(d, "Content-Length: ");
         d = put_u64(d, len);
-        d = put(d, "\r\n");
+        d = PUT_LIT(d, "\r\n");
     }
     if (c->close_after)
-        d = put(d, "Connection: close\r\n");
+        d = PUT_LIT(d, "Connection: close\r\n");
     else if (c->minor == 0)
-        d = put(d, "Connection: keep-alive\r\n");
-    if (extra)
-        d = put(d, extra);
-    return put(d, "\r\n");
+        d = PUT_LIT(d, "Connection: keep-alive\r\n");
+    d = put_n(d, h->extra, h->elen);
+    return PUT_LIT(d, "\r\n");
 }
 
 /* Common entry of the tg_hconn_respond* calls: the connection must be waiting for the
@@ -217,22 +230,22 @@ bool tg_hconn_respond(struct tg_hconn *c, int status, const char *ctype, const c
 {
     if (!begin(c))
         return false;
-    size_t blen = (c->head_only || no_body_status(status)) ? 0 : len;
-    size_t hb = head_bound(c, status, ctype, extra);
-    if (!hb)
+    struct head h;
+    if (!head_measure(c, &h, status, ctype, extra))
         return head_too_large(c);
-    if (hb + blen <= tg_buf_space(&c->out)) {
-        char *d = format_head(c, c->out.data + c->out.tail, status, ctype, extra, len, false);
+    size_t blen = (c->head_only || no_body_status(status)) ? 0 : len;
+    if (h.bound + blen <= tg_buf_space(&c->out)) {
+        char *d = format_head(c, c->out.data + c->out.tail, &h, len, false);
         memcpy(d, body, blen);
         c->out.tail = (uint32_t)(d + blen - c->out.data);
         return queued(c);
     }
-    char *buf = malloc(hb + blen);
+    char *buf = malloc(h.bound + blen);
     if (!buf) {
         tg_hconn_close(c, "out of memory");
         return false;
     }
-    char *d = format_head(c, buf, status, ctype, extra, len, false);
+    char *d = format_head(c, buf, &h, len, false);
     memcpy(d, body, blen);
     c->tail_owned = buf;
     c->tail_p = buf;
@@ -248,13 +261,13 @@ bool tg_hconn_respond_ref(struct tg_hconn *c, int status, const char *ctype, con
             release(arg);
         return false;
     }
-    size_t hb = head_bound(c, status, ctype, extra);
-    if (!hb || hb > tg_buf_space(&c->out)) {
+    struct head h;
+    if (!head_measure(c, &h, status, ctype, extra) || h.bound > tg_buf_space(&c->out)) {
         if (release)
             release(arg);
         return head_too_large(c);
     }
-    char *d = format_head(c, c->out.data + c->out.tail, status, ctype, extra, len, false);
+    char *d = format_head(c, c->out.data + c->out.tail, &h, len, false);
     c->out.tail = (uint32_t)(d - c->out.data);
     c->release = release;
     c->release_arg = arg;
@@ -267,17 +280,17 @@ bool tg_hconn_respond_ref(struct tg_hconn *c, int status, const char *ctype, con
     return queued(c);
 }
 
-bool tg_hconn_respond_stream(struct tg_hconn *c, int status, const char *ctype,
-                             const char *extra, uint64_t len, bool chunked)
+bool tg_hconn_respond_stream(struct tg_hconn *c, int status, const char *ctype, const char *extra,
+                             uint64_t len, bool chunked)
 {
     if (!begin(c))
         return false;
-    size_t hb = head_bound(c, status, ctype, extra);
-    if (!hb || hb > tg_buf_space(&c->out))
+    struct head h;
+    if (!head_measure(c, &h, status, ctype, extra) || h.bound > tg_buf_space(&c->out))
         return head_too_large(c);
     /* HTTP/1.0 has no chunked coding; Content-Length works for every version. */
     chunked = chunked && c->minor == 1;
-    char *d = format_head(c, c->out.data + c->out.tail, status, ctype, extra, len, chunked);
+    char *d = format_head(c, c->out.data + c->out.tail, &h, len, chunked);
     c->out.tail = (uint32_t)(d - c->out.data);
     c->streaming = !c->head_only && !no_body_status(status);
     c->stream_chunked = chunked;
@@ -318,8 +331,8 @@ void tg_hconn_stream_end(struct tg_hconn *c)
 
 /* ---- the engine's own answers ------------------------------------------------------- */
 
-size_t tg_hsrv__error_body(struct tg_hsrv *s, int status, const char *msg, char *dst,
-                           size_t cap, const char **ctype)
+size_t tg_hsrv__error_body(struct tg_hsrv *s, int status, const char *msg, char *dst, size_t cap,
+                           const char **ctype)
 {
     if (s->cfg.handler->error_body)
         return s->cfg.handler->error_body(s, status, msg, dst, cap, ctype);

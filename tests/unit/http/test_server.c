@@ -152,7 +152,7 @@ static void client_read(struct fx *f)
         ssize_t n = read(f->cfd, buf, sizeof buf);
         if (n > 0) {
             size_t k = (size_t)n < sizeof f->got - 1 - f->got_len ? (size_t)n
-                                                                   : sizeof f->got - 1 - f->got_len;
+                                                                  : sizeof f->got - 1 - f->got_len;
             memcpy(f->got + f->got_len, buf, k);
             f->got_len += k;
             f->got[f->got_len] = 0;
@@ -430,7 +430,8 @@ static void test_bodies_and_continue(void)
 {
     fx_open(&fx, NULL);
     /* 100-continue: the interim answer comes before any body byte is sent. */
-    fx_send(&fx, "POST /cap HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    fx_send(&fx,
+            "POST /cap HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     want_responses = 1;
     pump(&fx, 1000, until_responses, true);
     TG_EXPECT_STREQ(fx.got, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -636,8 +637,8 @@ static void test_connection_cap(void)
     struct rlimit low = {(rlim_t)probe + 2, old.rlim_max};
     close(probe);
     TG_EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int e = client_connect(&sa, salen);             /* takes the last but one descriptor */
-    int spare = socket(AF_UNIX, SOCK_STREAM, 0);    /* and the last: accept has none left */
+    int e = client_connect(&sa, salen);          /* takes the last but one descriptor */
+    int spare = socket(AF_UNIX, SOCK_STREAM, 0); /* and the last: accept has none left */
     TG_EXPECT_GE(spare, 0);
     /* Level-triggered and not paused, the listener would fail on every turn. */
     pump_loop(loop, 30);
