@@ -416,6 +416,24 @@ def test_malformed_requests():
         assert http("GET", url(port, "/health"))[0] == 200
 
 
+def test_engine_refusals():
+    """The demo API runs on the shared HTTP server engine: its refusals apply here too."""
+    port = free_port()
+    with demo_api(port):
+        for req, want in [
+            (b"GET /health HTTP/1.1\r\n\r\n", 400),  # HTTP/1.1 without Host
+            (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n", 501),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+             b"0\r\n\r\n", 501),
+            (b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 405),
+        ]:
+            resps = parse_responses(raw(port, req, timeout=5))
+            assert len(resps) == 1 and resps[0][0] == want, (req[:50], resps)
+            assert resps[0][1].get("connection") == "close"
+        assert http("GET", url(port, "/health"))[0] == 200
+
+
 def test_workers_share_faults():
     port = free_port()
     with demo_api(port, workers=3, latency_scale=0):
