@@ -25,7 +25,7 @@ static const struct tg_hsrv_limits demo_limits = {
     .header_timeout_us = 10000000,
     .idle_timeout_us = 60000000,
     .body_timeout_us = 30000000,
-    .body_min_rate = 1024,
+    .body_min_bytes_per_s = 1024,
     .write_timeout_us = 60000000,
 };
 

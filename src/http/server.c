@@ -47,8 +47,8 @@ static void limits_defaults(struct tg_hsrv_limits *l)
         l->idle_timeout_us = 60000000;
     if (!l->body_timeout_us)
         l->body_timeout_us = 10000000;
-    if (!l->body_min_rate)
-        l->body_min_rate = 1024;
+    if (!l->body_min_bytes_per_s)
+        l->body_min_bytes_per_s = 1024;
     if (!l->write_timeout_us)
         l->write_timeout_us = 30000000;
 }

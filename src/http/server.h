@@ -57,10 +57,10 @@ struct tg_hsrv_limits {
     int64_t header_timeout_us; /* from the first byte of a head (default 10 s) -> 408 */
     int64_t idle_timeout_us;   /* keep-alive connection with no request (default 60 s) */
     int64_t body_timeout_us;   /* grace before the body rate applies (default 10 s) */
-    uint32_t body_min_rate;    /* bytes per second a body must keep up after the grace
-                                * (default 1024): the deadline for a body is its start +
-                                * body_timeout_us + bytes received / body_min_rate -> 408 */
-    int64_t write_timeout_us;  /* no send progress for this long -> close (default 30 s) */
+    /* The rate a body must keep up after the grace (default 1024): a body's deadline is
+     * its start + body_timeout_us + bytes received / body_min_bytes_per_s -> 408. */
+    uint32_t body_min_bytes_per_s;
+    int64_t write_timeout_us; /* no send progress for this long -> close (default 30 s) */
 };
 
 /* Per-server counters, readable by the owner from the loop's thread. */

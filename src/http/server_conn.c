@@ -85,7 +85,7 @@ static int64_t deadline(const struct tg_hconn *c)
         return c->head_start_us + l->header_timeout_us;
     case TG_HSRV__BODY:
         return c->body_start_us + l->body_timeout_us +
-               (int64_t)(c->body_bytes * 1000000 / l->body_min_rate);
+               (int64_t)(c->body_bytes * 1000000 / l->body_min_bytes_per_s);
     default:
         return 0;
     }

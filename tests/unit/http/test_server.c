@@ -406,7 +406,7 @@ static void test_header_and_idle_timeouts(void)
 static void test_body_rate_and_write_timeout(void)
 {
     struct tg_hsrv_limits lim = {
-        .body_timeout_us = 50000, .body_min_rate = 1000, .write_timeout_us = 60000};
+        .body_timeout_us = 50000, .body_min_bytes_per_s = 1000, .write_timeout_us = 60000};
     /* 10 bytes of a 1000-byte body, then nothing: 408 once below the minimum rate. */
     fx_open(&fx, &lim);
     fx_send(&fx, "POST /cap HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
