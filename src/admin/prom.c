@@ -194,7 +194,7 @@ static void service_labels(struct tg_text *t, const void *ctx)
  * registry (created on the first scrape, refreshed on each). */
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
-        *start, *build, *endpoints, *dropped;
+        *start, *build, *endpoints, *dropped, *accept_errors, *refused;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
@@ -236,6 +236,12 @@ static int define(struct tg_registry *reg, struct gauges *g)
          TG_METRIC_GAUGE, NULL, 0},
         {&g->dropped, "tailguard_metrics_dropped_total",
          "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},
+        {&g->accept_errors, "tailguard_accept_errors_total",
+         "Failed accept() calls on the proxy listeners (e.g. out of file descriptors).",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->refused, "tailguard_connections_refused_total",
+         "Client connections answered 503 and closed at limits.max_connections.",
+         TG_METRIC_COUNTER, NULL, 0},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -316,9 +322,12 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
     flush_service(&sc);
 }
 
-static void on_worker_active(const struct tg_gateway_worker_info *w, void *ctx)
+static void on_worker_sums(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    *(uint64_t *)ctx += w->active;
+    uint64_t *sums = ctx;
+    sums[0] += w->active;
+    sums[1] += w->accept_errors;
+    sums[2] += w->conns_refused;
 }
 
 static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us)
@@ -330,9 +339,11 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     struct srv_ctx c = {gw, g, NULL};
     tg_gateway_foreach_server(gw, on_server, &c);
 
-    uint64_t active = 0;
-    tg_gateway_foreach_worker(gw, on_worker_active, &active);
-    tg_family_set(g->active, NULL, (double)active);
+    uint64_t sums[3] = {0};
+    tg_gateway_foreach_worker(gw, on_worker_sums, sums);
+    tg_family_set(g->active, NULL, (double)sums[0]);
+    tg_family_set(g->accept_errors, NULL, (double)sums[1]);
+    tg_family_set(g->refused, NULL, (double)sums[2]);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

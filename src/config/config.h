@@ -128,6 +128,11 @@ struct tg_config {
     uint64_t max_body_bytes;     /* 0 = unlimited; else larger bodies -> 413 */
     uint32_t max_connections;    /* 20000, whole process */
     int64_t header_timeout_us;   /* 10 s to receive a request head -> 408 */
+    /* Slow request bodies (408): at most `body_timeout_us` (10 s) between two reads of a
+     * body the gateway is ready to read, and, past that first budget, an average of at
+     * least `min_body_rate` bytes/s (1 KiB/s; 0 = no rate rule), Apache's MinRate idea. */
+    int64_t body_timeout_us;
+    uint64_t min_body_rate;
     int64_t idle_timeout_us;     /* 60 s keep-alive idle */
     int64_t default_timeout_us;  /* 30 s upstream response timeout, class default */
     int64_t critical_timeout_us; /* 60 s, class critical */

@@ -47,13 +47,18 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
     struct tg_snapshot *s;
-    int rc = tg_endpoints_new(cfg->max_endpoints, &gw->endpoints);
+    /* One more than endpoints.max: "(rejected)" is the gateway's own, not a label the
+     * traffic chose, so it does not use up the bound. */
+    int rc = tg_endpoints_new(cfg->max_endpoints + 1, &gw->endpoints);
     if (rc) {
         tg_config_free(cfg);
         free(gw);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
-    uint32_t nkeys = (cfg->max_endpoints + 1) * TG_GATEWAY_METHODS;
+    /* Interned first, so it has an id even when route names fill the registry. */
+    gw->rejected_endpoint = tg_endpoints_intern(gw->endpoints, TG_GATEWAY_REJECTED,
+                                                sizeof TG_GATEWAY_REJECTED - 1);
+    uint32_t nkeys = (cfg->max_endpoints + 2) * TG_GATEWAY_METHODS;
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
         tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0) {
         tg_config_free(cfg);
@@ -245,6 +250,10 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
             .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
             .loop_lag_us = atomic_exchange_explicit(&gw->workers[i].lag_us, 0, memory_order_relaxed),
             .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
+            .accept_errors =
+                atomic_load_explicit(&gw->workers[i].accept_errors, memory_order_relaxed),
+            .conns_refused =
+                atomic_load_explicit(&gw->workers[i].conns_refused, memory_order_relaxed),
         };
         fn(&info, ctx);
     }
@@ -294,7 +303,7 @@ const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id)
 
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw)
 {
-    return tg_endpoints_count(gw->endpoints);
+    return tg_endpoints_count(gw->endpoints) - 1; /* "(rejected)" is not counted */
 }
 
 const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key)

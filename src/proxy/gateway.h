@@ -55,6 +55,9 @@ bool tg_gateway_any_healthy(struct tg_gateway *gw);
 #define TG_GATEWAY_METHODS 10
 #define TG_GATEWAY_MAX_SERVER_KEYS 1024
 #define TG_GATEWAY_WINDOW_S 900 /* longest monitoring window: 15 minutes */
+/* The endpoint of requests the gateway refuses before routing (malformed, too large,
+ * too slow, no Host...); not a valid route name, so it cannot collide with one. */
+#define TG_GATEWAY_REJECTED "(rejected)"
 
 /* Collects the workers' shards into the aggregate; call once a second. */
 void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
@@ -62,7 +65,8 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
 /* The aggregate (totals and windows), valid for the gateway's lifetime. */
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 
-/* Endpoint names by id (0 = "other"), and how many there are (ids 1..count). */
+/* Endpoint names by id (0 = "other"), and how many the traffic has made (routes and
+ * templates, bounded by endpoints.max; TG_GATEWAY_REJECTED is not counted). */
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
 
@@ -132,6 +136,8 @@ struct tg_gateway_worker_info {
     uint64_t active;     /* requests in flight */
     int64_t loop_lag_us; /* worst time one loop turn took since the last read */
     uint64_t loop_turns;
+    uint64_t accept_errors; /* accept() failures (fds or memory exhausted), since start */
+    uint64_t conns_refused; /* connections turned away at limits.max_connections */
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
 

@@ -37,7 +37,7 @@ SMUGGLING = {
     "bare LF":
         b"GET / HTTP/1.1\nHost: x\n\n",
     "bad version":
-        b"GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.10\r\nHost: x\r\n\r\n",
     "HTTP/1.1 without Host":
         b"GET /id HTTP/1.1\r\nX-A: 1\r\n\r\n",
     "HTTP/1.0 with chunked":
