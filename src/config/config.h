@@ -187,6 +187,16 @@ struct tg_config *tg_config_clone(const struct tg_config *cfg);
 
 void tg_config_free(struct tg_config *cfg); /* accepts NULL */
 
+/* Reload support (live.c). Every setting takes effect at run time except a few bound to
+ * what is built once at start: listen, admin.listen, workers, endpoints.max,
+ * tracing.buffer. This copies those from `running` into `next` (a new snapshot, before
+ * it is published) and calls `fn` (may be NULL) for each one `next` wanted to change,
+ * with both values as text and what holds the setting; returns how many. */
+typedef void tg_config_kept_fn(const char *key, const char *running, const char *wanted,
+                               const char *why, void *ctx);
+unsigned tg_config_keep_restart_only(const struct tg_config *running, struct tg_config *next,
+                                     tg_config_kept_fn *fn, void *ctx);
+
 /* Index of the upstream called `name`, or TG_ENOTFOUND. O(nupstreams). */
 int tg_config_upstream_index(const struct tg_config *cfg, const char *name);
 

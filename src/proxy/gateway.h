@@ -25,11 +25,19 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
  * or -errno with `eb` naming the address that could not be bound. */
 int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb);
 
-/* Publishes `cfg` (takes ownership) as the new snapshot. Workers switch at their next
- * loop turn; requests in flight finish on the snapshot they started with. Health state
- * of servers with the same upstream name and address carries over. The listen address
- * and worker count cannot change on reload (a warning says so). */
-int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_errbuf *eb);
+/* Publishes `cfg` (takes ownership; validated, with tg_config_keep_restart_only already
+ * applied) as the new snapshot. Workers switch at their next loop turn; requests in
+ * flight finish on the snapshot they started with. Health state of servers with the same
+ * upstream name and address carries over. Tracing switches at once; the access log is
+ * reopened (log rotation) and may change path, format, on or off. What cannot change
+ * without a restart is kept at its running value and reported through `kept` (may be
+ * NULL): a limits.max_header_bytes beyond the worker buffers, an access log that cannot
+ * be opened. */
+int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
+                      void *ctx, struct tg_errbuf *eb);
+
+/* The configuration now in force. Control thread only; valid until the next reload. */
+const struct tg_config *tg_gateway_config(struct tg_gateway *gw);
 
 /* Starts the health checks of the current snapshot on `loop` (the control thread's). */
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop);

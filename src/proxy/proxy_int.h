@@ -148,8 +148,13 @@ struct tg_gateway {
     atomic_llong live_p99_us;       /* gateway p99 over the last minute (control thread) */
     atomic_uint trace_rate_ppm;     /* tracing sample rate, parts per million */
     atomic_bool tracing;            /* tracing on */
-    int access_fd;                  /* -1 = no access log */
-    enum tg_access_format access_format;
+    /* The access log. The descriptor, once opened, is never closed while workers run: a
+     * reload points it at the new file with dup2, so a worker's write can never land in
+     * a descriptor number that was reused for something else. */
+    _Atomic int access_fd;          /* -1 until an access log was first configured */
+    atomic_bool access_on;          /* access_log configured now */
+    _Atomic int access_format;      /* enum tg_access_format */
+    uint32_t buf_block;             /* worker buffer size (holds a whole request head) */
     struct tg_health *health;
 };
 

@@ -247,9 +247,7 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     w->lfd = lfd;
     w->shard = gw->shards[id];
     w->rng = (uint64_t)tg_clock_wall_us() ^ ((uint64_t)id << 48) ^ (uint64_t)(uintptr_t)w;
-    /* A block must hold a whole request head plus what the rewrite adds to it. */
-    uint32_t max_head = atomic_load(&gw->snap)->cfg->max_head_bytes;
-    tg_bufpool_init(&w->bufs, max_head + 4096 > 16384 ? max_head + 4096 : 16384, 1024);
+    tg_bufpool_init(&w->bufs, gw->buf_block, 1024);
     int rc = tg_loop_new(&w->loop, on_wake, w);
     if (rc)
         return rc;
@@ -261,8 +259,6 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
         return -ENOMEM;
     /* The ring exists even with tracing off: the control API may turn it on later. */
     if (tg_tracering_new(cfg->trace_buffer, &w->traces) != 0)
-        return -ENOMEM;
-    if (gw->access_fd >= 0 && !(w->alog = malloc(65536)))
         return -ENOMEM;
     tg_timer_start(w->loop, &w->stats_timer, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
     return tg_io_start_listener(w->loop, &w->lio, lfd, on_accept, w);
