@@ -196,6 +196,7 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
     x->req_body = req->body;
     x->req_left = req->body == TG_HTTP_BODY_LENGTH ? req->content_length : 0;
+    x->expect_continue = (req->flags & TG_HTTP_F_EXPECT_100) != 0;
     x->ws = tg__worker_view_get(w);
     const struct tg_config *cfg = x->ws->snap->cfg;
     x->route = tg_route_match(x->ws->snap->routes, req->method, req->path);
@@ -477,10 +478,12 @@ static bool pump_request(struct cconn *c, struct uconn *u)
         return true;
     }
     /* More body needed: read the client while its buffer has room. Until then the
-     * upstream is the one holding things up. */
+     * upstream is the one holding things up, and so it is while a client that asked for
+     * "100 Continue" has not had it and has sent nothing (RFC 9110 §10.1.1). */
     if (x->req_ready == 0 && x->req_body != TG_HTTP_BODY_NONE &&
         tg_buf_len(&x->uhead) == x->uhead_off) {
-        client_wait_begin(c);
+        if (!x->expect_continue || x->body_read)
+            client_wait_begin(c);
         int r = tg__client_read(c);
         if (r < 0) {
             x->cause = TG_CAUSE_CLIENT_ABORT;
@@ -526,6 +529,8 @@ static bool response_head(struct cconn *c, struct uconn *u)
          * (103's Link is the point of it) to HTTP/1.1 clients, dropped for HTTP/1.0
          * ones (RFC 9110 §15.2). If it does not fit beside what is still unsent, wait
          * for the client to take that first. */
+        if (m->status == 100)
+            x->expect_continue = false; /* from here on the body is the client's to send */
         if (x->minor >= 1) {
             uint32_t mark = c->out.tail;
             if (tg__headers_response(&c->out, m, true, false, false, x->reqid, x->reqid_len)) {

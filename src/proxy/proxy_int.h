@@ -237,6 +237,7 @@ struct exchange {
     uint64_t body_read;       /* request body bytes read so far */
     int64_t up_progress_us;   /* last time the upstream took request bytes */
     bool fresh_conn;          /* the next try must open a new connection */
+    bool expect_continue;     /* the client waits for "100 Continue" before its body */
 
     bool resp_head_done;
     int status;

@@ -5,6 +5,7 @@ get 431, oversize bodies 413, slow heads 408, idle keep-alive connections are cl
 the connection limit turns new clients away with 503."""
 import os
 import socket
+import threading
 import time
 
 from tgtest import *  # noqa: F401,F403
@@ -269,6 +270,50 @@ def test_slow_request_body_gets_408_and_frees_the_upstream():
                 got += d
         assert got.startswith(b"HTTP/1.1 200") and got.endswith(b"%d " % len(body) +
                                                                  got.rsplit(b" ", 1)[1]), got
+
+
+def test_expect_continue_wait_is_not_charged_to_the_client():
+    # A client that asked for "100 Continue" waits for it before sending its body: that
+    # wait is the upstream's, however slow, never a body timeout.
+    port, admin = free_port(), free_port()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    upstream = f"127.0.0.1:{lsock.getsockname()[1]}"
+
+    def slow_continue():
+        c, _ = lsock.accept()
+        with c:
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += c.recv(4096)
+            time.sleep(2.0)
+            c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            body = buf.split(b"\r\n\r\n", 1)[1]
+            while len(body) < 5:
+                body += c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    t = threading.Thread(target=slow_continue, daemon=True)
+    t.start()
+    cfg = "timeouts: { request_body: 1s }\n"
+    with gateway(port, admin, [upstream], config=cfg):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                      b"Content-Length: 5\r\n\r\n")
+            got = b""
+            while b"\r\n\r\n" not in got:
+                d = c.recv(4096)
+                assert d, got
+                got += d
+            assert got.startswith(b"HTTP/1.1 100"), got
+            c.sendall(b"hello")
+            while not got.endswith(b"ok"):
+                d = c.recv(4096)
+                assert d, got
+                got += d
+        assert b"HTTP/1.1 200" in got, got
+    lsock.close()
 
 
 def test_out_of_file_descriptors_pauses_accept():
