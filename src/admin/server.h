@@ -28,6 +28,10 @@ void tg_admin_set_draining(struct tg_admin *a);
 /* The admin listener's connection and refusal counters. Control thread. */
 void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out);
 
+/* Records the outcome of a configuration reload for /metrics: applied or refused, and
+ * how many settings of the applied file wait for a restart. */
+void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending);
+
 void tg_admin_free(struct tg_admin *a);
 
 /* Dispatches one request to its handler (exposed for unit tests). `body` is the request

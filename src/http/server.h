@@ -15,7 +15,7 @@
  *   body, HTTP/1.1 without Host), 405 (CONNECT), 408 (head not complete within the
  *   header timeout, or a body slower than the minimum rate), 413 (body over its limit),
  *   414 (request-target over its limit), 431 (head over its limit), 501 (a transfer
- *   coding other than chunked). A client that stops reading its response is closed after
+ *   coding other than chunked), 505 (an HTTP major version other than 1). A client that stops reading its response is closed after
  *   the write timeout, an idle keep-alive one after the idle timeout, both silently.
  * - At the connection cap, a new client first evicts the longest-idle connection that has
  *   no request in progress and has been idle for a second at least (as nginx reuses idle
@@ -73,7 +73,8 @@ struct tg_hsrv_stats {
     uint64_t timeouts_idle;  /* idle keep-alive connections closed */
     uint64_t timeouts_write; /* connections closed because the client did not read */
     /* Refused by the engine itself, per status. */
-    uint64_t status_400, status_405, status_408, status_413, status_414, status_431, status_501;
+    uint64_t status_400, status_405, status_408, status_413, status_414, status_431, status_501,
+        status_505;
     uint32_t conns; /* open connections now, refused ones still closing included */
 };
 

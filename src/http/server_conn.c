@@ -214,8 +214,6 @@ static bool head_refused(struct tg_hconn *c, const struct tg_http_msg *m)
         tg_hsrv__error(c, 414, "request target too long");
     else if (m->minor == 1 && !(m->flags & TG_HTTP_F_HAS_HOST))
         tg_hsrv__error(c, 400, "missing host header");
-    else if (m->flags & TG_HTTP_F_TE_CODING)
-        tg_hsrv__error(c, 501, "transfer coding not implemented");
     else if (m->method == TG_HTTP_CONNECT)
         tg_hsrv__error(c, 405, "connect is not supported");
     else
@@ -265,22 +263,29 @@ static bool start_request(struct tg_hconn *c, uint32_t head_len)
     return true;
 }
 
-/* A head that does not parse, or does not fit: 431, unless it is the request line alone
- * that is too long (414), or an unsupported coding (501). */
+/* A head the parser refused (its error names the answer), or a request line that is
+ * growing past the target limit (TG_EURI). */
 static bool head_error(struct tg_hconn *c, int rc)
 {
-    const char *p = c->in.data + c->in.head;
-    uint32_t len = tg_buf_len(&c->in);
     c->minor = 1;
     c->head_only = false;
-    if (rc == TG_EPARSE && (c->srv->msg.flags & TG_HTTP_F_TE_CODING))
-        tg_hsrv__error(c, 501, "transfer coding not implemented");
-    else if (rc == TG_EPARSE)
-        tg_hsrv__error(c, 400, "malformed request");
-    else if (!memchr(p, '\n', len))
-        tg_hsrv__error(c, 414, "request target too long");
-    else
+    switch (rc) {
+    case TG_ETOOBIG:
         tg_hsrv__error(c, 431, "request header fields too large");
+        break;
+    case TG_EURI:
+        tg_hsrv__error(c, 414, "request target too long");
+        break;
+    case TG_ECODING:
+        tg_hsrv__error(c, 501, "transfer coding not implemented");
+        break;
+    case TG_EVERSION:
+        tg_hsrv__error(c, 505, "http version not supported");
+        break;
+    default:
+        tg_hsrv__error(c, 400, "malformed request");
+        break;
+    }
     return true;
 }
 
@@ -305,7 +310,7 @@ static bool step_head(struct tg_hconn *c, int *budget)
         if (r != TG_AGAIN)
             return head_error(c, r);
         if (len > s->cfg.limits.max_target_bytes + LINE_SLACK && !memchr(p, '\n', len))
-            return head_error(c, TG_ETOOBIG);
+            return head_error(c, TG_EURI);
     }
     if (c->peer_eof) {
         /* Whatever is left is an incomplete head that can never complete. */

@@ -365,6 +365,9 @@ static void count(struct tg_hsrv_stats *st, int status)
     case 501:
         st->status_501++;
         break;
+    case 505:
+        st->status_505++;
+        break;
     default:
         break;
     }

@@ -325,6 +325,7 @@ static void test_refusals(void)
     expect_refusal(&lim, "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", 0);
     expect_refusal(&lim, "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", "HTTP/1.1 400 ", 0);
     expect_refusal(&lim, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", "HTTP/1.1 405 ", 0);
+    expect_refusal(&lim, "GET / HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505 ", 0);
     expect_refusal(&lim, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
                    "HTTP/1.1 501 ", 0);
     expect_refusal(&lim, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
@@ -361,7 +362,8 @@ static void test_refusals(void)
     TG_EXPECT(strncmp(fx.got, "HTTP/1.1 400 ", 13) == 0);
     struct tg_hsrv_stats st = stats(&fx);
     TG_EXPECT_EQ(st.status_400, 1);
-    TG_EXPECT_EQ(st.status_413 + st.status_414 + st.status_431 + st.status_501, 0);
+    TG_EXPECT_EQ(st.status_413 + st.status_414 + st.status_431 + st.status_501 + st.status_505,
+                 0);
     fx_close(&fx);
 }
 
