@@ -11,6 +11,7 @@
 #include "demo/server_int.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,7 @@ void tg_demo__ep_begin(struct tg_demo_conn *d, const struct tg_http_msg *m)
 {
     struct tg_demo_req *r = &d->req;
     struct tg_demo_worker *w = d->w;
-    memset(r, 0, sizeof *r);
+    memset(r, 0, offsetof(struct tg_demo_req, name));
     r->head_us = tg_loop_now_us(w->loop);
     r->method = m->method;
     r->route_err = tg_demo_route_match(m->method, m->path, &r->route);

@@ -35,8 +35,8 @@ static void on_wake(struct tg_loop *loop, void *data)
     tg_demo_faults_quiescent(w->sh->faults, w->idx);
     if (!atomic_load(&w->sh->stopping))
         return;
-    tg_hsrv_free(w->srv);
-    w->srv = NULL;
+    /* Not freed here: events of this turn may still point at its connections. */
+    tg_hsrv_stop(w->srv);
     tg_loop_stop(loop);
 }
 
@@ -79,7 +79,7 @@ void tg_demo__worker_free(struct tg_demo_worker *w)
 {
     if (!w)
         return;
-    /* Connections still open (the loop never ran, or never stopped) close here. */
+    /* The loop has stopped (or never ran): connections still open close here. */
     tg_hsrv_free(w->srv);
     tg_loop_free(w->loop);
     if (w->lfd != -1)

@@ -40,8 +40,7 @@ struct tg_demo_shared {
  * long after the head's slices died), copied out in tg_demo__ep_begin. */
 struct tg_demo_req {
     enum tg_demo_route_err route_err;
-    struct tg_demo_route route;            /* route.name is invalid; use name[] */
-    char name[TG_DEMO_FAULT_ENDPOINT_MAX]; /* analytics report, or DELETE ?endpoint= */
+    struct tg_demo_route route; /* route.name is invalid; use name[] */
     uint32_t name_len;
     bool has_name;
     enum tg_http_method method;
@@ -49,6 +48,8 @@ struct tg_demo_req {
     struct tg_demo_effect effect;
     int64_t head_us;   /* loop time when the head was complete */
     uint32_t echo_len; /* echo: bytes of JSON written into `big` before the body */
+    /* Last, so a new request clears only the fields above (name_len says what is set). */
+    char name[TG_DEMO_FAULT_ENDPOINT_MAX]; /* analytics report, or DELETE ?endpoint= */
 };
 
 /* The handler's data of one connection (the engine zeroes it when a client connects). */

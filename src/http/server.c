@@ -260,14 +260,19 @@ int tg_hsrv_new(struct tg_hsrv **out, struct tg_loop *loop, int listen_fd,
     return 0;
 }
 
-void tg_hsrv_free(struct tg_hsrv *s)
+void tg_hsrv_stop(struct tg_hsrv *s)
 {
-    if (!s)
-        return;
     tg_timer_stop(s->loop, &s->accept_pause);
     tg_io_stop(s->loop, &s->lio);
     while (s->conns)
         tg_hconn_close(s->conns, "server stopped");
+}
+
+void tg_hsrv_free(struct tg_hsrv *s)
+{
+    if (!s)
+        return;
+    tg_hsrv_stop(s);
     /* Closed connections return to the free list in deferred work: run it now. */
     tg_loop_flush_deferred(s->loop);
     while (s->free_conns) {

@@ -15,8 +15,9 @@
  *   body, HTTP/1.1 without Host), 405 (CONNECT), 408 (head not complete within the
  *   header timeout, or a body slower than the minimum rate), 413 (body over its limit),
  *   414 (request-target over its limit), 431 (head over its limit), 501 (a transfer
- *   coding other than chunked), 505 (an HTTP major version other than 1). A client that stops reading its response is closed after
- *   the write timeout, an idle keep-alive one after the idle timeout, both silently.
+ *   coding other than chunked), 505 (an HTTP major version other than 1). A client that stops
+ * reading its response is closed after the write timeout, an idle keep-alive one after the idle
+ * timeout, both silently.
  * - At the connection cap, a new client first evicts the longest-idle connection that has
  *   no request in progress and has been idle for a second at least (as nginx reuses idle
  *   keep-alive connections); if there is none it gets a 503 with Retry-After and a
@@ -118,9 +119,14 @@ struct tg_hsrv_config {
 int tg_hsrv_new(struct tg_hsrv **out, struct tg_loop *loop, int listen_fd,
                 const struct tg_hsrv_config *cfg);
 
-/* Closes every connection (on_close runs for each) and frees the server; the listening
- * socket is unregistered, not closed. Accepts NULL. Loop thread; not from a callback of
- * one of its own connections. */
+/* Stops accepting and closes every connection (on_close runs for each). Safe from any
+ * callback of the loop: memory is released at the end of the turn or by tg_hsrv_free. */
+void tg_hsrv_stop(struct tg_hsrv *s);
+
+/* Stops the server and frees it; the listening socket is unregistered, not closed.
+ * Accepts NULL. Loop thread, outside the loop's callbacks (events already fetched in the
+ * current turn may still point at its connections): after tg_loop_run has returned, or
+ * before it runs. */
 void tg_hsrv_free(struct tg_hsrv *s);
 
 /* Serves an already connected, non-blocking socket as if it had been accepted (takes

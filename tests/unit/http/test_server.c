@@ -83,6 +83,8 @@ static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
                                 path_is(m, "/stream-chunked"));
     } else if (path_is(m, "/ref")) {
         tg_hconn_respond_ref(c, 200, NULL, NULL, ref_body, sizeof ref_body, release_cb, NULL);
+    } else if (path_is(m, "/stop")) {
+        tg_hsrv_stop(tg_hconn_server(c));
     } else if (path_is(m, "/hang")) {
         tg_hconn_cancel_on_hup(c);
     } else {
@@ -546,6 +548,27 @@ static void test_cancel_on_hup(void)
     fx_close(&fx);
 }
 
+/* Stopping the server from a request's callback, with another connection's event fetched
+ * in the same turn: both close, and nothing touches freed memory (ASan would say). */
+static void test_stop_from_callback(void)
+{
+    fx_open(&fx, NULL);
+    int sv[2];
+    TG_EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    TG_EXPECT_EQ(tg_hsrv_adopt(fx.srv, sv[0]), 0);
+    pump(&fx, 20, NULL, true);
+    TG_EXPECT_EQ(write(sv[1], "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n", 32), 32);
+    fx_send(&fx, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n");
+    pump(&fx, 2000, until_eof, true);
+    TG_EXPECT(fx.eof);
+    TG_EXPECT_EQ(closed_count, 2);
+    TG_EXPECT_EQ(stats(&fx).conns, 0);
+    char buf[64];
+    TG_EXPECT_EQ(read(sv[1], buf, sizeof buf), 0);
+    close(sv[1]);
+    fx_close(&fx);
+}
+
 /* ---- accept: the cap, eviction, the EMFILE pause --------------------------------------- */
 
 static int unix_listener(struct sockaddr_un *sa, socklen_t *len)
@@ -709,6 +732,7 @@ int main(int argc, char **argv)
     test_bodies_and_continue();
     test_async_ref_stream_head();
     test_cancel_on_hup();
+    test_stop_from_callback();
     test_connection_cap();
     return tg_test_report(argv[0]);
 }
