@@ -184,7 +184,8 @@ static char *format_head(struct tg_hconn *c, char *d, const struct head *h, uint
         d = PUT_LIT(d, "Connection: close\r\n");
     else if (c->minor == 0)
         d = PUT_LIT(d, "Connection: keep-alive\r\n");
-    d = put_n(d, h->extra, h->elen);
+    if (h->elen) /* memcpy from NULL is undefined even for 0 bytes */
+        d = put_n(d, h->extra, h->elen);
     return PUT_LIT(d, "\r\n");
 }
 
@@ -236,7 +237,8 @@ bool tg_hconn_respond(struct tg_hconn *c, int status, const char *ctype, const c
     size_t blen = (c->head_only || no_body_status(status)) ? 0 : len;
     if (h.bound + blen <= tg_buf_space(&c->out)) {
         char *d = format_head(c, c->out.data + c->out.tail, &h, len, false);
-        memcpy(d, body, blen);
+        if (blen)
+            memcpy(d, body, blen);
         c->out.tail = (uint32_t)(d + blen - c->out.data);
         return queued(c);
     }
@@ -246,7 +248,8 @@ bool tg_hconn_respond(struct tg_hconn *c, int status, const char *ctype, const c
         return false;
     }
     char *d = format_head(c, buf, &h, len, false);
-    memcpy(d, body, blen);
+    if (blen)
+        memcpy(d, body, blen);
     c->tail_owned = buf;
     c->tail_p = buf;
     c->tail_len = (size_t)(d + blen - buf);
