@@ -13,7 +13,7 @@ import socket
 import time
 
 from tgtest import *  # noqa: F401,F403
-from evil_backend import EvilBackend, Reply
+from evil_backend import EvilBackend, Reply, drip
 from hostile_client import exchange, split_responses
 
 CFG = "workers: 1\ntimeouts: { default: 3s }\n"
@@ -170,6 +170,28 @@ def test_breakage_after_the_head_went_out():
          expect_502_or_cut),
         ("obs-fold in a response field", "/obs-fold", Reply(
             b"HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 2\r\n\r\nok"), no_obs_fold),
+    ])
+
+
+def expect_ok(port, path, be):
+    res = exchange(port, get(path))
+    finals = res.finals()
+    if not res.complete or len(finals) != 1 or finals[0].status != 200 or finals[0].body != b"ok":
+        return [f"no clean 200 'ok': {res!r}"]
+    return []
+
+
+def test_slow_backends():
+    """A response dripped one byte at a time is parsed incrementally and delivered whole;
+    a backend that stalls after its head is cut at the route deadline (timeouts.default,
+    3 s here), and the client can tell the response is incomplete."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    run([
+        ("response dripped byte by byte", "/drip", Reply(*drip(ok), gap=0.005), expect_ok),
+        ("chunked response dripped", "/drip-chunked", Reply(
+            *drip(CHUNKED_HEAD + b"2\r\nok\r\n0\r\n\r\n"), gap=0.005), expect_ok),
+        ("stall after the head", "/stall", Reply(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234", then="hold"), expect_cut()),
     ])
 
 
