@@ -194,7 +194,8 @@ static void service_labels(struct tg_text *t, const void *ctx)
  * registry (created on the first scrape, refreshed on each). */
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
-        *start, *build, *endpoints, *dropped;
+        *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
+        *restart_pending;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
@@ -236,6 +237,21 @@ static int define(struct tg_registry *reg, struct gauges *g)
          TG_METRIC_GAUGE, NULL, 0},
         {&g->dropped, "tailguard_metrics_dropped_total",
          "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},
+        {&g->accept_errors, "tailguard_accept_errors_total",
+         "Failed accept() calls on the proxy listeners (e.g. out of file descriptors).",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->refused, "tailguard_connections_refused_total",
+         "Client connections answered 503 and closed at limits.max_connections.",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->reload_ok, "tailguard_config_last_reload_successful",
+         "1 when the last configuration reload was applied, 0 when it was refused.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->reload_ts, "tailguard_config_last_reload_success_timestamp_seconds",
+         "When a configuration was last applied (start or reload), since unix epoch.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->restart_pending, "tailguard_config_restart_pending",
+         "Settings of the applied configuration file that only take effect after a restart.",
+         TG_METRIC_GAUGE, NULL, 0},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -316,13 +332,20 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
     flush_service(&sc);
 }
 
-static void on_worker_active(const struct tg_gateway_worker_info *w, void *ctx)
+static void on_worker_sums(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    *(uint64_t *)ctx += w->active;
+    uint64_t *sums = ctx;
+    sums[0] += w->active;
+    sums[1] += w->accept_errors;
+    sums[2] += w->conns_refused;
 }
 
-static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us)
+static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
+                    const struct tg_admin_reload *rl)
 {
+    tg_family_set(g->reload_ok, NULL, rl->ok);
+    tg_family_set(g->reload_ts, NULL, (double)(rl->success_wall_us / 1000) / 1e3);
+    tg_family_set(g->restart_pending, NULL, rl->restart_pending);
     /* Servers come and go with reloads: rebuild their series each time. */
     tg_family_clear(g->up);
     tg_family_clear(g->inflight);
@@ -330,9 +353,11 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     struct srv_ctx c = {gw, g, NULL};
     tg_gateway_foreach_server(gw, on_server, &c);
 
-    uint64_t active = 0;
-    tg_gateway_foreach_worker(gw, on_worker_active, &active);
-    tg_family_set(g->active, NULL, (double)active);
+    uint64_t sums[3] = {0};
+    tg_gateway_foreach_worker(gw, on_worker_sums, sums);
+    tg_family_set(g->active, NULL, (double)sums[0]);
+    tg_family_set(g->accept_errors, NULL, (double)sums[1]);
+    tg_family_set(g->refused, NULL, (double)sums[2]);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -353,9 +378,9 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
         fds--; /* the directory stream's own descriptor */
     }
     tg_family_set(g->fds, NULL, (double)fds);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        tg_family_set(g->max_fds, NULL, (double)rl.rlim_cur);
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+        tg_family_set(g->max_fds, NULL, (double)nofile.rlim_cur);
     tg_family_set(g->start, NULL, (double)(start_wall_us / 1000) / 1e3);
     const char *const version[] = {TG_VERSION};
     tg_family_set(g->build, version, 1);
@@ -369,14 +394,14 @@ static void put_text(void *ctx, const char *s, size_t n)
 }
 
 void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
-                           struct tg_admin_resp *r)
+                           const struct tg_admin_reload *rl, struct tg_admin_resp *r)
 {
     struct gauges g;
     if (define(reg, &g) != 0) {
         tg_admin_resp_error(r, 500, "metrics registry: out of memory", NULL);
         return;
     }
-    refresh(gw, &g, start_wall_us);
+    refresh(gw, &g, start_wall_us, rl);
     struct tg_text t = {0};
     request_families(&t, gw);
     histogram_families(&t, gw);

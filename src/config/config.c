@@ -85,6 +85,8 @@ struct tg_config *tg_config_new_default(void)
     cfg->max_body_bytes = 0;
     cfg->max_connections = 20000;
     cfg->header_timeout_us = 10 * TG_US_PER_S;
+    cfg->body_timeout_us = 10 * TG_US_PER_S;
+    cfg->min_body_rate = 1024;
     cfg->idle_timeout_us = 60 * TG_US_PER_S;
     cfg->default_timeout_us = 30 * TG_US_PER_S;
     cfg->critical_timeout_us = 60 * TG_US_PER_S;

@@ -45,6 +45,8 @@ struct head {
     bool has_cl, has_te;
     bool te_chunked;      /* the last coding so far is "chunked" */
     bool te_seen_chunked; /* "chunked" appeared at all (twice is an error) */
+    const char *te_other; /* requests: first coding other than chunked (NULL if none) */
+    bool te_unknown;      /* requests: a coding outside the registry was named */
     bool conn_close, conn_keepalive, conn_upgrade, has_upgrade, expect_100;
 };
 
@@ -137,20 +139,36 @@ static int expect_lit(const struct head *h, const char **pp, const char *s, size
     return R_OK;
 }
 
-/* "HTTP/1.0" or "HTTP/1.1". Other versions, including HTTP/1.2+, are malformed for us:
- * RFC 9112 lets a server answer 505, but a proxy gains nothing by guessing. */
+/* HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3). A higher minor version of
+ * HTTP/1 is served as HTTP/1.1, the highest we implement (RFC 9110 §6.2); another major
+ * version is TG_EVERSION, which a server answers with 505. The version of a response is
+ * kept strict: an upstream that claims HTTP/1.2 is broken, not newer. */
 static int parse_version(struct head *h, const char **pp)
 {
-    int rc = expect_lit(h, pp, "HTTP/1.", 7);
+    int rc = expect_lit(h, pp, "HTTP/", 5);
     if (rc)
         return rc;
     const char *p = *pp;
-    if (p == h->end)
-        return more(h);
-    if (*p != '0' && *p != '1')
+    static const char shape[3] = {'0', '.', '0'}; /* '0': any digit */
+    for (int i = 0; i < 3; i++) {
+        if (p + i == h->end)
+            return more(h);
+        bool ok = shape[i] == '0' ? p[i] >= '0' && p[i] <= '9' : p[i] == shape[i];
+        if (!ok)
+            return bad(h, p + i);
+    }
+    if (p[0] == '1' && p[2] <= '1') {
+        h->msg->minor = p[2] - '0';
+    } else if (!h->request) {
         return bad(h, p);
-    h->msg->minor = *p - '0';
-    *pp = p + 1;
+    } else if (p[0] == '1') {
+        h->msg->minor = 1;
+    } else {
+        if (h->err_off)
+            *h->err_off = (size_t)(p - h->buf);
+        return TG_EVERSION;
+    }
+    *pp = p + 3;
     return R_OK;
 }
 
@@ -496,8 +514,13 @@ static int on_transfer_encoding(struct head *h, const char *v, const char *e, co
             if (h->te_seen_chunked)
                 return bad(h, tok);
             h->te_seen_chunked = true;
-        } else if (!known_coding(tok, (size_t)(p - tok))) {
-            return bad(h, tok);
+        } else {
+            bool known = known_coding(tok, (size_t)(p - tok));
+            if (!known && !h->request)
+                return bad(h, tok);
+            if (!h->te_other)
+                h->te_other = tok;
+            h->te_unknown |= !known;
         }
         while (p < e && *p == ' ')
             p++;
@@ -644,12 +667,26 @@ static unsigned keepalive_flags(const struct head *h)
     return f;
 }
 
+/* Refuses a request coding we do not implement: TG_ECODING (501, RFC 9112 §6.1), with
+ * the offset of the coding. */
+static int not_implemented(const struct head *h, const char *at)
+{
+    if (h->err_off)
+        *h->err_off = (size_t)(at - h->buf);
+    return TG_ECODING;
+}
+
 /* RFC 9112 §6.3 for requests: chunked must be the final coding (item 4), else
- * Content-Length, else no body. */
+ * Content-Length, else no body. Only a lone "chunked" is served: any other coding, even
+ * a registered one before a final chunked, is one we would have to decode to know the
+ * body, so it is 501 as nginx answers; a registered coding after chunked is the 400 of
+ * item 4. */
 static int finish_request(struct head *h)
 {
     struct tg_http_msg *m = h->msg;
     if (h->has_te) {
+        if (h->te_unknown || (h->te_other && h->te_chunked))
+            return not_implemented(h, h->te_other);
         if (!h->te_chunked)
             return bad(h, h->te_last);
         m->body = TG_HTTP_BODY_CHUNKED;
@@ -731,6 +768,8 @@ int tg_http1_parse_request(const char *buf, size_t len, const struct tg_http_lim
     h.request = true;
     const char *p = buf;
     int rc = parse_request_line(&h, &p);
+    if (rc == TG_ETOOBIG)
+        rc = TG_EURI; /* the limit ran out inside the request line: RFC 9112 §3 wants 414 */
     if (rc == R_OK)
         rc = parse_fields(&h, &p);
     if (rc == R_OK)

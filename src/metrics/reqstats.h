@@ -15,7 +15,7 @@
 #include "metrics/hist.h"
 
 #define TG_STATUS_SLOTS 12 /* distinct codes per interval; more go to `other_status` */
-#define TG_CAUSE_SLOTS 16  /* cause codes, numbered by the gateway (proxy_int.h) */
+#define TG_CAUSE_SLOTS 32  /* cause codes, numbered by the gateway (proxy_int.h asserts) */
 #define TG_FIXED_BUCKETS 24
 
 enum tg_phase {
