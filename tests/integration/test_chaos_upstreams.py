@@ -174,6 +174,12 @@ upstreams:
     return load, restarts, who, gw_exit
 
 
+def served(rec, port):
+    """True if the access-log record `rec` is a 2xx answered by the server on `port` (a
+    failed try is logged under the server it failed on)."""
+    return (rec.get("upstream") or "").endswith(f":{port}") and 200 <= rec.get("status", 0) < 300
+
+
 def check(load, restarts, who, gw_exit):
     """Every problem is collected first, so one run reports all of them."""
     assert load.sent, "no request was sent"
@@ -191,7 +197,7 @@ def check(load, restarts, who, gw_exit):
     for i, (victim, killed, up) in enumerate(restarts):
         end = restarts[i + 1][1] if i + 1 < len(restarts) else float("inf")
         firsts = sorted(t for rid, t in load.sent.items() if killed <= t < end and
-                        (who.get(rid, {}).get("upstream") or "").endswith(f":{victim}"))
+                        served(who.get(rid, {}), victim))
         if not firsts:
             problems.append(f"restart {i + 1}: the server on :{victim} never served again")
             continue

@@ -243,6 +243,8 @@ def test_transfer_encoding_tricks():
                 b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKED_HELLO, 501, cause="not_implemented"),
         Case("TE after a tab is fine", POST + b"Transfer-Encoding:\tchunked\r\n\r\n" + CHUNKED_HELLO,
              200, closed=False, forward=chunked_body_forwarded, body=b"5"),
+        Case("TE with a trailing tab is fine", te(b"chunked\t"), 200, closed=False,
+             forward=chunked_body_forwarded, body=b"5"),
         Case("TE CHUNKED (case-insensitive)", te(b"CHUNKED"), 200, closed=False,
              forward=chunked_body_forwarded, body=b"5"),
     ])

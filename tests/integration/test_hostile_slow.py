@@ -105,6 +105,7 @@ def test_head_dripped_byte_by_byte_gets_408():
             t0 = time.monotonic()
             out, closed, t = drip(c, b"GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: yyyy\r\n\r\n", 1.0,
                                   t0 + 8)
+        print(f"    answer after {(t or t0) - t0:.2f}s: {out[:40]!r}, closed={closed}", flush=True)
         assert out.startswith(b"HTTP/1.1 408"), out
         assert closed, "connection left open after 408"
         assert 0.9 <= t - t0 <= 2.5, f"408 after {t - t0:.2f}s, timeouts.header is 1s"
@@ -157,6 +158,8 @@ def test_dripped_body_gets_408_under_min_rate():
         before = scrape(admin)
         head = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
         out, closed, took = body_exchange(port, head, [b"b"] * 1000, 0.5, 8)
+        print(f"    answer after {took}s: {out[:40]!r}, closed={closed}, backend connections "
+              f"{len(be.conns)}", flush=True)
         assert out.startswith(b"HTTP/1.1 408"), (out, took)
         assert closed, "connection left open after 408"
         assert took is not None and 0.9 <= took <= 4, f"408 after {took}s"
@@ -172,6 +175,7 @@ def test_stalled_body_gets_408_at_request_body_timeout():
     with EvilBackend() as be, gateway(port, admin, [be.addr()], config=cfg):
         head = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"a" * 50
         out, closed, took = body_exchange(port, head, [], 1, 8)
+        print(f"    answer after {took}s: {out[:40]!r}, closed={closed}", flush=True)
         assert out.startswith(b"HTTP/1.1 408"), (out, took)
         assert closed, "connection left open after 408"
         assert took is not None and 0.9 <= took <= 2.5, f"408 after {took}s"
