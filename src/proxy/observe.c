@@ -135,7 +135,10 @@ static void access_log(struct cconn *c, const struct tg_reqsample *smp, uint32_t
 void tg__observe(struct cconn *c, const struct tg_reqsample *smp, uint32_t key)
 {
     struct tg_gateway *gw = c->w->gw;
-    if (c->w->traces && atomic_load_explicit(&gw->tracing, memory_order_relaxed))
+    /* Requests refused before routing have no phases to show, and a slowloris head cut
+     * at the header timeout would crowd the real slow requests out of the trace ring. */
+    bool rejected = c->x.endpoint == gw->rejected_endpoint;
+    if (c->w->traces && !rejected && atomic_load_explicit(&gw->tracing, memory_order_relaxed))
         push_trace(c, smp, key);
     if (!atomic_load_explicit(&gw->access_on, memory_order_relaxed))
         return;

@@ -235,7 +235,7 @@ upstreams:
   - name: api
     servers: ["{a.addr()}", "{b.addr()}"]
     passive: {{ failures: 1, eject_time: 60s }}
-    health_check: {{ path: /health, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }}
+    health_check: {{ path: /health, interval: 300ms, timeout: 200ms, rise: 1, fall: 3 }}
 """
         with gateway(port, admin, [], config=cfg) as g:
             b.drop = True
