@@ -114,7 +114,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         for (unsigned i = 0; i < nb; i++) {
             tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
             labels_ep(t, gw, k);
-            uint64_t n = tg_hist_count_le(&s->latency, bounds_us[i]);
+            uint64_t n = tg_phist_count_le(&s->latency, bounds_us[i]);
             tg_text_printf(t, ",le=\"%g\"} %llu\n", (double)bounds_us[i] / 1e6,
                            (unsigned long long)n);
         }
