@@ -205,6 +205,14 @@ void tg_mshard_collect(struct tg_mshard *s, tg_mshard_key_fn *kfn, tg_mshard_srv
     }
 }
 
+void tg_mshard_drop(struct tg_mshard *s, uint32_t key)
+{
+    struct key_slot *k =
+        key < s->nkeys ? atomic_load_explicit(&s->keys[key], memory_order_acquire) : NULL;
+    if (k && k->idle < TG_MSHARD_IDLE_COLLECTS - 1)
+        k->idle = TG_MSHARD_IDLE_COLLECTS - 1;
+}
+
 uint64_t tg_mshard_dropped(const struct tg_mshard *s)
 {
     return atomic_load_explicit(&s->dropped, memory_order_relaxed);

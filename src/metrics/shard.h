@@ -48,6 +48,11 @@ typedef void tg_mshard_srv_fn(uint32_t server, const struct tg_srvstats *st, voi
 void tg_mshard_collect(struct tg_mshard *s, tg_mshard_key_fn *kfn, tg_mshard_srv_fn *sfn,
                        void *ctx);
 
+/* Reader: `key` will have no more requests (the gateway removed its endpoint), so its
+ * slot is released at the next collection that finds it idle instead of after
+ * TG_MSHARD_IDLE_COLLECTS of them. Harmless if a request comes after all. */
+void tg_mshard_drop(struct tg_mshard *s, uint32_t key);
+
 /* Samples dropped for lack of memory or a bad key (relaxed read). */
 uint64_t tg_mshard_dropped(const struct tg_mshard *s);
 

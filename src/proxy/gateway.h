@@ -8,6 +8,7 @@
 #define TG_PROXY_GATEWAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -65,6 +66,12 @@ struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 /* Endpoint names by id (0 = "other"), and how many there are (ids 1..count). */
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
+
+/* The endpoint name of a trace (metrics/trace.h). Its id may have been reused since the
+ * endpoint aged out; then the name is rebuilt from the trace's path into buf[0..cap)
+ * (the path's template: what the name was, unless the path was cut). */
+const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
+                                      char *buf, size_t cap);
 
 /* The id of endpoint `name`, or UINT32_MAX if there is none ("other" is 0). */
 uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name);

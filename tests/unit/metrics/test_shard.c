@@ -66,6 +66,16 @@ static void test_idle_slots_released(void)
     tg_mshard_collect(s, on_key, NULL, &t);
     TG_EXPECT_EQ(t.count[5], 2);
     TG_EXPECT_EQ(tg_mshard_dropped(s), 0);
+    /* A dropped key goes at the next idle collection, a busy one stays. */
+    TG_EXPECT_EQ(tg_mshard_record(s, 6, &r, UINT32_MAX, 0, false), 0);
+    tg_mshard_drop(s, 5);
+    tg_mshard_drop(s, 6);
+    tg_mshard_drop(s, 40); /* no slot: nothing to do */
+    tg_mshard_collect(s, on_key, NULL, &t); /* 5 unlinked; 6 reported */
+    tg_mshard_collect(s, on_key, NULL, &t); /* 5 freed */
+    TG_EXPECT_EQ(tg_mshard_slots(s), 2);    /* 3 and 6 */
+    TG_EXPECT_EQ(tg_mshard_released(s), 8);
+    TG_EXPECT_EQ(t.count[6], 2);
     /* Out-of-range keys are dropped and counted. */
     TG_EXPECT_EQ(tg_mshard_record(s, NKEYS, &r, UINT32_MAX, 0, false), -ENOMEM);
     TG_EXPECT_EQ(tg_mshard_dropped(s), 1);
