@@ -6,7 +6,7 @@
  * window over all keys together. Keys and servers are the gateway's small integers.
  * A key's storage exists from its first request until tg_magg_forget (the gateway
  * forgets the keys of an endpoint it removes); an idle key costs its totals (about
- * 1.4 KiB plus 1 KiB per latency page) and an empty window header.
+ * 1.3 KiB plus 1 KiB per latency page) and an empty window header.
  * Control thread only; nothing here takes a lock. */
 #ifndef TG_METRICS_AGG_H
 #define TG_METRICS_AGG_H

@@ -73,29 +73,6 @@ int tg_phist_merge(struct tg_phist *dst, const struct tg_phist *src)
     return 0;
 }
 
-void tg_phist_add_to(struct tg_hist *dst, const struct tg_phist *src)
-{
-    if (src->count == 0)
-        return;
-    for (unsigned p = 0; p < TG_PHIST_PAGES; p++) {
-        const uint64_t *s = src->pages[p];
-        for (unsigned i = 0; s && i < TG_PHIST_PAGE_BUCKETS; i++)
-            dst->counts[p * TG_PHIST_PAGE_BUCKETS + i] += s[i];
-    }
-    dst->count += src->count;
-    dst->overflow += src->overflow;
-    dst->sum_us += src->sum_us;
-    if (src->min_us < dst->min_us)
-        dst->min_us = src->min_us;
-    if (src->max_us > dst->max_us)
-        dst->max_us = src->max_us;
-}
-
-double tg_phist_mean(const struct tg_phist *h)
-{
-    return h->count ? (double)h->sum_us / (double)h->count : 0.0;
-}
-
 void tg_phist_values_at(const struct tg_phist *h, const double *pcts, size_t n, int64_t *out)
 {
     size_t k = 0;

@@ -84,12 +84,8 @@ static inline int tg_phist_record(struct tg_phist *h, int64_t v_us)
  * a page `dst` lacks could not be allocated, else 0. O(pages of src x 128). */
 int tg_phist_merge(struct tg_phist *dst, const struct tg_phist *src);
 
-/* Adds every value of `src` to the dense histogram `dst` (the window query's scratch). */
-void tg_phist_add_to(struct tg_hist *dst, const struct tg_phist *src);
-
 /* The same answers as the tg_hist functions of the same name (hist.h), for the same
  * values recorded. Each walks the pages in use once at most. */
-double tg_phist_mean(const struct tg_phist *h);
 int64_t tg_phist_value_at(const struct tg_phist *h, double pct);
 void tg_phist_values_at(const struct tg_phist *h, const double *pcts, size_t n, int64_t *out);
 uint64_t tg_phist_count_le(const struct tg_phist *h, int64_t v_us);

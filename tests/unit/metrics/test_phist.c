@@ -51,7 +51,6 @@ static void expect_same(const struct tg_phist *p, const struct tg_hist *d)
     TG_EXPECT_EQ(p->sum_us, d->sum_us);
     TG_EXPECT_EQ(p->min_us, d->min_us);
     TG_EXPECT_EQ(p->max_us, d->max_us);
-    TG_EXPECT(tg_phist_mean(p) == tg_hist_mean(d));
     static const double pcts[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100};
     size_t np = sizeof pcts / sizeof pcts[0];
     int64_t a[sizeof pcts / sizeof pcts[0]], b[sizeof pcts / sizeof pcts[0]];
@@ -102,9 +101,8 @@ static void test_same_answers_as_dense(void)
 /* Merging shards of the values gives what recording them all in one gives. */
 static void test_merge_same_as_dense(void)
 {
-    struct tg_hist *all = malloc(sizeof *all), *dsum = malloc(sizeof *dsum);
+    struct tg_hist *all = malloc(sizeof *all);
     tg_hist_init(all);
-    tg_hist_init(dsum);
     struct tg_phist parts[3], sum;
     tg_phist_init(&sum);
     for (int i = 0; i < 3; i++)
@@ -114,12 +112,9 @@ static void test_merge_same_as_dense(void)
         tg_phist_record(&parts[i % 3], v);
         tg_hist_record(all, v);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         TG_EXPECT_EQ(tg_phist_merge(&sum, &parts[i]), 0);
-        tg_phist_add_to(dsum, &parts[i]);
-    }
     expect_same(&sum, all);
-    expect_same(&sum, dsum);
     /* An empty source changes nothing. */
     struct tg_phist empty;
     tg_phist_init(&empty);
@@ -129,7 +124,6 @@ static void test_merge_same_as_dense(void)
         tg_phist_deinit(&parts[i]);
     tg_phist_deinit(&sum);
     free(all);
-    free(dsum);
 }
 
 /* Pages exist only for the powers of two that were hit; reset keeps them, zeroed. */
