@@ -63,7 +63,8 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
 /* The aggregate (totals and windows), valid for the gateway's lifetime. */
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 
-/* Endpoint names by id (0 = "other"), and how many there are (ids 1..count). */
+/* Endpoint names by id (0 = "other"), and how many ids are in use besides "other" (not
+ * necessarily 1..count: ids of endpoints that aged out are reused). */
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
 

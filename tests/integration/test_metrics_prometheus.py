@@ -291,6 +291,9 @@ routes:
             promtool_check(scrape(admin))
             parse_exposition(scrape(admin))
 
+            # the first sighting of the /status/:id template (counted as "other"), so every
+            # round below counts under it
+            assert get(port, "/status/200") == 200
             mixed_traffic(port, scaled(6, 2))
             # a path full of characters that are special in the format, answered 404 by
             # demo-api: no endpoint is made, it counts as "other" (a 200 for such a path
