@@ -5,10 +5,11 @@
  * (`endpoints.idle_timeout`) simply has no series any more, which Prometheus marks stale;
  * if its name comes back, its counters start again from zero, as a new series. The
  * request-duration histogram's `le` buckets are derived from the log-linear histogram at
- * fixed boundaries covering 5 ms to 120 s (the runbooks' targets go up to 120 s); a boundary is matched to the
- * nearest histogram bucket, so a count may include values up to 0.8 % above it.
- * The whole document is built in memory: at the default bound of 1000 endpoints this is
- * a few MB at worst; a streaming writer with a cursor is the next step if that hurts. */
+ * fixed boundaries covering 5 ms to 120 s (the runbooks' targets go up to 120 s); a
+ * boundary is matched to the nearest histogram bucket, so a count may include values up
+ * to 0.8 % above it. The whole document is built in memory: at the default bound of 1000
+ * endpoints this is a few MB at worst; a streaming writer with a cursor is the next step
+ * if that hurts. */
 #include "admin/prom.h"
 
 #include <dirent.h>
