@@ -24,6 +24,7 @@ struct tg_magg {
     struct tg_hist *scratch;
     int64_t last_tick_s;
     uint64_t lost;
+    uint32_t apart_lo, apart_hi; /* keys kept out of the all-keys window */
 };
 
 int tg_magg_new(uint32_t nkeys, uint32_t nservers, uint32_t window_s, struct tg_magg **out)
@@ -106,6 +107,8 @@ static void on_key(uint32_t key, const struct tg_reqstats *st, void *ctx)
     k->last_s = a->last_tick_s;
     if (tg_reqstats_merge(&k->total, st) != 0 || tg_window_add(k->win, a->last_tick_s, st) != 0)
         a->lost += st->latency.count;
+    if (key >= a->apart_lo && key < a->apart_hi)
+        return;
     if (tg_reqstats_merge(a->interval_all, st) != 0)
         a->lost += st->latency.count;
 }
@@ -182,4 +185,10 @@ uint32_t tg_magg_nkeys(const struct tg_magg *a)
 uint32_t tg_magg_nservers(const struct tg_magg *a)
 {
     return a->nservers;
+}
+
+void tg_magg_set_apart(struct tg_magg *a, uint32_t lo, uint32_t hi)
+{
+    a->apart_lo = lo;
+    a->apart_hi = hi;
 }

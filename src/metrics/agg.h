@@ -37,6 +37,11 @@ const struct tg_reqstats *tg_magg_total(const struct tg_magg *a, uint32_t key);
 /* Since-start totals of an upstream server, or NULL. */
 const struct tg_srvstats *tg_magg_server_total(const struct tg_magg *a, uint32_t server);
 
+/* Keeps keys lo..hi-1 out of the TG_MAGG_ALL window (they keep their own totals and
+ * windows). The gateway sets its "(rejected)" keys apart: refusals are not the API's
+ * latency, and a slowloris flood must not read as a slow API. */
+void tg_magg_set_apart(struct tg_magg *a, uint32_t lo, uint32_t hi);
+
 /* Window statistics of `key` (or TG_MAGG_ALL) over the last `seconds` ending at the last
  * tick. A key with no window yet gives zeros. */
 void tg_magg_window(struct tg_magg *a, uint32_t key, uint32_t seconds, struct tg_winstats *out);

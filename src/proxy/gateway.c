@@ -106,6 +106,8 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         tg_gateway_free(gw);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
+    tg_magg_set_apart(gw->agg, gw->rejected_endpoint * TG_GATEWAY_METHODS,
+                      (gw->rejected_endpoint + 1) * TG_GATEWAY_METHODS);
     rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, &s);
     if (rc) {
         tg_gateway_free(gw);
