@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Prometheus exposition of the gateway's metrics; see prom.h. Counters come from the
  * since-start totals of the aggregate, so they only go up (a reload keeps them: endpoint
- * and server ids are stable for the process's life). The request-duration histogram's
- * `le` buckets are derived from the log-linear histogram at fixed boundaries covering
- * 5 ms to 120 s (the runbooks' targets go up to 120 s); a boundary is matched to the
- * nearest histogram bucket, so a count may include values up to 0.8 % above it.
- * The whole document is built in memory: at the default bound of 1000 endpoints this is
- * a few MB at worst; a streaming writer with a cursor is the next step if that hurts. */
+ * and server ids survive reloads). An endpoint removed for idleness
+ * (`endpoints.idle_timeout`) simply has no series any more, which Prometheus marks stale;
+ * if its name comes back, its counters start again from zero, as a new series. The
+ * request-duration histogram's `le` buckets are derived from the log-linear histogram at
+ * fixed boundaries covering 5 ms to 120 s (the runbooks' targets go up to 120 s); a
+ * boundary is matched to the nearest histogram bucket, so a count may include values up
+ * to 0.8 % above it. The whole document is built in memory: at the default bound of 1000
+ * endpoints this is a few MB at worst; a streaming writer with a cursor is the next step
+ * if that hurts. */
 #include "admin/prom.h"
 
 #include <dirent.h>
@@ -114,7 +117,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         for (unsigned i = 0; i < nb; i++) {
             tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
             labels_ep(t, gw, k);
-            uint64_t n = tg_hist_count_le(&s->latency, bounds_us[i]);
+            uint64_t n = tg_phist_count_le(&s->latency, bounds_us[i]);
             tg_text_printf(t, ",le=\"%g\"} %llu\n", (double)bounds_us[i] / 1e6,
                            (unsigned long long)n);
         }
@@ -233,7 +236,8 @@ static int define(struct tg_registry *reg, struct gauges *g)
         {&g->build, "tailguard_build_info", "Build information (always 1).", TG_METRIC_GAUGE,
          ver, 1},
         {&g->endpoints, "tailguard_endpoints",
-         "Endpoints known (bounded by endpoints.max; the rest count as \"other\").",
+         "Endpoint names in use (bounded by endpoints.max, the rest count as \"other\"; "
+         "path templates idle for endpoints.idle_timeout are removed).",
          TG_METRIC_GAUGE, NULL, 0},
         {&g->dropped, "tailguard_metrics_dropped_total",
          "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},

@@ -93,6 +93,7 @@ struct tg_config *tg_config_new_default(void)
     cfg->drain_timeout_us = 30 * TG_US_PER_S;
     cfg->default_upstream = 0;
     cfg->max_endpoints = 1000;
+    cfg->endpoint_idle_timeout_us = 30 * 60 * TG_US_PER_S;
     cfg->metrics_enabled = true;
     cfg->tracing_enabled = true;
     cfg->trace_sample_rate = 0.01;

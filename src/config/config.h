@@ -143,6 +143,9 @@ struct tg_config {
     struct tg_cfg_route *routes;
     uint32_t nroutes;
     uint32_t max_endpoints; /* 1000 */
+    /* 30 min: an endpoint named from request paths (not a route) with no request for this
+     * long is removed from metrics; also the window of its probation. */
+    int64_t endpoint_idle_timeout_us;
     bool metrics_enabled;   /* true: record per-request metrics (off only to measure their cost) */
     /* `le` bounds of http_request_duration_seconds, in µs, ascending; nbuckets 0 = the
      * built-in list (5 ms .. 120 s). */

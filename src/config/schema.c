@@ -218,6 +218,11 @@ static int read_endpoints(struct tg_config_walk *w, yaml_node_t *node, void *arg
          .out = &cfg->max_endpoints,
          .min = 1,
          .max = 100000},
+        {.key = "idle_timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->endpoint_idle_timeout_us,
+         .min = SEC,
+         .max = 7 * 24 * HOUR},
     };
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }

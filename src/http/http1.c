@@ -5,7 +5,8 @@
  * obs-fold, control bytes, space before the colon, Content-Length conflicts, Content-Length
  * with Transfer-Encoding, and request codings not ending in chunked. One forward pass over
  * the buffer with table-driven loops; nothing is kept between calls, because the caller
- * re-parses its grown buffer (heads are small, re-scanning beats carrying state). Called by
+ * re-parses its grown buffer (heads are small, re-scanning beats carrying state). Methods
+ * are upper-case tokens (a lower-case letter is refused, see parse_request_line). Called by
  * proxy/, demo/ and the load generator; chunked bodies live in chunked.c. */
 #include "http/http1.h"
 
@@ -341,8 +342,11 @@ static int parse_request_line(struct head *h, const char **pp)
             return bad(h, p + 1);
         p += 2;
     }
+    /* The method is a case-sensitive token (RFC 9110 §9.1), but a lower-case "post" would
+     * miss a route limited to POST and then be read as POST by a case-blind upstream: no
+     * lower-case letters then, as nginx requires. */
     const char *s = p;
-    while (p < end && (CC(*p) & TG_HTTP1__TCHAR))
+    while (p < end && (CC(*p) & TG_HTTP1__TCHAR) && (*p < 'a' || *p > 'z'))
         p++;
     if (p == end)
         return more(h);
@@ -487,18 +491,18 @@ static bool known_coding(const char *p, size_t n)
 
 /* Transfer-Encoding: a list of codings across all its lines. Stricter than the list rule
  * of RFC 9110 §5.6.1 on purpose, because every obfuscated spelling of this field is a
- * known TE.TE smuggling trick ("chunked\t", ",chunked", "chunked ,"): empty elements and
- * HT anywhere in the line are errors (parsers disagree on both, and no real client sends
+ * known TE.TE smuggling trick (",chunked", "chunked ,", "gzip,\tchunked"): empty elements
+ * and HT inside the value are errors (parsers disagree on both, and no real client sends
  * them), codings take no parameters (none a proxy could use is registered), and only
- * registered codings are accepted. "chunked" may appear once; whether it is last is
- * decided after the whole head, since a later line may add codings. `raw..raw_end` is the
- * untrimmed value, for the HT check. */
-static int on_transfer_encoding(struct head *h, const char *v, const char *e, const char *raw,
-                                const char *raw_end)
+ * registered codings are accepted. HT before or after the value is the OWS every field
+ * may have (RFC 9112 §5.1): it is trimmed like SP, and the proxy forwards the trimmed
+ * value, so no next hop sees it. "chunked" may appear once; whether it is last is decided
+ * after the whole head, since a later line may add codings. */
+static int on_transfer_encoding(struct head *h, const char *v, const char *e)
 {
     if (h->has_cl || h->msg->minor == 0)
         return bad(h, v);
-    const char *ht = memchr(raw, '\t', (size_t)(raw_end - raw));
+    const char *ht = memchr(v, '\t', (size_t)(e - v));
     if (ht)
         return bad(h, ht);
     const char *p = v;
@@ -557,7 +561,7 @@ static int on_connection(struct head *h, const char *v, const char *e)
 /* Reacts to the headers that carry framing or connection meaning. Dispatch is on the
  * name length first, so most headers cost one switch and no comparison. */
 static int on_field(struct head *h, uint32_t idx, const char *name, size_t nlen, const char *v,
-                    const char *ve, const char *raw_end)
+                    const char *ve)
 {
     struct tg_http_msg *m = h->msg;
     switch (nlen) {
@@ -597,7 +601,7 @@ static int on_field(struct head *h, uint32_t idx, const char *name, size_t nlen,
         break;
     case 17:
         if (tok_eq(name, nlen, "transfer-encoding", 17))
-            return on_transfer_encoding(h, v, ve, name + nlen + 1, raw_end);
+            return on_transfer_encoding(h, v, ve);
         break;
     }
     return R_OK;
@@ -649,7 +653,7 @@ static int parse_fields(struct head *h, const char **pp)
         uint32_t idx = m->nheaders++;
         m->headers[idx].name = (struct tg_str){name, (uint32_t)nlen};
         m->headers[idx].value = (struct tg_str){v, (uint32_t)(ve - v)};
-        int rc = on_field(h, idx, name, nlen, v, ve, p - 2);
+        int rc = on_field(h, idx, name, nlen, v, ve);
         if (rc)
             return rc;
     }

@@ -25,7 +25,7 @@ struct tg_str {
 };
 
 enum tg_http_method {
-    TG_HTTP_OTHER = 0, /* a valid token we do not know by name; see `method` slice */
+    TG_HTTP_OTHER = 0, /* an upper-case token we do not know by name; see `method_str` */
     TG_HTTP_GET,
     TG_HTTP_HEAD,
     TG_HTTP_POST,
@@ -103,7 +103,8 @@ struct tg_http_limits {
  * of the offending value; the other errors set it too where a position makes sense).
  * `msg` is fully overwritten; after an error, `msg->method` is still the method of a
  * request line that was read. HTTP/1.2 and later HTTP/1 minor versions are served as
- * HTTP/1.1 (`minor` is 1). Keep-alive follows the version default and Connection tokens.
+ * HTTP/1.1 (`minor` is 1). A method with a lower-case letter is TG_EPARSE (see http1.c).
+ * Keep-alive follows the version default and Connection tokens.
  * Body framing: Transfer-Encoding chunked (must be the last coding, else TG_EPARSE as RFC
  * 9112 §6.3 says; any other coding is TG_ECODING; obfuscated spellings are TG_EPARSE),
  * else Content-Length (repeated identical values allowed, as RFC 9112 §6.3 permits;

@@ -249,12 +249,14 @@ void tg__forward_record(struct cconn *c)
     atomic_store_explicit(&c->w->active,
                           atomic_load_explicit(&c->w->active, memory_order_relaxed) - 1,
                           memory_order_relaxed);
+    int64_t now = now_of(c);
     if (x->route < 0 && x->tmpl_len) {
         struct tg_endpoints *e = c->w->gw->endpoints;
+        int64_t window_s = c->w->cur->snap->cfg->endpoint_idle_timeout_us / 1000000;
         x->endpoint = x->status == 404 ? tg_endpoints_find(e, x->tmpl, x->tmpl_len)
-                                       : tg_endpoints_intern(e, x->tmpl, x->tmpl_len);
+                                       : tg_endpoints_admit(e, x->tmpl, x->tmpl_len,
+                                                            now / 1000000, window_s);
     }
-    int64_t now = now_of(c);
     if (x->cause == TG_CAUSE_OK && x->tries > 1)
         x->cause = TG_CAUSE_RETRIED;
     struct tg_reqsample smp = {

@@ -96,15 +96,18 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         return tg_errbuf_set(eb, rc, "out of memory");
     }
     /* Interned first, so it has an id even when route names fill the registry. */
-    gw->rejected_endpoint = tg_endpoints_intern(gw->endpoints, TG_GATEWAY_REJECTED,
-                                                sizeof TG_GATEWAY_REJECTED - 1);
+    gw->rejected_endpoint = tg_endpoints_intern_pinned(gw->endpoints, TG_ENDPOINT_REJECTED,
+                                                       sizeof TG_ENDPOINT_REJECTED - 1);
     uint32_t nkeys = (cfg->max_endpoints + 2) * TG_GATEWAY_METHODS;
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
-        tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0) {
+        tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0 ||
+        tg__aging_new(cfg->max_endpoints + 1, gw->nworkers, &gw->aging) != 0) {
         tg_config_free(cfg);
         tg_gateway_free(gw);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
+    tg_magg_set_apart(gw->agg, gw->rejected_endpoint * TG_GATEWAY_METHODS,
+                      (gw->rejected_endpoint + 1) * TG_GATEWAY_METHODS);
     rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, &s);
     if (rc) {
         tg_gateway_free(gw);
@@ -252,6 +255,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_endpoints_free(gw->endpoints);
     tg_endpoints_free(gw->servers);
     tg_magg_free(gw->agg);
+    tg__aging_free(gw->aging);
     if (atomic_load(&gw->access_fd) >= 0)
         close(atomic_load(&gw->access_fd));
     free(gw);
@@ -317,7 +321,11 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
 {
     if (!gw->shards)
         return;
+    /* Read before the collect, so the collect gets what workers recorded before their
+     * quiescent points (aging.c). */
+    bool grace_over = tg__aging_grace_over(gw->aging, gw);
     tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+    tg__aging_tick(gw->aging, gw, now_s, grace_over);
     /* The trace rule "slower than the live p99" reads this; with too few samples for a
      * p99 to mean anything, every request is "slow" until there are. */
     struct tg_winstats w;
@@ -387,6 +395,19 @@ bool tg_gateway_cause_is_error(unsigned c)
 {
     return c < TG_CAUSE_COUNT && c != TG_CAUSE_OK && c != TG_CAUSE_RETRIED &&
            c != TG_CAUSE_CACHE_HIT;
+}
+
+const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
+                                      char *buf, size_t cap)
+{
+    uint32_t id = t->key / TG_GATEWAY_METHODS;
+    if (tg_endpoints_gen(gw->endpoints, id) == t->endpoint_gen)
+        return tg_endpoints_name(gw->endpoints, id);
+    /* Only names made from paths age out (route names are pinned), so the template of
+     * the trace's own path is the name it was counted under. */
+    tg_route_template((struct tg_str){t->path, (uint32_t)strnlen(t->path, sizeof t->path)}, buf,
+                      cap);
+    return buf;
 }
 
 uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name)

@@ -8,6 +8,7 @@
 #define TG_PROXY_GATEWAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -63,9 +64,6 @@ bool tg_gateway_any_healthy(struct tg_gateway *gw);
 #define TG_GATEWAY_METHODS 10
 #define TG_GATEWAY_MAX_SERVER_KEYS 1024
 #define TG_GATEWAY_WINDOW_S 900 /* longest monitoring window: 15 minutes */
-/* The endpoint of requests the gateway refuses before routing (malformed, too large,
- * too slow, no Host...); not a valid route name, so it cannot collide with one. */
-#define TG_GATEWAY_REJECTED "(rejected)"
 
 /* Collects the workers' shards into the aggregate; call once a second. */
 void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
@@ -73,10 +71,17 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
 /* The aggregate (totals and windows), valid for the gateway's lifetime. */
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 
-/* Endpoint names by id (0 = "other"), and how many the traffic has made (routes and
- * templates, bounded by endpoints.max; TG_GATEWAY_REJECTED is not counted). */
+/* Endpoint names by id (0 = "other"), and how many ids the traffic uses (routes and
+ * templates, bounded by endpoints.max; not TG_ENDPOINT_REJECTED). Ids are not necessarily
+ * 1..count: ids of endpoints that aged out are reused. */
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
+
+/* The endpoint name of a trace (metrics/trace.h). Its id may have been reused since the
+ * endpoint aged out; then the name is rebuilt from the trace's path into buf[0..cap)
+ * (the path's template: what the name was, unless the path was cut). */
+const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
+                                      char *buf, size_t cap);
 
 /* The id of endpoint `name`, or UINT32_MAX if there is none ("other" is 0). */
 uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name);

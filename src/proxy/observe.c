@@ -38,6 +38,7 @@ static void push_trace(struct cconn *c, const struct tg_reqsample *smp, uint32_t
         .start_wall_us = x->start_wall_us,
         .duration_us = smp->duration_us,
         .key = key,
+        .endpoint_gen = tg_endpoints_gen(gw->endpoints, key / TG_GATEWAY_METHODS),
         .server = x->server_key,
         .status = (uint16_t)smp->status,
         .cause = (uint8_t)smp->cause,

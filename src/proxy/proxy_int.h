@@ -110,7 +110,7 @@ struct tg_worker {
     atomic_ullong nconns;
     atomic_ullong active;  /* exchanges in flight (written by this worker only) */
     atomic_llong lag_us;   /* worst loop turn since the control thread last read it */
-    atomic_ullong turns;
+    atomic_ullong turns;   /* loop turns, published by the stats timer: a quiescent point */
     atomic_ullong accept_errors; /* accept() failures other than an empty queue */
     atomic_ullong conns_refused; /* connections answered 503 at limits.max_connections */
     struct tg_timer accept_timer; /* resumes accepting after a pause (worker.c) */
@@ -156,7 +156,18 @@ struct tg_gateway {
     _Atomic int access_format;      /* enum tg_access_format */
     uint32_t buf_block;             /* worker buffer size (holds a whole request head) */
     struct tg_health *health;
+    struct tg_aging *aging; /* control thread: removal of idle endpoints */
 };
+
+/* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
+struct tg_aging;
+int tg__aging_new(uint32_t max_endpoints, uint32_t nworkers, struct tg_aging **out);
+void tg__aging_free(struct tg_aging *ag);
+/* True when removed endpoints are waiting and every worker has passed a quiescent
+ * point since; call before the tick's collect and pass the answer to tg__aging_tick. */
+bool tg__aging_grace_over(struct tg_aging *ag, struct tg_gateway *gw);
+/* After the tick's collect: finishes removals whose grace is over, removes idle ones. */
+void tg__aging_tick(struct tg_aging *ag, struct tg_gateway *gw, int64_t now_s, bool grace_over);
 
 /* health.c */
 int tg__health_new(struct tg_gateway *gw, struct tg_loop *loop, struct tg_health **out);
@@ -253,8 +264,9 @@ struct exchange {
     char reqid[64];
     uint32_t reqid_len;
     /* Endpoint accounting: a routed request counts under its route's endpoint; an
-     * unmatched one under the template of its path, interned only once the status is
-     * known, so 404 noise on random paths cannot fill the registry. */
+     * unmatched one under the template of its path, looked up only once the status is
+     * known and added only at its second sighting (tg_endpoints_admit), so 404 noise and
+     * one-off paths cannot fill the registry. */
     uint32_t endpoint;
     char tmpl[TG_ENDPOINT_NAME_MAX];
     uint32_t tmpl_len;

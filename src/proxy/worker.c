@@ -225,7 +225,10 @@ static void stats_tick(struct tg_timer *t)
     int64_t prev = atomic_load_explicit(&w->lag_us, memory_order_relaxed);
     if (st.max_lag_us > prev)
         atomic_store_explicit(&w->lag_us, st.max_lag_us, memory_order_relaxed);
-    atomic_store_explicit(&w->turns, st.turns, memory_order_relaxed);
+    /* Also the quiescent point of endpoint aging: the release store and the fence are
+     * what aging.c's argument needs. */
+    atomic_store_explicit(&w->turns, st.turns, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
     tg__access_log_flush(w);
     tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
 }

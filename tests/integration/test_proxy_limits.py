@@ -218,6 +218,13 @@ def test_refused_requests_are_counted():
             assert metric(admin, "tailguard_request_causes_total", endpoint="(rejected)",
                           cause=cause) >= 1, cause
         assert metric(admin, "http_requests_total", endpoint="(rejected)") == len(cases)
+        # the API's own figures leave refusals out (a slowloris flood is not a slow API);
+        # the per-endpoint rows show them
+        mon = "http://127.0.0.1:%d/api/v1/monitoring" % admin
+        lat = http_json("GET", mon + "/metrics/latency")[2]
+        assert lat["current"]["count"] == 0, lat["current"]
+        rows = http_json("GET", mon + "/endpoints/stats")[2]["endpoints"]
+        assert sum(r["requests"] for r in rows if r["endpoint"] == "(rejected)") == len(cases)
 
 
 def test_slow_request_body_gets_408_and_frees_the_upstream():
