@@ -126,29 +126,40 @@ static int conn_start(struct tg_hsrv *s, int fd, bool rejected)
     return 0;
 }
 
-/* A connection the cap may take back: no request in progress, nothing to send, idle for
- * a while. A client accepted a moment ago has most likely not had the time to send its
- * request yet: taking it back would refuse a client to serve another. */
-static bool evictable(const struct tg_hconn *c, int64_t now)
-{
-    return c->state == TG_HSRV__HEAD && !c->driving && tg_buf_len(&c->in) == 0 &&
-           tg_buf_len(&c->out) == 0 && c->tail_len == 0 &&
-           now - c->idle_since_us >= EVICT_MIN_IDLE_US;
-}
-
-/* Closes the longest-idle evictable connection. O(connections), only at the cap. */
-static bool evict_idle(struct tg_hsrv *s)
+/* At the cap, a new client takes the place of a connection that holds a slot without
+ * using it. First one idle for a while: a client accepted a moment ago has most likely
+ * not had the time to send its request yet, and taking it back would refuse a client to
+ * serve another. Else the one whose request head has been arriving the longest: heads
+ * come in one packet from clients that mean it, so a head still incomplete is the
+ * slowloris that fills the slots; under that pressure it loses its place before its
+ * header timeout. Connections with a request in progress or an answer in flight keep
+ * theirs. O(connections), and only at the cap. */
+static bool evict(struct tg_hsrv *s)
 {
     int64_t now = tg_loop_now_us(s->loop);
-    struct tg_hconn *best = NULL;
-    for (struct tg_hconn *c = s->conns; c; c = c->next)
-        if (evictable(c, now) && (!best || c->idle_since_us < best->idle_since_us))
-            best = c;
-    if (!best)
-        return false;
-    s->st.evicted_idle++;
-    tg_hconn_close(best, "evicted at the connection cap");
-    return true;
+    struct tg_hconn *idle = NULL, *slow = NULL;
+    for (struct tg_hconn *c = s->conns; c; c = c->next) {
+        if (c->state != TG_HSRV__HEAD || c->driving || tg_buf_len(&c->out) || c->tail_len)
+            continue;
+        if (tg_buf_len(&c->in) == 0) {
+            if (now - c->idle_since_us >= EVICT_MIN_IDLE_US &&
+                (!idle || c->idle_since_us < idle->idle_since_us))
+                idle = c;
+        } else if (!slow || c->head_start_us < slow->head_start_us) {
+            slow = c;
+        }
+    }
+    if (idle) {
+        s->st.evicted_idle++;
+        tg_hconn_close(idle, "idle, evicted at the connection cap");
+        return true;
+    }
+    if (slow) {
+        s->st.evicted_slow++;
+        tg_hconn_close(slow, "slow head, evicted at the connection cap");
+        return true;
+    }
+    return false;
 }
 
 /* Past the refusals that linger, a 503 without a connection object, then close: a best effort,
@@ -215,7 +226,7 @@ static void on_accept(struct tg_io *io, unsigned events)
         /* Refused connections get a connection object too, for the lingering close that
          * makes sure the 503 is read; at most a quarter of the cap of them at once. */
         bool rejected = false;
-        if (s->st.conns - s->nrejecting >= s->cfg.limits.max_conns && !evict_idle(s)) {
+        if (s->st.conns - s->nrejecting >= s->cfg.limits.max_conns && !evict(s)) {
             if (s->nrejecting >= s->cfg.limits.max_conns / 4 + 16) {
                 reject_now(s, fd);
                 continue;

@@ -15,15 +15,17 @@
  *   body, HTTP/1.1 without Host), 405 (CONNECT), 408 (head not complete within the
  *   header timeout, or a body slower than the minimum rate), 413 (body over its limit),
  *   414 (request-target over its limit), 431 (head over its limit), 501 (a transfer
- *   coding other than chunked), 505 (an HTTP major version other than 1). A client that stops
- * reading its response is closed after the write timeout, an idle keep-alive one after the idle
- * timeout, both silently.
- * - At the connection cap, a new client first evicts the longest-idle connection that has
- *   no request in progress and has been idle for a second at least (as nginx reuses idle
- *   keep-alive connections); if there is none it gets a 503 with Retry-After and a
- *   lingering close (up to a quarter of the cap plus 16 such refusals at once; past
- *   that, a bare close). Answering beats leaving it in the backlog: the client learns at
- *   once, and the listener never stops serving the clients it has.
+ *   coding other than chunked), 505 (an HTTP major version other than 1). A client that
+ *   stops reading its response is closed after the write timeout, an idle keep-alive one
+ *   after the idle timeout, both silently.
+ * - At the connection cap, a new client takes the place of a connection that holds a slot
+ *   without using it: the longest-idle one that has been idle for a second at least (as
+ *   nginx reuses idle keep-alive connections), else the one whose incomplete request head
+ *   has been arriving the longest (a slowloris loses its place before its header
+ *   timeout). If every connection has a request in progress, the client gets a 503 with
+ *   Retry-After and a lingering close (up to a quarter of the cap plus 16 such refusals
+ *   at once; past that, a bare close). Answering beats leaving it in the backlog: the
+ *   client learns at once, and the listener never stops serving the clients it has.
  * - When accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
  *   the listener is paused for 100 ms instead of spinning on a readable socket.
  * - The last response of a connection is followed by a lingering close (half-close, then
@@ -69,6 +71,7 @@ struct tg_hsrv_stats {
     uint64_t accepted;       /* connections accepted (and adopted) */
     uint64_t rejected_cap;   /* answered 503 at the connection cap (not in `accepted`) */
     uint64_t evicted_idle;   /* idle connections closed to make room at the cap */
+    uint64_t evicted_slow;   /* connections with an incomplete head closed for the same */
     uint64_t accept_errors;  /* accept failures that paused the listener */
     uint64_t requests;       /* valid request heads handed to the handler */
     uint64_t timeouts_idle;  /* idle keep-alive connections closed */

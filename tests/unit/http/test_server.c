@@ -6,7 +6,8 @@
  * the engine's refusals (400 without Host, 405, 413, 414, 431, 501) and their counters,
  * the header, idle, body-rate and write timeouts, 100-continue, captured and chunked
  * bodies, asynchronous, borrowed and streamed responses, HEAD, the cancel-on-close of a
- * pending request, eviction and 503 at the cap, and the accept pause.
+ * pending request, eviction (idle, then slow heads) and 503 at the cap, and the accept
+ * pause.
  *
  * The loop is pumped in short non-blocking turns (pump()) until the client side has
  * seen what the test waits for, or a time limit passes, so a broken engine fails a check
@@ -669,9 +670,23 @@ static void test_connection_cap(void)
     TG_EXPECT_EQ(st.evicted_idle, 1);
     TG_EXPECT_EQ(st.conns, 2);
 
-    /* Both busy (a head in progress, a pending answer): the next client gets a 503. */
+    /* A head in progress for a while loses its place to a new client, even before its
+     * header timeout, while a connection idle for less than a second keeps its own. */
     TG_EXPECT_EQ(write(b, "GET / HTTP/1.1\r\n", 16), 16);
-    TG_EXPECT_EQ(write(c, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n", 32), 32);
+    pump_loop(loop, 5);
+    int e2 = client_connect(&sa, salen);
+    TG_EXPECT_EQ(write(e2, "GET /?e HTTP/1.1\r\nHost: x\r\n\r\n", 29), 29);
+    TG_EXPECT_GT(wait_read(loop, e2, buf, sizeof buf, 2000), 0);
+    TG_EXPECT(strstr(buf, "\r\n\r\ne") != NULL);
+    TG_EXPECT_EQ(wait_read(loop, b, buf, sizeof buf, 2000), -1);
+    TG_EXPECT_EQ(drain(c, buf, sizeof buf), 0);
+    tg_hsrv_stats(srv, &st);
+    TG_EXPECT_EQ(st.evicted_slow, 1);
+    TG_EXPECT_EQ(st.conns, 2);
+
+    /* Both busy (requests waiting for their answers): the next client gets a 503. */
+    TG_EXPECT_EQ(write(c, "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n", 31), 31);
+    TG_EXPECT_EQ(write(e2, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n", 32), 32);
     pump_loop(loop, 5);
     int d = client_connect(&sa, salen);
     TG_EXPECT_GT(wait_read(loop, d, buf, sizeof buf, 2000), 0);
@@ -679,18 +694,21 @@ static void test_connection_cap(void)
     TG_EXPECT(strstr(buf, "Retry-After: 1\r\n") != NULL);
     tg_hsrv_stats(srv, &st);
     TG_EXPECT_EQ(st.rejected_cap, 2);
-    TG_EXPECT_EQ(st.accepted, 3);
+    TG_EXPECT_EQ(st.accepted, 4);
 
     /* The accept pause: with no descriptor left, accept fails; the listener rests
      * (counted) instead of spinning, and serves the waiting client afterwards. */
     struct rlimit old;
     TG_EXPECT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
     close(a);
+    close(b);
     close(d);
     pump_loop(loop, 5);
-    int probe = socket(AF_UNIX, SOCK_STREAM, 0); /* the lowest free descriptor */
-    struct rlimit low = {(rlim_t)probe + 2, old.rlim_max};
+    /* The two lowest free descriptors: the limit lets the test take them, then no more. */
+    int probe = socket(AF_UNIX, SOCK_STREAM, 0), probe2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct rlimit low = {(rlim_t)probe2 + 1, old.rlim_max};
     close(probe);
+    close(probe2);
     TG_EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
     int e = client_connect(&sa, salen);          /* takes the last but one descriptor */
     int spare = socket(AF_UNIX, SOCK_STREAM, 0); /* and the last: accept has none left */
@@ -706,15 +724,15 @@ static void test_connection_cap(void)
     do {
         pump_loop(loop, 10);
         tg_hsrv_stats(srv, &st);
-    } while (st.rejected_cap + st.accepted < 6 && tg_clock_mono_us() < end);
+    } while (st.rejected_cap + st.accepted < 7 && tg_clock_mono_us() < end);
     TG_EXPECT_EQ(st.accept_errors, 1);
-    TG_EXPECT_EQ(st.rejected_cap + st.accepted, 6); /* the waiting client was taken */
+    TG_EXPECT_EQ(st.rejected_cap + st.accepted, 7); /* the waiting client was taken */
     if (e >= 0)
         close(e);
 
     tg_hsrv_free(srv);
-    close(b);
     close(c);
+    close(e2);
     close(lfd);
     tg_loop_free(loop);
 }
