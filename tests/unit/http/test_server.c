@@ -4,10 +4,10 @@
  * other end is the client; accept, the connection cap and the EMFILE pause use an
  * AF_UNIX listener. Covered: pipelining past the drive budget, keep-alive and HTTP/1.0,
  * the engine's refusals (400 without Host, 405, 413, 414, 431, 501) and their counters,
- * the header, idle, body-rate and write timeouts, 100-continue, captured and chunked
- * bodies, asynchronous, borrowed and streamed responses, HEAD, the cancel-on-close of a
- * pending request, eviction (idle, then slow heads) and 503 at the cap, and the accept
- * pause.
+ * the header, idle, body-rate and write timeouts, 100-continue, captured, streamed
+ * (on_body) and chunked bodies, asynchronous, borrowed and streamed responses, HEAD, the
+ * cancel-on-close of a pending request, eviction (idle, then slow heads) and 503 at the cap, and
+ * the accept pause.
  *
  * The loop is pumped in short non-blocking turns (pump()) until the client side has
  * seen what the test waits for, or a time limit passes, so a broken engine fails a check
@@ -29,6 +29,7 @@
 /* ---- a test handler ----------------------------------------------------------------- */
 
 static int closed_count, released_count;
+static uint64_t streamed_bytes; /* decoded body bytes seen by on_body */
 static struct tg_hconn *async_conn;
 static struct tg_timer async_timer;
 static struct tg_loop *cur_loop;
@@ -94,6 +95,14 @@ static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
     }
 }
 
+static void on_body(struct tg_hconn *c, const char *p, size_t n)
+{
+    (void)c;
+    for (size_t i = 0; i < n; i++)
+        TG_EXPECT(p[i] != '\r' && p[i] != '\n'); /* decoded: no chunk framing */
+    streamed_bytes += n;
+}
+
 static void on_write(struct tg_hconn *c)
 {
     struct cdata *d = tg_hconn_data(c);
@@ -117,6 +126,7 @@ static void on_close(struct tg_hconn *c)
 
 static const struct tg_hsrv_handler handler = {
     .on_head = on_head,
+    .on_body = on_body,
     .on_request = on_request,
     .on_write = on_write,
     .on_close = on_close,
@@ -450,6 +460,7 @@ static void test_body_rate_and_write_timeout(void)
 static void test_bodies_and_continue(void)
 {
     fx_open(&fx, NULL);
+    streamed_bytes = 0;
     /* 100-continue: the interim answer comes before any body byte is sent. */
     fx_send(&fx,
             "POST /cap HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
@@ -472,6 +483,8 @@ static void test_bodies_and_continue(void)
     want_responses = 1;
     pump(&fx, 1000, until_responses, true);
     TG_EXPECT(strstr(fx.got, "Content-Length: 64\r\nX-Body-Bytes: 100\r\n\r\n0123") != NULL);
+    /* on_body saw every decoded byte of both bodies, the ones past the capture too. */
+    TG_EXPECT_EQ(streamed_bytes, 5 + 100);
     /* The next request on the same connection still parses. */
     fx_send(&fx, "GET /?next HTTP/1.1\r\nHost: x\r\n\r\n");
     want_responses = 2;
