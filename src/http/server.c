@@ -122,6 +122,14 @@ static int conn_start(struct tg_hsrv *s, int fd, bool rejected)
         tg_hsrv__error(c, 503, "too many connections");
     } else {
         s->st.accepted++;
+        /* Nearing the cap, read now rather than on the first READ edge, so the connections
+         * of this accept batch are known to be idle or slow when the next one needs a
+         * place (else they all look fresh, and it would be refused). Below that, this
+         * would cost a read that finds nothing on most new connections. */
+        if (s->st.conns * 2 >= s->cfg.limits.max_conns) {
+            c->readable = true;
+            tg_hsrv__drive(c);
+        }
     }
     return 0;
 }
