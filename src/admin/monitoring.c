@@ -102,7 +102,15 @@ static void latency(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp
     }
     char name[256];
     uint32_t only = UINT32_MAX;
-    if (tg_admin_query_get(q, "endpoint", name, sizeof name)) {
+    int rc = tg_admin_query_get(q, "endpoint", name, sizeof name);
+    if (rc == TG_EPARSE) {
+        tg_admin_resp_error(r, 400,
+                            "endpoint must be an endpoint name, percent-encoded, at most 255 "
+                            "bytes, without %00",
+                            "endpoint");
+        return;
+    }
+    if (rc == 0) {
         only = tg_gateway_endpoint_find(gw, name);
         if (only == UINT32_MAX) {
             tg_admin_resp_error(r, 404, "unknown endpoint", "endpoint");
