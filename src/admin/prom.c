@@ -194,13 +194,14 @@ static void service_labels(struct tg_text *t, const void *ctx)
  * registry (created on the first scrape, refreshed on each). */
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
-        *start, *build, *endpoints, *dropped;
+        *start, *build, *endpoints, *dropped, *accept_queue;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
 {
     static const char *const srv[] = {"upstream", "server"};
     static const char *const ver[] = {"version"};
+    static const char *const worker[] = {"worker"};
     struct {
         struct tg_family **f;
         const char *name, *help;
@@ -236,6 +237,9 @@ static int define(struct tg_registry *reg, struct gauges *g)
          TG_METRIC_GAUGE, NULL, 0},
         {&g->dropped, "tailguard_metrics_dropped_total",
          "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},
+        {&g->accept_queue, "tailguard_accept_queue_depth",
+         "Connections waiting in the worker's listen queue, not yet accepted.", TG_METRIC_GAUGE,
+         worker, 1},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -316,9 +320,19 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
     flush_service(&sc);
 }
 
-static void on_worker_active(const struct tg_gateway_worker_info *w, void *ctx)
+struct worker_ctx {
+    struct gauges *g;
+    uint64_t active;
+};
+
+static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    *(uint64_t *)ctx += w->active;
+    struct worker_ctx *c = ctx;
+    char id[16];
+    snprintf(id, sizeof id, "%u", (unsigned)w->id);
+    const char *const labels[] = {id};
+    c->active += w->active;
+    tg_family_set(c->g->accept_queue, labels, w->queue_depth);
 }
 
 static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us)
@@ -330,9 +344,9 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     struct srv_ctx c = {gw, g, NULL};
     tg_gateway_foreach_server(gw, on_server, &c);
 
-    uint64_t active = 0;
-    tg_gateway_foreach_worker(gw, on_worker_active, &active);
-    tg_family_set(g->active, NULL, (double)active);
+    struct worker_ctx wc = {.g = g};
+    tg_gateway_foreach_worker(gw, on_worker, &wc);
+    tg_family_set(g->active, NULL, (double)wc.active);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

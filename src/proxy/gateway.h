@@ -132,10 +132,14 @@ struct tg_gateway_worker_info {
     uint64_t active;     /* requests in flight */
     int64_t loop_lag_us; /* worst time one loop turn took since the last read */
     uint64_t loop_turns;
+    uint32_t queue_depth; /* connections in its listener's accept queue, not yet accepted */
+    uint32_t queue_limit; /* that queue's limit (the backlog, capped by somaxconn); both 0
+                           * once the worker is draining or stopping */
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
 
-/* Calls `fn` for every worker (racy reads of per-worker counters). */
+/* Calls `fn` for every worker (racy reads of per-worker counters; the accept queue is
+ * read from the kernel, one getsockopt per worker). */
 void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx);
 
 #endif
