@@ -207,8 +207,9 @@ int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport, s
 
 static bool is_wildcard(const struct tg_addr *a);
 
-/* admin.mount_on_proxy: the proxy listener answers the monitoring, control and health
- * API paths too (the runbooks curl them on the application's port). The gateway does it
+/* admin.mount_on_proxy: the proxy listener answers the monitoring and health API paths
+ * too (the runbooks curl them on the application's port), and sends the control API's
+ * paths to the admin listener, which has no control API to answer them with yet. The gateway does it
  * the way it does everything, by proxying: an internal upstream named tailguard-admin
  * pointing at the admin listener, and three routes placed before the user's, so the
  * admin handlers keep running on the control thread and nothing else changes. */
