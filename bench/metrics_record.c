@@ -8,7 +8,8 @@
  * cost. Not part of the test suite (timings are noisy on shared machines):
  *
  *   cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
- *      src/metrics/reqstats.c src/metrics/hist.c -lm -lpthread -o /tmp/metrics_record \
+ *      src/metrics/reqstats.c src/metrics/hist.c src/metrics/phist.c -lm -lpthread \
+ *      -o /tmp/metrics_record \
  *      && /tmp/metrics_record
  */
 #include <math.h>

@@ -9,6 +9,7 @@ out=build/bench-micro
 mkdir -p "$out"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/hist_record.c src/metrics/hist.c -lm -o "$out/hist_record"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
-    src/metrics/reqstats.c src/metrics/hist.c -lm -lpthread -o "$out/metrics_record"
+    src/metrics/reqstats.c src/metrics/hist.c src/metrics/phist.c -lm -lpthread \
+    -o "$out/metrics_record"
 "$out/hist_record"
 "$out/metrics_record"

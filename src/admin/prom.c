@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Prometheus exposition of the gateway's metrics; see prom.h. Counters come from the
  * since-start totals of the aggregate, so they only go up (a reload keeps them: endpoint
- * and server ids are stable for the process's life). The request-duration histogram's
- * `le` buckets are derived from the log-linear histogram at fixed boundaries covering
- * 5 ms to 120 s (the runbooks' targets go up to 120 s); a boundary is matched to the
- * nearest histogram bucket, so a count may include values up to 0.8 % above it.
- * The whole document is built in memory: at the default bound of 1000 endpoints this is
- * a few MB at worst; a streaming writer with a cursor is the next step if that hurts. */
+ * and server ids survive reloads). An endpoint removed for idleness
+ * (`endpoints.idle_timeout`) simply has no series any more, which Prometheus marks stale;
+ * if its name comes back, its counters start again from zero, as a new series. The
+ * request-duration histogram's `le` buckets are derived from the log-linear histogram at
+ * fixed boundaries covering 5 ms to 120 s (the runbooks' targets go up to 120 s); a
+ * boundary is matched to the nearest histogram bucket, so a count may include values up
+ * to 0.8 % above it. The whole document is built in memory: at the default bound of 1000
+ * endpoints this is a few MB at worst; a streaming writer with a cursor is the next step
+ * if that hurts. */
 #include "admin/prom.h"
 
 #include <dirent.h>
@@ -114,7 +117,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         for (unsigned i = 0; i < nb; i++) {
             tg_text_put(t, "http_request_duration_seconds_bucket{", 37);
             labels_ep(t, gw, k);
-            uint64_t n = tg_hist_count_le(&s->latency, bounds_us[i]);
+            uint64_t n = tg_phist_count_le(&s->latency, bounds_us[i]);
             tg_text_printf(t, ",le=\"%g\"} %llu\n", (double)bounds_us[i] / 1e6,
                            (unsigned long long)n);
         }
@@ -194,7 +197,8 @@ static void service_labels(struct tg_text *t, const void *ctx)
  * registry (created on the first scrape, refreshed on each). */
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
-        *start, *build, *endpoints, *dropped, *accept_queue;
+        *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
+        *restart_pending, *accept_queue;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
@@ -233,10 +237,26 @@ static int define(struct tg_registry *reg, struct gauges *g)
         {&g->build, "tailguard_build_info", "Build information (always 1).", TG_METRIC_GAUGE,
          ver, 1},
         {&g->endpoints, "tailguard_endpoints",
-         "Endpoints known (bounded by endpoints.max; the rest count as \"other\").",
+         "Endpoint names in use (bounded by endpoints.max, the rest count as \"other\"; "
+         "path templates idle for endpoints.idle_timeout are removed).",
          TG_METRIC_GAUGE, NULL, 0},
         {&g->dropped, "tailguard_metrics_dropped_total",
          "Request samples dropped for lack of memory.", TG_METRIC_COUNTER, NULL, 0},
+        {&g->accept_errors, "tailguard_accept_errors_total",
+         "Failed accept() calls on the proxy listeners (e.g. out of file descriptors).",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->refused, "tailguard_connections_refused_total",
+         "Client connections answered 503 and closed at limits.max_connections.",
+         TG_METRIC_COUNTER, NULL, 0},
+        {&g->reload_ok, "tailguard_config_last_reload_successful",
+         "1 when the last configuration reload was applied, 0 when it was refused.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->reload_ts, "tailguard_config_last_reload_success_timestamp_seconds",
+         "When a configuration was last applied (start or reload), since unix epoch.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->restart_pending, "tailguard_config_restart_pending",
+         "Settings of the applied configuration file that only take effect after a restart.",
+         TG_METRIC_GAUGE, NULL, 0},
         {&g->accept_queue, "tailguard_accept_queue_depth",
          "Connections waiting in the worker's listen queue, not yet accepted.", TG_METRIC_GAUGE,
          worker, 1},
@@ -322,7 +342,7 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
 
 struct worker_ctx {
     struct gauges *g;
-    uint64_t active;
+    uint64_t active, accept_errors, refused;
 };
 
 static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
@@ -332,11 +352,17 @@ static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
     snprintf(id, sizeof id, "%u", (unsigned)w->id);
     const char *const labels[] = {id};
     c->active += w->active;
+    c->accept_errors += w->accept_errors;
+    c->refused += w->conns_refused;
     tg_family_set(c->g->accept_queue, labels, w->queue_depth);
 }
 
-static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us)
+static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
+                    const struct tg_admin_reload *rl)
 {
+    tg_family_set(g->reload_ok, NULL, rl->ok);
+    tg_family_set(g->reload_ts, NULL, (double)(rl->success_wall_us / 1000) / 1e3);
+    tg_family_set(g->restart_pending, NULL, rl->restart_pending);
     /* Servers come and go with reloads: rebuild their series each time. */
     tg_family_clear(g->up);
     tg_family_clear(g->inflight);
@@ -347,6 +373,8 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     struct worker_ctx wc = {.g = g};
     tg_gateway_foreach_worker(gw, on_worker, &wc);
     tg_family_set(g->active, NULL, (double)wc.active);
+    tg_family_set(g->accept_errors, NULL, (double)wc.accept_errors);
+    tg_family_set(g->refused, NULL, (double)wc.refused);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -367,9 +395,9 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
         fds--; /* the directory stream's own descriptor */
     }
     tg_family_set(g->fds, NULL, (double)fds);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        tg_family_set(g->max_fds, NULL, (double)rl.rlim_cur);
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+        tg_family_set(g->max_fds, NULL, (double)nofile.rlim_cur);
     tg_family_set(g->start, NULL, (double)(start_wall_us / 1000) / 1e3);
     const char *const version[] = {TG_VERSION};
     tg_family_set(g->build, version, 1);
@@ -383,14 +411,14 @@ static void put_text(void *ctx, const char *s, size_t n)
 }
 
 void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
-                           struct tg_admin_resp *r)
+                           const struct tg_admin_reload *rl, struct tg_admin_resp *r)
 {
     struct gauges g;
     if (define(reg, &g) != 0) {
         tg_admin_resp_error(r, 500, "metrics registry: out of memory", NULL);
         return;
     }
-    refresh(gw, &g, start_wall_us);
+    refresh(gw, &g, start_wall_us, rl);
     struct tg_text t = {0};
     request_families(&t, gw);
     histogram_families(&t, gw);

@@ -5,6 +5,7 @@
 #ifndef TG_ADMIN_PROM_H
 #define TG_ADMIN_PROM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "admin/resp.h"
@@ -12,10 +13,17 @@
 struct tg_gateway;
 struct tg_registry;
 
+/* What the last configuration reload did (Prometheus' own config_last_reload_* idea). */
+struct tg_admin_reload {
+    bool ok;                  /* the last reload was applied (true before any reload) */
+    int64_t success_wall_us;  /* when a configuration was last applied (start or reload) */
+    uint32_t restart_pending; /* settings the applied file changes that wait for a restart */
+};
+
 /* Writes the exposition into `r`: the request families from the gateway's aggregate,
  * then the counters and gauges kept in `reg` (refreshed here). `start_wall_us` is the
  * process start (wall clock). Control thread. */
 void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
-                           struct tg_admin_resp *r);
+                           const struct tg_admin_reload *rl, struct tg_admin_resp *r);
 
 #endif

@@ -95,8 +95,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-/* Builds the configuration: the file (if any), then the flags on top of it. */
-static int load_config(const struct run_opts *o, struct tg_config **out, struct tg_errbuf *eb)
+/* Builds the configuration: the file (if any), then the flags on top of it. With
+ * `running` (a reload), settings that cannot change without a restart are first put
+ * back to their running values (tg_config_keep_restart_only), each one reported through
+ * `kept`; then the whole is validated. */
+static int load_config(const struct run_opts *o, const struct tg_config *running,
+                       tg_config_kept_fn *kept, void *ctx, struct tg_config **out,
+                       struct tg_errbuf *eb)
 {
     struct tg_config *cfg = NULL;
     int rc;
@@ -116,6 +121,8 @@ static int load_config(const struct run_opts *o, struct tg_config **out, struct 
             goto fail;
     if (o->workers > 0)
         cfg->workers = (uint32_t)o->workers;
+    if (running)
+        tg_config_keep_restart_only(running, cfg, kept, ctx);
     if ((rc = tg_config_validate(cfg, eb)) != 0)
         goto fail;
     *out = cfg;
@@ -148,18 +155,36 @@ static void print_error(const char *what, const struct tg_errbuf *eb)
     fprintf(stderr, "tailguard %s: %s\n", what, tg_config_format_error(eb, buf, sizeof buf));
 }
 
+/* A setting the reloaded file changes but the process cannot: logged, and counted in
+ * the reload's result (/metrics tailguard_config_restart_pending). */
+static void on_kept(const char *key, const char *running, const char *wanted, const char *why,
+                    void *ctx)
+{
+    unsigned *n = ctx;
+    (*n)++;
+    tg_log(TG_LOG_WARN, "admin",
+           "reload-kept key=%s running=\"%s\" file=\"%s\" reason=\"needs a restart: %s\"", key,
+           running, wanted, why);
+}
+
 static void reload(struct control *ctl)
 {
     struct tg_errbuf eb = {0};
     struct tg_config *cfg;
-    if (load_config(&ctl->opts, &cfg, &eb) != 0) {
+    unsigned kept = 0;
+    if (load_config(&ctl->opts, tg_gateway_config(ctl->gw), on_kept, &kept, &cfg, &eb) != 0) {
         char buf[512];
         tg_log(TG_LOG_ERROR, "admin", "reload-rejected error=\"%s\"",
                tg_config_format_error(&eb, buf, sizeof buf));
+        tg_admin_reloaded(ctl->admin, false, 0);
         return;
     }
-    if (tg_gateway_reload(ctl->gw, cfg, &eb) != 0)
+    if (tg_gateway_reload(ctl->gw, cfg, on_kept, &kept, &eb) != 0) {
         tg_log(TG_LOG_ERROR, "admin", "reload-failed error=\"%s\"", eb.msg);
+        tg_admin_reloaded(ctl->admin, false, 0);
+        return;
+    }
+    tg_admin_reloaded(ctl->admin, true, kept);
 }
 
 static void drain_check(struct tg_timer *t);
@@ -192,14 +217,9 @@ static void start_drain(struct control *ctl)
     ctl->draining = true;
     tg_log(TG_LOG_INFO, "admin", "draining");
     tg_admin_set_draining(ctl->admin);
+    /* The drain time of the configuration in force, not of the file on disk now. */
+    int64_t drain_us = tg_gateway_config(ctl->gw)->drain_timeout_us;
     tg_gateway_drain(ctl->gw);
-    struct tg_config *cur;
-    struct tg_errbuf eb = {0};
-    int64_t drain_us = 30000000;
-    if (load_config(&ctl->opts, &cur, &eb) == 0) {
-        drain_us = cur->drain_timeout_us;
-        tg_config_free(cur);
-    }
     ctl->drain_deadline_us = tg_loop_now_us(ctl->loop) + drain_us;
     drain_poll(ctl);
 }
@@ -235,7 +255,7 @@ int tg_admin_cmd_run(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     struct tg_errbuf eb = {0};
     struct tg_config *cfg;
-    if (load_config(&ctl.opts, &cfg, &eb) != 0) {
+    if (load_config(&ctl.opts, NULL, NULL, NULL, &cfg, &eb) != 0) {
         print_error("run", &eb);
         return 2;
     }

@@ -47,6 +47,7 @@ struct tg_admin {
     int64_t start_wall_us;
     struct aconn *conns;
     struct tg_registry *reg; /* scrape-time counters and gauges of /metrics */
+    struct tg_admin_reload reload;
     struct tg_http_msg msg;
 };
 
@@ -72,7 +73,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req,
     else if (PATH_IS("/health/services"))
         tg_admin_health_services(&h, resp);
     else if (PATH_IS("/metrics") && get)
-        tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, resp);
+        tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, &a->reload, resp);
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
@@ -253,6 +254,7 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
     a->loop = loop;
     a->gw = gw;
     a->start_wall_us = tg_clock_wall_us();
+    a->reload = (struct tg_admin_reload){.ok = true, .success_wall_us = a->start_wall_us};
     if (tg_registry_new(&a->reg) != 0) {
         free(a);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
@@ -278,6 +280,15 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
 void tg_admin_set_draining(struct tg_admin *a)
 {
     a->draining = true;
+}
+
+void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
+{
+    a->reload.ok = ok;
+    if (ok) {
+        a->reload.success_wall_us = tg_clock_wall_us();
+        a->reload.restart_pending = restart_pending;
+    }
 }
 
 void tg_admin_free(struct tg_admin *a)

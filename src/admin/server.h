@@ -22,6 +22,10 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
 /* Marks the process as draining: /health answers 503 from now on. */
 void tg_admin_set_draining(struct tg_admin *a);
 
+/* Records the outcome of a configuration reload for /metrics: applied or refused, and
+ * how many settings of the applied file wait for a restart. */
+void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending);
+
 void tg_admin_free(struct tg_admin *a);
 
 /* Dispatches one request to its handler (exposed for unit tests). */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "admin/query.h"
+#include "proxy/endpoints.h"
 #include "proxy/gateway.h"
 
 struct collect {
@@ -64,9 +65,10 @@ static json_t *iso_time(int64_t wall_us)
 
 static json_t *trace_json(struct tg_gateway *gw, const struct tg_reqtrace *t, bool phases)
 {
+    char name[TG_ENDPOINT_NAME_MAX];
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s}", "request_id", t->reqid, "endpoint",
-        tg_gateway_endpoint_name(gw, t->key / TG_GATEWAY_METHODS), "method",
+        tg_gateway_trace_endpoint(gw, t, name, sizeof name), "method",
         tg_http_method_name((enum tg_http_method)(t->key % TG_GATEWAY_METHODS)), "path", t->path,
         "status", t->status, "cause", tg_gateway_cause_name(t->cause) ? tg_gateway_cause_name(t->cause) : "?",
         "duration_ms", ms(t->duration_us), "time", iso_time(t->start_wall_us), "upstream",

@@ -109,12 +109,15 @@ struct tg_config *tg_config_new_default(void)
     cfg->max_body_bytes = 0;
     cfg->max_connections = 20000;
     cfg->header_timeout_us = 10 * TG_US_PER_S;
+    cfg->body_timeout_us = 10 * TG_US_PER_S;
+    cfg->min_body_rate = 1024;
     cfg->idle_timeout_us = 60 * TG_US_PER_S;
     cfg->default_timeout_us = 30 * TG_US_PER_S;
     cfg->critical_timeout_us = 60 * TG_US_PER_S;
     cfg->drain_timeout_us = 30 * TG_US_PER_S;
     cfg->default_upstream = 0;
     cfg->max_endpoints = 1000;
+    cfg->endpoint_idle_timeout_us = 30 * 60 * TG_US_PER_S;
     cfg->metrics_enabled = true;
     cfg->tracing_enabled = true;
     cfg->trace_sample_rate = 0.01;

@@ -131,6 +131,11 @@ struct tg_config {
     uint64_t max_body_bytes;     /* 0 = unlimited; else larger bodies -> 413 */
     uint32_t max_connections;    /* 20000, whole process */
     int64_t header_timeout_us;   /* 10 s to receive a request head -> 408 */
+    /* Slow request bodies (408): at most `body_timeout_us` (10 s) between two reads of a
+     * body the gateway is ready to read, and, past that first budget, an average of at
+     * least `min_body_rate` bytes/s (1 KiB/s; 0 = no rate rule), Apache's MinRate idea. */
+    int64_t body_timeout_us;
+    uint64_t min_body_rate;
     int64_t idle_timeout_us;     /* 60 s keep-alive idle */
     int64_t default_timeout_us;  /* 30 s upstream response timeout, class default */
     int64_t critical_timeout_us; /* 60 s, class critical */
@@ -141,6 +146,9 @@ struct tg_config {
     struct tg_cfg_route *routes;
     uint32_t nroutes;
     uint32_t max_endpoints; /* 1000 */
+    /* 30 min: an endpoint named from request paths (not a route) with no request for this
+     * long is removed from metrics; also the window of its probation. */
+    int64_t endpoint_idle_timeout_us;
     bool metrics_enabled;   /* true: record per-request metrics (off only to measure their cost) */
     /* `le` bounds of http_request_duration_seconds, in µs, ascending; nbuckets 0 = the
      * built-in list (5 ms .. 120 s). */
@@ -184,6 +192,16 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb);
 struct tg_config *tg_config_clone(const struct tg_config *cfg);
 
 void tg_config_free(struct tg_config *cfg); /* accepts NULL */
+
+/* Reload support (live.c). Every setting takes effect at run time except a few bound to
+ * what is built once at start: listen, admin.listen, workers, endpoints.max,
+ * tracing.buffer. This copies those from `running` into `next` (a new snapshot, before
+ * it is published) and calls `fn` (may be NULL) for each one `next` wanted to change,
+ * with both values as text and what holds the setting; returns how many. */
+typedef void tg_config_kept_fn(const char *key, const char *running, const char *wanted,
+                               const char *why, void *ctx);
+unsigned tg_config_keep_restart_only(const struct tg_config *running, struct tg_config *next,
+                                     tg_config_kept_fn *fn, void *ctx);
 
 /* Index of the upstream called `name`, or TG_ENOTFOUND. O(nupstreams). */
 int tg_config_upstream_index(const struct tg_config *cfg, const char *name);

@@ -66,6 +66,11 @@ static int read_limits(struct tg_config_walk *w, yaml_node_t *node, void *arg)
          .out = &cfg->max_connections,
          .min = 1,
          .max = 10000000},
+        {.key = "min_request_body_rate",
+         .kind = TG_CONFIG_K_SIZE,
+         .out = &cfg->min_body_rate,
+         .min = 0,
+         .max = 1ull << 40},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     cfg->max_head_bytes = (uint32_t)head;
@@ -79,6 +84,11 @@ static int read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
         {.key = "header",
          .kind = TG_CONFIG_K_DURATION,
          .out = &cfg->header_timeout_us,
+         .min = MS,
+         .max = HOUR},
+        {.key = "request_body",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->body_timeout_us,
          .min = MS,
          .max = HOUR},
         {.key = "idle",
@@ -208,6 +218,11 @@ static int read_endpoints(struct tg_config_walk *w, yaml_node_t *node, void *arg
          .out = &cfg->max_endpoints,
          .min = 1,
          .max = 100000},
+        {.key = "idle_timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->endpoint_idle_timeout_us,
+         .min = SEC,
+         .max = 7 * 24 * HOUR},
     };
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }

@@ -27,6 +27,12 @@ const char *tg_strerror(int code)
         return "not found";
     case TG_ECLOSED:
         return "connection closed";
+    case TG_EURI:
+        return "request target too long";
+    case TG_EVERSION:
+        return "HTTP version not supported";
+    case TG_ECODING:
+        return "transfer coding not implemented";
     default:
         /* strerror() is not guaranteed thread-safe; strerrordesc_np (glibc 2.32+) is. */
         if (code < 0 && code > -4096) {

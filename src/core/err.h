@@ -19,6 +19,9 @@ enum tg_err {
     TG_ETOOBIG = -10005, /* header block larger than allowed (HTTP 431) */
     TG_ENOTFOUND = -10006,
     TG_ECLOSED = -10007, /* peer closed before a complete message */
+    TG_EURI = -10008,     /* request line (target) longer than allowed (HTTP 414) */
+    TG_EVERSION = -10009, /* HTTP major version other than 1 (HTTP 505) */
+    TG_ECODING = -10010,  /* a transfer coding we do not implement (HTTP 501) */
 };
 
 #define TG_ERRBUF_MSG 256

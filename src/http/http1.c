@@ -5,7 +5,8 @@
  * obs-fold, control bytes, space before the colon, Content-Length conflicts, Content-Length
  * with Transfer-Encoding, and request codings not ending in chunked. One forward pass over
  * the buffer with table-driven loops; nothing is kept between calls, because the caller
- * re-parses its grown buffer (heads are small, re-scanning beats carrying state). Called by
+ * re-parses its grown buffer (heads are small, re-scanning beats carrying state). Methods
+ * are upper-case tokens (a lower-case letter is refused, see parse_request_line). Called by
  * proxy/, demo/ and the load generator; chunked bodies live in chunked.c. */
 #include "http/http1.h"
 
@@ -45,6 +46,8 @@ struct head {
     bool has_cl, has_te;
     bool te_chunked;      /* the last coding so far is "chunked" */
     bool te_seen_chunked; /* "chunked" appeared at all (twice is an error) */
+    const char *te_other; /* requests: first coding other than chunked (NULL if none) */
+    bool te_unknown;      /* requests: a coding outside the registry was named */
     bool conn_close, conn_keepalive, conn_upgrade, has_upgrade, expect_100;
 };
 
@@ -137,20 +140,36 @@ static int expect_lit(const struct head *h, const char **pp, const char *s, size
     return R_OK;
 }
 
-/* "HTTP/1.0" or "HTTP/1.1". Other versions, including HTTP/1.2+, are malformed for us:
- * RFC 9112 lets a server answer 505, but a proxy gains nothing by guessing. */
+/* HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3). A higher minor version of
+ * HTTP/1 is served as HTTP/1.1, the highest we implement (RFC 9110 §6.2); another major
+ * version is TG_EVERSION, which a server answers with 505. The version of a response is
+ * kept strict: an upstream that claims HTTP/1.2 is broken, not newer. */
 static int parse_version(struct head *h, const char **pp)
 {
-    int rc = expect_lit(h, pp, "HTTP/1.", 7);
+    int rc = expect_lit(h, pp, "HTTP/", 5);
     if (rc)
         return rc;
     const char *p = *pp;
-    if (p == h->end)
-        return more(h);
-    if (*p != '0' && *p != '1')
+    static const char shape[3] = {'0', '.', '0'}; /* '0': any digit */
+    for (int i = 0; i < 3; i++) {
+        if (p + i == h->end)
+            return more(h);
+        bool ok = shape[i] == '0' ? p[i] >= '0' && p[i] <= '9' : p[i] == shape[i];
+        if (!ok)
+            return bad(h, p + i);
+    }
+    if (p[0] == '1' && p[2] <= '1') {
+        h->msg->minor = p[2] - '0';
+    } else if (!h->request) {
         return bad(h, p);
-    h->msg->minor = *p - '0';
-    *pp = p + 1;
+    } else if (p[0] == '1') {
+        h->msg->minor = 1;
+    } else {
+        if (h->err_off)
+            *h->err_off = (size_t)(p - h->buf);
+        return TG_EVERSION;
+    }
+    *pp = p + 3;
     return R_OK;
 }
 
@@ -323,8 +342,11 @@ static int parse_request_line(struct head *h, const char **pp)
             return bad(h, p + 1);
         p += 2;
     }
+    /* The method is a case-sensitive token (RFC 9110 §9.1), but a lower-case "post" would
+     * miss a route limited to POST and then be read as POST by a case-blind upstream: no
+     * lower-case letters then, as nginx requires. */
     const char *s = p;
-    while (p < end && (CC(*p) & TG_HTTP1__TCHAR))
+    while (p < end && (CC(*p) & TG_HTTP1__TCHAR) && (*p < 'a' || *p > 'z'))
         p++;
     if (p == end)
         return more(h);
@@ -469,18 +491,18 @@ static bool known_coding(const char *p, size_t n)
 
 /* Transfer-Encoding: a list of codings across all its lines. Stricter than the list rule
  * of RFC 9110 §5.6.1 on purpose, because every obfuscated spelling of this field is a
- * known TE.TE smuggling trick ("chunked\t", ",chunked", "chunked ,"): empty elements and
- * HT anywhere in the line are errors (parsers disagree on both, and no real client sends
+ * known TE.TE smuggling trick (",chunked", "chunked ,", "gzip,\tchunked"): empty elements
+ * and HT inside the value are errors (parsers disagree on both, and no real client sends
  * them), codings take no parameters (none a proxy could use is registered), and only
- * registered codings are accepted. "chunked" may appear once; whether it is last is
- * decided after the whole head, since a later line may add codings. `raw..raw_end` is the
- * untrimmed value, for the HT check. */
-static int on_transfer_encoding(struct head *h, const char *v, const char *e, const char *raw,
-                                const char *raw_end)
+ * registered codings are accepted. HT before or after the value is the OWS every field
+ * may have (RFC 9112 §5.1): it is trimmed like SP, and the proxy forwards the trimmed
+ * value, so no next hop sees it. "chunked" may appear once; whether it is last is decided
+ * after the whole head, since a later line may add codings. */
+static int on_transfer_encoding(struct head *h, const char *v, const char *e)
 {
     if (h->has_cl || h->msg->minor == 0)
         return bad(h, v);
-    const char *ht = memchr(raw, '\t', (size_t)(raw_end - raw));
+    const char *ht = memchr(v, '\t', (size_t)(e - v));
     if (ht)
         return bad(h, ht);
     const char *p = v;
@@ -496,8 +518,13 @@ static int on_transfer_encoding(struct head *h, const char *v, const char *e, co
             if (h->te_seen_chunked)
                 return bad(h, tok);
             h->te_seen_chunked = true;
-        } else if (!known_coding(tok, (size_t)(p - tok))) {
-            return bad(h, tok);
+        } else {
+            bool known = known_coding(tok, (size_t)(p - tok));
+            if (!known && !h->request)
+                return bad(h, tok);
+            if (!h->te_other)
+                h->te_other = tok;
+            h->te_unknown |= !known;
         }
         while (p < e && *p == ' ')
             p++;
@@ -534,7 +561,7 @@ static int on_connection(struct head *h, const char *v, const char *e)
 /* Reacts to the headers that carry framing or connection meaning. Dispatch is on the
  * name length first, so most headers cost one switch and no comparison. */
 static int on_field(struct head *h, uint32_t idx, const char *name, size_t nlen, const char *v,
-                    const char *ve, const char *raw_end)
+                    const char *ve)
 {
     struct tg_http_msg *m = h->msg;
     switch (nlen) {
@@ -574,7 +601,7 @@ static int on_field(struct head *h, uint32_t idx, const char *name, size_t nlen,
         break;
     case 17:
         if (tok_eq(name, nlen, "transfer-encoding", 17))
-            return on_transfer_encoding(h, v, ve, name + nlen + 1, raw_end);
+            return on_transfer_encoding(h, v, ve);
         break;
     }
     return R_OK;
@@ -626,7 +653,7 @@ static int parse_fields(struct head *h, const char **pp)
         uint32_t idx = m->nheaders++;
         m->headers[idx].name = (struct tg_str){name, (uint32_t)nlen};
         m->headers[idx].value = (struct tg_str){v, (uint32_t)(ve - v)};
-        int rc = on_field(h, idx, name, nlen, v, ve, p - 2);
+        int rc = on_field(h, idx, name, nlen, v, ve);
         if (rc)
             return rc;
     }
@@ -644,12 +671,26 @@ static unsigned keepalive_flags(const struct head *h)
     return f;
 }
 
+/* Refuses a request coding we do not implement: TG_ECODING (501, RFC 9112 §6.1), with
+ * the offset of the coding. */
+static int not_implemented(const struct head *h, const char *at)
+{
+    if (h->err_off)
+        *h->err_off = (size_t)(at - h->buf);
+    return TG_ECODING;
+}
+
 /* RFC 9112 §6.3 for requests: chunked must be the final coding (item 4), else
- * Content-Length, else no body. */
+ * Content-Length, else no body. Only a lone "chunked" is served: any other coding, even
+ * a registered one before a final chunked, is one we would have to decode to know the
+ * body, so it is 501 as nginx answers; a registered coding after chunked is the 400 of
+ * item 4. */
 static int finish_request(struct head *h)
 {
     struct tg_http_msg *m = h->msg;
     if (h->has_te) {
+        if (h->te_unknown || (h->te_other && h->te_chunked))
+            return not_implemented(h, h->te_other);
         if (!h->te_chunked)
             return bad(h, h->te_last);
         m->body = TG_HTTP_BODY_CHUNKED;
@@ -731,6 +772,8 @@ int tg_http1_parse_request(const char *buf, size_t len, const struct tg_http_lim
     h.request = true;
     const char *p = buf;
     int rc = parse_request_line(&h, &p);
+    if (rc == TG_ETOOBIG)
+        rc = TG_EURI; /* the limit ran out inside the request line: RFC 9112 §3 wants 414 */
     if (rc == R_OK)
         rc = parse_fields(&h, &p);
     if (rc == R_OK)

@@ -25,7 +25,7 @@ struct tg_str {
 };
 
 enum tg_http_method {
-    TG_HTTP_OTHER = 0, /* a valid token we do not know by name; see `method` slice */
+    TG_HTTP_OTHER = 0, /* an upper-case token we do not know by name; see `method_str` */
     TG_HTTP_GET,
     TG_HTTP_HEAD,
     TG_HTTP_POST,
@@ -95,21 +95,29 @@ struct tg_http_limits {
 };
 
 /* Parses a request head from buf[0..len). Returns the head length (> 0) when complete,
- * TG_AGAIN when more bytes are needed, TG_ETOOBIG when a limit is exceeded, or TG_EPARSE
- * with `*err_off` (if not NULL) set to the offset of the offending byte (for a semantic
- * error such as a Content-Length conflict, the start of the offending value). `msg` is
- * fully overwritten. Keep-alive follows the version default and Connection tokens. Body
- * framing: Transfer-Encoding chunked (must be the last coding; any other coding is
- * TG_EPARSE for requests, and so is a coding outside the IANA registry), else
- * Content-Length (repeated identical values allowed, as RFC 9112 §6.3 permits; differing
- * ones are TG_EPARSE), else none. HTTP/1.0 with Transfer-Encoding is TG_EPARSE.
+ * TG_AGAIN when more bytes are needed, TG_ETOOBIG when a limit is exceeded (431),
+ * TG_EURI when the limit ran out inside the request line (414), TG_EVERSION for an HTTP
+ * major version other than 1 (505), TG_ECODING for a transfer coding other than a lone
+ * "chunked" (501), or TG_EPARSE (400) with `*err_off` (if not NULL) set to the offset of
+ * the offending byte (for a semantic error such as a Content-Length conflict, the start
+ * of the offending value; the other errors set it too where a position makes sense).
+ * `msg` is fully overwritten; after an error, `msg->method` is still the method of a
+ * request line that was read. HTTP/1.2 and later HTTP/1 minor versions are served as
+ * HTTP/1.1 (`minor` is 1). A method with a lower-case letter is TG_EPARSE (see http1.c).
+ * Keep-alive follows the version default and Connection tokens.
+ * Body framing: Transfer-Encoding chunked (must be the last coding, else TG_EPARSE as RFC
+ * 9112 §6.3 says; any other coding is TG_ECODING; obfuscated spellings are TG_EPARSE),
+ * else Content-Length (repeated identical values allowed, as RFC 9112 §6.3 permits;
+ * differing ones are TG_EPARSE), else none. HTTP/1.0 with Transfer-Encoding is TG_EPARSE.
  * Cost: O(len), no allocation, no syscalls. */
 int tg_http1_parse_request(const char *buf, size_t len, const struct tg_http_limits *lim,
                            struct tg_http_msg *msg, size_t *err_off);
 
 /* Parses a response head. `req_method` is the method of the request it answers (HEAD
  * and CONNECT change framing); 1xx, 204 and 304 have no body; no framing header means
- * TG_HTTP_BODY_EOF (and keep-alive off). Same returns as tg_http1_parse_request. */
+ * TG_HTTP_BODY_EOF (and keep-alive off). Returns the head length, TG_AGAIN, TG_ETOOBIG or
+ * TG_EPARSE (a version other than HTTP/1.0 or 1.1 included: an upstream that claims
+ * more is broken, not newer); registered codings before a final chunked are fine. */
 int tg_http1_parse_response(const char *buf, size_t len, const struct tg_http_limits *lim,
                             enum tg_http_method req_method, struct tg_http_msg *msg,
                             size_t *err_off);

@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <string.h>
 
+#include "metrics/hist_int.h"
+
 _Static_assert(sizeof(struct tg_hist) == TG_HIST_BYTES, "TG_HIST_BYTES is the exact size");
 _Static_assert(TG_HIST_BUCKETS == 2688, "range and precision documented in hist.h");
 
@@ -52,22 +54,19 @@ double tg_hist_mean(const struct tg_hist *h)
     return h->count ? (double)h->sum_us / (double)h->count : 0.0;
 }
 
-/* The value reported for bucket `idx`: its midpoint, kept inside the recorded range so
- * that a percentile never reads below min or above max. */
-static int64_t bucket_value(const struct tg_hist *h, uint32_t idx)
+int64_t tg_hist__bucket_value(uint32_t idx, uint64_t min_us, uint64_t max_us)
 {
     int64_t lo = tg_hist_bucket_lowest(idx), hi = tg_hist_bucket_highest(idx);
     int64_t v = lo + (hi - lo) / 2;
-    if (v < (int64_t)h->min_us)
-        v = (int64_t)h->min_us;
-    if (v > (int64_t)h->max_us)
-        v = (int64_t)h->max_us;
+    if (v < (int64_t)min_us)
+        v = (int64_t)min_us;
+    if (v > (int64_t)max_us)
+        v = (int64_t)max_us;
     return v;
 }
 
-/* Nearest rank of `pct` among `count` values: ceil(pct / 100 * count), in 1..count. The
- * small epsilon keeps e.g. 99.9 % of 1000 at rank 999 despite binary rounding. */
-static uint64_t rank_of(double pct, uint64_t count)
+/* The small epsilon keeps e.g. 99.9 % of 1000 at rank 999 despite binary rounding. */
+uint64_t tg_hist__rank(double pct, uint64_t count)
 {
     if (!(pct > 0))
         return 1;
@@ -92,8 +91,8 @@ void tg_hist_values_at(const struct tg_hist *h, const double *pcts, size_t n, in
         if (!h->counts[i])
             continue;
         cum += h->counts[i];
-        for (; k < n && pcts[k] < 100 && rank_of(pcts[k], h->count) <= cum; k++)
-            out[k] = bucket_value(h, i);
+        for (; k < n && pcts[k] < 100 && tg_hist__rank(pcts[k], h->count) <= cum; k++)
+            out[k] = tg_hist__bucket_value(i, h->min_us, h->max_us);
     }
     /* What is left is p100 or lies in the overflow bucket: report the exact max. */
     for (; k < n; k++)

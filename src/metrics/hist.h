@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The latency histogram: log-linear (HDR-style) buckets over microseconds, fixed memory,
  * O(1) recording with no allocation, lock or branch on the bucket search. Used by the load
- * generator (bench/) and, per endpoint and worker, by the gateway's metrics.
+ * generator (bench/) and for the gateway's window queries; the gateway's per-endpoint
+ * histograms store the same buckets in pages (phist.h).
  *
  * Range and precision: values 0 .. TG_HIST_MAX_US (2^27 - 1 µs, about 134 s). Below 256 µs
  * every microsecond has its own bucket (exact); above, each power of two is split into 128

@@ -2,6 +2,7 @@
 /* Request statistics: the out-of-line parts (merge, reset, fixed boundaries). */
 #include "metrics/reqstats.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* 1 ms .. 120 s: the runbooks' targets run from "p95 < 200 ms" for /health to 120 s LLM
@@ -21,14 +22,23 @@ const int64_t *tg_fixed_bounds_us(void)
 void tg_reqstats_init(struct tg_reqstats *s)
 {
     memset(s, 0, sizeof *s);
-    tg_hist_init(&s->latency);
+    tg_phist_init(&s->latency);
+}
+
+void tg_reqstats_deinit(struct tg_reqstats *s)
+{
+    if (s)
+        tg_phist_deinit(&s->latency);
 }
 
 void tg_reqstats_reset(struct tg_reqstats *s)
 {
-    if (s->latency.count == 0 && s->other_status == 0 && s->codes[0] == 0)
-        return; /* nothing recorded: skip the 23 KiB memset */
-    tg_reqstats_init(s);
+    if (tg_reqstats_empty(s) && s->codes[0] == 0)
+        return; /* nothing recorded: skip the memsets */
+    struct tg_phist lat = s->latency;
+    tg_phist_reset(&lat);
+    memset(s, 0, sizeof *s);
+    s->latency = lat;
 }
 
 void tg_fixed_hist_merge(struct tg_fixed_hist *dst, const struct tg_fixed_hist *src)
@@ -61,10 +71,10 @@ static void add_code(struct tg_reqstats *dst, uint16_t code, uint64_t n)
     dst->other_status += n;
 }
 
-void tg_reqstats_merge(struct tg_reqstats *dst, const struct tg_reqstats *src)
+int tg_reqstats_merge(struct tg_reqstats *dst, const struct tg_reqstats *src)
 {
-    if (src->latency.count)
-        tg_hist_merge(&dst->latency, &src->latency);
+    if (tg_phist_merge(&dst->latency, &src->latency) != 0)
+        return -ENOMEM;
     dst->errors += src->errors;
     dst->bytes_in += src->bytes_in;
     dst->bytes_out += src->bytes_out;
@@ -75,4 +85,5 @@ void tg_reqstats_merge(struct tg_reqstats *dst, const struct tg_reqstats *src)
         dst->causes[i] += src->causes[i];
     for (unsigned i = 0; i < TG_PHASE_COUNT; i++)
         tg_fixed_hist_merge(&dst->phases[i], &src->phases[i]);
+    return 0;
 }

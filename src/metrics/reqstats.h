@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* Request statistics for one key (an endpoint and method, in the gateway) over one
- * interval: the latency histogram (hist.h), requests and errors, a small table of exact
- * status codes, cause codes (why a request ended as it did), bytes, and where the time
- * went (gateway queue, upstream connect, upstream time to first byte, transfer) as
+ * interval: the latency histogram (paged, phist.h), requests and errors, a small table of
+ * exact status codes, cause codes (why a request ended as it did), bytes, and where the
+ * time went (gateway queue, upstream connect, upstream time to first byte, transfer) as
  * fixed-boundary histograms. Also the per-upstream-server statistics. Plain data with
  * one writer: the worker records into its shard's active side (shard.h), the control
  * thread reads the other side after a flip and merges it into totals and windows.
- * Memory: about 23 KiB per struct tg_reqstats, most of it the latency histogram. */
+ * Memory: sizeof(struct tg_reqstats) is about 1.3 KiB, plus 1 KiB per latency page in
+ * use (one per power of two of latency seen, usually 2 to 6). An initialised struct
+ * owns its pages: release it with tg_reqstats_deinit. */
 #ifndef TG_METRICS_REQSTATS_H
 #define TG_METRICS_REQSTATS_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "metrics/hist.h"
+#include "metrics/phist.h"
 
 #define TG_STATUS_SLOTS 12 /* distinct codes per interval; more go to `other_status` */
-#define TG_CAUSE_SLOTS 16  /* cause codes, numbered by the gateway (proxy_int.h) */
+#define TG_CAUSE_SLOTS 32  /* cause codes, numbered by the gateway (proxy_int.h asserts) */
 #define TG_FIXED_BUCKETS 24
 
 enum tg_phase {
@@ -54,8 +58,8 @@ static inline void tg_fixed_hist_record(struct tg_fixed_hist *h, int64_t v_us)
 }
 
 struct tg_reqstats {
-    struct tg_hist latency; /* whole request, head parsed -> response done */
-    uint64_t errors;        /* responses >= 500 and requests that got none */
+    struct tg_phist latency; /* whole request, head parsed -> response done */
+    uint64_t errors;         /* responses >= 500 and requests that got none */
     uint64_t bytes_in, bytes_out;
     uint64_t other_status; /* codes beyond the table, and requests with no response */
     uint16_t codes[TG_STATUS_SLOTS];
@@ -78,15 +82,32 @@ struct tg_reqsample {
     uint64_t bytes_in, bytes_out;
 };
 
+/* Zeroes `s` (no pages). */
 void tg_reqstats_init(struct tg_reqstats *s);
-void tg_reqstats_reset(struct tg_reqstats *s);
-void tg_reqstats_merge(struct tg_reqstats *dst, const struct tg_reqstats *src);
 
-/* Records one request. Inline, no allocation; cost dominated by two cache lines of the
- * latency histogram and the phase buckets. */
-static inline void tg_reqstats_record(struct tg_reqstats *s, const struct tg_reqsample *r)
+/* Frees the latency pages. Accepts NULL. */
+void tg_reqstats_deinit(struct tg_reqstats *s);
+
+/* Empties `s`, keeping its latency pages. */
+void tg_reqstats_reset(struct tg_reqstats *s);
+
+/* Adds `src` to `dst`. Returns 0, or -ENOMEM when a latency page could not be allocated;
+ * then `dst` is unchanged. */
+int tg_reqstats_merge(struct tg_reqstats *dst, const struct tg_reqstats *src);
+
+/* True when nothing was recorded in `s` since its last reset. */
+static inline bool tg_reqstats_empty(const struct tg_reqstats *s)
 {
-    tg_hist_record(&s->latency, r->duration_us);
+    return s->latency.count == 0 && s->other_status == 0;
+}
+
+/* Records one request. Inline; allocates only the first time a power of two of latency
+ * is hit (then -ENOMEM is possible, and nothing is recorded), else returns 0. Cost
+ * dominated by two cache lines of the latency histogram and the phase buckets. */
+static inline int tg_reqstats_record(struct tg_reqstats *s, const struct tg_reqsample *r)
+{
+    if (tg_phist_record(&s->latency, r->duration_us) != 0)
+        return -ENOMEM;
     if (r->status >= 500 || r->status == 0)
         s->errors++;
     s->bytes_in += r->bytes_in;
@@ -98,20 +119,21 @@ static inline void tg_reqstats_record(struct tg_reqstats *s, const struct tg_req
             tg_fixed_hist_record(&s->phases[i], r->phase_us[i]);
     if (r->status <= 0 || r->status > 999) {
         s->other_status++;
-        return;
+        return 0;
     }
     for (unsigned i = 0; i < TG_STATUS_SLOTS; i++) {
         if (s->codes[i] == r->status) {
             s->code_counts[i]++;
-            return;
+            return 0;
         }
         if (s->codes[i] == 0) {
             s->codes[i] = (uint16_t)r->status;
             s->code_counts[i] = 1;
-            return;
+            return 0;
         }
     }
     s->other_status++;
+    return 0;
 }
 
 void tg_fixed_hist_merge(struct tg_fixed_hist *dst, const struct tg_fixed_hist *src);

@@ -29,7 +29,8 @@ struct tg_reqtrace {
     uint8_t cause;
     uint8_t why; /* enum tg_trace_why bits */
     char reqid[48];
-    char path[128]; /* request path, cut to fit */
+    char path[128];        /* request path, cut to fit */
+    uint32_t endpoint_gen; /* the endpoint id's generation: tells a later reuse of the id */
 };
 
 struct tg_tracering;

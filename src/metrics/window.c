@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Sliding windows; see window.h. */
+/* Sliding windows; see window.h. The slots live in a circular queue, oldest at `head`.
+ * A position the queue has left keeps its bucket array, so a busy key reuses its arrays
+ * from second to second instead of allocating; resizing the queue frees the arrays of
+ * the positions it does not carry over. */
 #include "metrics/window.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FIRST_SLOTS 2   /* a key with one request in the window needs one or two */
+#define FIRST_BUCKETS 4 /* a quiet second hits a bucket or two */
 
 struct bucket {
     uint16_t idx;
@@ -13,7 +19,7 @@ struct bucket {
 };
 
 struct slot {
-    int64_t second; /* which second this slot holds; INT64_MIN when empty */
+    int64_t second;
     uint64_t count, errors, sum_us, overflow;
     uint64_t max_us;
     uint64_t status_class[6];
@@ -23,6 +29,7 @@ struct slot {
 
 struct tg_window {
     uint32_t seconds;
+    uint32_t head, n, cap; /* slots[(head + i) % cap], i < n, in time order */
     struct slot *slots;
 };
 
@@ -34,13 +41,6 @@ int tg_window_new(uint32_t seconds, struct tg_window **out)
     if (!w)
         return -ENOMEM;
     w->seconds = seconds ? seconds : 1;
-    w->slots = calloc(w->seconds, sizeof *w->slots);
-    if (!w->slots) {
-        free(w);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < w->seconds; i++)
-        w->slots[i].second = INT64_MIN;
     *out = w;
     return 0;
 }
@@ -49,21 +49,81 @@ void tg_window_free(struct tg_window *w)
 {
     if (!w)
         return;
-    for (uint32_t i = 0; i < w->seconds; i++)
+    for (uint32_t i = 0; i < w->cap; i++)
         free(w->slots[i].b);
     free(w->slots);
     free(w);
 }
 
+static struct slot *at(const struct tg_window *w, uint32_t i)
+{
+    return &w->slots[(w->head + i) % w->cap];
+}
+
+/* Moves the queue into an array of `cap` slots (>= n; 0 frees it). */
+static int resize(struct tg_window *w, uint32_t cap)
+{
+    struct slot *s = NULL;
+    if (cap && !(s = calloc(cap, sizeof *s)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->n; i++)
+        s[i] = *at(w, i);
+    for (uint32_t i = w->n; i < w->cap; i++)
+        free(at(w, i)->b);
+    free(w->slots);
+    w->slots = s;
+    w->cap = cap;
+    w->head = 0;
+    return 0;
+}
+
+static void drop_old(struct tg_window *w, int64_t now_s)
+{
+    while (w->n && at(w, 0)->second <= now_s - w->seconds) {
+        w->head = (w->head + 1) % w->cap;
+        w->n--;
+    }
+}
+
+void tg_window_expire(struct tg_window *w, int64_t now_s)
+{
+    drop_old(w, now_s);
+    /* Shrinking when a quarter full (to half full) and growing when full keeps both
+     * amortised O(1). */
+    if (w->n == 0 && w->cap) {
+        resize(w, 0);
+    } else if (w->cap > 8 && w->n <= w->cap / 4) {
+        uint32_t cap = w->cap;
+        while (cap > 8 && w->n <= cap / 4)
+            cap /= 2;
+        resize(w, cap); /* on failure the larger array just stays */
+    }
+}
+
+size_t tg_window_bytes(const struct tg_window *w)
+{
+    size_t n = (size_t)w->cap * sizeof(struct slot);
+    for (uint32_t i = 0; i < w->cap; i++)
+        n += (size_t)w->slots[i].cap * sizeof(struct bucket);
+    return n;
+}
+
+/* The slot of second `s`: the newest one if it is that second (or, should the clock
+ * ever step back, a later one), else a new one at the end of the queue. */
 static struct slot *slot_for(struct tg_window *w, int64_t s)
 {
-    struct slot *sl = &w->slots[(uint64_t)s % w->seconds];
-    if (sl->second != s) {
-        sl->second = s;
-        sl->count = sl->errors = sl->sum_us = sl->overflow = sl->max_us = 0;
-        memset(sl->status_class, 0, sizeof sl->status_class);
-        sl->nb = 0;
-    }
+    drop_old(w, s);
+    if (w->n && at(w, w->n - 1)->second >= s)
+        return at(w, w->n - 1);
+    if (w->n == w->cap && resize(w, w->cap ? w->cap * 2 : FIRST_SLOTS) != 0)
+        return NULL;
+    struct slot *sl = at(w, w->n++);
+    struct bucket *b = sl->b;
+    uint32_t cap = sl->cap;
+    memset(sl, 0, sizeof *sl);
+    sl->second = s;
+    sl->b = b;
+    sl->cap = cap;
     return sl;
 }
 
@@ -78,7 +138,7 @@ static int add_bucket(struct slot *sl, uint32_t idx, uint64_t n)
         }
     }
     if (sl->nb == sl->cap) {
-        uint32_t cap = sl->cap ? sl->cap * 2 : 32;
+        uint32_t cap = sl->cap ? sl->cap * 2 : FIRST_BUCKETS;
         struct bucket *b = realloc(sl->b, cap * sizeof *b);
         if (!b)
             return -ENOMEM;
@@ -91,8 +151,12 @@ static int add_bucket(struct slot *sl, uint32_t idx, uint64_t n)
 
 int tg_window_add(struct tg_window *w, int64_t now_s, const struct tg_reqstats *st)
 {
+    if (tg_reqstats_empty(st))
+        return 0; /* a second without requests needs no slot: queries count it as zeros */
     struct slot *sl = slot_for(w, now_s);
-    const struct tg_hist *h = &st->latency;
+    if (!sl)
+        return -ENOMEM;
+    const struct tg_phist *h = &st->latency;
     sl->count += h->count;
     sl->errors += st->errors;
     sl->sum_us += h->sum_us;
@@ -105,7 +169,7 @@ int tg_window_add(struct tg_window *w, int64_t now_s, const struct tg_reqstats *
     }
     sl->status_class[0] += st->other_status;
     struct tg_hist_iter it = {0};
-    while (tg_hist_iter_next(h, &it)) {
+    while (tg_phist_iter_next(h, &it)) {
         if (it.lowest_us > TG_HIST_MAX_US)
             break; /* the overflow bucket: counted in sl->overflow above */
         uint32_t idx = tg_hist_index((uint64_t)it.lowest_us);
@@ -124,9 +188,9 @@ void tg_window_query(const struct tg_window *w, int64_t now_s, uint32_t seconds,
     out->window_s = seconds;
     tg_hist_reset(scratch);
     uint64_t sum = 0;
-    for (uint32_t i = 0; i < w->seconds; i++) {
-        const struct slot *sl = &w->slots[i];
-        if (sl->second == INT64_MIN || sl->second > now_s || sl->second <= now_s - seconds)
+    for (uint32_t i = 0; i < w->n; i++) {
+        const struct slot *sl = at(w, i);
+        if (sl->second > now_s || sl->second <= now_s - seconds)
             continue;
         out->count += sl->count;
         out->errors += sl->errors;

@@ -142,6 +142,7 @@ void tg__client_exchange_done(struct cconn *c)
         return;
     }
     c->state = C_READ_HEAD;
+    c->head_start_us = tg_loop_now_us(c->w->loop); /* a pipelined head may be waiting */
     tg_buf_release_if_empty(&c->out, &c->w->bufs);
     tg_buf_release_if_empty(&c->in, &c->w->bufs);
     arm(c, tg_buf_len(&c->in) ? cfg_of(c)->header_timeout_us : cfg_of(c)->idle_timeout_us);
@@ -248,6 +249,44 @@ int tg__client_read(struct cconn *c)
     return -1;
 }
 
+/* Refuses a request the gateway will not route: answers `status`, closes the connection
+ * (what follows a head we could not read whole cannot be framed), and counts it under
+ * the "(rejected)" endpoint with `cause`, so an operator under attack sees it in
+ * /metrics. `m` holds what the parser did read (method, path), if anything. */
+static void reject(struct cconn *c, const struct tg_http_msg *m, int status, enum tg_cause cause,
+                   const char *msg)
+{
+    int64_t now = tg_loop_now_us(c->w->loop);
+    tg__exchange_begin(c, m, c->head_start_us && c->head_start_us <= now ? c->head_start_us : now);
+    c->x.endpoint = c->w->gw->rejected_endpoint;
+    c->x.cause = cause;
+    c->close_after = true;
+    tg__client_error(c, status, msg);
+}
+
+/* The status and cause for a head the parser refused with `rc`. */
+static void reject_parse(struct cconn *c, int rc)
+{
+    const struct tg_http_msg *m = &c->w->scratch;
+    switch (rc) {
+    case TG_ETOOBIG:
+        reject(c, m, 431, TG_CAUSE_HEAD_TOO_LARGE, "request header fields too large");
+        break;
+    case TG_EURI:
+        reject(c, m, 414, TG_CAUSE_URI_TOO_LONG, "request target too long");
+        break;
+    case TG_EVERSION:
+        reject(c, m, 505, TG_CAUSE_VERSION, "HTTP version not supported");
+        break;
+    case TG_ECODING:
+        reject(c, m, 501, TG_CAUSE_NOT_IMPLEMENTED, "transfer coding not implemented");
+        break;
+    default:
+        reject(c, m, 400, TG_CAUSE_BAD_REQUEST, "malformed request");
+        break;
+    }
+}
+
 static bool step_read_head(struct cconn *c)
 {
     const struct tg_config *cfg = cfg_of(c);
@@ -258,41 +297,38 @@ static bool step_read_head(struct cconn *c)
                                        &c->w->scratch, &off);
         if (r > 0) {
             const struct tg_http_msg *m = &c->w->scratch;
-            c->state = C_EXCHANGE;
             /* RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. A reverse proxy
              * has no business tunnelling CONNECT. Both: the framing is known, but
              * refusing is simplest and safe, so close. */
             if (m->minor == 1 && !(m->flags & TG_HTTP_F_HAS_HOST)) {
-                c->close_after = true;
-                tg__client_error(c, 400, "missing Host header");
+                reject(c, m, 400, TG_CAUSE_MISSING_HOST, "missing Host header");
                 return true;
             }
             if (m->method == TG_HTTP_CONNECT) {
-                c->close_after = true;
-                tg__client_error(c, 405, "CONNECT is not supported");
+                reject(c, m, 405, TG_CAUSE_METHOD, "CONNECT is not supported");
                 return true;
             }
+            c->state = C_EXCHANGE;
             tg__forward_start(c, m);
             return true;
         }
-        if (r == TG_ETOOBIG) {
-            tg__client_error(c, 431, "request header fields too large");
-            return true;
-        }
         if (r != TG_AGAIN) {
-            tg__client_error(c, 400, "malformed request");
+            reject_parse(c, r);
             return true;
         }
         if (tg_buf_len(&c->in) >= cfg->max_head_bytes) {
-            tg__client_error(c, 431, "request header fields too large");
+            reject_parse(c, TG_ETOOBIG);
             return true;
         }
     }
     bool was_empty = tg_buf_len(&c->in) == 0;
     int n = tg__client_read(c);
     if (n > 0) {
-        if (was_empty && c->requests > 0)
-            arm(c, cfg->header_timeout_us); /* first byte of a keep-alive request */
+        if (was_empty) {
+            c->head_start_us = tg_loop_now_us(c->w->loop);
+            if (c->requests > 0)
+                arm(c, cfg->header_timeout_us); /* first byte of a keep-alive request */
+        }
         return true;
     }
     if (n < 0) {
@@ -379,10 +415,21 @@ static void client_timeout(struct tg_timer *t)
             tg__client_close(c); /* idle keep-alive connection: close silently */
             return;
         }
-        tg__client_error(c, 408, "request header timeout");
+        /* Parse what did arrive, for the method and path the count is labelled with. */
+        tg_http1_parse_request(c->in.data + c->in.head, tg_buf_len(&c->in), NULL,
+                               &c->w->scratch, NULL);
+        reject(c, &c->w->scratch, 408, TG_CAUSE_HEADER_TIMEOUT, "request header timeout");
         break;
     case C_EXCHANGE:
-        if (!c->x.resp_head_done) {
+        if (!tg__client_deadline_passed(c))
+            return;
+        if (!c->x.resp_head_done && !c->x.req_done && c->x.wait_client) {
+            /* The client stopped sending (or crawls below its minimum rate) in the middle
+             * of its body: the slow-body form of slowloris. */
+            c->x.cause = TG_CAUSE_BODY_TIMEOUT;
+            c->close_after = true;
+            tg__client_error(c, 408, "request body timeout");
+        } else if (!c->x.resp_head_done) {
             c->x.cause = TG_CAUSE_UPSTREAM_TIMEOUT;
             tg__client_error(c, 504, "upstream timeout");
         } else {
@@ -391,6 +438,10 @@ static void client_timeout(struct tg_timer *t)
         }
         break;
     case C_TUNNEL:
+        if (!tg__client_deadline_passed(c))
+            return;
+        tg__client_close(c);
+        return;
     case C_FLUSH_CLOSE:
         tg__client_close(c);
         return;

@@ -20,7 +20,6 @@
 #include "proxy/proxy_int.h"
 
 #define MAX_TRIES 3
-#define REARM_SLACK_US 1000000 /* lazy re-arming: move the timer only if >1 s off */
 
 static const char *const cause_msg[TG_CAUSE_COUNT] = {
     [TG_CAUSE_OK] = "ok",
@@ -47,6 +46,15 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_BREAKER_OPEN] = "breaker_open",
     [TG_CAUSE_SHED] = "shed",
     [TG_CAUSE_CACHE_HIT] = "cache_hit",
+    [TG_CAUSE_HEADER_TIMEOUT] = "header_timeout",
+    [TG_CAUSE_BODY_TIMEOUT] = "body_timeout",
+    [TG_CAUSE_HEAD_TOO_LARGE] = "head_too_large",
+    [TG_CAUSE_URI_TOO_LONG] = "uri_too_long",
+    [TG_CAUSE_MISSING_HOST] = "missing_host",
+    [TG_CAUSE_NOT_IMPLEMENTED] = "not_implemented",
+    [TG_CAUSE_VERSION] = "version_not_supported",
+    [TG_CAUSE_METHOD] = "method_not_allowed",
+    [TG_CAUSE_BODY_TOO_LARGE] = "body_too_large",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -54,13 +62,27 @@ static int64_t now_of(struct cconn *c)
     return tg_loop_now_us(c->w->loop);
 }
 
+/* Sets the exchange's deadline. The connection timer only ever moves earlier: a later
+ * deadline is just recorded, and a timer that fires before it re-arms itself (see
+ * tg__client_deadline_passed), so the progress of a streaming body costs no timer work. */
 static void arm_deadline(struct cconn *c, int64_t due_us)
 {
     struct exchange *x = &c->x;
-    if (x->timer_due_us && due_us >= x->timer_due_us && due_us - x->timer_due_us < REARM_SLACK_US)
+    x->deadline_us = due_us;
+    if (x->timer_due_us && due_us >= x->timer_due_us)
         return;
     x->timer_due_us = due_us;
     tg__client_arm_deadline(c, due_us);
+}
+
+bool tg__client_deadline_passed(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    if (x->deadline_us <= now_of(c))
+        return true;
+    x->timer_due_us = x->deadline_us;
+    tg__client_arm_deadline(c, x->deadline_us);
+    return false;
 }
 
 static int64_t route_timeout_us(const struct tg_config *cfg, int route)
@@ -84,7 +106,7 @@ static bool is_idempotent(enum tg_http_method m)
 static void set_reqid(struct cconn *c, const struct tg_http_msg *req)
 {
     struct exchange *x = &c->x;
-    if (req->reqid_idx >= 0) {
+    if (req && req->reqid_idx >= 0) {
         struct tg_str v = req->headers[req->reqid_idx].value;
         bool ok = v.len > 0 && v.len < sizeof x->reqid;
         for (uint32_t i = 0; ok && i < v.len; i++)
@@ -116,7 +138,9 @@ static void connect_next(struct cconn *c, const struct wk_server *avoid)
     x->dispatch_us = now_of(c);
     atomic_fetch_add_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
     srv->local_inflight++;
-    if (tg__upstream_acquire(c, srv) != 0) {
+    bool fresh = x->fresh_conn;
+    x->fresh_conn = false;
+    if (tg__upstream_acquire(c, srv, fresh) != 0) {
         tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_CONNECT);
         return;
     }
@@ -142,34 +166,39 @@ static void list_in_flight(struct cconn *c)
     x->active_slot = tg_active_add(c->w->inflight, &e);
 }
 
+/* Starts the accounting of one request: its clock, its place in the in-flight count and
+ * its id. `req` may be a head the parser refused part-way: what it did read (method,
+ * path, X-Request-Id) is used, the rest is left out. tg__forward_record ends it. */
+void tg__exchange_begin(struct cconn *c, const struct tg_http_msg *req, int64_t start_us)
+{
+    struct exchange *x = &c->x;
+    x->method = req->method;
+    x->minor = req->minor;
+    x->start_us = start_us;
+    x->start_wall_us = tg_clock_wall_us() - (now_of(c) - start_us);
+    x->path_len = req->path.len < sizeof x->path - 1 ? req->path.len : sizeof x->path - 1;
+    memcpy(x->path, req->path.p, x->path_len);
+    x->active_slot = -1;
+    x->server_key = UINT32_MAX;
+    x->bytes_in = req->head_len;
+    atomic_store_explicit(&c->w->active,
+                          atomic_load_explicit(&c->w->active, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    set_reqid(c, req);
+}
+
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
 {
     struct tg_worker *w = c->w;
     struct exchange *x = &c->x;
-    x->method = req->method;
-    x->minor = req->minor;
+    tg__exchange_begin(c, req, now_of(c));
     x->client_keepalive = (req->flags & TG_HTTP_F_KEEPALIVE) && !c->hup;
     x->upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
-    x->start_us = now_of(c);
-    x->start_wall_us = tg_clock_wall_us();
-    x->path_len = req->path.len < sizeof x->path - 1 ? req->path.len : sizeof x->path - 1;
-    memcpy(x->path, req->path.p, x->path_len);
-    x->active_slot = -1;
-    atomic_store_explicit(&c->w->active,
-                          atomic_load_explicit(&c->w->active, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    x->server_key = UINT32_MAX;
-    x->bytes_in = req->head_len;
     x->req_body = req->body;
     x->req_left = req->body == TG_HTTP_BODY_LENGTH ? req->content_length : 0;
-    set_reqid(c, req);
+    x->expect_continue = (req->flags & TG_HTTP_F_EXPECT_100) != 0;
     x->ws = tg__worker_view_get(w);
     const struct tg_config *cfg = x->ws->snap->cfg;
-    if (cfg->max_body_bytes && req->body == TG_HTTP_BODY_LENGTH &&
-        req->content_length > cfg->max_body_bytes) {
-        tg__client_error(c, 413, "request body too large");
-        return;
-    }
     x->route = tg_route_match(x->ws->snap->routes, req->method, req->path);
     if (x->route >= 0) {
         x->endpoint = x->ws->snap->route_endpoint[x->route];
@@ -177,18 +206,29 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         x->tmpl_len = (uint32_t)tg_route_template(req->path, x->tmpl, sizeof x->tmpl);
     }
     list_in_flight(c);
+    if (cfg->max_body_bytes && req->body == TG_HTTP_BODY_LENGTH &&
+        req->content_length > cfg->max_body_bytes) {
+        x->cause = TG_CAUSE_BODY_TOO_LARGE;
+        tg__client_error(c, 413, "request body too large");
+        return;
+    }
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
+    /* The head is still in c->in on these two paths: the connection cannot go on. */
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
+        c->close_after = true;
         tg__client_error(c, 503, "out of memory");
         return;
     }
     const char *host = ucfg->nservers ? ucfg->servers[0].addr.text : "localhost";
     if (tg__headers_request(&x->uhead, req, c->ip, x->reqid, x->reqid_len, host) != 0) {
+        c->close_after = true;
+        x->cause = TG_CAUSE_HEAD_TOO_LARGE;
         tg__client_error(c, 431, "request header fields too large");
         return;
     }
     tg_buf_consume(&c->in, req->head_len);
+    x->up_progress_us = x->start_us;
     arm_deadline(c, x->start_us + route_timeout_us(cfg, x->route));
     connect_next(c, NULL);
 }
@@ -209,12 +249,14 @@ void tg__forward_record(struct cconn *c)
     atomic_store_explicit(&c->w->active,
                           atomic_load_explicit(&c->w->active, memory_order_relaxed) - 1,
                           memory_order_relaxed);
+    int64_t now = now_of(c);
     if (x->route < 0 && x->tmpl_len) {
         struct tg_endpoints *e = c->w->gw->endpoints;
+        int64_t window_s = c->w->cur->snap->cfg->endpoint_idle_timeout_us / 1000000;
         x->endpoint = x->status == 404 ? tg_endpoints_find(e, x->tmpl, x->tmpl_len)
-                                       : tg_endpoints_intern(e, x->tmpl, x->tmpl_len);
+                                       : tg_endpoints_admit(e, x->tmpl, x->tmpl_len,
+                                                            now / 1000000, window_s);
     }
-    int64_t now = now_of(c);
     if (x->cause == TG_CAUSE_OK && x->tries > 1)
         x->cause = TG_CAUSE_RETRIED;
     struct tg_reqsample smp = {
@@ -257,21 +299,33 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
         srv->local_inflight--;
         x->srv = NULL;
     }
-    /* Retry only what the upstream cannot have acted on: a failed connect, or a reused
-     * keep-alive connection the server closed under us (a race every pooling proxy
-     * meets) for a request that is idempotent and whose body has not started. */
+    /* Retry what the upstream cannot have acted on, or may act on twice without harm: a
+     * failed connect; or, for an idempotent request (RFC 9110 §9.2.2) whose body has not
+     * started, a connection closed or reset before any of the response arrived (a server
+     * restarting, or a pooled keep-alive connection the server closed under us: a race
+     * every pooling proxy meets). This is nginx's proxy_next_upstream default; a request
+     * that kills its server ("query of death") is tried at most MAX_TRIES times. */
     bool retry = !x->resp_head_done && !x->resp_started && !x->req_body_started &&
                  x->tries < MAX_TRIES &&
                  (cause == TG_CAUSE_UPSTREAM_CONNECT ||
-                  (cause == TG_CAUSE_UPSTREAM_RESET && reused && is_idempotent(x->method)));
+                  (cause == TG_CAUSE_UPSTREAM_RESET && is_idempotent(x->method)));
     /* A retry needs another server to go to; the only server failing is reported as
-     * what it is, not as "no server". A reused connection may retry the same server. */
+     * what it is, not as "no server". A reused connection that failed says nothing about
+     * the server, so it may be tried again, on a new connection: the rest of its pool
+     * may be as stale as the one that failed. */
     const struct wk_server *avoid = cause == TG_CAUSE_UPSTREAM_RESET && reused ? NULL : srv;
     if (retry && !tg__balance_any(x->ws, x->upstream, now_of(c), avoid))
         retry = false;
     if (retry) {
+        /* Back to "nothing sent": the head goes out again, and body bytes that were only
+         * scanned (never sent, or req_body_started would be set) are scanned again. */
         x->uhead_off = 0;
         x->req_ready = 0;
+        x->req_done = false;
+        x->req_chunk = (struct tg_http_chunked){0};
+        x->req_chunk_done = false;
+        x->sent_us = 0;
+        x->fresh_conn = reused;
         connect_next(c, avoid);
         return;
     }
@@ -331,6 +385,51 @@ static bool request_complete(const struct exchange *x)
     }
 }
 
+/* Body pacing: the client is charged only while the gateway waits to read from it. */
+static void client_wait_begin(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    if (x->wait_client)
+        return;
+    x->wait_client = true;
+    x->wait_since_us = now_of(c);
+}
+
+static void client_wait_end(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    if (!x->wait_client)
+        return;
+    x->wait_client = false;
+    x->client_wait_us += now_of(c) - x->wait_since_us;
+}
+
+/* When the current wait for body bytes runs out: `timeouts.request_body` after the wait
+ * began, or earlier once the whole time waited exceeds that first budget plus one second
+ * per `min_request_body_rate` bytes read (Apache mod_reqtimeout's MinRate). */
+static int64_t body_deadline(const struct cconn *c, const struct tg_config *cfg)
+{
+    const struct exchange *x = &c->x;
+    int64_t gap = cfg->body_timeout_us;
+    if (cfg->min_body_rate) {
+        double earned = (double)x->body_read / (double)cfg->min_body_rate * 1e6;
+        double left = (double)cfg->body_timeout_us + earned - (double)x->client_wait_us;
+        if (left < (double)gap)
+            gap = left > 0 ? (int64_t)left : 0;
+    }
+    return x->wait_since_us + gap;
+}
+
+/* The deadline while the request is still going out: the client's, while we wait for
+ * its body; else the route timeout since the upstream last took bytes. */
+static void request_deadline(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    const struct tg_config *cfg = x->ws->snap->cfg;
+    arm_deadline(c, x->wait_client ? body_deadline(c, cfg)
+                                   : x->up_progress_us + route_timeout_us(cfg, x->route));
+}
+
 /* Client -> upstream. Returns true on progress. */
 static bool pump_request(struct cconn *c, struct uconn *u)
 {
@@ -368,18 +467,25 @@ static bool pump_request(struct cconn *c, struct uconn *u)
                 if (x->req_body == TG_HTTP_BODY_LENGTH)
                     x->req_left -= sent;
             }
+            x->up_progress_us = now_of(c);
             progress = true;
         }
     }
     if (request_complete(x)) {
+        client_wait_end(c);
         x->req_done = true;
         x->sent_us = now_of(c);
         /* The response deadline counts from the moment the request is fully sent. */
         arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
         return true;
     }
-    /* More body needed: read the client while its buffer has room. */
-    if (x->req_ready == 0 && x->req_body != TG_HTTP_BODY_NONE) {
+    /* More body needed: read the client while its buffer has room. Until then the
+     * upstream is the one holding things up, and so it is while a client that asked for
+     * "100 Continue" has not had it and has sent nothing (RFC 9110 §10.1.1). */
+    if (x->req_ready == 0 && x->req_body != TG_HTTP_BODY_NONE &&
+        tg_buf_len(&x->uhead) == x->uhead_off) {
+        if (!x->expect_continue || x->body_read)
+            client_wait_begin(c);
         int r = tg__client_read(c);
         if (r < 0) {
             x->cause = TG_CAUSE_CLIENT_ABORT;
@@ -388,9 +494,13 @@ static bool pump_request(struct cconn *c, struct uconn *u)
         }
         if (r > 0) {
             progress = true;
-            arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+            x->body_read += (uint64_t)r;
+            client_wait_end(c);
         }
+    } else {
+        client_wait_end(c);
     }
+    request_deadline(c);
     return progress;
 }
 
@@ -417,13 +527,22 @@ static bool response_head(struct cconn *c, struct uconn *u)
         return true;
     }
     if (m->status < 200 && m->status != 101) {
-        /* Interim response (100 Continue, 103 Early Hints): pass the status line to
-         * HTTP/1.1 clients, drop it for HTTP/1.0 ones (RFC 9110 §15.2). */
+        /* Interim response (100 Continue, 103 Early Hints): passed on with its fields
+         * (103's Link is the point of it) to HTTP/1.1 clients, dropped for HTTP/1.0
+         * ones (RFC 9110 §15.2). If it does not fit beside what is still unsent, wait
+         * for the client to take that first. */
+        if (m->status == 100)
+            x->expect_continue = false; /* from here on the body is the client's to send */
         if (x->minor >= 1) {
-            char line[64];
-            int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n\r\n", m->status,
-                             (int)(m->reason.len > 32 ? 32 : m->reason.len), m->reason.p);
-            tg_buf_append(&c->out, line, (uint32_t)n);
+            uint32_t mark = c->out.tail;
+            if (tg__headers_response(&c->out, m, true, false, false, x->reqid, x->reqid_len)) {
+                c->out.tail = mark;
+                if (tg_buf_len(&c->out) == 0) {
+                    tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+                    return true;
+                }
+                return false;
+            }
         }
         tg_buf_consume(&u->in, (uint32_t)r);
         return true;
@@ -555,13 +674,24 @@ static bool pump_response(struct cconn *c, struct uconn *u)
         }
     }
     while (!x->resp_head_done && tg_buf_len(&u->in) && c->state == C_EXCHANGE) {
-        if (!response_head(c, u) || c->u != u)
+        if (!response_head(c, u))
+            break; /* an incomplete head, or interim responses waiting to be written */
+        if (c->u != u)
             return true;
         progress = true;
     }
     if (c->u != u || c->closing)
         return true;
     if (x->resp_head_done && !response_ready(c, u)) {
+        /* Broken body framing. While nothing of the response has reached the client, the
+         * head waiting in c->out is dropped and the client gets an honest 502; after
+         * that, closing is the only signal left (the client sees a truncated body). */
+        if (!x->resp_started) {
+            x->resp_head_done = false;
+            x->status = 0;
+            tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
+            return true;
+        }
         x->cause = TG_CAUSE_UPSTREAM_BAD;
         c->close_after = true;
         tg__client_close(c);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,50 @@
 _Static_assert(TG_CFG_MAX_HEADERS_LIMIT == TG_HTTP_MAX_HEADERS,
                "config's header limit must match the parser's array");
 
+/* Bytes the request-head rewrite may add (X-Forwarded-For, Via, X-Request-Id...). */
+#define HEAD_SLACK 4096
+
+/* Opens `path` for the access log ("-" = stderr). -errno or a descriptor. */
+static int access_log_open(const char *path, struct tg_errbuf *eb)
+{
+    int fd = strcmp(path, "-") == 0 ? fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)
+                                    : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        int err = errno;
+        return tg_errbuf_set(eb, -err, "access_log: cannot open %s: %s", path, strerror(err));
+    }
+    return fd;
+}
+
+/* Makes the access log what `cfg` says: reopens the file on every call (so a SIGHUP after
+ * log rotation moves to the new file, as nginx's USR1 does), switches the format, turns
+ * it on or off. On failure the log stays as it was. */
+static int access_log_apply(struct tg_gateway *gw, const struct tg_config *cfg,
+                            struct tg_errbuf *eb)
+{
+    atomic_store(&gw->access_format, (int)cfg->access_log_format);
+    if (!cfg->access_log[0]) {
+        atomic_store(&gw->access_on, false);
+        return 0;
+    }
+    int fd = access_log_open(cfg->access_log, eb);
+    if (fd < 0)
+        return fd;
+    int cur = atomic_load(&gw->access_fd);
+    if (cur < 0) {
+        atomic_store(&gw->access_fd, fd);
+    } else {
+        if (dup2(fd, cur) == -1) {
+            int err = errno;
+            close(fd);
+            return tg_errbuf_set(eb, -err, "access_log: %s", strerror(err));
+        }
+        close(fd);
+    }
+    atomic_store(&gw->access_on, true);
+    return 0;
+}
+
 int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_errbuf *eb)
 {
     struct tg_gateway *gw = calloc(1, sizeof *gw);
@@ -29,39 +74,42 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
     gw->listen = cfg->listen;
-    gw->access_fd = -1;
-    gw->access_format = cfg->access_log_format;
+    atomic_init(&gw->access_fd, -1);
     atomic_init(&gw->tracing, cfg->tracing_enabled);
     atomic_init(&gw->trace_rate_ppm, (unsigned)(cfg->trace_sample_rate * 1e6 + 0.5));
-    if (cfg->access_log[0]) {
-        gw->access_fd = strcmp(cfg->access_log, "-") == 0
-                            ? dup(STDERR_FILENO)
-                            : open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        if (gw->access_fd < 0) {
-            int err = errno;
-            tg_errbuf_set(eb, -err, "access_log: cannot open %s: %s", cfg->access_log,
-                          strerror(err));
-            tg_config_free(cfg);
-            free(gw);
-            return -err;
-        }
+    /* A block must hold a whole request head plus what the rewrite adds to it. */
+    gw->buf_block = cfg->max_head_bytes + HEAD_SLACK > 16384 ? cfg->max_head_bytes + HEAD_SLACK
+                                                             : 16384;
+    int rc = access_log_apply(gw, cfg, eb);
+    if (rc) {
+        tg_config_free(cfg);
+        free(gw);
+        return rc;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
     struct tg_snapshot *s;
-    int rc = tg_endpoints_new(cfg->max_endpoints, &gw->endpoints);
+    /* One more than endpoints.max: "(rejected)" is the gateway's own, not a label the
+     * traffic chose, so it does not use up the bound. */
+    rc = tg_endpoints_new(cfg->max_endpoints + 1, &gw->endpoints);
     if (rc) {
         tg_config_free(cfg);
         free(gw);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
-    uint32_t nkeys = (cfg->max_endpoints + 1) * TG_GATEWAY_METHODS;
+    /* Interned first, so it has an id even when route names fill the registry. */
+    gw->rejected_endpoint = tg_endpoints_intern_pinned(gw->endpoints, TG_ENDPOINT_REJECTED,
+                                                       sizeof TG_ENDPOINT_REJECTED - 1);
+    uint32_t nkeys = (cfg->max_endpoints + 2) * TG_GATEWAY_METHODS;
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
-        tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0) {
+        tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0 ||
+        tg__aging_new(cfg->max_endpoints + 1, gw->nworkers, &gw->aging) != 0) {
         tg_config_free(cfg);
         tg_gateway_free(gw);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
+    tg_magg_set_apart(gw->agg, gw->rejected_endpoint * TG_GATEWAY_METHODS,
+                      (gw->rejected_endpoint + 1) * TG_GATEWAY_METHODS);
     rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, &s);
     if (rc) {
         tg_gateway_free(gw);
@@ -121,19 +169,28 @@ int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb)
     return 0;
 }
 
-int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_errbuf *eb)
+int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
+                      void *ctx, struct tg_errbuf *eb)
 {
     struct tg_snapshot *old = atomic_load(&gw->snap);
-    if (strcmp(cfg->listen.text, old->cfg->listen.text) != 0)
-        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=listen reason=\"needs a restart\"");
+    /* Worker buffers are sized at start; a larger head limit than they hold waits for a
+     * restart (a smaller one, or one that still fits, applies at once). */
+    if (cfg->max_head_bytes + HEAD_SLACK > gw->buf_block) {
+        char was[24], wanted[24];
+        snprintf(was, sizeof was, "%u", old->cfg->max_head_bytes);
+        snprintf(wanted, sizeof wanted, "%u", cfg->max_head_bytes);
+        cfg->max_head_bytes = old->cfg->max_head_bytes;
+        if (kept)
+            kept("limits.max_header_bytes", was, wanted, "the worker buffers", ctx);
+    }
+    struct tg_errbuf aeb = {0};
+    if (access_log_apply(gw, cfg, &aeb) != 0 && kept)
+        kept("access_log.path", "(unchanged)", cfg->access_log, aeb.msg, ctx);
     struct tg_snapshot *s;
-    if (cfg->workers != old->cfg->workers)
-        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=workers reason=\"needs a restart\"");
-    if (cfg->max_endpoints != old->cfg->max_endpoints)
-        tg_log(TG_LOG_WARN, "proxy", "reload-ignored key=endpoints.max reason=\"needs a restart\"");
     int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, &s);
     if (rc)
         return tg_errbuf_set(eb, rc, "out of memory");
+    tg_gateway_set_tracing(gw, cfg->tracing_enabled, cfg->trace_sample_rate);
     atomic_store_explicit(&gw->snap, s, memory_order_release);
     for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
         if (gw->workers[i].loop)
@@ -142,6 +199,11 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_er
     tg__snapshot_unref(old);
     tg_log(TG_LOG_INFO, "proxy", "config-reloaded generation=%llu", (unsigned long long)gw->gen);
     return 0;
+}
+
+const struct tg_config *tg_gateway_config(struct tg_gateway *gw)
+{
+    return atomic_load(&gw->snap)->cfg;
 }
 
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop)
@@ -195,8 +257,9 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_endpoints_free(gw->endpoints);
     tg_endpoints_free(gw->servers);
     tg_magg_free(gw->agg);
-    if (gw->access_fd >= 0)
-        close(gw->access_fd);
+    tg__aging_free(gw->aging);
+    if (atomic_load(&gw->access_fd) >= 0)
+        close(atomic_load(&gw->access_fd));
     free(gw);
 }
 
@@ -264,6 +327,10 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
             .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
             .loop_lag_us = atomic_exchange_explicit(&gw->workers[i].lag_us, 0, memory_order_relaxed),
             .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
+            .accept_errors =
+                atomic_load_explicit(&gw->workers[i].accept_errors, memory_order_relaxed),
+            .conns_refused =
+                atomic_load_explicit(&gw->workers[i].conns_refused, memory_order_relaxed),
         };
         accept_queue(gw, &gw->workers[i], &info);
         fn(&info, ctx);
@@ -274,7 +341,11 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
 {
     if (!gw->shards)
         return;
+    /* Read before the collect, so the collect gets what workers recorded before their
+     * quiescent points (aging.c). */
+    bool grace_over = tg__aging_grace_over(gw->aging, gw);
     tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+    tg__aging_tick(gw->aging, gw, now_s, grace_over);
     /* The trace rule "slower than the live p99" reads this; with too few samples for a
      * p99 to mean anything, every request is "slow" until there are. */
     struct tg_winstats w;
@@ -314,7 +385,7 @@ const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id)
 
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw)
 {
-    return tg_endpoints_count(gw->endpoints);
+    return tg_endpoints_count(gw->endpoints) - 1; /* "(rejected)" is not counted */
 }
 
 const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key)
@@ -344,6 +415,19 @@ bool tg_gateway_cause_is_error(unsigned c)
 {
     return c < TG_CAUSE_COUNT && c != TG_CAUSE_OK && c != TG_CAUSE_RETRIED &&
            c != TG_CAUSE_CACHE_HIT;
+}
+
+const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
+                                      char *buf, size_t cap)
+{
+    uint32_t id = t->key / TG_GATEWAY_METHODS;
+    if (tg_endpoints_gen(gw->endpoints, id) == t->endpoint_gen)
+        return tg_endpoints_name(gw->endpoints, id);
+    /* Only names made from paths age out (route names are pinned), so the template of
+     * the trace's own path is the name it was counted under. */
+    tg_route_template((struct tg_str){t->path, (uint32_t)strnlen(t->path, sizeof t->path)}, buf,
+                      cap);
+    return buf;
 }
 
 uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name)

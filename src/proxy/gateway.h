@@ -8,6 +8,7 @@
 #define TG_PROXY_GATEWAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -25,11 +26,19 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
  * or -errno with `eb` naming the address that could not be bound. */
 int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb);
 
-/* Publishes `cfg` (takes ownership) as the new snapshot. Workers switch at their next
- * loop turn; requests in flight finish on the snapshot they started with. Health state
- * of servers with the same upstream name and address carries over. The listen address
- * and worker count cannot change on reload (a warning says so). */
-int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, struct tg_errbuf *eb);
+/* Publishes `cfg` (takes ownership; validated, with tg_config_keep_restart_only already
+ * applied) as the new snapshot. Workers switch at their next loop turn; requests in
+ * flight finish on the snapshot they started with. Health state of servers with the same
+ * upstream name and address carries over. Tracing switches at once; the access log is
+ * reopened (log rotation) and may change path, format, on or off. What cannot change
+ * without a restart is kept at its running value and reported through `kept` (may be
+ * NULL): a limits.max_header_bytes beyond the worker buffers, an access log that cannot
+ * be opened. */
+int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
+                      void *ctx, struct tg_errbuf *eb);
+
+/* The configuration now in force. Control thread only; valid until the next reload. */
+const struct tg_config *tg_gateway_config(struct tg_gateway *gw);
 
 /* Starts the health checks of the current snapshot on `loop` (the control thread's). */
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop);
@@ -62,9 +71,17 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s);
 /* The aggregate (totals and windows), valid for the gateway's lifetime. */
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw);
 
-/* Endpoint names by id (0 = "other"), and how many there are (ids 1..count). */
+/* Endpoint names by id (0 = "other"), and how many ids the traffic uses (routes and
+ * templates, bounded by endpoints.max; not TG_ENDPOINT_REJECTED). Ids are not necessarily
+ * 1..count: ids of endpoints that aged out are reused. */
 const char *tg_gateway_endpoint_name(struct tg_gateway *gw, uint32_t id);
 uint32_t tg_gateway_endpoint_count(struct tg_gateway *gw);
+
+/* The endpoint name of a trace (metrics/trace.h). Its id may have been reused since the
+ * endpoint aged out; then the name is rebuilt from the trace's path into buf[0..cap)
+ * (the path's template: what the name was, unless the path was cut). */
+const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
+                                      char *buf, size_t cap);
 
 /* The id of endpoint `name`, or UINT32_MAX if there is none ("other" is 0). */
 uint32_t tg_gateway_endpoint_find(struct tg_gateway *gw, const char *name);
@@ -132,6 +149,8 @@ struct tg_gateway_worker_info {
     uint64_t active;     /* requests in flight */
     int64_t loop_lag_us; /* worst time one loop turn took since the last read */
     uint64_t loop_turns;
+    uint64_t accept_errors; /* accept() failures (fds or memory exhausted), since start */
+    uint64_t conns_refused; /* connections turned away at limits.max_connections */
     uint32_t queue_depth; /* connections in its listener's accept queue, not yet accepted */
     uint32_t queue_limit; /* that queue's limit (the backlog, capped by somaxconn); both 0
                            * once the worker is draining or stopping */

@@ -86,18 +86,65 @@ static bool hop_by_hop(const struct tg_http_msg *m, struct tg_str name, bool kee
     return named_by_connection(m, name);
 }
 
+/* The authority of an absolute-form target ("http://a.example:81/x" -> "a.example:81"),
+ * or an empty slice for the other forms. The parser has checked its syntax. */
+static struct tg_str target_authority(const struct tg_http_msg *req)
+{
+    struct tg_str t = req->target;
+    if (t.len == 0 || t.p[0] == '/' || t.p[0] == '*' || req->method == TG_HTTP_CONNECT)
+        return (struct tg_str){t.p, 0};
+    const char *colon = memchr(t.p, ':', t.len);
+    if (!colon)
+        return (struct tg_str){t.p, 0};
+    const char *a = colon + 3; /* after "scheme://" */
+    const char *e = t.p + t.len, *p = a;
+    while (p < e && *p != '/' && *p != '?')
+        p++;
+    return (struct tg_str){a, (uint32_t)(p - a)};
+}
+
+/* The request line to the upstream, always in origin-form (RFC 9112 §3.2.1: what a
+ * client sends to an origin server), so an absolute-form target loses its scheme and
+ * authority, which go to Host instead. */
+static bool request_line(struct tg_buf *o, const struct tg_http_msg *req, bool absolute)
+{
+    bool ok = put_str(o, req->method_str) && put(o, " ", 1);
+    if (!absolute)
+        ok = ok && put_str(o, req->target);
+    else
+        ok = ok && put_str(o, req->path) &&
+             (req->query.len == 0 || (put(o, "?", 1) && put_str(o, req->query)));
+    return ok && puts_(o, " HTTP/1.1\r\n");
+}
+
 int tg__headers_request(struct tg_buf *o, const struct tg_http_msg *req, const char *client_ip,
                         const char *reqid, uint32_t reqid_len, const char *host_fallback)
 {
     bool upgrade = (req->flags & TG_HTTP_F_UPGRADE) != 0;
-    bool ok = put_str(o, req->method_str) && put(o, " ", 1) && put_str(o, req->target) &&
-              puts_(o, " HTTP/1.1\r\n");
-    bool xff_done = false;
+    struct tg_str authority = target_authority(req);
+    bool ok = request_line(o, req, authority.len > 0);
+    /* RFC 9112 §3.2.2: with an absolute-form target, the Host sent on is the target's,
+     * whatever Host the client wrote, so the upstream and our routing cannot disagree. */
+    if (ok && authority.len)
+        ok = puts_(o, "Host: ") && put_str(o, authority) && put(o, "\r\n", 2);
+    bool xff_done = false, cl_done = false;
     for (uint32_t i = 0; ok && i < req->nheaders; i++) {
         const struct tg_http_header *h = &req->headers[i];
         if (hop_by_hop(req, h->name, upgrade) || tg_str_ieq(h->name, "x-forwarded-proto") ||
-            tg_str_ieq(h->name, "x-request-id"))
+            tg_str_ieq(h->name, "x-request-id") || (authority.len && (int)i == req->host_idx))
             continue;
+        if (tg_str_ieq(h->name, "content-length")) {
+            /* "5, 5" or repeated lines (RFC 9112 §6.3 lets us accept them) go on as one
+             * value: an upstream that reads lists differently must not see a list. */
+            if (!cl_done) {
+                char line[48];
+                int n = snprintf(line, sizeof line, "Content-Length: %llu\r\n",
+                                 (unsigned long long)req->content_length);
+                ok = put(o, line, (size_t)n);
+            }
+            cl_done = true;
+            continue;
+        }
         if (tg_str_ieq(h->name, "x-forwarded-for")) {
             /* Every X-Forwarded-For line is merged, in order, into one list. */
             if (xff_done)
@@ -125,7 +172,7 @@ int tg__headers_request(struct tg_buf *o, const struct tg_http_msg *req, const c
         ok = puts_(o, "X-Forwarded-For: ") && puts_(o, client_ip) && put(o, "\r\n", 2);
     if (ok && tg_http1_find_header(req, "via") < 0)
         ok = puts_(o, "Via: 1.1 tailguard\r\n");
-    if (ok && req->host_idx < 0 && host_fallback)
+    if (ok && req->host_idx < 0 && !authority.len && host_fallback)
         ok = puts_(o, "Host: ") && puts_(o, host_fallback) && put(o, "\r\n", 2);
     ok = ok && puts_(o, "X-Forwarded-Proto: http\r\nX-Request-Id: ") && put(o, reqid, reqid_len) &&
          put(o, "\r\n", 2);

@@ -6,6 +6,7 @@
  * so a request costs a snprintf, not a syscall; lines are whole in every write, and the
  * file is opened with O_APPEND, so workers' batches never interleave mid-line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static void push_trace(struct cconn *c, const struct tg_reqsample *smp, uint32_t
         .start_wall_us = x->start_wall_us,
         .duration_us = smp->duration_us,
         .key = key,
+        .endpoint_gen = tg_endpoints_gen(gw->endpoints, key / TG_GATEWAY_METHODS),
         .server = x->server_key,
         .status = (uint16_t)smp->status,
         .cause = (uint8_t)smp->cause,
@@ -55,9 +57,10 @@ static void push_trace(struct cconn *c, const struct tg_reqsample *smp, uint32_t
 
 void tg__access_log_flush(struct tg_worker *w)
 {
-    if (!w->alog_len || w->gw->access_fd < 0)
+    int fd = atomic_load_explicit(&w->gw->access_fd, memory_order_acquire);
+    if (!w->alog_len || fd < 0)
         return;
-    ssize_t n = write(w->gw->access_fd, w->alog, w->alog_len);
+    ssize_t n = write(fd, w->alog, w->alog_len);
     (void)n; /* a full disk loses log lines, never requests */
     w->alog_len = 0;
 }
@@ -99,7 +102,7 @@ static void access_log(struct cconn *c, const struct tg_reqsample *smp, uint32_t
     char *out = w->alog + w->alog_len;
     size_t room = ALOG_CAP - w->alog_len;
     int n;
-    if (gw->access_format == TG_ACCESS_JSON) {
+    if (atomic_load_explicit(&gw->access_format, memory_order_relaxed) == TG_ACCESS_JSON) {
         strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
         json_escape(path, sizeof path, x->path, x->path_len);
         n = snprintf(out, room,
@@ -133,8 +136,15 @@ static void access_log(struct cconn *c, const struct tg_reqsample *smp, uint32_t
 void tg__observe(struct cconn *c, const struct tg_reqsample *smp, uint32_t key)
 {
     struct tg_gateway *gw = c->w->gw;
-    if (c->w->traces && atomic_load_explicit(&gw->tracing, memory_order_relaxed))
+    /* Requests refused before routing have no phases to show, and a slowloris head cut
+     * at the header timeout would crowd the real slow requests out of the trace ring. */
+    bool rejected = c->x.endpoint == gw->rejected_endpoint;
+    if (c->w->traces && !rejected && atomic_load_explicit(&gw->tracing, memory_order_relaxed))
         push_trace(c, smp, key);
-    if (c->w->alog)
-        access_log(c, smp, key);
+    if (!atomic_load_explicit(&gw->access_on, memory_order_relaxed))
+        return;
+    /* The buffer is made the first time it is needed: a reload may turn the log on. */
+    if (!c->w->alog && !(c->w->alog = malloc(ALOG_CAP)))
+        return;
+    access_log(c, smp, key);
 }

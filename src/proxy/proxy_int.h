@@ -110,7 +110,11 @@ struct tg_worker {
     atomic_ullong nconns;
     atomic_ullong active;  /* exchanges in flight (written by this worker only) */
     atomic_llong lag_us;   /* worst loop turn since the control thread last read it */
-    atomic_ullong turns;
+    atomic_ullong turns;   /* loop turns, published by the stats timer: a quiescent point */
+    atomic_ullong accept_errors; /* accept() failures other than an empty queue */
+    atomic_ullong conns_refused; /* connections answered 503 at limits.max_connections */
+    struct tg_timer accept_timer; /* resumes accepting after a pause (worker.c) */
+    int64_t accept_warned_us;
     uint64_t rng;
     bool draining;
     atomic_bool drain_req, stop_req;
@@ -137,16 +141,33 @@ struct tg_gateway {
     bool started;
     atomic_uint total_conns; /* client connections, all workers (max_connections) */
     struct tg_endpoints *endpoints; /* process-wide, survives reloads */
+    uint32_t rejected_endpoint;     /* "(rejected)": requests refused before routing */
     struct tg_endpoints *servers;   /* "upstream/address" names of upstream servers */
     struct tg_magg *agg;            /* control thread: totals and windows */
     struct tg_mshard **shards;      /* one per worker, also reachable as workers[i].shard */
     atomic_llong live_p99_us;       /* gateway p99 over the last minute (control thread) */
     atomic_uint trace_rate_ppm;     /* tracing sample rate, parts per million */
     atomic_bool tracing;            /* tracing on */
-    int access_fd;                  /* -1 = no access log */
-    enum tg_access_format access_format;
+    /* The access log. The descriptor, once opened, is never closed while workers run: a
+     * reload points it at the new file with dup2, so a worker's write can never land in
+     * a descriptor number that was reused for something else. */
+    _Atomic int access_fd;          /* -1 until an access log was first configured */
+    atomic_bool access_on;          /* access_log configured now */
+    _Atomic int access_format;      /* enum tg_access_format */
+    uint32_t buf_block;             /* worker buffer size (holds a whole request head) */
     struct tg_health *health;
+    struct tg_aging *aging; /* control thread: removal of idle endpoints */
 };
+
+/* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
+struct tg_aging;
+int tg__aging_new(uint32_t max_endpoints, uint32_t nworkers, struct tg_aging **out);
+void tg__aging_free(struct tg_aging *ag);
+/* True when removed endpoints are waiting and every worker has passed a quiescent
+ * point since; call before the tick's collect and pass the answer to tg__aging_tick. */
+bool tg__aging_grace_over(struct tg_aging *ag, struct tg_gateway *gw);
+/* After the tick's collect: finishes removals whose grace is over, removes idle ones. */
+void tg__aging_tick(struct tg_aging *ag, struct tg_gateway *gw, int64_t now_s, bool grace_over);
 
 /* health.c */
 int tg__health_new(struct tg_gateway *gw, struct tg_loop *loop, struct tg_health **out);
@@ -177,8 +198,20 @@ enum tg_cause {
     TG_CAUSE_BREAKER_OPEN,
     TG_CAUSE_SHED,
     TG_CAUSE_CACHE_HIT,
+    /* Requests refused by the gateway itself, most before routing (endpoint "(rejected)"). */
+    TG_CAUSE_HEADER_TIMEOUT,  /* 408: the head did not arrive in time (slowloris) */
+    TG_CAUSE_BODY_TIMEOUT,    /* 408: the body stalled or crawled below its minimum rate */
+    TG_CAUSE_HEAD_TOO_LARGE,  /* 431 */
+    TG_CAUSE_URI_TOO_LONG,    /* 414 */
+    TG_CAUSE_MISSING_HOST,    /* 400: HTTP/1.1 without Host */
+    TG_CAUSE_NOT_IMPLEMENTED, /* 501: a transfer coding we do not implement */
+    TG_CAUSE_VERSION,         /* 505 */
+    TG_CAUSE_METHOD,          /* 405: CONNECT */
+    TG_CAUSE_BODY_TOO_LARGE,  /* 413 */
     TG_CAUSE_COUNT,
 };
+
+_Static_assert(TG_CAUSE_COUNT <= TG_CAUSE_SLOTS, "every cause code needs a per-endpoint slot");
 
 /* Cause codes as metric label values, indexed by enum tg_cause. */
 extern const char *const tg_cause_names[TG_CAUSE_COUNT];
@@ -206,7 +239,16 @@ struct exchange {
     bool req_chunk_done;      /* the chunked scanner saw the end of the body */
     bool resp_chunk_done;
     bool resp_eof;            /* upstream closed (ends an EOF-delimited body) */
-    int64_t timer_due_us;     /* what c->timer is armed for (lazy re-arming) */
+    int64_t timer_due_us;     /* what c->timer is armed for (it only moves earlier) */
+    /* Request body pacing (timeouts.request_body, limits.min_request_body_rate): time is
+     * charged to the client only while the gateway waits to read from it. */
+    bool wait_client;         /* waiting for body bytes the gateway has room for */
+    int64_t wait_since_us;    /* when the current wait began */
+    int64_t client_wait_us;   /* waits that ended, summed */
+    uint64_t body_read;       /* request body bytes read so far */
+    int64_t up_progress_us;   /* last time the upstream took request bytes */
+    bool fresh_conn;          /* the next try must open a new connection */
+    bool expect_continue;     /* the client waits for "100 Continue" before its body */
 
     bool resp_head_done;
     int status;
@@ -222,8 +264,9 @@ struct exchange {
     char reqid[64];
     uint32_t reqid_len;
     /* Endpoint accounting: a routed request counts under its route's endpoint; an
-     * unmatched one under the template of its path, interned only once the status is
-     * known, so 404 noise on random paths cannot fill the registry. */
+     * unmatched one under the template of its path, looked up only once the status is
+     * known and added only at its second sighting (tg_endpoints_admit), so 404 noise and
+     * one-off paths cannot fill the registry. */
     uint32_t endpoint;
     char tmpl[TG_ENDPOINT_NAME_MAX];
     uint32_t tmpl_len;
@@ -255,6 +298,7 @@ struct cconn {
     struct uconn *u;
     struct exchange x;
     uint32_t requests;
+    int64_t head_start_us; /* first byte of the request head being read (loop clock) */
     char ip[48];
 };
 
@@ -291,7 +335,9 @@ struct iovec;
 long tg__client_writev(struct cconn *c, const struct iovec *iov, int n);
 
 /* forward.c */
+void tg__exchange_begin(struct cconn *c, const struct tg_http_msg *req, int64_t start_us);
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req);
+bool tg__client_deadline_passed(struct cconn *c);
 bool tg__forward_step(struct cconn *c);
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
 void tg__forward_record(struct cconn *c);
@@ -302,7 +348,9 @@ void tg__observe(struct cconn *c, const struct tg_reqsample *smp, uint32_t key);
 void tg__access_log_flush(struct tg_worker *w);
 
 /* upstream.c */
-int tg__upstream_acquire(struct cconn *c, struct wk_server *srv);
+/* Gives `c` a connection to `srv`: the warmest pooled one, or (always with `fresh`) a new
+ * one being connected. 0 or -errno. */
+int tg__upstream_acquire(struct cconn *c, struct wk_server *srv, bool fresh);
 void tg__upstream_release(struct uconn *u, bool reusable);
 void tg__upstream_close(struct uconn *u);
 int tg__upstream_read(struct uconn *u);

@@ -67,9 +67,11 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
     s->route_endpoint = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *s->route_endpoint);
     if (!s->route_endpoint)
         goto fail;
+    /* Pinned: a routed exchange holds its route's id from start to end, across any
+     * number of aging ticks, so route names must never be removed. */
     for (uint32_t i = 0; i < cfg->nroutes; i++)
-        s->route_endpoint[i] =
-            tg_endpoints_intern(endpoints, cfg->routes[i].name, strlen(cfg->routes[i].name));
+        s->route_endpoint[i] = tg_endpoints_intern_pinned(endpoints, cfg->routes[i].name,
+                                                          strlen(cfg->routes[i].name));
     s->ups = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *s->ups);
     if (!s->ups)
         goto fail;

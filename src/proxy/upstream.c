@@ -141,10 +141,10 @@ static int connect_new(struct cconn *c, struct wk_server *srv, struct uconn **ou
     return 0;
 }
 
-int tg__upstream_acquire(struct cconn *c, struct wk_server *srv)
+int tg__upstream_acquire(struct cconn *c, struct wk_server *srv, bool fresh)
 {
     struct uconn *u;
-    while ((u = srv->idle)) {
+    while (!fresh && (u = srv->idle)) {
         srv->idle = u->next_idle;
         srv->nidle--;
         u->next_idle = NULL;

@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "proxy/proxy_int.h"
 
+#define ACCEPT_PAUSE_US 100000 /* how long accepting stops after running out of fds */
+
 /* splitmix64: cheap, good enough for load balancing choices and request ids. */
 uint64_t tg__worker_rand(struct tg_worker *w)
 {
@@ -100,6 +102,7 @@ static void switch_snapshot(struct tg_worker *w)
 
 static void close_listener(struct tg_worker *w)
 {
+    tg_timer_stop(w->loop, &w->accept_timer);
     if (w->lfd == -1)
         return;
     tg_io_stop(w->loop, &w->lio);
@@ -146,6 +149,37 @@ void tg__worker_conn_gone(struct tg_worker *w)
     atomic_fetch_sub_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
 }
 
+static void on_accept(struct tg_io *io, unsigned events);
+
+static void accept_resume(struct tg_timer *t)
+{
+    struct tg_worker *w = t->data;
+    if (w->lfd == -1 || w->draining)
+        return;
+    if (tg_io_start_listener(w->loop, &w->lio, w->lfd, on_accept, w) != 0)
+        tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + ACCEPT_PAUSE_US, accept_resume, w);
+}
+
+/* accept() failed for a reason other than an empty queue. Out of file descriptors (or
+ * kernel memory) the connection stays queued and the level-triggered listener would wake
+ * us at once, forever: stop listening for a moment instead (nginx's accept_mutex_delay
+ * idea), so the connections we have can finish and free descriptors. Counted, and
+ * logged at most once a second. */
+static void accept_failed(struct tg_worker *w, int err)
+{
+    atomic_fetch_add_explicit(&w->accept_errors, 1, memory_order_relaxed);
+    int64_t now = tg_loop_now_us(w->loop);
+    if (now - w->accept_warned_us >= 1000000) {
+        w->accept_warned_us = now;
+        tg_log(TG_LOG_WARN, "proxy", "accept-failed worker=%u err=%s pause_ms=%d", w->id,
+               strerror(err), ACCEPT_PAUSE_US / 1000);
+    }
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        tg_io_stop(w->loop, &w->lio);
+        tg_timer_start(w->loop, &w->accept_timer, now + ACCEPT_PAUSE_US, accept_resume, w);
+    }
+}
+
 static void on_accept(struct tg_io *io, unsigned events)
 {
     struct tg_worker *w = io->data;
@@ -161,8 +195,7 @@ static void on_accept(struct tg_io *io, unsigned events)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                tg_log(TG_LOG_WARN, "proxy", "accept-failed worker=%u err=%s", w->id,
-                       strerror(errno));
+                accept_failed(w, errno);
             return;
         }
         if (max && atomic_load_explicit(&w->gw->total_conns, memory_order_relaxed) >= max) {
@@ -171,6 +204,7 @@ static void on_accept(struct tg_io *io, unsigned events)
             ssize_t r = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)r;
             close(fd);
+            atomic_fetch_add_explicit(&w->conns_refused, 1, memory_order_relaxed);
             continue;
         }
         int one = 1;
@@ -191,7 +225,10 @@ static void stats_tick(struct tg_timer *t)
     int64_t prev = atomic_load_explicit(&w->lag_us, memory_order_relaxed);
     if (st.max_lag_us > prev)
         atomic_store_explicit(&w->lag_us, st.max_lag_us, memory_order_relaxed);
-    atomic_store_explicit(&w->turns, st.turns, memory_order_relaxed);
+    /* Also the quiescent point of endpoint aging: the release store and the fence are
+     * what aging.c's argument needs. */
+    atomic_store_explicit(&w->turns, st.turns, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
     tg__access_log_flush(w);
     tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
 }
@@ -213,9 +250,7 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     w->lfd = lfd;
     w->shard = gw->shards[id];
     w->rng = (uint64_t)tg_clock_wall_us() ^ ((uint64_t)id << 48) ^ (uint64_t)(uintptr_t)w;
-    /* A block must hold a whole request head plus what the rewrite adds to it. */
-    uint32_t max_head = atomic_load(&gw->snap)->cfg->max_head_bytes;
-    tg_bufpool_init(&w->bufs, max_head + 4096 > 16384 ? max_head + 4096 : 16384, 1024);
+    tg_bufpool_init(&w->bufs, gw->buf_block, 1024);
     int rc = tg_loop_new(&w->loop, on_wake, w);
     if (rc)
         return rc;
@@ -227,8 +262,6 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
         return -ENOMEM;
     /* The ring exists even with tracing off: the control API may turn it on later. */
     if (tg_tracering_new(cfg->trace_buffer, &w->traces) != 0)
-        return -ENOMEM;
-    if (gw->access_fd >= 0 && !(w->alog = malloc(65536)))
         return -ENOMEM;
     tg_timer_start(w->loop, &w->stats_timer, tg_loop_now_us(w->loop) + 500000, stats_tick, w);
     return tg_io_start_listener(w->loop, &w->lio, lfd, on_accept, w);

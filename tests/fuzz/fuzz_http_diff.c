@@ -22,11 +22,14 @@
  *    skips any number). Status lines: exactly one SP around the 3-digit code, and reason
  *    bytes limited to HT, SP, VCHAR and obs-text.
  *  - Request lines with more than one SP, bytes >= 0x80 in the target, '#' (fragment),
- *    HTTP versions other than 1.0/1.1, target forms not matching the method (asterisk-form
+ *    HTTP versions other than 1.x (1.2 .. 1.9 are read as 1.1), target forms not matching
+ *    the method (asterisk-form
  *    only for OPTIONS, authority-form only and always for CONNECT, absolute-form only for
  *    http/https with a non-empty authority and no userinfo).
- *  - Transfer-Encoding in HTTP/1.0, HT or empty elements in Transfer-Encoding, codings
- *    with parameters or outside the IANA registry, "chunked" twice; duplicate or
+ *  - Transfer-Encoding in HTTP/1.0, HT (inside the value) or empty elements in
+ *    Transfer-Encoding, codings
+ *    with parameters or outside the IANA registry, request codings other than a lone
+ *    "chunked" (501 for us), "chunked" twice; duplicate or
  *    malformed Host; Connection values that are not token lists; Content-Length above
  *    2^60 - 1.
  * Where http-parser is stricter than the RFC, or reads a head differently, the case is
@@ -188,8 +191,8 @@ static const char *target_reason(const char *m, size_t mlen, const char *t, size
 }
 
 struct field {
-    const char *name, *value, *raw;
-    size_t name_len, value_len, raw_len;
+    const char *name, *value;
+    size_t name_len, value_len;
 };
 
 /* Content-Length rules: digit lists of one value, at most 2^60 - 1, never with TE. */
@@ -239,8 +242,8 @@ static const char *te_reason(const struct field *f, size_t nf, bool http10, bool
             return "Content-Length with Transfer-Encoding";
         if (http10)
             return "Transfer-Encoding in HTTP/1.0";
-        if (memchr(f[i].raw, '\t', f[i].raw_len))
-            return "HT in Transfer-Encoding";
+        if (memchr(f[i].value, '\t', f[i].value_len))
+            return "HT inside Transfer-Encoding";
         have = true;
         const char *p = f[i].value, *e = p + f[i].value_len;
         for (;;) {
@@ -253,6 +256,8 @@ static const char *te_reason(const struct field *f, size_t nf, bool http10, bool
             chunked_last = ieq_n(tok, tl, "chunked");
             if (chunked_last && chunked_seen)
                 return "chunked twice";
+            if (!chunked_last && !response)
+                return "request transfer coding other than chunked";
             if (!chunked_last && !ieq_n(tok, tl, "gzip") && !ieq_n(tok, tl, "x-gzip") &&
                 !ieq_n(tok, tl, "deflate") && !ieq_n(tok, tl, "compress") &&
                 !ieq_n(tok, tl, "x-compress"))
@@ -308,13 +313,17 @@ static const char *request_line_reason(const char *line, const char *eol, bool *
     const char *sp1 = memchr(line, ' ', (size_t)(eol - line));
     if (!sp1 || sp1 == line)
         return "request line";
-    for (const char *q = line; q < sp1; q++)
+    for (const char *q = line; q < sp1; q++) {
         if (!tchar((uint8_t)*q))
             return "method not a token";
+        if (*q >= 'a' && *q <= 'z')
+            return "lower-case letter in the method";
+    }
     const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
     if (!sp2 || sp2 == sp1 + 1)
         return "request line";
-    if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1'))
+    /* HTTP/1.2 .. 1.9 are served as 1.1; another major version is refused (505). */
+    if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) || sp2[8] < '0' || sp2[8] > '9')
         return "version";
     *http10 = sp2[8] == '0';
     return target_reason(line, (size_t)(sp1 - line), sp1 + 1, (size_t)(sp2 - sp1 - 1));
@@ -397,10 +406,8 @@ static const char *ref_reason(const char *b, size_t n, bool response)
         struct field *fl = &f[nf++];
         fl->name = line;
         fl->name_len = (size_t)(colon - line);
-        fl->raw = colon + 1;
-        fl->raw_len = (size_t)(eol - colon - 1);
-        fl->value = fl->raw;
-        fl->value_len = fl->raw_len;
+        fl->value = colon + 1;
+        fl->value_len = (size_t)(eol - colon - 1);
         trim(&fl->value, &fl->value_len);
         pos = (size_t)(eol - b) + 2;
     }

@@ -121,6 +121,12 @@ static void check_msg(const struct tg_http_msg *m, const char *b, size_t len, in
         CHECK(!(m->flags & TG_HTTP_F_EXPECT_100));
 }
 
+/* Errors that carry the offset of the byte that decided them. */
+static bool positioned(int rc)
+{
+    return rc == TG_EPARSE || rc == TG_EVERSION || rc == TG_ECODING;
+}
+
 /* Parses `b[0..k)` from a private copy, so reads past `k` are caught by ASan. */
 static int parse_prefix(const char *b, size_t k, const struct tg_http_limits *lim, size_t *off)
 {
@@ -139,7 +145,7 @@ static int one(const char *b, size_t len, const struct tg_http_limits *lim, uint
     static struct tg_http_msg again;
     size_t off = (size_t)-1, off2 = (size_t)-1;
     int rc = tg_http1_parse_request(b, len, lim, m, &off);
-    CHECK(rc > 0 || rc == TG_AGAIN || rc == TG_EPARSE || rc == TG_ETOOBIG);
+    CHECK(rc > 0 || rc == TG_AGAIN || positioned(rc) || rc == TG_ETOOBIG || rc == TG_EURI);
     int rc2 = tg_http1_parse_request(b, len, lim, &again, &off2);
     CHECK(rc == rc2);
     if (rc > 0) {
@@ -147,7 +153,7 @@ static int one(const char *b, size_t len, const struct tg_http_limits *lim, uint
         CHECK(again.nheaders == m->nheaders && again.flags == m->flags && again.body == m->body &&
               again.content_length == m->content_length);
     }
-    if (rc == TG_EPARSE) {
+    if (positioned(rc)) {
         CHECK(off == off2 && off < len);
         /* The error is decided by bytes up to and after the offending one, never before. */
         size_t o;
@@ -157,7 +163,7 @@ static int one(const char *b, size_t len, const struct tg_http_limits *lim, uint
     size_t cuts[3] = {len / 2, len ? len - 1 : 0, len ? salt % len : 0};
     if (rc > 0)
         cuts[1] = (size_t)rc - 1;
-    if (rc == TG_EPARSE)
+    if (positioned(rc))
         cuts[0] = off + 1;
     for (int i = 0; i < 3; i++) {
         size_t k = cuts[i] < len ? cuts[i] : len;
@@ -166,7 +172,7 @@ static int one(const char *b, size_t len, const struct tg_http_limits *lim, uint
         if (r == TG_AGAIN)
             continue;
         CHECK(r == rc);
-        if (rc == TG_EPARSE)
+        if (positioned(rc))
             CHECK(o == off);
     }
     return rc;
@@ -202,14 +208,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* The same bytes under tight limits: only the verdicts may change, toward ETOOBIG. */
+    /* The same bytes under tight limits: only the verdicts may change, toward ETOOBIG (or
+     * EURI when the limit cuts the request line). */
     struct tg_http_limits lim = {.max_head_bytes = 1 + salt % 512, .max_headers = 1 + salt % 8};
     static struct tg_http_msg big;
     int full = tg_http1_parse_request(b, size, NULL, &big, NULL);
     int tight = one(b, size, &lim, salt >> 9, &m);
     if (tight > 0)
         CHECK(full == tight);
-    if (full == TG_EPARSE)
-        CHECK(tight == TG_EPARSE || tight == TG_ETOOBIG);
+    if (positioned(full))
+        CHECK(tight == full || tight == TG_ETOOBIG || tight == TG_EURI);
     return 0;
 }

@@ -10,6 +10,8 @@ Paths:
   /hang               never answers (until the test ends)
   /sleep/MS           answers after MS milliseconds
   /close              closes the connection without answering
+  /close-if-reused    closes without answering on a connection that already served a
+                      request (a keep-alive race on demand), else 200 "fresh"
   /reset-mid-body     promises 1000 bytes, sends 10, closes
   /chunked            chunked response of 3 chunks
   /eof                no framing headers: body until close
@@ -121,6 +123,7 @@ class Stub:
 
     def _serve(self, c):
         buf = b""
+        served = 0
         try:
             while not self.stopped:
                 head, buf = self._read_head(c, buf)
@@ -128,6 +131,7 @@ class Stub:
                     return
                 with self.lock:
                     self.requests += 1
+                served += 1
                 if self.drop:
                     return
                 if self.delay:
@@ -188,6 +192,10 @@ class Stub:
                     self._send(c, 200, b"slept")
                 elif path == "/close":
                     return
+                elif path == "/close-if-reused":
+                    if served > 1:
+                        return
+                    self._send(c, 200, b"fresh")
                 elif path == "/reset-mid-body":
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
                     return

@@ -44,6 +44,7 @@ static void test_defaults(void)
     TG_EXPECT_EQ(c->nroutes, 0);
     TG_EXPECT_EQ(c->default_upstream, 0);
     TG_EXPECT_EQ(c->max_endpoints, 1000);
+    TG_EXPECT_EQ(c->endpoint_idle_timeout_us, INT64_C(1800) * 1000000);
 
     /* Defaults alone are not a usable gateway: there is nowhere to send requests. */
     TG_EXPECT_EQ(tg_config_validate(c, &eb), TG_ECONFIG);

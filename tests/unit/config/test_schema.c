@@ -60,7 +60,7 @@ static const char full[] =
     "limits: { max_header_bytes: 32KiB, max_headers: 50, max_body_bytes: 10MiB, "
     "max_connections: 30000 }\n"
     "timeouts: { header: 5s, idle: 90s, default: 20s, critical: 2m, drain: 0 }\n"
-    "endpoints: { max: 500 }\n"
+    "endpoints: { max: 500, idle_timeout: 45m }\n"
     "upstreams:\n"
     "  - name: api\n"
     "    balance: p2c_ewma\n"
@@ -106,6 +106,7 @@ static void test_full(void)
     TG_EXPECT_EQ(c->critical_timeout_us, 120000000);
     TG_EXPECT_EQ(c->drain_timeout_us, 0);
     TG_EXPECT_EQ(c->max_endpoints, 500);
+    TG_EXPECT_EQ(c->endpoint_idle_timeout_us, INT64_C(45) * 60 * 1000000);
 
     TG_EXPECT_EQ(c->nupstreams, 2);
     const struct tg_cfg_upstream *u = &c->upstreams[0];

@@ -156,6 +156,8 @@ static void test_units_addrs_enums(void)
                "timeouts.header: 2h is out of range (allowed 1ms to 1h)");
     EXPECT_ERR("timeouts: {idle: 0}\n", "0}",
                "timeouts.idle: 0 is out of range (allowed 1ms to 24h)");
+    EXPECT_ERR("endpoints: {idle_timeout: 500ms}\n", "500ms}",
+               "endpoints.idle_timeout: 500ms is out of range (allowed 1s to 168h)");
     EXPECT_ERR("timeouts: {idle: {a: 1}}\n", "{a",
                "timeouts.idle: expected a duration such as 10s, got a mapping");
     EXPECT_ERR("limits: {max_header_bytes: 16KB}\n", "16KB",
