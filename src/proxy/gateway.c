@@ -325,7 +325,7 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
             .id = i,
             .connections = atomic_load_explicit(&gw->workers[i].nconns, memory_order_relaxed),
             .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
-            .loop_lag_us = atomic_exchange_explicit(&gw->workers[i].lag_us, 0, memory_order_relaxed),
+            .loop_lag_us = atomic_load_explicit(&gw->workers[i].lag_us, memory_order_relaxed),
             .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
             .accept_errors =
                 atomic_load_explicit(&gw->workers[i].accept_errors, memory_order_relaxed),

@@ -147,7 +147,7 @@ struct tg_gateway_worker_info {
     uint32_t id;
     uint64_t connections;
     uint64_t active;     /* requests in flight */
-    int64_t loop_lag_us; /* worst time one loop turn took since the last read */
+    int64_t loop_lag_us; /* worst time one loop turn took in the last 5 s */
     uint64_t loop_turns;
     uint64_t accept_errors; /* accept() failures (fds or memory exhausted), since start */
     uint64_t conns_refused; /* connections turned away at limits.max_connections */
