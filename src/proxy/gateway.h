@@ -95,8 +95,8 @@ uint32_t tg_gateway_server_count(struct tg_gateway *gw);
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
 
-/* Tracing: on/off and the random sample rate (0..1), changeable at run time (the control
- * API calls the setter). Any thread. */
+/* Tracing: on/off and the random sample rate (0..1), changeable at run time (a reload
+ * sets them from the file). Any thread. */
 void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate);
 void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample_rate);
 
