@@ -23,6 +23,9 @@ ALLOWED = {
     "bench": {"core", "http", "metrics"},
     "demo": {"core", "http"},
 }
+# control/ (the control thread's scheduling, signals, reload) may use every module above
+# but admin/; admin/ may use everything.
+ALLOWED["control"] = set(ALLOWED) - {"bench", "demo"}
 ALL = set(ALLOWED) | {"admin"}
 ALLOWED["admin"] = ALL - {"admin"}
 

@@ -102,7 +102,15 @@ static void latency(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp
     }
     char name[256];
     uint32_t only = UINT32_MAX;
-    if (tg_admin_query_get(q, "endpoint", name, sizeof name)) {
+    int rc = tg_admin_query_get(q, "endpoint", name, sizeof name);
+    if (rc == TG_EPARSE) {
+        tg_admin_resp_error(r, 400,
+                            "endpoint must be an endpoint name, percent-encoded, at most 255 "
+                            "bytes, without %00",
+                            "endpoint");
+        return;
+    }
+    if (rc == 0) {
         only = tg_gateway_endpoint_find(gw, name);
         if (only == UINT32_MAX) {
             tg_admin_resp_error(r, 404, "unknown endpoint", "endpoint");
@@ -169,33 +177,38 @@ static void endpoints_stats(struct tg_gateway *gw, struct tg_str q, struct tg_ad
     tg_admin_resp_json(r, 200, json_pack("{s:i, s:o}", "window_s", win, "endpoints", rows));
 }
 
+struct threads_view {
+    json_t *rows;
+    uint64_t workers, busy, connections, queue_depth;
+};
+
+/* One row per worker and the sums, from one read of each worker (so they agree). */
 static void add_worker(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    json_array_append_new(ctx, json_pack("{s:i, s:I, s:I, s:o, s:I}", "id", w->id, "connections",
-                                         (json_int_t)w->connections, "active_requests",
-                                         (json_int_t)w->active, "loop_lag_ms",
-                                         ms(w->loop_lag_us), "loop_turns",
-                                         (json_int_t)w->loop_turns));
+    struct threads_view *v = ctx;
+    json_array_append_new(
+        v->rows, json_pack("{s:i, s:I, s:I, s:o, s:I, s:I, s:I}", "id", w->id, "connections",
+                           (json_int_t)w->connections, "active_requests", (json_int_t)w->active,
+                           "loop_lag_ms", ms(w->loop_lag_us), "loop_turns",
+                           (json_int_t)w->loop_turns, "queue_depth", (json_int_t)w->queue_depth,
+                           "queue_limit", (json_int_t)w->queue_limit));
+    v->workers++;
+    v->busy += w->active;
+    v->connections += w->connections;
+    v->queue_depth += w->queue_depth;
 }
 
-static void sum_worker(const struct tg_gateway_worker_info *w, void *ctx)
-{
-    uint64_t *t = ctx;
-    t[0]++;
-    t[1] += w->active;
-    t[2] += w->connections;
-}
-
+/* `queue_depth`: connections the kernel has accepted that no worker has taken yet, the
+ * runbook's "requests waiting for a thread" (in-flight requests are `busy`). */
 static void threads(struct tg_gateway *gw, struct tg_admin_resp *r)
 {
-    json_t *arr = json_array();
-    uint64_t t[3] = {0};
-    tg_gateway_foreach_worker(gw, add_worker, arr);
-    tg_gateway_foreach_worker(gw, sum_worker, t);
+    struct threads_view v = {.rows = json_array()};
+    tg_gateway_foreach_worker(gw, add_worker, &v);
     tg_admin_resp_json(r, 200,
-                       json_pack("{s:I, s:I, s:I, s:I, s:o}", "workers", (json_int_t)t[0], "busy",
-                                 (json_int_t)t[1], "connections", (json_int_t)t[2],
-                                 "queue_depth", (json_int_t)0, "threads", arr));
+                       json_pack("{s:I, s:I, s:I, s:I, s:o}", "workers", (json_int_t)v.workers,
+                                 "busy", (json_int_t)v.busy, "connections",
+                                 (json_int_t)v.connections, "queue_depth",
+                                 (json_int_t)v.queue_depth, "threads", v.rows));
 }
 
 struct ext_ctx {

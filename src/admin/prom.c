@@ -198,13 +198,14 @@ static void service_labels(struct tg_text *t, const void *ctx)
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
         *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
-        *restart_pending;
+        *restart_pending, *accept_queue;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
 {
     static const char *const srv[] = {"upstream", "server"};
     static const char *const ver[] = {"version"};
+    static const char *const worker[] = {"worker"};
     struct {
         struct tg_family **f;
         const char *name, *help;
@@ -256,6 +257,9 @@ static int define(struct tg_registry *reg, struct gauges *g)
         {&g->restart_pending, "tailguard_config_restart_pending",
          "Settings of the applied configuration file that only take effect after a restart.",
          TG_METRIC_GAUGE, NULL, 0},
+        {&g->accept_queue, "tailguard_accept_queue_depth",
+         "Connections waiting in the worker's listen queue, not yet accepted.", TG_METRIC_GAUGE,
+         worker, 1},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -336,12 +340,21 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
     flush_service(&sc);
 }
 
-static void on_worker_sums(const struct tg_gateway_worker_info *w, void *ctx)
+struct worker_ctx {
+    struct gauges *g;
+    uint64_t active, accept_errors, refused;
+};
+
+static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
 {
-    uint64_t *sums = ctx;
-    sums[0] += w->active;
-    sums[1] += w->accept_errors;
-    sums[2] += w->conns_refused;
+    struct worker_ctx *c = ctx;
+    char id[16];
+    snprintf(id, sizeof id, "%u", (unsigned)w->id);
+    const char *const labels[] = {id};
+    c->active += w->active;
+    c->accept_errors += w->accept_errors;
+    c->refused += w->conns_refused;
+    tg_family_set(c->g->accept_queue, labels, w->queue_depth);
 }
 
 static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
@@ -357,11 +370,11 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     struct srv_ctx c = {gw, g, NULL};
     tg_gateway_foreach_server(gw, on_server, &c);
 
-    uint64_t sums[3] = {0};
-    tg_gateway_foreach_worker(gw, on_worker_sums, sums);
-    tg_family_set(g->active, NULL, (double)sums[0]);
-    tg_family_set(g->accept_errors, NULL, (double)sums[1]);
-    tg_family_set(g->refused, NULL, (double)sums[2]);
+    struct worker_ctx wc = {.g = g};
+    tg_gateway_foreach_worker(gw, on_worker, &wc);
+    tg_family_set(g->active, NULL, (double)wc.active);
+    tg_family_set(g->accept_errors, NULL, (double)wc.accept_errors);
+    tg_family_set(g->refused, NULL, (double)wc.refused);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -1,70 +1,63 @@
 /* SPDX-License-Identifier: MIT */
-/* Query-string helpers; see query.h. */
+/* Query-string helpers; see query.h. Numbers are read by hand rather than with strtoull,
+ * which skips leading spaces, takes a sign (a "+" in a query string decodes to a space
+ * first) and stops quietly at the first non-digit. */
 #include "admin/query.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config/units.h"
 #include "http/url.h"
 
-/* Decodes src[0..n) into out (NUL-terminated); false if it does not fit or has a bad
- * escape. */
-static bool decode(const char *src, size_t n, char *out, size_t cap)
+int tg_admin_query_get(struct tg_str query, const char *name, char *out, size_t cap)
 {
-    if (cap == 0)
-        return false;
-    long len = tg_http_url_decode(out, cap - 1, (struct tg_str){src, (uint32_t)n});
-    if (len < 0)
-        return false;
-    out[len] = '\0';
-    return true;
+    struct tg_str v;
+    if (!tg_http_query_param(query, name, &v))
+        return TG_ENOTFOUND;
+    long n = cap ? tg_http_url_decode(out, cap - 1, v) : -1;
+    if (n < 0 || memchr(out, '\0', (size_t)n))
+        return TG_EPARSE;
+    out[n] = '\0';
+    return 0;
 }
 
-/* Finds the raw value of `name`; false if the parameter is absent. */
-static bool find(struct tg_str query, const char *name, const char **v, size_t *vlen)
+/* Plain decimal digits into *out; false for anything else, or above UINT64_MAX. */
+static bool digits(const char *s, uint64_t *out)
 {
-    struct tg_str s;
-    if (!tg_http_query_param(query, name, &s))
+    uint64_t v = 0;
+    if (!*s)
         return false;
-    *v = s.p;
-    *vlen = s.len;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
     return true;
-}
-
-bool tg_admin_query_get(struct tg_str query, const char *name, char *out, size_t cap)
-{
-    const char *v;
-    size_t n;
-    return find(query, name, &v, &n) && decode(v, n, out, cap);
 }
 
 bool tg_admin_query_seconds(struct tg_str query, const char *name, uint32_t def, uint32_t max,
                             uint32_t *out)
 {
-    const char *v;
-    size_t n;
-    if (!find(query, name, &v, &n)) {
+    char buf[32];
+    int rc = tg_admin_query_get(query, name, buf, sizeof buf);
+    if (rc == TG_ENOTFOUND) {
         *out = def;
         return true;
     }
-    char buf[32];
-    if (!decode(v, n, buf, sizeof buf) || !*buf)
+    if (rc != 0)
         return false;
+    uint64_t plain;
     int64_t us;
-    char *end;
-    errno = 0;
-    long long plain = strtoll(buf, &end, 10);
-    if (!*end) {
-        /* Plain seconds: range-check before scaling, so a huge number cannot overflow. */
-        if (errno == ERANGE || plain < 1 || plain > (long long)max)
+    if (digits(buf, &plain)) {
+        /* Range-checked before scaling, so a huge number cannot overflow. */
+        if (plain < 1 || plain > max)
             return false;
-        us = (int64_t)plain * 1000000;
-    } else if (tg_units_parse_duration(buf, &us, NULL) != 0) {
-        return false;
+        *out = (uint32_t)plain;
+        return true;
     }
-    if (us < 1000000 || us > (int64_t)max * 1000000)
+    if (tg_units_parse_duration(buf, &us, NULL) != 0 || us < 1000000 || us > (int64_t)max * 1000000)
         return false;
     *out = (uint32_t)(us / 1000000);
     return true;
@@ -73,19 +66,15 @@ bool tg_admin_query_seconds(struct tg_str query, const char *name, uint32_t def,
 bool tg_admin_query_uint(struct tg_str query, const char *name, uint64_t def, uint64_t max,
                          uint64_t *out)
 {
-    const char *v;
-    size_t n;
-    if (!find(query, name, &v, &n)) {
+    char buf[32];
+    int rc = tg_admin_query_get(query, name, buf, sizeof buf);
+    uint64_t v;
+    if (rc == TG_ENOTFOUND) {
         *out = def;
         return true;
     }
-    char buf[32];
-    if (!decode(v, n, buf, sizeof buf) || !*buf || buf[0] == '-')
+    if (rc != 0 || !digits(buf, &v) || v > max)
         return false;
-    char *end;
-    unsigned long long x = strtoull(buf, &end, 10);
-    if (*end || x > max)
-        return false;
-    *out = x;
+    *out = v;
     return true;
 }

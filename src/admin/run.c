@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* `tailguard run`: loads the configuration (file, then flags on top), starts the gateway's
  * workers and, on this (the control) thread, the admin listener and health checks. Signals
- * arrive through a signalfd on the control loop: SIGHUP reloads the file (a bad file
- * leaves the running configuration in place), SIGTERM/SIGINT drain gracefully: stop
- * accepting, let in-flight requests finish (up to timeouts.drain), then exit 0. */
+ * arrive through a signalfd on the control loop: SIGHUP reloads the file, read on a thread
+ * of its own (control/reload.h; a bad file leaves the running configuration in place);
+ * SIGTERM/SIGINT drain gracefully: stop accepting, let in-flight requests finish (up to
+ * timeouts.drain), then exit 0. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "admin/cmd.h"
 #include "admin/server.h"
 #include "config/config.h"
+#include "control/reload.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
 
@@ -39,6 +41,8 @@ struct control {
     struct tg_timer metrics_timer;
     int64_t drain_deadline_us;
     bool draining;
+    struct tg_reload *reload;
+    unsigned reload_kept; /* written by the reload thread, read once it has finished */
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -167,24 +171,44 @@ static void on_kept(const char *key, const char *running, const char *wanted, co
            running, wanted, why);
 }
 
-static void reload(struct control *ctl)
+/* On the reload thread: the file and flags, with the restart-only settings put back to
+ * the running values. The running configuration cannot change under it: only
+ * reload_done, on the control thread, publishes one. */
+static int reload_load(void *vctl, struct tg_config **out, struct tg_errbuf *eb)
 {
-    struct tg_errbuf eb = {0};
-    struct tg_config *cfg;
-    unsigned kept = 0;
-    if (load_config(&ctl->opts, tg_gateway_config(ctl->gw), on_kept, &kept, &cfg, &eb) != 0) {
+    struct control *ctl = vctl;
+    ctl->reload_kept = 0;
+    return load_config(&ctl->opts, tg_gateway_config(ctl->gw), on_kept, &ctl->reload_kept, out,
+                       eb);
+}
+
+/* On the control thread: publishes what reload_load built. */
+static void reload_done(void *vctl, int rc, struct tg_config *cfg, const struct tg_errbuf *leb)
+{
+    struct control *ctl = vctl;
+    if (rc != 0) {
         char buf[512];
         tg_log(TG_LOG_ERROR, "admin", "reload-rejected error=\"%s\"",
-               tg_config_format_error(&eb, buf, sizeof buf));
+               tg_config_format_error(leb, buf, sizeof buf));
         tg_admin_reloaded(ctl->admin, false, 0);
         return;
     }
+    struct tg_errbuf eb = {0};
+    unsigned kept = ctl->reload_kept;
     if (tg_gateway_reload(ctl->gw, cfg, on_kept, &kept, &eb) != 0) {
         tg_log(TG_LOG_ERROR, "admin", "reload-failed error=\"%s\"", eb.msg);
         tg_admin_reloaded(ctl->admin, false, 0);
         return;
     }
     tg_admin_reloaded(ctl->admin, true, kept);
+}
+
+static void on_wake(struct tg_loop *loop, void *vctl)
+{
+    struct control *ctl = vctl;
+    (void)loop;
+    if (ctl->reload)
+        tg_reload_poll(ctl->reload);
 }
 
 static void drain_check(struct tg_timer *t);
@@ -241,7 +265,7 @@ static void on_signal(struct tg_io *io, unsigned events)
     struct signalfd_siginfo si;
     while (read(ctl->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGHUP)
-            reload(ctl);
+            tg_reload_request(ctl->reload);
         else
             start_drain(ctl);
     }
@@ -276,7 +300,8 @@ int tg_admin_cmd_run(int argc, char **argv)
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
-    if ((rc = tg_loop_new(&ctl.loop, NULL, NULL)) != 0) {
+    if ((rc = tg_loop_new(&ctl.loop, on_wake, &ctl)) != 0 ||
+        (rc = tg_reload_new(ctl.loop, reload_load, reload_done, &ctl, &ctl.reload)) != 0) {
         fprintf(stderr, "tailguard run: event loop: %s\n", tg_strerror(rc));
         goto out;
     }
@@ -304,6 +329,7 @@ out:
         tg_timer_stop(ctl.loop, &ctl.drain_timer);
         tg_timer_stop(ctl.loop, &ctl.metrics_timer);
     }
+    tg_reload_free(ctl.reload); /* before the gateway: a load may still read its config */
     tg_admin_free(ctl.admin);
     tg_gateway_free(ctl.gw);
     tg_loop_free(ctl.loop);

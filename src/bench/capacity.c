@@ -81,20 +81,19 @@ void tg_bench__search_conclude(const struct tg_bench_search *s, struct tg_bench_
     double limit = base * TG_BENCH_KNEE_FACTOR;
     if (limit < base + 1000)
         limit = base + 1000;
-    /* The lowest rate whose p95 climbed past the limit; the knee is the highest rate
-     * tested below it (so it is only as fine as the steps that happened to run there). */
-    double climb = INFINITY;
+    /* The knee is the highest rate tested whose p95 stayed within the limit (so it is only
+     * as fine as the steps that happened to run there), and it was seen if a higher rate
+     * went past it. A step past the limit below one within it is not where latency
+     * climbs: a service that queues at some rate queues at every rate above it, so that
+     * step caught a stall of the machine (tens of ms when other work shares the cores). */
     for (uint32_t i = 0; i < s->n; i++) {
         const struct tg_bench_step *st = &s->steps[i];
-        if ((double)st->p95_us > limit && st->rate < climb)
-            climb = st->rate;
-    }
-    c->knee_seen = isfinite(climb);
-    for (uint32_t i = 0; i < s->n; i++) {
-        const struct tg_bench_step *st = &s->steps[i];
-        if (st->rate < climb && (c->knee < 0 || st->rate > s->steps[c->knee].rate))
+        if ((double)st->p95_us <= limit && (c->knee < 0 || st->rate > s->steps[c->knee].rate))
             c->knee = (int)i;
     }
+    for (uint32_t i = 0; i < s->n && c->knee >= 0; i++)
+        if (s->steps[i].rate > s->steps[c->knee].rate)
+            c->knee_seen = true;
     if (c->knee >= 0) {
         const struct tg_bench_step *k = &s->steps[c->knee];
         c->knee_rps = k->rate;

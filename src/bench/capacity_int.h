@@ -5,9 +5,10 @@
  * lowest failing rate until they are within `precision` of each other. A step passes when
  * the SLO holds over the whole step. From the steps it derives:
  * - the answer: the highest passing rate;
- * - the knee: the highest rate tested before p95 climbs above 1.5x its value at the
+ * - the knee: the highest rate tested whose p95 stayed within 1.5x its value at the
  *   lowest rate (or 1 ms above it, for services faster than 2 ms), and Little's law there
- *   (requests in flight = achieved rate x mean latency);
+ *   (requests in flight = achieved rate x mean latency). A step over that limit below a
+ *   step within it is a stall of the machine, not the knee;
  * - suggested settings for tailguard in front of the API: a rate limit at 90 % of the
  *   answer, and a concurrency limit of answer x unloaded mean latency (the mean at the
  *   lowest rate), rounded up. That product is Little's law for the API working at its

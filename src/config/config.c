@@ -5,6 +5,7 @@
 #include "config/config.h"
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,29 @@ void *tg_config__xreallocarray(void *p, size_t n, size_t size)
         abort();
     }
     return q;
+}
+
+void tg_config__set_init(struct tg_config_set *s, size_t n)
+{
+    memset(s, 0, sizeof *s);
+    /* Twice the entries: hsearch_r probes by double hashing, slow near a full table. */
+    if (!hcreate_r(2 * n + 1, &s->h)) {
+        fprintf(stderr, "tailguard: out of memory building the configuration\n");
+        abort();
+    }
+}
+
+void tg_config__set_deinit(struct tg_config_set *s)
+{
+    hdestroy_r(&s->h);
+}
+
+long tg_config__set_add(struct tg_config_set *s, const char *key, long i)
+{
+    ENTRY e = {.key = (char *)key, .data = (void *)(intptr_t)i}, *found;
+    if (!hsearch_r(e, ENTER, &found, &s->h))
+        abort(); /* more keys than the set was sized for: a bug */
+    return found->data == e.data ? -1 : (long)(intptr_t)found->data;
 }
 
 void tg_config__upstream_defaults(struct tg_cfg_upstream *u)
@@ -186,8 +210,9 @@ int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport, s
 
 static bool is_wildcard(const struct tg_addr *a);
 
-/* admin.mount_on_proxy: the proxy listener answers the monitoring, control and health
- * API paths too (the runbooks curl them on the application's port). The gateway does it
+/* admin.mount_on_proxy: the proxy listener answers the monitoring and health API paths
+ * too (the runbooks curl them on the application's port), and sends the control API's
+ * paths to the admin listener, which has no control API to answer them with yet. The gateway does it
  * the way it does everything, by proxying: an internal upstream named tailguard-admin
  * pointing at the admin listener, and three routes placed before the user's, so the
  * admin handlers keep running on the control thread and nothing else changes. */
@@ -268,52 +293,76 @@ static bool listeners_collide(const struct tg_addr *a, const struct tg_addr *b)
     return tg_addr_equal(a, b) || is_wildcard(a) || is_wildcard(b);
 }
 
+/* Names, servers and uniqueness of the upstreams. */
+static int check_upstreams(const struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    const char *file = cfg->file;
+    struct tg_config_set names;
+    int rc = 0;
+    tg_config__set_init(&names, cfg->nupstreams);
+    for (uint32_t i = 0; i < cfg->nupstreams && rc == 0; i++) {
+        const struct tg_cfg_upstream *u = &cfg->upstreams[i];
+        long j;
+        if (!tg_config__name_ok(u->name))
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0, "upstreams[%u].name: bad name \"%s\"",
+                                 i, u->name);
+        else if (u->nservers == 0)
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                 "upstreams[%u].servers: upstream \"%s\" has no servers", i,
+                                 u->name);
+        else if ((j = tg_config__set_add(&names, u->name, i)) >= 0)
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                 "upstreams[%u].name: duplicate upstream name \"%s\" "
+                                 "(also upstreams[%ld])",
+                                 i, u->name, j);
+    }
+    tg_config__set_deinit(&names);
+    return rc;
+}
+
+/* Names and uniqueness of the routes; resolves their default upstream. */
+static int check_routes(struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    const char *file = cfg->file;
+    struct tg_config_set names;
+    int rc = 0;
+    tg_config__set_init(&names, cfg->nroutes);
+    for (uint32_t i = 0; i < cfg->nroutes && rc == 0; i++) {
+        struct tg_cfg_route *r = &cfg->routes[i];
+        long j;
+        if (r->upstream == TG_CFG_UPSTREAM_DEFAULT)
+            r->upstream = cfg->default_upstream;
+        if (!tg_config__name_ok(r->name))
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0, "routes[%u].name: bad name \"%s\"", i,
+                                 r->name);
+        else if ((j = tg_config__set_add(&names, r->name, i)) >= 0)
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                 "routes[%u].name: duplicate route name \"%s\" (also routes[%ld])",
+                                 i, r->name, j);
+        else if (r->upstream >= cfg->nupstreams)
+            rc = tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                 "routes[%u].upstream: index %u is out of range", i, r->upstream);
+    }
+    tg_config__set_deinit(&names);
+    return rc;
+}
+
 int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
 {
     const char *file = cfg->file;
+    int rc;
     if (cfg->nupstreams == 0)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "no upstreams: add an \"upstreams:\" section or pass "
                                "--upstream host:port");
-    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
-        const struct tg_cfg_upstream *u = &cfg->upstreams[i];
-        if (!tg_config__name_ok(u->name))
-            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                                   "upstreams[%u].name: bad name \"%s\"", i, u->name);
-        if (u->nservers == 0)
-            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                                   "upstreams[%u].servers: upstream \"%s\" has no servers", i,
-                                   u->name);
-        for (uint32_t j = 0; j < i; j++) {
-            if (strcmp(cfg->upstreams[j].name, u->name) == 0)
-                return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                                       "upstreams[%u].name: duplicate upstream name \"%s\" "
-                                       "(also upstreams[%u])",
-                                       i, u->name, j);
-        }
-    }
+    if ((rc = check_upstreams(cfg, eb)) != 0)
+        return rc;
     if (cfg->default_upstream >= cfg->nupstreams)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "default_upstream: index %u is out of range (%u upstreams)",
                                cfg->default_upstream, cfg->nupstreams);
-    for (uint32_t i = 0; i < cfg->nroutes; i++) {
-        struct tg_cfg_route *r = &cfg->routes[i];
-        if (!tg_config__name_ok(r->name))
-            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0, "routes[%u].name: bad name \"%s\"",
-                                   i, r->name);
-        for (uint32_t j = 0; j < i; j++) {
-            if (strcmp(cfg->routes[j].name, r->name) == 0)
-                return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                                       "routes[%u].name: duplicate route name \"%s\" "
-                                       "(also routes[%u])",
-                                       i, r->name, j);
-        }
-        if (r->upstream == TG_CFG_UPSTREAM_DEFAULT)
-            r->upstream = cfg->default_upstream;
-        if (r->upstream >= cfg->nupstreams)
-            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                                   "routes[%u].upstream: index %u is out of range", i, r->upstream);
-    }
+    if ((rc = check_routes(cfg, eb)) != 0)
+        return rc;
     if (cfg->max_headers == 0 || cfg->max_headers > TG_CFG_MAX_HEADERS_LIMIT)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "limits.max_headers: %u is out of range (1-%u)", cfg->max_headers,

@@ -71,6 +71,9 @@ enum tg_route_match {
 #define TG_CFG_MAX_UPSTREAMS 1000
 #define TG_CFG_MAX_SERVERS 1000 /* per upstream */
 #define TG_CFG_MAX_ROUTES 10000
+/* Lists and mappings inside each other: a real config needs 5 (upstreams, an upstream,
+ * servers, a server); the bound keeps a hostile file from costing more than its size. */
+#define TG_CFG_MAX_DEPTH 64
 
 struct tg_cfg_server {
     struct tg_addr addr; /* never port 0 */
@@ -112,7 +115,7 @@ struct tg_cfg_route {
                         * path) or, as the last segment only, "*" */
     uint32_t upstream; /* index into cfg->upstreams (see TG_CFG_UPSTREAM_DEFAULT) */
     enum tg_route_class cls;
-    char feature[64];   /* feature switch name, "" = none */
+    char feature[64];   /* feature switch name, "" = none; nothing reads it yet */
     int64_t timeout_us; /* upstream response timeout; 0 = the class default */
 };
 
@@ -121,7 +124,7 @@ struct tg_config {
     struct tg_addr listen;       /* 0.0.0.0:8000 */
     struct tg_addr admin_listen; /* 127.0.0.1:9090 */
     bool admin_mount_on_proxy;   /* false */
-    char admin_token[128];       /* "" = control API needs no token */
+    char admin_token[128];       /* "" = none; nothing checks it yet (no control API) */
     uint32_t workers;            /* 0 = number of cores */
     uint32_t max_head_bytes;     /* 16 KiB; request head above it -> 431 */
     uint32_t max_headers;        /* 100, at most TG_CFG_MAX_HEADERS_LIMIT */
@@ -185,7 +188,7 @@ int tg_config_add_upstream_server(struct tg_config *cfg, const char *hostport,
  * the message (no line numbers: the values may come from flags). */
 int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb);
 
-/* A deep copy, for building the next snapshot from the current one (control API). */
+/* A deep copy, for building the next snapshot from the current one. */
 struct tg_config *tg_config_clone(const struct tg_config *cfg);
 
 void tg_config_free(struct tg_config *cfg); /* accepts NULL */

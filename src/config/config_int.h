@@ -5,6 +5,7 @@
 #ifndef TG_CONFIG_CONFIG_INT_H
 #define TG_CONFIG_CONFIG_INT_H
 
+#include <search.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,20 @@ void tg_config__route_defaults(struct tg_cfg_route *r);
 /* True when `s` is a valid upstream, route or feature name: 1 to 63 characters from
  * [A-Za-z0-9_.-]. */
 bool tg_config__name_ok(const char *s);
+
+/* A set of strings for the duplicate checks of long lists (10k routes, 1000 servers in
+ * each of 1000 upstreams), where comparing each entry with every earlier one took
+ * seconds: libc's hsearch_r, sized once for `n` entries, O(1) per entry. Keys are
+ * borrowed and must outlive the set. Allocation failure aborts, as for the config. */
+struct tg_config_set {
+    struct hsearch_data h;
+};
+void tg_config__set_init(struct tg_config_set *s, size_t n);
+void tg_config__set_deinit(struct tg_config_set *s);
+
+/* Adds `key` with index `i` and returns -1, or, when an equal key is already there,
+ * returns that key's index and leaves the set unchanged. At most `n` keys. */
+long tg_config__set_add(struct tg_config_set *s, const char *key, long i);
 
 /* The YAML spellings, indexed by enum value, NULL-terminated. */
 extern const char *const tg_config__lb_names[];

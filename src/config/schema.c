@@ -315,22 +315,25 @@ static int read_servers(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     if (n == 0)
         return tg_config__walk_err(w, node, "empty list: an upstream needs at least one server");
     u->servers = tg_config__xcalloc(n, sizeof *u->servers);
-    for (size_t i = 0; i < n; i++) {
+    /* The normalised text is equal exactly when the addresses are (addr.c rebuilds it from
+     * the parsed bytes). */
+    struct tg_config_set seen;
+    tg_config__set_init(&seen, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         yaml_node_t *item = tg_config__walk_node(w, items[i]);
         struct tg_cfg_server *s = &u->servers[i];
         size_t mark = tg_config__walk_push_index(w, i);
         rc = read_server(w, item, s);
-        for (size_t j = 0; j < i && rc == 0; j++) {
-            if (tg_addr_equal(&u->servers[j].addr, &s->addr))
-                rc = tg_config__walk_err(w, item, "duplicate server %s (also servers[%zu])",
-                                         s->addr.text, j);
-        }
+        long j = rc ? -1 : tg_config__set_add(&seen, s->addr.text, (long)i);
+        if (j >= 0)
+            rc = tg_config__walk_err(w, item, "duplicate server %s (also servers[%ld])",
+                                     s->addr.text, j);
         tg_config__walk_pop(w, mark);
-        if (rc)
-            return rc;
-        u->nservers++;
+        if (rc == 0)
+            u->nservers++;
     }
-    return 0;
+    tg_config__set_deinit(&seen);
+    return rc;
 }
 
 static int read_upstream(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_upstream *u,
@@ -379,7 +382,9 @@ static int read_upstreams(struct tg_config_walk *w, yaml_node_t *node, void *arg
     if (rc)
         return rc;
     cfg->upstreams = tg_config__xcalloc(n, sizeof *cfg->upstreams);
-    for (size_t i = 0; i < n; i++) {
+    struct tg_config_set names;
+    tg_config__set_init(&names, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         yaml_node_t *item = tg_config__walk_node(w, items[i]);
         struct tg_cfg_upstream *u = &cfg->upstreams[i];
         size_t mark = tg_config__walk_push_index(w, i);
@@ -387,20 +392,16 @@ static int read_upstreams(struct tg_config_walk *w, yaml_node_t *node, void *arg
         cfg->nupstreams++; /* counted before reading, so tg_config_free sees its servers */
         yaml_node_t *name_node = NULL;
         rc = read_upstream(w, item, u, &name_node);
-        for (size_t j = 0; j < i && rc == 0; j++) {
-            if (strcmp(cfg->upstreams[j].name, u->name) == 0) {
-                tg_config__walk_push_key(w, "name");
-                rc = tg_config__walk_err(w, name_node,
-                                         "duplicate upstream name \"%s\" "
-                                         "(also upstreams[%zu])",
-                                         u->name, j);
-            }
+        long j = rc ? -1 : tg_config__set_add(&names, u->name, (long)i);
+        if (j >= 0) {
+            tg_config__walk_push_key(w, "name");
+            rc = tg_config__walk_err(
+                w, name_node, "duplicate upstream name \"%s\" (also upstreams[%ld])", u->name, j);
         }
         tg_config__walk_pop(w, mark);
-        if (rc)
-            return rc;
     }
-    return 0;
+    tg_config__set_deinit(&names);
+    return rc;
 }
 
 static int read_methods(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -494,25 +495,75 @@ static const char *check_path(const char *p, bool prefix, enum tg_route_match *m
     return NULL;
 }
 
-/* True when two routes of the same kind would match the same paths: equal text, where
- * any ":name" segment equals any other. */
-static bool same_pattern(const char *a, const char *b)
+/* Routes of the same kind whose paths are equal, where any ":name" segment of a template
+ * equals any other, match the same paths; they meet under this key: the kind, then the
+ * path with each parameter reduced to ":". Prefixes and exact paths are literal. `key`
+ * holds TG_ROUTE_KEY_CAP bytes. */
+#define TG_ROUTE_KEY_CAP (sizeof((struct tg_cfg_route *)0)->path + 1)
+static void pattern_key(const struct tg_cfg_route *r, char *key)
 {
-    while (*a && *b) {
-        size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
-        bool pa = a[0] == ':', pb = b[0] == ':';
-        if (!(pa && pb) && (la != lb || memcmp(a, b, la) != 0))
-            return false;
-        a += la;
-        b += lb;
-        if (*a != *b)
-            return false;
-        if (*a) {
-            a++;
-            b++;
+    size_t o = 0;
+    key[o++] = (char)('0' + (int)r->match);
+    for (const char *p = r->path; *p;) {
+        key[o++] = *p;
+        if (r->match == TG_MATCH_TEMPLATE && p[0] == '/' && p[1] == ':') {
+            key[o++] = ':';
+            p += 1 + strcspn(p + 1, "/");
+        } else {
+            p++;
         }
     }
-    return *a == *b;
+    key[o] = '\0';
+}
+
+/* The duplicate checks of routes[0..n), one route at a time in file order. Routes with
+ * the same key are chained in order; a chain without a conflict holds routes with
+ * disjoint, non-empty method sets, so it never grows past one route per method. */
+struct route_index {
+    struct tg_config_set names, patterns;
+    char (*keys)[TG_ROUTE_KEY_CAP];
+    uint32_t *next; /* the next route with the same key, UINT32_MAX at the end */
+};
+
+static void route_index_init(struct route_index *x, size_t n)
+{
+    tg_config__set_init(&x->names, n);
+    tg_config__set_init(&x->patterns, n);
+    x->keys = tg_config__xcalloc(n, sizeof *x->keys);
+    x->next = tg_config__xcalloc(n, sizeof *x->next);
+}
+
+static void route_index_deinit(struct route_index *x)
+{
+    tg_config__set_deinit(&x->names);
+    tg_config__set_deinit(&x->patterns);
+    free(x->keys);
+    free(x->next);
+}
+
+/* Adds routes[i]; returns the earliest earlier route that has its name (`*same_name`) or
+ * matches the same requests, or -1. */
+static long route_index_add(struct route_index *x, const struct tg_cfg_route *routes, uint32_t i,
+                            bool *same_name)
+{
+    const struct tg_cfg_route *r = &routes[i];
+    long by_name = tg_config__set_add(&x->names, r->name, i);
+    pattern_key(r, x->keys[i]);
+    x->next[i] = UINT32_MAX;
+    long k = tg_config__set_add(&x->patterns, x->keys[i], i), clash = -1;
+    for (; k >= 0; k = x->next[k] == UINT32_MAX ? -1 : (long)x->next[k]) {
+        const struct tg_cfg_route *o = &routes[k];
+        if (!o->methods || !r->methods || (o->methods & r->methods)) {
+            clash = k;
+            break;
+        }
+        if (x->next[k] == UINT32_MAX) {
+            x->next[k] = i;
+            break;
+        }
+    }
+    *same_name = by_name >= 0 && (clash < 0 || by_name <= clash);
+    return *same_name ? by_name : clash;
 }
 
 struct route_ctx {
@@ -586,36 +637,32 @@ static int read_routes(struct tg_config_walk *w, yaml_node_t *node, void *arg)
         return rc;
     cfg->routes = tg_config__xcalloc(n, sizeof *cfg->routes);
     st->route_upstream = tg_config__xcalloc(n, sizeof *st->route_upstream);
-    for (size_t i = 0; i < n; i++) {
+    struct route_index x;
+    route_index_init(&x, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         yaml_node_t *item = tg_config__walk_node(w, items[i]);
         struct tg_cfg_route *r = &cfg->routes[i];
         struct route_ctx ctx = {.r = r, .upstream = &st->route_upstream[i]};
         size_t mark = tg_config__walk_push_index(w, i);
         tg_config__route_defaults(r);
         rc = read_route(w, item, &ctx);
-        /* O(routes^2) on load only; 10k routes is 5e7 cheap compares, well under 1 s. */
-        for (size_t j = 0; j < i && rc == 0; j++) {
-            const struct tg_cfg_route *o = &cfg->routes[j];
-            if (strcmp(o->name, r->name) == 0) {
-                tg_config__walk_push_key(w, "name");
-                rc = tg_config__walk_err(w, ctx.name,
-                                         "duplicate route name \"%s\" (also "
-                                         "routes[%zu])",
-                                         r->name, j);
-            } else if (o->match == r->match && same_pattern(o->path, r->path) &&
-                       (!o->methods || !r->methods || (o->methods & r->methods))) {
-                rc = tg_config__walk_err(w, ctx.path,
-                                         "matches the same requests as "
-                                         "routes[%zu] (\"%s\")",
-                                         j, o->name);
-            }
+        bool same_name = false;
+        long j = rc ? -1 : route_index_add(&x, cfg->routes, (uint32_t)i, &same_name);
+        if (j >= 0 && same_name) {
+            tg_config__walk_push_key(w, "name");
+            rc = tg_config__walk_err(w, ctx.name, "duplicate route name \"%s\" (also routes[%ld])",
+                                     r->name, j);
+        } else if (j >= 0) {
+            rc = tg_config__walk_err(w, ctx.path,
+                                     "matches the same requests as routes[%ld] (\"%s\")", j,
+                                     cfg->routes[j].name);
         }
         tg_config__walk_pop(w, mark);
-        if (rc)
-            return rc;
-        cfg->nroutes++;
+        if (rc == 0)
+            cfg->nroutes++;
     }
-    return 0;
+    route_index_deinit(&x);
+    return rc;
 }
 
 /* Looks up the upstream named by `node` (already checked to be a name) into `*index`. */

@@ -10,8 +10,9 @@
 #include "http/http1.h"
 
 /* Percent-decodes `s` into dst[0..cap) ('+' becomes a space, as in form encoding). Returns
- * the decoded length, or -1 if a %-escape is malformed or the result does not fit. Does
- * not NUL-terminate. */
+ * the decoded length, or -1 if a %-escape is malformed ("%", "%4", "%zz") or the result
+ * does not fit. Does not NUL-terminate, and "%00" decodes to a NUL byte: a caller that
+ * wants a C string must refuse it (admin/query.c does). */
 long tg_http_url_decode(char *dst, size_t cap, struct tg_str s);
 
 /* Finds query parameter `name` in `query` (the part after '?', as the parser slices it)

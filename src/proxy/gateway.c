@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +301,23 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
     }
 }
 
+/* The accept queue of worker `w`'s listener: for a listening TCP socket the kernel reports
+ * its current length in tcpi_unacked and its limit in tcpi_sacked (the same length that
+ * /proc/net/tcp shows as rx_queue). The worker closes its listener only after it sees a
+ * drain or stop request, both made by this (the control) thread, so until then the fd is
+ * open and still the listener. */
+static void accept_queue(struct tg_gateway *gw, struct tg_worker *w,
+                         struct tg_gateway_worker_info *info)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (!gw->started || atomic_load(&w->drain_req) || atomic_load(&w->stop_req) || w->lfd < 0 ||
+        getsockopt(w->lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+        return;
+    info->queue_depth = ti.tcpi_unacked;
+    info->queue_limit = ti.tcpi_sacked;
+}
+
 void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx)
 {
     for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
@@ -306,13 +325,14 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
             .id = i,
             .connections = atomic_load_explicit(&gw->workers[i].nconns, memory_order_relaxed),
             .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
-            .loop_lag_us = atomic_exchange_explicit(&gw->workers[i].lag_us, 0, memory_order_relaxed),
+            .loop_lag_us = atomic_load_explicit(&gw->workers[i].lag_us, memory_order_relaxed),
             .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
             .accept_errors =
                 atomic_load_explicit(&gw->workers[i].accept_errors, memory_order_relaxed),
             .conns_refused =
                 atomic_load_explicit(&gw->workers[i].conns_refused, memory_order_relaxed),
         };
+        accept_queue(gw, &gw->workers[i], &info);
         fn(&info, ctx);
     }
 }

@@ -95,8 +95,8 @@ uint32_t tg_gateway_server_count(struct tg_gateway *gw);
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
 
-/* Tracing: on/off and the random sample rate (0..1), changeable at run time (the control
- * API calls the setter). Any thread. */
+/* Tracing: on/off and the random sample rate (0..1), changeable at run time (a reload
+ * sets them from the file). Any thread. */
 void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate);
 void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample_rate);
 
@@ -147,14 +147,18 @@ struct tg_gateway_worker_info {
     uint32_t id;
     uint64_t connections;
     uint64_t active;     /* requests in flight */
-    int64_t loop_lag_us; /* worst time one loop turn took since the last read */
+    int64_t loop_lag_us; /* worst time one loop turn took in the last 5 s */
     uint64_t loop_turns;
     uint64_t accept_errors; /* accept() failures (fds or memory exhausted), since start */
     uint64_t conns_refused; /* connections turned away at limits.max_connections */
+    uint32_t queue_depth; /* connections in its listener's accept queue, not yet accepted */
+    uint32_t queue_limit; /* that queue's limit (the backlog, capped by somaxconn); both 0
+                           * once the worker is draining or stopping */
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
 
-/* Calls `fn` for every worker (racy reads of per-worker counters). */
+/* Calls `fn` for every worker (racy reads of per-worker counters; the accept queue is
+ * read from the kernel, one getsockopt per worker). */
 void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx);
 
 #endif

@@ -109,7 +109,10 @@ struct tg_worker {
     struct cconn *conns; /* all client connections (doubly linked) */
     atomic_ullong nconns;
     atomic_ullong active;  /* exchanges in flight (written by this worker only) */
-    atomic_llong lag_us;   /* worst loop turn since the control thread last read it */
+    atomic_llong lag_us;   /* worst loop turn of the last LAG_TICKS stats ticks */
+#define LAG_TICKS 10       /* stats ticks are 0.5 s apart: the last 5 s */
+    int64_t lag_ring[LAG_TICKS];
+    unsigned lag_next;
     atomic_ullong turns;   /* loop turns, published by the stats timer: a quiescent point */
     atomic_ullong accept_errors; /* accept() failures other than an empty queue */
     atomic_ullong conns_refused; /* connections answered 503 at limits.max_connections */

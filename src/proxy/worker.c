@@ -216,15 +216,19 @@ static void on_accept(struct tg_io *io, unsigned events)
 }
 
 /* Publishes the loop's counters for the monitoring API twice a second: the worst turn
- * (how long a ready event may have waited behind others) and the turn count. */
+ * (how long a ready event may have waited behind others) of the last LAG_TICKS ticks,
+ * and the turn count. Readers only read, so the threads view and a /metrics scrape
+ * cannot reset each other's figure. */
 static void stats_tick(struct tg_timer *t)
 {
     struct tg_worker *w = t->data;
     struct tg_loop_stats st;
     tg_loop_stats(w->loop, &st, true);
-    int64_t prev = atomic_load_explicit(&w->lag_us, memory_order_relaxed);
-    if (st.max_lag_us > prev)
-        atomic_store_explicit(&w->lag_us, st.max_lag_us, memory_order_relaxed);
+    w->lag_ring[w->lag_next++ % LAG_TICKS] = st.max_lag_us;
+    int64_t worst = 0;
+    for (unsigned i = 0; i < LAG_TICKS; i++)
+        worst = w->lag_ring[i] > worst ? w->lag_ring[i] : worst;
+    atomic_store_explicit(&w->lag_us, worst, memory_order_relaxed);
     /* Also the quiescent point of endpoint aging: the release store and the fence are
      * what aging.c's argument needs. */
     atomic_store_explicit(&w->turns, st.turns, memory_order_release);

@@ -17,6 +17,16 @@ void tg_test_fail_s(const char *file, int line, const char *expr, const char *a,
 void tg_test_fail(const char *file, int line, const char *expr);
 int tg_test_report(const char *name);
 
+/* CPU seconds this process has used. Checks of how a cost grows compare CPU time rather
+ * than wall time, so other processes on a busy machine do not count. */
+double tg_test_cpu_s(void);
+
+/* How a cost grows: the CPU time of `fn(k * n, arg)` over k times that of `fn(n, arg)`,
+ * best of three runs of each. About 1 for a linear cost (a little more for n log n, or
+ * when the bigger run misses caches more) and about k for a quadratic one, so with k = 16
+ * a bound of 4 tells them apart with room for noise. */
+double tg_test_growth(void (*fn)(size_t n, void *arg), size_t n, unsigned k, void *arg);
+
 #define TG_EXPECT(c)                                                                        \
     do {                                                                                    \
         tg_test_checks++;                                                                   \

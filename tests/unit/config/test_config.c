@@ -4,6 +4,8 @@
  * the enum spellings. */
 #include "config/config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config_int.h"
@@ -273,6 +275,30 @@ static void test_helpers(void)
     tg_config_free(c);
 }
 
+/* A config with one upstream and `n` routes named r0, r1, ..., validated. */
+static void validate_routes(size_t n, void *arg)
+{
+    (void)arg;
+    struct tg_config *c = tg_config_new_default();
+    TG_EXPECT_EQ(tg_config_add_upstream_server(c, "127.0.0.1:1", &eb), 0);
+    c->routes = calloc(n, sizeof *c->routes);
+    c->nroutes = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(c->routes[i].name, sizeof c->routes[i].name, "r%zu", i);
+        snprintf(c->routes[i].path, sizeof c->routes[i].path, "/r%zu", i);
+        c->routes[i].upstream = TG_CFG_UPSTREAM_DEFAULT;
+    }
+    TG_EXPECT_EQ(tg_config_validate(c, &eb), 0);
+    tg_config_free(c);
+}
+
+/* Validation checks names in O(1) each (it compared every pair before). */
+static void test_validate_cost(void)
+{
+    double g = tg_test_growth(validate_routes, 2500, 16, NULL);
+    TG_EXPECT(g < 4);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -282,5 +308,6 @@ int main(int argc, char **argv)
     test_listener_collisions();
     test_clone();
     test_helpers();
+    test_validate_cost();
     return tg_test_report(argv[0]);
 }

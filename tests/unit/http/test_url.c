@@ -21,6 +21,15 @@ static void test_decode(void)
     TG_EXPECT_EQ(tg_http_url_decode(out, 3, S("abcd")), -1); /* does not fit */
     TG_EXPECT_EQ(tg_http_url_decode(out, 4, S("abcd")), 4);
     TG_EXPECT_EQ(tg_http_url_decode(out, sizeof out, S("")), 0);
+    /* Truncated escapes, at the end and before more text. */
+    TG_EXPECT_EQ(tg_http_url_decode(out, sizeof out, S("%")), -1);
+    TG_EXPECT_EQ(tg_http_url_decode(out, sizeof out, S("a%4")), -1);
+    TG_EXPECT_EQ(tg_http_url_decode(out, sizeof out, S("%G0b")), -1);
+    TG_EXPECT_EQ(tg_http_url_decode(out, sizeof out, S("%%41")), -1);
+    /* %00 is a byte like any other here; callers decide. */
+    n = tg_http_url_decode(out, sizeof out, S("a%00b"));
+    TG_EXPECT_EQ(n, 3);
+    TG_EXPECT(n == 3 && out[1] == '\0' && out[2] == 'b');
 }
 
 static void test_query_param(void)
