@@ -22,6 +22,7 @@
 #include "admin/text.h"
 #include "config/config.h"
 #include "http/http1.h"
+#include "http/server.h"
 #include "metrics/agg.h"
 #include "metrics/registry.h"
 #include "proxy/gateway.h"
@@ -198,13 +199,17 @@ static void service_labels(struct tg_text *t, const void *ctx)
 struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
         *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
-        *restart_pending, *accept_queue;
+        *restart_pending, *accept_queue, *admin_conns, *admin_conn_results, *admin_refusals,
+        *admin_requests, *admin_closes, *admin_accept_errors;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
 {
     static const char *const srv[] = {"upstream", "server"};
     static const char *const ver[] = {"version"};
+    static const char *const result[] = {"result"};
+    static const char *const status[] = {"status"};
+    static const char *const reason[] = {"reason"};
     static const char *const worker[] = {"worker"};
     struct {
         struct tg_family **f;
@@ -260,6 +265,23 @@ static int define(struct tg_registry *reg, struct gauges *g)
         {&g->accept_queue, "tailguard_accept_queue_depth",
          "Connections waiting in the worker's listen queue, not yet accepted.", TG_METRIC_GAUGE,
          worker, 1},
+        {&g->admin_conns, "tailguard_admin_connections",
+         "Connections open on the admin listener.", TG_METRIC_GAUGE, NULL, 0},
+        {&g->admin_conn_results, "tailguard_admin_connections_total",
+         "Connections to the admin listener: accepted, or refused at its connection cap.",
+         TG_METRIC_COUNTER, result, 1},
+        {&g->admin_refusals, "tailguard_admin_refused_requests_total",
+         "Requests the admin listener refused itself (malformed, too large, too slow...).",
+         TG_METRIC_COUNTER, status, 1},
+        {&g->admin_requests, "tailguard_admin_requests_total",
+         "Requests handed to the admin API.", TG_METRIC_COUNTER, NULL, 0},
+        {&g->admin_closes, "tailguard_admin_closed_connections_total",
+         "Admin connections closed by the listener: idle, a client not reading its answer, "
+         "or evicted at the cap (idle or slow head).",
+         TG_METRIC_COUNTER, reason, 1},
+        {&g->admin_accept_errors, "tailguard_admin_accept_errors_total",
+         "Failed accept() calls on the admin listener (accepting pauses for 100 ms).",
+         TG_METRIC_COUNTER, NULL, 0},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -357,9 +379,38 @@ static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
     tg_family_set(c->g->accept_queue, labels, w->queue_depth);
 }
 
-static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
-                    const struct tg_admin_reload *rl)
+/* The admin listener's own counters (the HTTP server engine's). */
+static void admin_listener(struct gauges *g, const struct tg_hsrv_stats *hs)
 {
+    tg_family_set(g->admin_conns, NULL, hs->conns);
+    tg_family_set(g->admin_conn_results, (const char *const[]){"accepted"}, (double)hs->accepted);
+    tg_family_set(g->admin_conn_results, (const char *const[]){"refused"},
+                  (double)hs->rejected_cap);
+    const struct {
+        const char *status;
+        uint64_t n;
+    } refused[] = {{"400", hs->status_400}, {"405", hs->status_405}, {"408", hs->status_408},
+                   {"413", hs->status_413}, {"414", hs->status_414}, {"431", hs->status_431},
+                   {"501", hs->status_501}, {"505", hs->status_505}};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        tg_family_set(g->admin_refusals, &refused[i].status, (double)refused[i].n);
+    tg_family_set(g->admin_requests, NULL, (double)hs->requests);
+    const struct {
+        const char *reason;
+        uint64_t n;
+    } closed[] = {{"idle", hs->timeouts_idle},
+                  {"write_timeout", hs->timeouts_write},
+                  {"evicted_idle", hs->evicted_idle},
+                  {"evicted_slow", hs->evicted_slow}};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
+        tg_family_set(g->admin_closes, &closed[i].reason, (double)closed[i].n);
+    tg_family_set(g->admin_accept_errors, NULL, (double)hs->accept_errors);
+}
+
+static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
+                    const struct tg_admin_reload *rl, const struct tg_hsrv_stats *hs)
+{
+    admin_listener(g, hs);
     tg_family_set(g->reload_ok, NULL, rl->ok);
     tg_family_set(g->reload_ts, NULL, (double)(rl->success_wall_us / 1000) / 1e3);
     tg_family_set(g->restart_pending, NULL, rl->restart_pending);
@@ -411,14 +462,15 @@ static void put_text(void *ctx, const char *s, size_t n)
 }
 
 void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
-                           const struct tg_admin_reload *rl, struct tg_admin_resp *r)
+                           const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
+                           struct tg_admin_resp *r)
 {
     struct gauges g;
     if (define(reg, &g) != 0) {
         tg_admin_resp_error(r, 500, "metrics registry: out of memory", NULL);
         return;
     }
-    refresh(gw, &g, start_wall_us, rl);
+    refresh(gw, &g, start_wall_us, rl, admin);
     struct tg_text t = {0};
     request_families(&t, gw);
     histogram_families(&t, gw);

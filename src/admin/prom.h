@@ -11,6 +11,7 @@
 #include "admin/resp.h"
 
 struct tg_gateway;
+struct tg_hsrv_stats;
 struct tg_registry;
 
 /* What the last configuration reload did (Prometheus' own config_last_reload_* idea). */
@@ -22,8 +23,9 @@ struct tg_admin_reload {
 
 /* Writes the exposition into `r`: the request families from the gateway's aggregate,
  * then the counters and gauges kept in `reg` (refreshed here). `start_wall_us` is the
- * process start (wall clock). Control thread. */
+ * process start (wall clock); `admin` the admin listener's own counters. Control thread. */
 void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
-                           const struct tg_admin_reload *rl, struct tg_admin_resp *r);
+                           const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
+                           struct tg_admin_resp *r);
 
 #endif

@@ -44,6 +44,13 @@ struct tg_admin {
     struct tg_admin_reload reload;
 };
 
+static void prom_metrics(struct tg_admin *a, struct tg_admin_resp *resp)
+{
+    struct tg_hsrv_stats hs;
+    tg_admin_server_stats(a, &hs);
+    tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, &a->reload, &hs, resp);
+}
+
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, struct tg_admin_resp *resp)
 {
@@ -69,7 +76,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (PATH_IS("/health/services"))
         tg_admin_health_services(&h, resp);
     else if (PATH_IS("/metrics") && get)
-        tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, &a->reload, resp);
+        prom_metrics(a, resp);
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))

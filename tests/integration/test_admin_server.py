@@ -86,6 +86,13 @@ def test_engine_refusals_keep_admin_conventions():
                                            b"Connection: close\r\n\r\n"), head_requests=(0,))
         assert resps[0][0] == 200 and resps[0][2] == b"", resps
         assert resps[0][1]["content-length"] == str(len(b'{"status":"ok"}\n'))
+        # every refusal is counted where an operator can see it
+        _, _, text = http("GET", f"http://127.0.0.1:{admin}/metrics")
+        counts = {}
+        for line in text.decode().splitlines():
+            if line.startswith("tailguard_admin_refused_requests_total{"):
+                counts[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+        assert all(counts[str(want)] == 1 for _, want in cases), counts
 
 
 def test_idle_flood_does_not_lock_out_clients():
