@@ -78,25 +78,64 @@ uint64_t tg_hist__rank(double pct, uint64_t count)
     return r > (double)count ? count : (uint64_t)r;
 }
 
-void tg_hist_values_at(const struct tg_hist *h, const double *pcts, size_t n, int64_t *out)
+void tg_hist__values_at(const struct tg_hist__view *v, const double *pcts, size_t n, int64_t *out)
 {
     size_t k = 0;
-    if (h->count == 0) {
+    if (v->count == 0) {
         for (; k < n; k++)
             out[k] = 0;
         return;
     }
     uint64_t cum = 0;
-    for (uint32_t i = 0; i < TG_HIST_BUCKETS && k < n; i++) {
-        if (!h->counts[i])
-            continue;
-        cum += h->counts[i];
-        for (; k < n && pcts[k] < 100 && tg_hist__rank(pcts[k], h->count) <= cum; k++)
-            out[k] = tg_hist__bucket_value(i, h->min_us, h->max_us);
+    const uint32_t per_page = 1u << TG_HIST_SUB_BITS;
+    for (uint32_t p = 0; p < TG_HIST__PAGES && k < n; p++) {
+        const uint64_t *page = v->pages[p];
+        for (uint32_t i = 0; page && i < per_page && k < n; i++) {
+            if (!page[i])
+                continue;
+            cum += page[i];
+            for (; k < n && pcts[k] < 100 && tg_hist__rank(pcts[k], v->count) <= cum; k++)
+                out[k] = tg_hist__bucket_value(p * per_page + i, v->min_us, v->max_us);
+        }
     }
     /* What is left is p100 or lies in the overflow bucket: report the exact max. */
     for (; k < n; k++)
-        out[k] = (int64_t)h->max_us;
+        out[k] = (int64_t)v->max_us;
+}
+
+uint64_t tg_hist__count_le(const struct tg_hist__view *v, int64_t v_us)
+{
+    if (v->count == 0 || v_us < 0)
+        return 0;
+    if ((uint64_t)v_us >= v->max_us)
+        return v->count;
+    if (v_us > TG_HIST_MAX_US)
+        return v->count - v->overflow;
+    uint32_t last = tg_hist_index((uint64_t)v_us), per_page = 1u << TG_HIST_SUB_BITS;
+    uint64_t n = 0;
+    for (uint32_t p = 0; p <= last >> TG_HIST_SUB_BITS; p++) {
+        uint32_t end = p == last >> TG_HIST_SUB_BITS ? (last & (per_page - 1)) + 1 : per_page;
+        for (uint32_t i = 0; v->pages[p] && i < end; i++)
+            n += v->pages[p][i];
+    }
+    return n;
+}
+
+static void view_of(const struct tg_hist *h, struct tg_hist__view *v)
+{
+    for (uint32_t p = 0; p < TG_HIST__PAGES; p++)
+        v->pages[p] = h->counts + ((size_t)p << TG_HIST_SUB_BITS);
+    v->count = h->count;
+    v->overflow = h->overflow;
+    v->min_us = h->min_us;
+    v->max_us = h->max_us;
+}
+
+void tg_hist_values_at(const struct tg_hist *h, const double *pcts, size_t n, int64_t *out)
+{
+    struct tg_hist__view v;
+    view_of(h, &v);
+    tg_hist__values_at(&v, pcts, n, out);
 }
 
 int64_t tg_hist_value_at(const struct tg_hist *h, double pct)
@@ -108,17 +147,9 @@ int64_t tg_hist_value_at(const struct tg_hist *h, double pct)
 
 uint64_t tg_hist_count_le(const struct tg_hist *h, int64_t v_us)
 {
-    if (h->count == 0 || v_us < 0)
-        return 0;
-    if ((uint64_t)v_us >= h->max_us)
-        return h->count;
-    if (v_us > TG_HIST_MAX_US)
-        return h->count - h->overflow;
-    uint32_t last = tg_hist_index((uint64_t)v_us);
-    uint64_t n = 0;
-    for (uint32_t i = 0; i <= last; i++)
-        n += h->counts[i];
-    return n;
+    struct tg_hist__view v;
+    view_of(h, &v);
+    return tg_hist__count_le(&v, v_us);
 }
 
 bool tg_hist_iter_next(const struct tg_hist *h, struct tg_hist_iter *it)

@@ -73,29 +73,22 @@ int tg_phist_merge(struct tg_phist *dst, const struct tg_phist *src)
     return 0;
 }
 
+static void view_of(const struct tg_phist *h, struct tg_hist__view *v)
+{
+    _Static_assert(TG_HIST__PAGES == TG_PHIST_PAGES, "one page per power of two");
+    for (unsigned p = 0; p < TG_PHIST_PAGES; p++)
+        v->pages[p] = h->pages[p];
+    v->count = h->count;
+    v->overflow = h->overflow;
+    v->min_us = h->min_us;
+    v->max_us = h->max_us;
+}
+
 void tg_phist_values_at(const struct tg_phist *h, const double *pcts, size_t n, int64_t *out)
 {
-    size_t k = 0;
-    if (h->count == 0) {
-        for (; k < n; k++)
-            out[k] = 0;
-        return;
-    }
-    uint64_t cum = 0;
-    for (unsigned p = 0; p < TG_PHIST_PAGES && k < n; p++) {
-        const uint64_t *page = h->pages[p];
-        for (unsigned i = 0; page && i < TG_PHIST_PAGE_BUCKETS && k < n; i++) {
-            if (!page[i])
-                continue;
-            cum += page[i];
-            uint32_t idx = p * TG_PHIST_PAGE_BUCKETS + i;
-            for (; k < n && pcts[k] < 100 && tg_hist__rank(pcts[k], h->count) <= cum; k++)
-                out[k] = tg_hist__bucket_value(idx, h->min_us, h->max_us);
-        }
-    }
-    /* What is left is p100 or lies in the overflow bucket: report the exact max. */
-    for (; k < n; k++)
-        out[k] = (int64_t)h->max_us;
+    struct tg_hist__view v;
+    view_of(h, &v);
+    tg_hist__values_at(&v, pcts, n, out);
 }
 
 int64_t tg_phist_value_at(const struct tg_phist *h, double pct)
@@ -107,22 +100,9 @@ int64_t tg_phist_value_at(const struct tg_phist *h, double pct)
 
 uint64_t tg_phist_count_le(const struct tg_phist *h, int64_t v_us)
 {
-    if (h->count == 0 || v_us < 0)
-        return 0;
-    if ((uint64_t)v_us >= h->max_us)
-        return h->count;
-    if (v_us > TG_HIST_MAX_US)
-        return h->count - h->overflow;
-    uint32_t last = tg_hist_index((uint64_t)v_us);
-    uint64_t n = 0;
-    for (uint32_t p = 0; p <= last >> TG_HIST_SUB_BITS; p++) {
-        const uint64_t *page = h->pages[p];
-        uint32_t end = p == last >> TG_HIST_SUB_BITS ? (last & (TG_PHIST_PAGE_BUCKETS - 1)) + 1
-                                                     : TG_PHIST_PAGE_BUCKETS;
-        for (uint32_t i = 0; page && i < end; i++)
-            n += page[i];
-    }
-    return n;
+    struct tg_hist__view v;
+    view_of(h, &v);
+    return tg_hist__count_le(&v, v_us);
 }
 
 bool tg_phist_iter_next(const struct tg_phist *h, struct tg_hist_iter *it)
