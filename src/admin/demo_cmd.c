@@ -22,7 +22,8 @@
 static const char demo_config[] =
     "# tailguard demo configuration: the gateway in front of `tailguard demo-api`.\n"
     "listen: \"0.0.0.0:%d\"\n"
-    "admin: { listen: \"127.0.0.1:%d\" }\n"
+    "# mount_on_proxy: the runbooks curl the monitoring API on the proxy's port (8000)\n"
+    "admin: { listen: \"127.0.0.1:%d\", mount_on_proxy: true }\n"
     "timeouts: { header: 10s, idle: 60s, default: 10s, critical: 30s }\n"
     "upstreams:\n"
     "  - name: api\n"
@@ -143,10 +144,11 @@ int tg_admin_cmd_demo(int argc, char **argv)
     printf("\ntailguard demo is running:\n"
            "  proxy      http://localhost:%d/api/products\n"
            "  admin      http://127.0.0.1:%d/health\n"
+           "  monitoring http://localhost:%d/api/v1/monitoring/metrics/latency\n"
            "  demo API   http://127.0.0.1:%d/  (faults: POST /_faults)\n"
            "  config     %s\n"
            "a light load is running; press Ctrl-C to stop.\n\n",
-           port, admin_port, api_port, path);
+           port, admin_port, port, api_port, path);
     fflush(stdout);
     load = tg_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;

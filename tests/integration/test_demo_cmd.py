@@ -25,6 +25,11 @@ def test_demo_starts_and_stops_cleanly():
         st, h, body = http("GET", f"http://127.0.0.1:{port}/api/products")
         assert st == 200 and b"products" in body and "tailguard" in h.get("via", "")
         assert http("GET", f"http://127.0.0.1:{admin}/health")[0] == 200
+        # the runbooks' monitoring calls answer on the proxy port, as they write them
+        st, _, v = http_json("GET", f"http://127.0.0.1:{port}/api/v1/monitoring/metrics/latency")
+        assert st == 200 and "p95" in v["current"], (st, v)
+        st, _, v = http_json("GET", f"http://127.0.0.1:{port}/api/v1/health")
+        assert st == 200 and v["status"] == "ok", (st, v)
         kids = _children(p.pid)
         assert len(kids) == 2, kids
         time.sleep(1.0)  # the light load runs meanwhile
