@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* epoll backend of the event loop (see loop.h for the contract). One turn: wait for
  * events with the nearest timer as timeout, read the clock once, dispatch fd events,
- * fire due timers, then run deferred work (connection frees) until the queue is empty.
+ * fire due timers, then run the deferred work queued so far (connection frees, and
+ * connections continuing work they had to cut short).
  * The timer heap is in timer.c; both share struct tg_loop through loop_int.h. */
 #include "core/loop.h"
 
@@ -129,21 +130,26 @@ void tg_loop_defer(struct tg_loop *loop, struct tg_defer *d, tg_defer_fn *cb, vo
     loop->defer_tail = d;
 }
 
+/* Runs the work queued so far. Work a callback queues meanwhile waits for the next turn
+ * (which then polls without blocking): a callback that re-queues itself to continue a
+ * long job, as a connection that used up its share of a turn does, cannot keep the loop
+ * from polling. */
 static void run_deferred(struct tg_loop *loop)
 {
-    while (loop->defer_head) {
-        struct tg_defer *d = loop->defer_head;
-        loop->defer_head = d->next;
-        if (!loop->defer_head)
-            loop->defer_tail = NULL;
+    struct tg_defer *d = loop->defer_head;
+    loop->defer_head = loop->defer_tail = NULL;
+    while (d) {
+        struct tg_defer *next = d->next;
         d->queued = false;
         d->cb(d);
+        d = next;
     }
 }
 
 void tg_loop_flush_deferred(struct tg_loop *loop)
 {
-    run_deferred(loop);
+    while (loop->defer_head)
+        run_deferred(loop);
 }
 
 static void drain_wake(struct tg_loop *loop)
@@ -203,7 +209,7 @@ int tg_loop_run(struct tg_loop *loop)
         if (lag > loop->stats.max_lag_us)
             loop->stats.max_lag_us = lag;
     }
-    run_deferred(loop);
+    tg_loop_flush_deferred(loop);
     return 0;
 }
 

@@ -53,8 +53,11 @@ struct tg_timer {
     void *data;
 };
 
-/* Work queued to run at the end of the current loop turn (after all events of the
- * turn): used to free connections so no callback higher up the stack sees freed memory. */
+/* Work queued to run at the end of the current loop turn (after all events of the turn):
+ * used to free connections so no callback higher up the stack sees freed memory, and to
+ * resume a connection that stopped early to be fair to the others. Work queued by a
+ * deferred callback runs at the end of the next turn instead, which polls first without
+ * blocking. */
 struct tg_defer {
     struct tg_defer *next;
     bool queued;
@@ -110,10 +113,12 @@ static inline bool tg_timer_armed(const struct tg_timer *t)
     return t->heap_idx != 0;
 }
 
-/* Queues `d` to run at the end of this turn; a queued `d` is not queued twice. */
+/* Queues `d` to run at the end of this turn (of the next one when called from deferred
+ * work); a queued `d` is not queued twice. */
 void tg_loop_defer(struct tg_loop *loop, struct tg_defer *d, tg_defer_fn *cb, void *data);
 
-/* Runs queued deferred work now (for teardown after tg_loop_run has returned). */
+/* Runs queued deferred work now, until none is left (for teardown after tg_loop_run has
+ * returned). */
 void tg_loop_flush_deferred(struct tg_loop *loop);
 
 /* Counters for the monitoring API (loop thread, or racy reads elsewhere). */

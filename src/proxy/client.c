@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "proxy/proxy_int.h"
 
+#define DRIVE_STEPS 256 /* steps a connection may take in one go */
+
 static void client_io(struct tg_io *io, unsigned events);
 static void client_timeout(struct tg_timer *t);
 
@@ -369,11 +371,20 @@ static bool step_flush_close(struct cconn *c)
     return false;
 }
 
+static void drive_resume(struct tg_defer *d)
+{
+    tg__client_drive(d->data);
+}
+
 void tg__client_drive(struct cconn *c)
 {
-    /* Bounded: each step either makes progress or stops; the bound only guards against
-     * a bug turning into a busy loop. */
-    for (int i = 0; i < 256 && !c->closing; i++) {
+    /* Each step either makes progress or stops. A connection with more to do than its
+     * share of a turn (a fast upload moves 16 KiB a step) stops there, so the other
+     * connections get their turn, and resumes at the end of the turn: readiness is
+     * edge-triggered, and a socket not read or written to its end raises no new edge,
+     * so waiting for one would stall it for good. */
+    int i = 0;
+    for (; i < DRIVE_STEPS && !c->closing; i++) {
         bool progress = false;
         switch (c->state) {
         case C_READ_HEAD:
@@ -392,6 +403,8 @@ void tg__client_drive(struct cconn *c)
         if (!progress)
             break;
     }
+    if (i == DRIVE_STEPS && !c->closing)
+        tg_loop_defer(c->w->loop, &c->resume, drive_resume, c);
 }
 
 static void client_io(struct tg_io *io, unsigned events)

@@ -295,7 +295,8 @@ struct cconn {
     bool rdhup;       /* the poller reported the peer's FIN: keep reading until EOF */
     bool close_after; /* close once the current response is written */
     struct tg_timer timer;
-    struct tg_defer defer;
+    struct tg_defer defer;  /* frees the connection at the end of the turn it closed in */
+    struct tg_defer resume; /* continues a drive cut short at DRIVE_STEPS (client.c) */
     struct tg_buf in;  /* bytes from the client */
     struct tg_buf out; /* bytes we generate for the client (heads, error pages) */
     struct uconn *u;
