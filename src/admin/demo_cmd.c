@@ -21,7 +21,7 @@
 
 static const char demo_config[] =
     "# tailguard demo configuration: the gateway in front of `tailguard demo-api`.\n"
-    "listen: \"0.0.0.0:%d\"\n"
+    "listen: \"127.0.0.1:%d\"\n"
     "# mount_on_proxy: the runbooks curl the monitoring API on the proxy's port (8000)\n"
     "admin: { listen: \"127.0.0.1:%d\", mount_on_proxy: true }\n"
     "timeouts: { header: 10s, idle: 60s, default: 10s, critical: 30s }\n"
