@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin/cmd.h"
-#include "admin/demo_load.h"
+#include "cli/cmd.h"
+#include "cli/demo_load.h"
 
 static const char demo_config[] =
     "# tailguard demo configuration: the gateway in front of `tailguard demo-api`.\n"
@@ -78,7 +78,7 @@ static void stop_child(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-int tg_admin_cmd_demo(int argc, char **argv)
+int tg_cli_demo(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},   {"admin-port", required_argument, NULL, 'a'},
@@ -135,8 +135,8 @@ int tg_admin_cmd_demo(int argc, char **argv)
     pid_t api = spawn(api_argv);
     pid_t gw = spawn(run_argv);
     int rc = 0;
-    struct tg_demo_load *load = NULL;
-    if (tg_demo_load_wait_ready(port, 10000) != 0) {
+    struct tg_cli_demo_load *load = NULL;
+    if (tg_cli_demo_load_wait_ready(port, 10000) != 0) {
         fprintf(stderr, "tailguard demo: the gateway did not answer on port %d\n", port);
         rc = 1;
         goto out;
@@ -150,7 +150,7 @@ int tg_admin_cmd_demo(int argc, char **argv)
            "a light load is running; press Ctrl-C to stop.\n\n",
            port, admin_port, port, api_port, path);
     fflush(stdout);
-    load = tg_demo_load_start(port, 20);
+    load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;
     while (!stop_flag && (!end || time(NULL) < end)) {
         if (waitpid(gw, NULL, WNOHANG) == gw || waitpid(api, NULL, WNOHANG) == api) {
@@ -163,7 +163,7 @@ int tg_admin_cmd_demo(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
 out:
-    tg_demo_load_stop(load);
+    tg_cli_demo_load_stop(load);
     stop_child(gw);
     stop_child(api);
     unlink(path);

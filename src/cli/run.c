@@ -14,8 +14,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "admin/cmd.h"
 #include "admin/server.h"
+#include "cli/cmd.h"
 #include "config/config.h"
 #include "control/reload.h"
 #include "core/log.h"
@@ -271,7 +271,7 @@ static void on_signal(struct tg_io *io, unsigned events)
     }
 }
 
-int tg_admin_cmd_run(int argc, char **argv)
+int tg_cli_run(int argc, char **argv)
 {
     struct control ctl = {.sigfd = -1};
     int rc = parse_args(argc, argv, &ctl.opts);
