@@ -99,7 +99,7 @@ static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
     const char *body = tg_hconn_body(c, &blen);
     struct tg_admin_resp r = {0};
     tg_admin_handle(a, m, body, blen, &r);
-    tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", NULL,
+    tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", r.extra,
                          r.body, r.body_len, free, r.body);
 }
 

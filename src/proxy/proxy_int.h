@@ -332,6 +332,11 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
 void tg__client_close(struct cconn *c);
 void tg__client_drive(struct cconn *c);
 void tg__client_error(struct cconn *c, int status, const char *msg);
+/* Answers the request with a page of the gateway's own: `headers` (NULL or CRLF-ended
+ * lines such as "Retry-After: 5\r\n"), content type and body, which must fit one buffer
+ * with the head (protections' answers are a few hundred bytes). As tg__client_error. */
+void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
+                        const char *body, size_t blen);
 void tg__client_exchange_done(struct cconn *c);
 int tg__client_read(struct cconn *c);
 void tg__client_arm_deadline(struct cconn *c, int64_t due_us);
