@@ -189,7 +189,7 @@ int tg_cli_run(int argc, char **argv)
     /* The control thread first: it blocks the signals that the workers must not get. */
     if (tg_gateway_new(&r.gw, cfg, &eb) != 0 || tg_control_new(&r.ctl, r.gw, &hooks, &eb) != 0 ||
         tg_gateway_start(r.gw, &eb) != 0 ||
-        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, &r.admin, &eb) != 0) {
+        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, r.ctl, &r.admin, &eb) != 0) {
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
