@@ -36,6 +36,7 @@
 struct tg_admin {
     struct tg_loop *loop;
     struct tg_gateway *gw;
+    const struct tg_control *ctl;
     int lfd;
     bool draining;
     int64_t start_wall_us;
@@ -48,7 +49,7 @@ static void prom_metrics(struct tg_admin *a, struct tg_admin_resp *resp)
 {
     struct tg_hsrv_stats hs;
     tg_admin_server_stats(a, &hs);
-    tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, &a->reload, &hs, resp);
+    tg_admin_prom_metrics(a->gw, a->ctl, a->reg, a->start_wall_us, &a->reload, &hs, resp);
 }
 
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
@@ -135,13 +136,14 @@ static int listen_on(const struct tg_addr *addr)
 }
 
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
-                 struct tg_admin **out, struct tg_errbuf *eb)
+                 const struct tg_control *ctl, struct tg_admin **out, struct tg_errbuf *eb)
 {
     struct tg_admin *a = calloc(1, sizeof *a);
     if (!a)
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     a->loop = loop;
     a->gw = gw;
+    a->ctl = ctl;
     a->lfd = -1;
     a->start_wall_us = tg_clock_wall_us();
     a->reload = (struct tg_admin_reload){.ok = true, .success_wall_us = a->start_wall_us};

@@ -15,11 +15,13 @@
 #include "admin/resp.h"
 
 struct tg_admin;
+struct tg_control;
 struct tg_gateway;
 
-/* Starts listening on `addr` with handlers that read `gw` (borrowed). Control thread. */
+/* Starts listening on `addr` with handlers that read `gw` and, when not NULL, `ctl` (the
+ * control thread, for its tasks' figures in /metrics), both borrowed. Control thread. */
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
-                 struct tg_admin **out, struct tg_errbuf *eb);
+                 const struct tg_control *ctl, struct tg_admin **out, struct tg_errbuf *eb);
 
 /* Marks the process as draining: /health answers 503 and every response closes its
  * connection from now on. */

@@ -1,23 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* `tailguard run`: loads the configuration (file, then flags on top), starts the gateway's
- * workers and, on this (the control) thread, the admin listener and health checks. Signals
- * arrive through a signalfd on the control loop: SIGHUP reloads the file, read on a thread
- * of its own (control/reload.h; a bad file leaves the running configuration in place);
- * SIGTERM/SIGINT drain gracefully: stop accepting, let in-flight requests finish (up to
- * timeouts.drain), then exit 0. */
+ * workers, and makes this thread the control thread (control/control.h: signals, reload,
+ * drain, health checks, the metrics tick) with the admin listener on its loop. The
+ * control thread tells the admin server of reloads and of the drain through the hooks
+ * below, since control/ sits below admin/. Exits 0 after a drain. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "admin/server.h"
 #include "cli/cmd.h"
 #include "config/config.h"
-#include "control/reload.h"
+#include "control/control.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
 
@@ -30,19 +26,11 @@ struct run_opts {
     long workers;
 };
 
-struct control {
-    struct tg_loop *loop;
+struct run {
+    struct run_opts opts; /* read by the reload thread too; never changed after parsing */
     struct tg_gateway *gw;
+    struct tg_control *ctl;
     struct tg_admin *admin;
-    struct run_opts opts;
-    struct tg_io sigio;
-    int sigfd;
-    struct tg_timer drain_timer;
-    struct tg_timer metrics_timer;
-    int64_t drain_deadline_us;
-    bool draining;
-    struct tg_reload *reload;
-    unsigned reload_kept; /* written by the reload thread, read once it has finished */
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -149,7 +137,7 @@ static void raise_fd_limit(uint32_t max_connections)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections * 2 + 64)
-        tg_log(TG_LOG_WARN, "admin", "fd-limit-low nofile=%llu max_connections=%u",
+        tg_log(TG_LOG_WARN, "cli", "fd-limit-low nofile=%llu max_connections=%u",
                (unsigned long long)rl.rlim_cur, max_connections);
 }
 
@@ -159,179 +147,57 @@ static void print_error(const char *what, const struct tg_errbuf *eb)
     fprintf(stderr, "tailguard %s: %s\n", what, tg_config_format_error(eb, buf, sizeof buf));
 }
 
-/* A setting the reloaded file changes but the process cannot: logged, and counted in
- * the reload's result (/metrics tailguard_config_restart_pending). */
-static void on_kept(const char *key, const char *running, const char *wanted, const char *why,
-                    void *ctx)
+/* On the reload thread (tg_control_load_fn): the file and the flags again. */
+static int reload_load(void *vrun, const struct tg_config *running, tg_config_kept_fn *kept,
+                       void *kept_ctx, struct tg_config **out, struct tg_errbuf *eb)
 {
-    unsigned *n = ctx;
-    (*n)++;
-    tg_log(TG_LOG_WARN, "admin",
-           "reload-kept key=%s running=\"%s\" file=\"%s\" reason=\"needs a restart: %s\"", key,
-           running, wanted, why);
+    struct run *r = vrun;
+    return load_config(&r->opts, running, kept, kept_ctx, out, eb);
 }
 
-/* On the reload thread: the file and flags, with the restart-only settings put back to
- * the running values. The running configuration cannot change under it: only
- * reload_done, on the control thread, publishes one. */
-static int reload_load(void *vctl, struct tg_config **out, struct tg_errbuf *eb)
+/* The reload's outcome, for the admin API's /metrics. */
+static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
 {
-    struct control *ctl = vctl;
-    ctl->reload_kept = 0;
-    return load_config(&ctl->opts, tg_gateway_config(ctl->gw), on_kept, &ctl->reload_kept, out,
-                       eb);
+    struct run *r = vrun;
+    tg_admin_reloaded(r->admin, ok, restart_pending);
 }
 
-/* On the control thread: publishes what reload_load built. */
-static void reload_done(void *vctl, int rc, struct tg_config *cfg, const struct tg_errbuf *leb)
+/* From now on /health answers 503 and admin connections close after their answer. */
+static void draining(void *vrun)
 {
-    struct control *ctl = vctl;
-    if (rc != 0) {
-        char buf[512];
-        tg_log(TG_LOG_ERROR, "admin", "reload-rejected error=\"%s\"",
-               tg_config_format_error(leb, buf, sizeof buf));
-        tg_admin_reloaded(ctl->admin, false, 0);
-        return;
-    }
-    struct tg_errbuf eb = {0};
-    unsigned kept = ctl->reload_kept;
-    if (tg_gateway_reload(ctl->gw, cfg, on_kept, &kept, &eb) != 0) {
-        tg_log(TG_LOG_ERROR, "admin", "reload-failed error=\"%s\"", eb.msg);
-        tg_admin_reloaded(ctl->admin, false, 0);
-        return;
-    }
-    tg_admin_reloaded(ctl->admin, true, kept);
-}
-
-static void on_wake(struct tg_loop *loop, void *vctl)
-{
-    struct control *ctl = vctl;
-    (void)loop;
-    if (ctl->reload)
-        tg_reload_poll(ctl->reload);
-}
-
-static void drain_check(struct tg_timer *t);
-
-static void drain_poll(struct control *ctl)
-{
-    uint64_t open = tg_gateway_open_connections(ctl->gw);
-    if (open == 0 || tg_loop_now_us(ctl->loop) >= ctl->drain_deadline_us) {
-        if (open)
-            tg_log(TG_LOG_WARN, "admin", "drain-timeout open_connections=%llu",
-                   (unsigned long long)open);
-        tg_loop_stop(ctl->loop);
-        return;
-    }
-    tg_timer_start(ctl->loop, &ctl->drain_timer, tg_loop_now_us(ctl->loop) + 50000, drain_check,
-                   ctl);
-}
-
-static void drain_check(struct tg_timer *t)
-{
-    drain_poll(t->data);
-}
-
-static void start_drain(struct control *ctl)
-{
-    if (ctl->draining) {
-        tg_loop_stop(ctl->loop); /* second signal: stop now */
-        return;
-    }
-    ctl->draining = true;
-    tg_log(TG_LOG_INFO, "admin", "draining");
-    tg_admin_set_draining(ctl->admin);
-    /* The drain time of the configuration in force, not of the file on disk now. */
-    int64_t drain_us = tg_gateway_config(ctl->gw)->drain_timeout_us;
-    tg_gateway_drain(ctl->gw);
-    ctl->drain_deadline_us = tg_loop_now_us(ctl->loop) + drain_us;
-    drain_poll(ctl);
-}
-
-/* Once a second, on the second boundary of the monotonic clock: fold the workers' metric
- * shards into the totals and sliding windows the admin API reads. */
-static void metrics_tick(struct tg_timer *t)
-{
-    struct control *ctl = t->data;
-    int64_t now = tg_loop_now_us(ctl->loop);
-    tg_gateway_metrics_tick(ctl->gw, now / 1000000);
-    tg_timer_start(ctl->loop, t, (now / 1000000 + 1) * 1000000, metrics_tick, ctl);
-}
-
-static void on_signal(struct tg_io *io, unsigned events)
-{
-    struct control *ctl = io->data;
-    (void)events;
-    struct signalfd_siginfo si;
-    while (read(ctl->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP)
-            tg_reload_request(ctl->reload);
-        else
-            start_drain(ctl);
-    }
+    struct run *r = vrun;
+    tg_admin_set_draining(r->admin);
 }
 
 int tg_cli_run(int argc, char **argv)
 {
-    struct control ctl = {.sigfd = -1};
-    int rc = parse_args(argc, argv, &ctl.opts);
+    struct run r = {0};
+    int rc = parse_args(argc, argv, &r.opts);
     if (rc)
         return rc == 1 ? 0 : rc;
     struct tg_errbuf eb = {0};
     struct tg_config *cfg;
-    if (load_config(&ctl.opts, NULL, NULL, NULL, &cfg, &eb) != 0) {
+    if (load_config(&r.opts, NULL, NULL, NULL, &cfg, &eb) != 0) {
         print_error("run", &eb);
         return 2;
     }
     struct tg_addr admin_addr = cfg->admin_listen;
     raise_fd_limit(cfg->max_connections);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGPIPE);
-    /* Blocked before the workers start so every thread inherits the mask and the
-     * signals reach only the signalfd. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    sigdelset(&set, SIGPIPE);
+    const struct tg_control_hooks hooks = {
+        .load = reload_load, .reloaded = reloaded, .draining = draining, .ctx = &r};
     int exit_code = 1;
-    if (tg_gateway_new(&ctl.gw, cfg, &eb) != 0 || tg_gateway_start(ctl.gw, &eb) != 0) {
+    /* The control thread first: it blocks the signals that the workers must not get. */
+    if (tg_gateway_new(&r.gw, cfg, &eb) != 0 || tg_control_new(&r.ctl, r.gw, &hooks, &eb) != 0 ||
+        tg_gateway_start(r.gw, &eb) != 0 ||
+        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, r.ctl, &r.admin, &eb) != 0) {
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
-    if ((rc = tg_loop_new(&ctl.loop, on_wake, &ctl)) != 0 ||
-        (rc = tg_reload_new(ctl.loop, reload_load, reload_done, &ctl, &ctl.reload)) != 0) {
-        fprintf(stderr, "tailguard run: event loop: %s\n", tg_strerror(rc));
-        goto out;
-    }
-    if (tg_admin_new(ctl.loop, &admin_addr, ctl.gw, &ctl.admin, &eb) != 0) {
-        fprintf(stderr, "tailguard run: %s\n", eb.msg);
-        goto out;
-    }
-    ctl.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (ctl.sigfd == -1 || tg_io_start(ctl.loop, &ctl.sigio, ctl.sigfd, on_signal, &ctl) != 0) {
-        fprintf(stderr, "tailguard run: signalfd failed\n");
-        goto out;
-    }
-    tg_gateway_health_attach(ctl.gw, ctl.loop);
-    tg_timer_start(ctl.loop, &ctl.metrics_timer,
-                   (tg_loop_now_us(ctl.loop) / 1000000 + 1) * 1000000, metrics_tick, &ctl);
-    rc = tg_loop_run(ctl.loop);
-    exit_code = rc ? 1 : 0;
-    tg_log(TG_LOG_INFO, "admin", "stopped");
+    exit_code = tg_control_run(r.ctl) ? 1 : 0;
 out:
-    if (ctl.sigfd != -1) {
-        tg_io_stop(ctl.loop, &ctl.sigio);
-        close(ctl.sigfd);
-    }
-    if (ctl.loop) {
-        tg_timer_stop(ctl.loop, &ctl.drain_timer);
-        tg_timer_stop(ctl.loop, &ctl.metrics_timer);
-    }
-    tg_reload_free(ctl.reload); /* before the gateway: a load may still read its config */
-    tg_admin_free(ctl.admin);
-    tg_gateway_free(ctl.gw);
-    tg_loop_free(ctl.loop);
+    tg_control_close(r.ctl);
+    tg_admin_free(r.admin);
+    tg_gateway_free(r.gw);
+    tg_control_free(r.ctl);
     return exit_code;
 }
