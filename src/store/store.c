@@ -289,10 +289,34 @@ static int check_identity(struct tg_store *s, struct tg_errbuf *eb)
     return 0;
 }
 
+/* Reads the file once from start to end so that quick_check finds it in the page cache.
+ * quick_check visits pages in b-tree order, which on a cold cache is random I/O: 2 to
+ * 6 s for a 100 MB store on the test VM, against 0.15 to 0.5 s after this sequential
+ * read (which runs at the disk's 400 MB/s; bench/store_open.c). posix_fadvise(WILLNEED)
+ * and readahead(2) were tried and left most of the file unread (4.6 s and 4.2 s). Best
+ * effort: an error here only loses the speed-up. */
+static void prefetch(const char *path)
+{
+    enum { CHUNK = 1 << 20 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = fd == -1 ? NULL : malloc(CHUNK);
+    if (buf) {
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        off_t off = 0;
+        ssize_t n;
+        while ((n = pread(fd, buf, CHUNK, off)) > 0)
+            off += n;
+    }
+    free(buf);
+    if (fd != -1)
+        close(fd);
+}
+
 /* quick_check reads every page and checks each b-tree's structure (not that indexes
  * match their tables: that is the much slower integrity_check). */
 static int quick_check(struct tg_store *s, struct tg_errbuf *eb)
 {
+    prefetch(s->path);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
     if (rc != SQLITE_OK)

@@ -817,7 +817,7 @@ static void test_sizes(void)
     for (int i = 0; i < 10; i++)
         TG_EXPECT_EQ(change(s, i, &eb), 0);
     tg_store_stats(s, &st);
-    struct stat db_st, wal_st;
+    struct stat db_st = {0}, wal_st = {0};
     TG_EXPECT_EQ(stat(path, &db_st), 0);
     TG_EXPECT_EQ(stat(wal, &wal_st), 0);
     TG_EXPECT_EQ(st.file_bytes, db_st.st_size);
