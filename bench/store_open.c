@@ -141,8 +141,8 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "bench.k%d", i % 10);
         snprintf(val, sizeof val, "%d", i);
         struct tg_store_set set = {.key = key, .value_json = val};
-        struct tg_store_audit row = {.ts_us = 1LL << 50, .actor = "bench", .action = "put",
-                                     .target = key, .new_json = val};
+        struct tg_store_audit row = {
+            .ts_us = 1LL << 50, .actor = "bench", .action = "put", .target = key, .new_json = val};
         double t0 = now_ms();
         if (tg_store_apply(s, &set, 1, &row, NULL, NULL) != 0)
             return 1;

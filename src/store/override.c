@@ -11,8 +11,8 @@
 #include "store/redact_int.h"
 #include "store/store_int.h"
 
-static int put_one(struct tg_store *s, const char *key, const char *value_json,
-                   const char *set_by, int64_t set_at_us, struct tg_errbuf *eb)
+static int put_one(struct tg_store *s, const char *key, const char *value_json, const char *set_by,
+                   int64_t set_at_us, struct tg_errbuf *eb)
 {
     sqlite3_stmt *st = s->stmt[TG_STORE__OV_PUT];
     int b = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -49,8 +49,7 @@ static int check_set(const struct tg_store_set *set, struct tg_errbuf *eb)
 {
     if (!set->key || !set->key[0])
         return tg_errbuf_set(eb, -EINVAL, "store: an override needs a key");
-    return set->value_json ? tg_store__json_check(set->value_json, "the override's value", eb)
-                           : 0;
+    return set->value_json ? tg_store__json_check(set->value_json, "the override's value", eb) : 0;
 }
 
 /* Ends the transaction the caller began: commits when `rc`, the result of the work done
@@ -111,8 +110,8 @@ static int each_row(struct tg_store *s, sqlite3_stmt *st, tg_store_override_fn *
     return ret;
 }
 
-int tg_store_override_get(struct tg_store *s, const char *key, tg_store_override_fn *cb,
-                          void *ctx, struct tg_errbuf *eb)
+int tg_store_override_get(struct tg_store *s, const char *key, tg_store_override_fn *cb, void *ctx,
+                          struct tg_errbuf *eb)
 {
     sqlite3_stmt *st = s->stmt[TG_STORE__OV_GET];
     if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
@@ -135,8 +134,7 @@ int tg_store_override_list(struct tg_store *s, tg_store_override_fn *cb, void *c
 }
 
 static int apply_steps(struct tg_store *s, const struct tg_store_set *sets, size_t n,
-                       const struct tg_store_audit *row, int64_t *audit_id,
-                       struct tg_errbuf *eb)
+                       const struct tg_store_audit *row, int64_t *audit_id, struct tg_errbuf *eb)
 {
     for (size_t i = 0; i < n; i++) {
         int rc = sets[i].value_json

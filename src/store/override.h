@@ -45,8 +45,8 @@ int tg_store_override_delete(struct tg_store *s, const char *key, struct tg_errb
 
 /* Gives the override `key` to `cb`. Returns 0 (or the callback's value), TG_ENOTFOUND
  * without calling `cb`, or TG_ESTORE. */
-int tg_store_override_get(struct tg_store *s, const char *key, tg_store_override_fn *cb,
-                          void *ctx, struct tg_errbuf *eb);
+int tg_store_override_get(struct tg_store *s, const char *key, tg_store_override_fn *cb, void *ctx,
+                          struct tg_errbuf *eb);
 
 /* Gives every override to `cb`, by key. Returns 0, the callback's value, or TG_ESTORE. */
 int tg_store_override_list(struct tg_store *s, tg_store_override_fn *cb, void *ctx,

@@ -13,8 +13,8 @@
 #include "store/redact_int.h"
 
 static const char *const secret_words[] = {
-    "token",      "password", "passwd",      "secret", "authorization", "api_key",
-    "apikey",     "credential", "private_key", "cookie",
+    "token",   "password", "passwd",     "secret",      "authorization",
+    "api_key", "apikey",   "credential", "private_key", "cookie",
 };
 
 bool tg_store_is_secret(const char *name)
@@ -33,8 +33,8 @@ static json_t *parse(const char *json, const char *what, struct tg_errbuf *eb)
     json_error_t err;
     json_t *v = json_loads(json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (!v)
-        tg_errbuf_set(eb, TG_EPARSE, "store: %s is not JSON: line %d column %d: %s", what,
-                      err.line, err.column, err.text);
+        tg_errbuf_set(eb, TG_EPARSE, "store: %s is not JSON: line %d column %d: %s", what, err.line,
+                      err.column, err.text);
     return v;
 }
 
@@ -56,7 +56,8 @@ static size_t redact_value(json_t *v)
         const char *key;
         json_t *member;
         /* Replacing the value of an existing key does not disturb the iteration. */
-        json_object_foreach(v, key, member) {
+        json_object_foreach(v, key, member)
+        {
             if (tg_store_is_secret(key)) {
                 json_object_set_new(v, key, json_string(TG_STORE_REDACTED));
                 n++;

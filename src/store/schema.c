@@ -67,9 +67,10 @@ int tg_store__migrate(sqlite3 *db, const char *path, const char *const *migratio
         return failed(db, path, "cannot read the schema version", eb);
     if (version > n) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: schema version %lld is newer than this "
-                             "build knows (%d): it was written by a newer tailguard", path,
-                             (long long)version, n);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: schema version %lld is newer than this "
+                             "build knows (%d): it was written by a newer tailguard",
+                             path, (long long)version, n);
     }
     if (version == n)
         return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
@@ -78,8 +79,7 @@ int tg_store__migrate(sqlite3 *db, const char *path, const char *const *migratio
     for (int64_t v = version; v < n; v++) {
         if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
             char what[64];
-            snprintf(what, sizeof what, "upgrade to schema version %lld failed",
-                     (long long)v + 1);
+            snprintf(what, sizeof what, "upgrade to schema version %lld failed", (long long)v + 1);
             return failed(db, path, what, eb);
         }
     }

@@ -69,8 +69,7 @@ int tg_store__fail(struct tg_store *s, struct tg_errbuf *eb, const char *what)
     if (sys > 0 && (code == SQLITE_IOERR || code == SQLITE_CANTOPEN || code == SQLITE_FULL))
         return tg_errbuf_set(eb, TG_ESTORE, "store %s: %s: %s (%s)", s->path, what,
                              sqlite3_errmsg(s->db), tg_strerror(-sys));
-    return tg_errbuf_set(eb, TG_ESTORE, "store %s: %s: %s", s->path, what,
-                         sqlite3_errmsg(s->db));
+    return tg_errbuf_set(eb, TG_ESTORE, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 void tg_store__reset(sqlite3_stmt *st)
@@ -80,8 +79,7 @@ void tg_store__reset(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
-int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what,
-                  struct tg_errbuf *eb)
+int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what, struct tg_errbuf *eb)
 {
     int rc = sqlite3_step(st);
     int ret = rc == SQLITE_DONE ? 0 : tg_store__fail(s, eb, what);
@@ -92,8 +90,7 @@ int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what,
 int tg_store__begin(struct tg_store *s, struct tg_errbuf *eb)
 {
     if (s->read_only)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: opened read-only, cannot write",
-                             s->path);
+        return tg_errbuf_set(eb, TG_ESTORE, "store %s: opened read-only, cannot write", s->path);
     s->audit_rows_pending = 0;
     int rc = tg_store__run(s, s->stmt[TG_STORE__BEGIN], "cannot start a write", eb);
     if (rc)
@@ -119,8 +116,7 @@ static void refresh_stats(struct tg_store *s)
 {
     atomic_store_explicit(&s->file_bytes, file_size(s->path), memory_order_relaxed);
     atomic_store_explicit(&s->wal_bytes, file_size(s->wal_path), memory_order_relaxed);
-    atomic_store_explicit(&s->overrides, count_rows(s, TG_STORE__OV_COUNT),
-                          memory_order_relaxed);
+    atomic_store_explicit(&s->overrides, count_rows(s, TG_STORE__OV_COUNT), memory_order_relaxed);
 }
 
 int tg_store__commit(struct tg_store *s, struct tg_errbuf *eb)
@@ -173,8 +169,10 @@ static int check_dir(const char *path, bool need_write, struct tg_errbuf *eb)
         if (e == ENOENT)
             rc = tg_errbuf_set(eb, -ENOENT, "store %s: directory %s does not exist", path, dir);
         else if (e == ENOTDIR)
-            rc = tg_errbuf_set(eb, -ENOTDIR, "store %s: %s is not a directory (a part of it "
-                               "is a file)", path, dir);
+            rc = tg_errbuf_set(eb, -ENOTDIR,
+                               "store %s: %s is not a directory (a part of it "
+                               "is a file)",
+                               path, dir);
         else
             rc = tg_errbuf_set(eb, -e, "store %s: directory %s: %s", path, dir, tg_strerror(-e));
     } else if (!S_ISDIR(st.st_mode)) {
@@ -182,8 +180,10 @@ static int check_dir(const char *path, bool need_write, struct tg_errbuf *eb)
     } else if (need_write && faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == -1) {
         /* The write-ahead log and its index are files beside the database. */
         int e = errno;
-        rc = tg_errbuf_set(eb, -e, "store %s: cannot write in directory %s (%s); the store "
-                           "keeps its write-ahead log there", path, dir, tg_strerror(-e));
+        rc = tg_errbuf_set(eb, -e,
+                           "store %s: cannot write in directory %s (%s); the store "
+                           "keeps its write-ahead log there",
+                           path, dir, tg_strerror(-e));
     }
     free(dir);
     return rc;
@@ -218,23 +218,24 @@ static int check_path(const char *path, bool read_only, struct tg_errbuf *eb)
 
 static int open_db(struct tg_store *s, struct tg_errbuf *eb)
 {
-    int flags = SQLITE_OPEN_NOMUTEX | (s->read_only ? SQLITE_OPEN_READONLY
-                                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         if (!s->db)
             return tg_errbuf_set(eb, -ENOMEM, "store %s: out of memory", s->path);
         int sys = sqlite3_system_errno(s->db);
         if (sys > 0)
-            return tg_errbuf_set(eb, -sys, "store %s: cannot open: %s", s->path,
-                                 tg_strerror(-sys));
+            return tg_errbuf_set(eb, -sys, "store %s: cannot open: %s", s->path, tg_strerror(-sys));
         return tg_store__fail(s, eb, "cannot open");
     }
     /* SQLite falls back to reading when it cannot open the file for writing; the path
      * check catches the usual causes, this catches the rest. */
     if (!s->read_only && sqlite3_db_readonly(s->db, "main") == 1)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: can only be opened read-only (no "
-                             "permission, or a read-only file system)", s->path);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: can only be opened read-only (no "
+                             "permission, or a read-only file system)",
+                             s->path);
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     /* Defensive: no statement may corrupt the file on purpose (writable_schema and the
@@ -254,9 +255,10 @@ static int read_failed(struct tg_store *s, int rc, struct tg_errbuf *eb)
         return tg_errbuf_set(eb, TG_ESTORE, "store %s: not an SQLite database (%s)", s->path,
                              sqlite3_errmsg(s->db));
     if ((rc & 0xff) == SQLITE_CORRUPT)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: damaged (%s); restore a backup, or "
-                             "move the file aside to start with an empty store", s->path,
-                             sqlite3_errmsg(s->db));
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: damaged (%s); restore a backup, or "
+                             "move the file aside to start with an empty store",
+                             s->path, sqlite3_errmsg(s->db));
     return tg_store__fail(s, eb, "cannot read");
 }
 
@@ -272,20 +274,25 @@ static int check_identity(struct tg_store *s, struct tg_errbuf *eb)
     if (rc != SQLITE_OK)
         return read_failed(s, rc, eb);
     if (app_id != 0 && app_id != TG_STORE__APP_ID)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: an SQLite database of another program "
-                             "(application_id %#llx)", s->path, (unsigned long long)app_id);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: an SQLite database of another program "
+                             "(application_id %#llx)",
+                             s->path, (unsigned long long)app_id);
     if (app_id == 0 && version == 0 && tables > 0)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: an SQLite database that tailguard did "
-                             "not create (%lld schema objects, no schema version)", s->path,
-                             (long long)tables);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: an SQLite database that tailguard did "
+                             "not create (it has tables but no schema version)",
+                             s->path);
     if (version > tg_store__schema_version)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: schema version %lld is newer than this "
-                             "build knows (%d): it was written by a newer tailguard", s->path,
-                             (long long)version, tg_store__schema_version);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: schema version %lld is newer than this "
+                             "build knows (%d): it was written by a newer tailguard",
+                             s->path, (long long)version, tg_store__schema_version);
     if (s->read_only && version < tg_store__schema_version)
-        return tg_errbuf_set(eb, TG_ESTORE, "store %s: schema version %lld, this build reads "
-                             "%d: open it for writing once to upgrade it", s->path,
-                             (long long)version, tg_store__schema_version);
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: schema version %lld, this build reads "
+                             "%d: open it for writing once to upgrade it",
+                             s->path, (long long)version, tg_store__schema_version);
     return 0;
 }
 
@@ -326,7 +333,8 @@ static int quick_check(struct tg_store *s, struct tg_errbuf *eb)
     if (rc == SQLITE_ROW) {
         const char *res = (const char *)sqlite3_column_text(st, 0);
         if (!res || strcmp(res, "ok") != 0)
-            ret = tg_errbuf_set(eb, TG_ESTORE, "store %s: damaged (quick_check: %s); restore a "
+            ret = tg_errbuf_set(eb, TG_ESTORE,
+                                "store %s: damaged (quick_check: %s); restore a "
                                 "backup, or move the file aside to start with an empty store",
                                 s->path, res ? res : "no answer");
     } else {
@@ -349,8 +357,10 @@ static int set_wal(struct tg_store *s, struct tg_errbuf *eb)
     } else {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
         if (!mode || strcmp(mode, "wal") != 0)
-            ret = tg_errbuf_set(eb, TG_ESTORE, "store %s: cannot use WAL mode (journal mode "
-                                "stays \"%s\")", s->path, mode ? mode : "?");
+            ret = tg_errbuf_set(eb, TG_ESTORE,
+                                "store %s: cannot use WAL mode (journal mode "
+                                "stays \"%s\")",
+                                s->path, mode ? mode : "?");
     }
     sqlite3_finalize(st);
     if (ret == 0 && sqlite3_exec(s->db, writer_pragmas, NULL, NULL, NULL) != SQLITE_OK)

@@ -32,8 +32,8 @@ struct tg_store_opts {
     /* A reading connection: the file must exist and be a store of this build's schema;
      * every write fails. For readers on other threads (the admin API). */
     bool read_only;
-    /* Skips PRAGMA quick_check at open (it reads the whole file: about 0.1 s per 100 MB
-     * from the page cache, see docs/store.md). */
+    /* Skips PRAGMA quick_check at open (it reads the whole file: 0.15 to 0.5 s for
+     * 100 MB on the test VM, see docs/store.md). */
     bool skip_quick_check;
 };
 
@@ -62,7 +62,9 @@ void tg_store_close(struct tg_store *s);
 /* The path given at open. */
 const char *tg_store_path(const struct tg_store *s);
 
-/* Copies the counters (relaxed atomic loads): callable from any thread. */
+/* Copies the counters (relaxed atomic loads): callable from any thread. The sizes and
+ * counts are those after this connection's last write (for a reader: at its open), so
+ * /metrics reads the writer's. */
 void tg_store_stats(const struct tg_store *s, struct tg_store_stats *out);
 
 #endif

@@ -52,8 +52,7 @@ struct tg_store {
 int tg_store__fail(struct tg_store *s, struct tg_errbuf *eb, const char *what);
 
 /* Steps a statement that returns no row, then resets it. 0 or tg_store__fail(`what`). */
-int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what,
-                  struct tg_errbuf *eb);
+int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what, struct tg_errbuf *eb);
 
 /* Resets `st` and drops its bindings (bound text is borrowed until then). */
 void tg_store__reset(sqlite3_stmt *st);

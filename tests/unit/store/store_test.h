@@ -15,12 +15,12 @@
 
 #include "tg_test.h"
 
-#define EXPECT_HAS(hay, needle)                                                             \
-    do {                                                                                    \
-        const char *tst_h_ = (hay), *tst_n_ = (needle);                                     \
-        tg_test_checks++;                                                                   \
-        if (!tst_h_ || !strstr(tst_h_, tst_n_))                                             \
-            tg_test_fail_s(__FILE__, __LINE__, #hay " contains " #needle, tst_h_, tst_n_);  \
+#define EXPECT_HAS(hay, needle)                                                                    \
+    do {                                                                                           \
+        const char *tst_h_ = (hay), *tst_n_ = (needle);                                            \
+        tg_test_checks++;                                                                          \
+        if (!tst_h_ || !strstr(tst_h_, tst_n_))                                                    \
+            tg_test_fail_s(__FILE__, __LINE__, #hay " contains " #needle, tst_h_, tst_n_);         \
     } while (0)
 
 /* Makes a new directory under $TMPDIR (or /tmp) into `dir`; aborts the test if it

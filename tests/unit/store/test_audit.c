@@ -63,8 +63,8 @@ static struct tg_store *open_store(const char *name, const struct tg_store_opts 
 
 static int append(struct tg_store *s, int64_t ts, const char *action, const char *target)
 {
-    struct tg_store_audit row = {.ts_us = ts, .actor = "ops", .action = action,
-                                 .target = target, .new_json = "1"};
+    struct tg_store_audit row = {
+        .ts_us = ts, .actor = "ops", .action = action, .target = target, .new_json = "1"};
     return tg_store_audit_append(s, &row, NULL, NULL);
 }
 
@@ -262,8 +262,11 @@ static void test_secrets_stay_out(void)
         .new_json = "{\"url\":\"http://b\",\"headers\":{\"Authorization\":\"Bearer new-s3cret\"}}",
     };
     TG_EXPECT_EQ(tg_store_audit_append(s, &row, NULL, &eb), 0);
-    struct tg_store_audit whole = {.ts_us = 2, .actor = "ops", .action = "rotate",
-                                   .target = "admin.token", .old_json = "\"old-s3cret\"",
+    struct tg_store_audit whole = {.ts_us = 2,
+                                   .actor = "ops",
+                                   .action = "rotate",
+                                   .target = "admin.token",
+                                   .old_json = "\"old-s3cret\"",
                                    .new_json = "\"new-s3cret\""};
     TG_EXPECT_EQ(tg_store_audit_append(s, &whole, NULL, &eb), 0);
     const char *path = tg_store_path(s);

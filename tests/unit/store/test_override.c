@@ -60,8 +60,10 @@ static void test_round_trip(void)
 {
     struct tg_store *s = open_store("rt.db");
     struct tg_errbuf eb = {0};
-    struct tg_store_override ov = {.key = "timeouts.default_ms", .value_json = "10000",
-                                   .set_by = "token:oncall", .set_at_us = 1700000000000000};
+    struct tg_store_override ov = {.key = "timeouts.default_ms",
+                                   .value_json = "10000",
+                                   .set_by = "token:oncall",
+                                   .set_at_us = 1700000000000000};
     TG_EXPECT_EQ(tg_store_override_put(s, &ov, &eb), 0);
     ov = (struct tg_store_override){.key = "features.disabled",
                                     .value_json = "[\"analytics\"]",
@@ -77,8 +79,10 @@ static void test_round_trip(void)
     TG_EXPECT_EQ(g.set_at_us, 1700000000000000);
 
     /* A put replaces the value and who set it. */
-    ov = (struct tg_store_override){.key = "timeouts.default_ms", .value_json = "30000",
-                                    .set_by = "token:lead", .set_at_us = 7};
+    ov = (struct tg_store_override){.key = "timeouts.default_ms",
+                                    .value_json = "30000",
+                                    .set_by = "token:lead",
+                                    .set_at_us = 7};
     TG_EXPECT_EQ(tg_store_override_put(s, &ov, &eb), 0);
     struct tg_store_stats st;
     tg_store_stats(s, &st);
@@ -101,8 +105,7 @@ static void test_round_trip(void)
     TG_EXPECT_EQ(tg_store_override_delete(s, "features.disabled", &eb), TG_ENOTFOUND);
     EXPECT_HAS(eb.msg, "no override for \"features.disabled\"");
     struct got none = {0};
-    TG_EXPECT_EQ(tg_store_override_get(s, "features.disabled", collect, &none, &eb),
-                 TG_ENOTFOUND);
+    TG_EXPECT_EQ(tg_store_override_get(s, "features.disabled", collect, &none, &eb), TG_ENOTFOUND);
     TG_EXPECT_EQ(none.n, 0);
     tg_store_stats(s, &st);
     TG_EXPECT_EQ(st.overrides, 1);
@@ -128,9 +131,12 @@ static void test_refused(void)
 
 static struct tg_store_audit change_row(const char *target, const char *new_json)
 {
-    return (struct tg_store_audit){.ts_us = 1700000000000000, .actor = "token:oncall",
-                                   .action = "put circuit-breaker", .target = target,
-                                   .old_json = "null", .new_json = new_json};
+    return (struct tg_store_audit){.ts_us = 1700000000000000,
+                                   .actor = "token:oncall",
+                                   .action = "put circuit-breaker",
+                                   .target = target,
+                                   .old_json = "null",
+                                   .new_json = new_json};
 }
 
 static void test_apply(void)

@@ -12,16 +12,17 @@
 
 static void test_names(void)
 {
-    const char *secret[] = {"token",         "admin.token",   "TOKEN_FILE",  "password",
-                            "db_passwd",     "client_secret", "Authorization", "x_api_key",
-                            "ApiKey",        "credentials",   "private_key", "Set-Cookie"};
+    const char *secret[] = {"token",     "admin.token",   "TOKEN_FILE",    "password",
+                            "db_passwd", "client_secret", "Authorization", "x_api_key",
+                            "ApiKey",    "credentials",   "private_key",   "Set-Cookie"};
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++) {
         if (!tg_store_is_secret(secret[i]))
             tg_test_fail_s(__FILE__, __LINE__, "is secret", secret[i], "true");
         tg_test_checks++;
     }
-    const char *plain[] = {"timeout_ms", "failure_threshold", "enabled", "features", "count",
-                           "sample_rate", "upstream", "route", "", "pass", "key"};
+    const char *plain[] = {"timeout_ms",  "failure_threshold", "enabled", "features", "count",
+                           "sample_rate", "upstream",          "route",   "",         "pass",
+                           "key"};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
         if (tg_store_is_secret(plain[i]))
             tg_test_fail_s(__FILE__, __LINE__, "is not secret", plain[i], "false");
@@ -63,8 +64,7 @@ static void test_redact(void)
                   __LINE__);
     /* The setting itself is secret: the whole value goes, whatever its type. */
     expect_redact("\"hunter2\"", "admin.token", "\"[redacted]\"", __LINE__);
-    expect_redact("{\"file\":\"/etc/tg/token\"}", "admin.token_file", "\"[redacted]\"",
-                  __LINE__);
+    expect_redact("{\"file\":\"/etc/tg/token\"}", "admin.token_file", "\"[redacted]\"", __LINE__);
     expect_redact("null", "db.password", "\"[redacted]\"", __LINE__);
 }
 

@@ -100,8 +100,7 @@ static void test_real_schema(void)
     TG_EXPECT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
     struct tg_errbuf eb = {0};
     TG_EXPECT_GE(tg_store__schema_version, 1);
-    TG_EXPECT_EQ(tg_store__migrate(db, "mem", tg_store__migrations, tg_store__schema_version,
-                                   &eb),
+    TG_EXPECT_EQ(tg_store__migrate(db, "mem", tg_store__migrations, tg_store__schema_version, &eb),
                  0);
     TG_EXPECT_EQ(query(db, "PRAGMA user_version"), tg_store__schema_version);
     TG_EXPECT_EQ(query(db, "SELECT count(*) FROM sqlite_master WHERE name IN "

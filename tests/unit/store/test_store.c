@@ -4,9 +4,9 @@
  * behind a commit) and still there after the writer dies mid-write or is killed; each
  * refusal at open (missing directory, a file in the path, a directory as the path, a
  * file that cannot be written, not a database, a damaged page, another program's
- * database, a newer schema) with its message and the file left as it was; a storage
- * failure at run time; a reader on a second connection while the writer writes; and the
- * sizes /metrics shows.
+ * database, a newer schema) with its message and the file left as it was; a full disk
+ * and a lock held by another connection at run time; a reader on a second connection
+ * while the writer writes; and the sizes /metrics shows.
  *
  * A pass-through SQLite VFS (the "shim" below) sits under the store as the default VFS.
  * It counts writes and syncs per file, and can fail writes (a full disk), tear the Nth
@@ -193,8 +193,7 @@ static const sqlite3_io_methods shim_io = {
     .xUnfetch = sh_unfetch,
 };
 
-static int sh_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
-                   int *out_flags)
+static int sh_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
 {
     (void)vfs;
     struct shim_file *p = (struct shim_file *)f;
@@ -241,8 +240,11 @@ static int change(struct tg_store *s, int i, struct tg_errbuf *eb)
     snprintf(key, sizeof key, "k%d", i);
     snprintf(val, sizeof val, "%d", i);
     struct tg_store_set set = {.key = key, .value_json = val};
-    struct tg_store_audit row = {.ts_us = 1700000000000000 + i, .actor = "token:test",
-                                 .action = "put", .target = key, .new_json = val};
+    struct tg_store_audit row = {.ts_us = 1700000000000000 + i,
+                                 .actor = "token:test",
+                                 .action = "put",
+                                 .target = key,
+                                 .new_json = val};
     return tg_store_apply(s, &set, 1, &row, NULL, eb);
 }
 
@@ -395,8 +397,8 @@ static void verify_after_crash(const char *path, const bool *acked, int n, long 
         unpaired += p.ov[i] != p.audit[i];
     }
     if (lost || unpaired)
-        fprintf(stderr, "crash at write %ld: %d acknowledged changes lost, %d unpaired\n",
-                crash_at, lost, unpaired);
+        fprintf(stderr, "crash at write %ld: %d acknowledged changes lost, %d unpaired\n", crash_at,
+                lost, unpaired);
     TG_EXPECT_EQ(lost, 0);
     TG_EXPECT_EQ(unpaired, 0);
     tg_store_close(s);
@@ -461,8 +463,7 @@ static void test_crash_mid_write(void)
     /* The writes counted are the writes the children made: each run but the last few
      * (the close's checkpoint may vary) crashed. */
     TG_EXPECT_GE(crashes, runs - 3);
-    fprintf(stderr, "crash-mid-write: %d runs over %ld writes, %d crashed\n", runs, total,
-            crashes);
+    fprintf(stderr, "crash-mid-write: %d runs over %ld writes, %d crashed\n", runs, total, crashes);
 }
 
 /* The writer is killed (SIGKILL) at an arbitrary moment of a stream of changes. */
@@ -601,8 +602,7 @@ static void test_not_a_store(void)
     sqlite3_close(db);
     expect_refused(path, NULL, TG_ESTORE, "that tailguard did not create", __LINE__);
     TG_EXPECT_EQ(tst_sql(path, "PRAGMA application_id=1234"), SQLITE_OK);
-    expect_refused(path, NULL, TG_ESTORE, "of another program (application_id 0x4d2)",
-                   __LINE__);
+    expect_refused(path, NULL, TG_ESTORE, "of another program (application_id 0x4d2)", __LINE__);
     TG_EXPECT_EQ(count(path, "users"), 0);
     TG_EXPECT_EQ(tst_sql_int(path, "SELECT count(*) FROM sqlite_master"), 1);
 }
@@ -687,6 +687,35 @@ static void test_disk_full(void)
     TG_EXPECT_EQ(tst_sql_int(path, "SELECT count(*) FROM override WHERE key = 'k1'"), 0);
     TG_EXPECT_EQ(count(path, "override"), 2);
     TG_EXPECT_EQ(count(path, "audit"), 2);
+}
+
+/* Another process's connection holds the write lock: a change waits for the busy
+ * timeout, then fails whole; it works once the lock is released. */
+static void test_locked(void)
+{
+    char path[PATH_MAX];
+    tst_path(path, sizeof path, dir, "locked.db");
+    struct tg_store *s = open_ok(path, NULL);
+    sqlite3 *other;
+    TG_EXPECT_EQ(sqlite3_open(path, &other), SQLITE_OK);
+    TG_EXPECT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct tg_errbuf eb = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    TG_EXPECT_EQ(change(s, 0, &eb), TG_ESTORE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    EXPECT_HAS(eb.msg, "database is locked");
+    long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    TG_EXPECT_GE(waited_ms, 1900); /* it waited rather than failing at once */
+    TG_EXPECT_EQ(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    struct tg_store_stats st;
+    tg_store_stats(s, &st);
+    TG_EXPECT_EQ(st.write_errors_total, 1);
+    TG_EXPECT_EQ(change(s, 1, &eb), 0);
+    tg_store_close(s);
+    TG_EXPECT_EQ(count(path, "override"), 1);
+    TG_EXPECT_EQ(count(path, "audit"), 1);
 }
 
 /* A reader keeps reading its snapshot while the writer commits in the middle of its
@@ -850,6 +879,7 @@ int main(int argc, char **argv)
     test_newer_schema();
     test_damaged_page();
     test_disk_full();
+    test_locked();
     test_reader_while_writing();
     test_reader_thread();
     test_sizes();
