@@ -25,6 +25,8 @@ static const char demo_config[] =
     "# mount_on_proxy: the runbooks curl the monitoring API on the proxy's port (8000)\n"
     "admin: { listen: \"127.0.0.1:%d\", mount_on_proxy: true }\n"
     "timeouts: { header: 10s, idle: 60s, default: 10s, critical: 30s }\n"
+    "# control-API changes (circuit breaker, rate limit, features...) and their audit log\n"
+    "store: { path: tailguard-demo.db }\n"
     "upstreams:\n"
     "  - name: api\n"
     "    balance: p2c_ewma\n"
@@ -35,7 +37,8 @@ static const char demo_config[] =
     "routes:\n"
     "  - { name: products, methods: [GET], path: /api/products }\n"
     "  - { name: product, methods: [GET], path: \"/api/products/:id\" }\n"
-    "  - { name: analytics, methods: [GET], path: \"/api/analytics/:report\", feature: analytics }\n"
+    "  - { name: analytics, methods: [GET], path: \"/api/analytics/:report\", feature: analytics,\n"
+    "      tier: sheddable }\n"
     "  - { name: content_generate, methods: [POST], path: /api/content/generate, class: critical }\n"
     "  - { name: agents, methods: [GET], path: /api/v1/agents }\n";
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `tailguard run`: loads the configuration (file, then flags on top), starts the gateway's
+/* `tailguard run`: builds the configuration through the runtime layer (control/runtime.h:
+ * the file, the control API's persisted overrides, then these flags), starts the gateway's
  * workers, and makes this thread the control thread (control/control.h: signals, reload,
  * drain, health checks, the metrics tick) with the admin listener on its loop. The
  * control thread tells the admin server of reloads and of the drain through the hooks
@@ -14,6 +15,7 @@
 #include "cli/cmd.h"
 #include "config/config.h"
 #include "control/control.h"
+#include "control/runtime.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
 
@@ -24,6 +26,8 @@ struct run_opts {
     const char *upstreams[64];
     int nupstreams;
     long workers;
+    const char *store;
+    const char *flag_keys[4]; /* settings the flags set, for GET /api/v1/system/config */
 };
 
 struct run {
@@ -31,6 +35,7 @@ struct run {
     struct tg_gateway *gw;
     struct tg_control *ctl;
     struct tg_admin *admin;
+    struct tg_runtime *rt;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -38,7 +43,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
         {"admin", required_argument, NULL, 'a'},  {"upstream", required_argument, NULL, 'u'},
-        {"workers", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
+        {"workers", required_argument, NULL, 'w'}, {"store", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -72,9 +78,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             }
             break;
         }
+        case 's':
+            o->store = optarg;
+            break;
         case 'h':
             printf("usage: tailguard run [-c FILE] [--listen ADDR] [--admin ADDR] "
-                   "[--upstream HOST:PORT]... [--workers N]\n");
+                   "[--upstream HOST:PORT]... [--workers N] [--store FILE]\n");
             return 1;
         default:
             return 2;
@@ -84,44 +93,34 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         fprintf(stderr, "tailguard run: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (o->workers > 0)
+        o->flag_keys[0] = "workers";
     return 0;
 }
 
-/* Builds the configuration: the file (if any), then the flags on top of it. With
- * `running` (a reload), settings that cannot change without a restart are first put
- * back to their running values (tg_config_keep_restart_only), each one reported through
- * `kept`; then the whole is validated. */
-static int load_config(const struct run_opts *o, const struct tg_config *running,
-                       tg_config_kept_fn *kept, void *ctx, struct tg_config **out,
-                       struct tg_errbuf *eb)
+/* The flags, the last layer of every configuration (tg_runtime_flags_fn), and the
+ * admin token from the environment when the file gives none. */
+static int apply_flags(void *vopts, struct tg_config *cfg, struct tg_errbuf *eb)
 {
-    struct tg_config *cfg = NULL;
+    const struct run_opts *o = vopts;
     int rc;
-    if (o->file) {
-        rc = tg_config_load_file(o->file, &cfg, eb);
-        if (rc)
-            return rc;
-    } else {
-        cfg = tg_config_new_default();
-    }
     if (o->listen && (rc = tg_addr_parse(o->listen, &cfg->listen, eb)) != 0)
-        goto fail;
+        return rc;
     if (o->admin && (rc = tg_addr_parse(o->admin, &cfg->admin_listen, eb)) != 0)
-        goto fail;
+        return rc;
     for (int i = 0; i < o->nupstreams; i++)
         if ((rc = tg_config_add_upstream_server(cfg, o->upstreams[i], eb)) != 0)
-            goto fail;
+            return rc;
     if (o->workers > 0)
         cfg->workers = (uint32_t)o->workers;
-    if (running)
-        tg_config_keep_restart_only(running, cfg, kept, ctx);
-    if ((rc = tg_config_validate(cfg, eb)) != 0)
-        goto fail;
-    *out = cfg;
+    const char *env = getenv("TAILGUARD_ADMIN_TOKEN");
+    if (!cfg->admin_token[0] && env && *env) {
+        if (strlen(env) >= sizeof cfg->admin_token)
+            return tg_errbuf_set(eb, TG_ECONFIG, "TAILGUARD_ADMIN_TOKEN: longer than %zu bytes",
+                                 sizeof cfg->admin_token - 1);
+        snprintf(cfg->admin_token, sizeof cfg->admin_token, "%s", env);
+    }
     return 0;
-fail:
-    tg_config_free(cfg);
-    return rc;
 }
 
 /* Every connection is a file descriptor (two while proxied): raise the soft limit to the
@@ -147,12 +146,24 @@ static void print_error(const char *what, const struct tg_errbuf *eb)
     fprintf(stderr, "tailguard %s: %s\n", what, tg_config_format_error(eb, buf, sizeof buf));
 }
 
-/* On the reload thread (tg_control_load_fn): the file and the flags again. */
+/* On the reload thread (tg_control_load_fn): the file alone; the overrides and flags
+ * are put on it by rebuild, on the control thread. */
 static int reload_load(void *vrun, const struct tg_config *running, tg_config_kept_fn *kept,
                        void *kept_ctx, struct tg_config **out, struct tg_errbuf *eb)
 {
     struct run *r = vrun;
-    return load_config(&r->opts, running, kept, kept_ctx, out, eb);
+    (void)running;
+    (void)kept;
+    (void)kept_ctx;
+    return tg_runtime_load_base(r->rt, out, eb);
+}
+
+static int rebuild(void *vrun, struct tg_config *loaded, const struct tg_config *running,
+                   tg_config_kept_fn *kept, void *kept_ctx, struct tg_config **out,
+                   struct tg_errbuf *eb)
+{
+    struct run *r = vrun;
+    return tg_runtime_rebuild(r->rt, loaded, running, kept, kept_ctx, out, eb);
 }
 
 /* The reload's outcome, for the admin API's /metrics. */
@@ -177,19 +188,32 @@ int tg_cli_run(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     struct tg_errbuf eb = {0};
     struct tg_config *cfg;
-    if (load_config(&r.opts, NULL, NULL, NULL, &cfg, &eb) != 0) {
+    const struct tg_runtime_opts ro = {
+        .file = r.opts.file,
+        .flags = apply_flags,
+        .flags_ctx = &r.opts,
+        .flag_keys = r.opts.flag_keys,
+        .store_path = r.opts.store,
+    };
+    if (tg_runtime_new(&ro, &r.rt, &cfg, &eb) != 0) {
         print_error("run", &eb);
         return 2;
     }
     struct tg_addr admin_addr = cfg->admin_listen;
     raise_fd_limit(cfg->max_connections);
     const struct tg_control_hooks hooks = {
-        .load = reload_load, .reloaded = reloaded, .draining = draining, .ctx = &r};
+        .load = reload_load,
+        .build = rebuild,
+        .reloaded = reloaded,
+        .draining = draining,
+        .ctx = &r,
+    };
     int exit_code = 1;
     /* The control thread first: it blocks the signals that the workers must not get. */
     if (tg_gateway_new(&r.gw, cfg, &eb) != 0 || tg_control_new(&r.ctl, r.gw, &hooks, &eb) != 0 ||
         tg_gateway_start(r.gw, &eb) != 0 ||
-        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, r.ctl, &r.admin, &eb) != 0) {
+        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, r.ctl, r.rt, &r.admin,
+                     &eb) != 0) {
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
@@ -199,5 +223,6 @@ out:
     tg_admin_free(r.admin);
     tg_gateway_free(r.gw);
     tg_control_free(r.ctl);
+    tg_runtime_free(r.rt);
     return exit_code;
 }

@@ -94,6 +94,18 @@ static void reload_done(void *vctl, int rc, struct tg_config *cfg, const struct 
     }
     struct tg_errbuf eb = {0};
     unsigned kept = ctl->reload_kept;
+    if (ctl->hooks.build) {
+        struct tg_config *built = NULL;
+        if (ctl->hooks.build(ctl->hooks.ctx, cfg, tg_gateway_config(ctl->gw), on_kept, &kept,
+                             &built, &eb) != 0) {
+            char buf[512];
+            tg_log(TG_LOG_ERROR, "control", "reload-rejected error=\"%s\"",
+                   tg_config_format_error(&eb, buf, sizeof buf));
+            reloaded(ctl, false, 0);
+            return;
+        }
+        cfg = built;
+    }
     if (tg_gateway_reload(ctl->gw, cfg, on_kept, &kept, &eb) != 0) {
         tg_log(TG_LOG_ERROR, "control", "reload-failed error=\"%s\"", eb.msg);
         reloaded(ctl, false, 0);

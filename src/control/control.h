@@ -32,6 +32,13 @@ typedef int tg_control_load_fn(void *ctx, const struct tg_config *running, tg_co
  * passed to each. */
 struct tg_control_hooks {
     tg_control_load_fn *load;
+    /* Optional, on the control thread: finishes what `load` read into the configuration
+     * to publish (takes `loaded`; settings needing a restart go back to `running`'s
+     * values, reported through `kept`). For what only the control thread may read, such
+     * as the control API's overrides. */
+    int (*build)(void *ctx, struct tg_config *loaded, const struct tg_config *running,
+                 tg_config_kept_fn *kept, void *kept_ctx, struct tg_config **out,
+                 struct tg_errbuf *eb);
     /* Optional: a reload was applied (`ok`, with `restart_pending` settings of the file
      * waiting for a restart) or refused. */
     void (*reloaded)(void *ctx, bool ok, uint32_t restart_pending);

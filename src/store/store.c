@@ -356,7 +356,9 @@ static int set_wal(struct tg_store *s, struct tg_errbuf *eb)
         ret = read_failed(s, rc, eb);
     } else {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
-        if (!mode || strcmp(mode, "wal") != 0)
+        /* ":memory:" has no file to log beside: its journal stays in memory. */
+        bool memory = strcmp(s->path, ":memory:") == 0 && mode && strcmp(mode, "memory") == 0;
+        if (!memory && (!mode || strcmp(mode, "wal") != 0))
             ret = tg_errbuf_set(eb, TG_ESTORE,
                                 "store %s: cannot use WAL mode (journal mode "
                                 "stays \"%s\")",
@@ -387,7 +389,11 @@ int tg_store_open(const char *path, const struct tg_store_opts *opts, struct tg_
     };
     const struct tg_store_opts *o = opts ? opts : &defaults;
     *out = NULL;
-    int rc = check_path(path, o->read_only, eb);
+    /* ":memory:" is SQLite's database that lives and dies with the connection: for a
+     * gateway started without a file to keep its control changes in. */
+    int rc = path && strcmp(path, ":memory:") == 0 && !o->read_only
+                 ? 0
+                 : check_path(path, o->read_only, eb);
     if (rc)
         return rc;
     struct tg_store *s = calloc(1, sizeof *s);
