@@ -65,7 +65,7 @@ static void run_ops(struct job *j)
 {
     int64_t now = j->start_us + j->thread * 7;
     uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(j->thread + 1) * 0xBF58476D1CE4E5B9ull;
-    struct tg_cidr trusted[2];
+    struct tg_clientip_cidr trusted[2];
     tg_clientip_parse_cidr("10.0.0.0/8", 10, &trusted[0]);
     tg_clientip_parse_cidr("2001:db8::/32", 13, &trusted[1]);
     static const char xff[] = "198.51.100.23, 10.1.2.3";

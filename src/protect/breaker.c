@@ -23,7 +23,6 @@
 #define W_PAY_SHIFT 25
 #define W_STREAK_MAX 63u
 #define W_INFLIGHT_ONE (1ull << W_PAY_SHIFT)
-#define W_SUCC_SHIFT (W_PAY_SHIFT + 16)
 
 static uint64_t w_make(unsigned st, unsigned gen, unsigned streak, uint64_t pay)
 {
@@ -115,12 +114,14 @@ struct tg_breaker {
     _Atomic int64_t timeout_us, slow_call_us, recovery_us, recovery_max_us;
     _Atomic uint32_t min_calls, probes, successes;
     _Atomic uint64_t fail_q32, slow_q32; /* thresholds x 2^32, rounded down */
-    _Atomic uint64_t transitions[3], rejected, stale;
+    /* Counters on a line of their own: an open breaker adds to `rejected` on every
+     * request, which must not keep invalidating the line every admit reads. */
+    _Alignas(64) _Atomic uint64_t transitions[3], rejected, stale;
     /* The last transition: generation (16) | from (2) | to (2) | reason (4) | ms (40). */
     _Atomic uint64_t last;
     _Atomic int64_t baseline_us; /* for readers; the control thread's copy is below */
     /* Control thread only. */
-    struct tg_breaker_params p;
+    _Alignas(64) struct tg_breaker_params p;
     double baseline;
     uint32_t learned;
     int64_t last_feed_us;
@@ -576,8 +577,11 @@ int tg_breaker_new(const struct tg_breaker_params *p, struct tg_errbuf *eb, stru
     int rc = tg_breaker_check_params(p, eb);
     if (rc)
         return rc;
-    struct tg_breaker *b = calloc(1, sizeof *b);
+    /* Aligned for the counters' own cache line (sizeof is a multiple of 64). */
+    struct tg_breaker *b = aligned_alloc(64, sizeof *b);
     struct bwin *w = win_new(p);
+    if (b)
+        memset(b, 0, sizeof *b);
     if (!b || !w) {
         free(b);
         free(w);

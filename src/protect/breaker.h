@@ -129,7 +129,7 @@ int tg_breaker_check_params(const struct tg_breaker_params *p, struct tg_errbuf 
 struct tg_breaker;
 
 /* A closed breaker. 0, TG_ECONFIG (bad parameters, `eb` says which) or -ENOMEM. Memory:
- * about 300 bytes plus the window (one byte per call, or 8 bytes per bucket). */
+ * 512 bytes plus the window (one byte per call, or 8 bytes per bucket). */
 int tg_breaker_new(const struct tg_breaker_params *p, struct tg_errbuf *eb,
                    struct tg_breaker **out);
 

@@ -82,7 +82,7 @@ static void mask(uint8_t a[16], unsigned bits)
     }
 }
 
-bool tg_clientip_parse_cidr(const char *s, size_t n, struct tg_cidr *out)
+bool tg_clientip_parse_cidr(const char *s, size_t n, struct tg_clientip_cidr *out)
 {
     trim(&s, &n);
     const char *slash = memchr(s, '/', n);
@@ -116,7 +116,7 @@ void tg_clientip_from_v4(const void *in4, uint8_t out[16])
     memcpy(out + 12, in4, 4);
 }
 
-bool tg_clientip_in(const struct tg_cidr *c, const uint8_t a[16])
+bool tg_clientip_in(const struct tg_clientip_cidr *c, const uint8_t a[16])
 {
     unsigned full = c->bits / 8, rest = c->bits % 8;
     if (memcmp(c->net, a, full))
@@ -124,7 +124,7 @@ bool tg_clientip_in(const struct tg_cidr *c, const uint8_t a[16])
     return !rest || ((a[full] ^ c->net[full]) & (0xff00u >> rest)) == 0;
 }
 
-bool tg_clientip_trusted(const struct tg_cidr *list, size_t n, const uint8_t a[16])
+bool tg_clientip_trusted(const struct tg_clientip_cidr *list, size_t n, const uint8_t a[16])
 {
     for (size_t i = 0; i < n; i++)
         if (tg_clientip_in(&list[i], a))
@@ -134,7 +134,7 @@ bool tg_clientip_trusted(const struct tg_cidr *list, size_t n, const uint8_t a[1
 
 enum tg_clientip_source tg_clientip_resolve(const uint8_t peer[16],
                                             const struct tg_clientip_field *xff, size_t nxff,
-                                            const struct tg_cidr *trusted, size_t ntrusted,
+                                            const struct tg_clientip_cidr *trusted, size_t ntrusted,
                                             uint8_t out[16])
 {
     memcpy(out, peer, 16);

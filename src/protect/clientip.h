@@ -27,7 +27,7 @@
 /* Bytes tg_clientip_format needs at most, NUL included (INET6_ADDRSTRLEN). */
 #define TG_CLIENTIP_STRLEN 46
 
-struct tg_cidr {
+struct tg_clientip_cidr {
     uint8_t net[16]; /* host bits zero */
     uint8_t bits;    /* prefix length over the 128 bits: IPv4 /n is 96 + n */
 };
@@ -39,13 +39,13 @@ bool tg_clientip_parse(const char *s, size_t n, uint8_t out[16]);
 
 /* Parses `1.2.3.0/24`, `2001:db8::/32`, or a bare address (a /32 or /128) from `s[0..n)`.
  * Host bits below the prefix are cleared (`10.1.2.3/8` is 10.0.0.0/8). True or false. */
-bool tg_clientip_parse_cidr(const char *s, size_t n, struct tg_cidr *out);
+bool tg_clientip_parse_cidr(const char *s, size_t n, struct tg_clientip_cidr *out);
 
 /* The 16-byte form of an IPv4 address given as 4 bytes in network order (sin_addr). */
 void tg_clientip_from_v4(const void *in4, uint8_t out[16]);
 
-bool tg_clientip_in(const struct tg_cidr *c, const uint8_t a[16]);
-bool tg_clientip_trusted(const struct tg_cidr *list, size_t n, const uint8_t a[16]);
+bool tg_clientip_in(const struct tg_clientip_cidr *c, const uint8_t a[16]);
+bool tg_clientip_trusted(const struct tg_clientip_cidr *list, size_t n, const uint8_t a[16]);
 
 /* One X-Forwarded-For header line's value; a request may carry several lines, which
  * together are one list in order. */
@@ -65,7 +65,7 @@ enum tg_clientip_source {
  * O(entries x ntrusted); no allocation. */
 enum tg_clientip_source tg_clientip_resolve(const uint8_t peer[16],
                                             const struct tg_clientip_field *xff, size_t nxff,
-                                            const struct tg_cidr *trusted, size_t ntrusted,
+                                            const struct tg_clientip_cidr *trusted, size_t ntrusted,
                                             uint8_t out[16]);
 
 /* Writes `a` as text (IPv4-mapped as a dotted quad) with a NUL into `buf`. Returns the

@@ -24,7 +24,7 @@ struct tg_ratelimit {
     _Atomic int64_t period_us;
     _Atomic uint64_t cell; /* GLOBAL's state */
     _Atomic uint64_t hits, contended;
-    struct tg_rltable *table;
+    struct tg_ratelimit__table *table;
     uint64_t seed;
     struct tg_ratelimit_params p; /* control thread's copy */
 };

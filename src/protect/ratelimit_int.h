@@ -36,20 +36,21 @@ bool tg_ratelimit__decide(const struct tg_ratelimit__p *p, uint64_t old, bool pa
  * (expired), else a weight that grows with what evicting it would lose. */
 uint64_t tg_ratelimit__weight(const struct tg_ratelimit__p *p, uint64_t v48, int64_t now_us);
 
-struct tg_rltable;
+struct tg_ratelimit__table;
 
 /* `capacity` rounded up to a power of two, at least 64. 0 or -ENOMEM. */
-int tg_ratelimit__table_new(size_t capacity, struct tg_rltable **out);
-void tg_ratelimit__table_free(struct tg_rltable *t);
+int tg_ratelimit__table_new(size_t capacity, struct tg_ratelimit__table **out);
+void tg_ratelimit__table_free(struct tg_ratelimit__table *t);
 
 /* Decides for the key whose hash is `fp` (never 0) under parameter generation `gen`
  * (0..15; entries of another generation count as empty). False if four attempts in a row
  * lost races (then nothing was decided). */
-bool tg_ratelimit__table_take(struct tg_rltable *t, const struct tg_ratelimit__p *p, unsigned gen,
-                              uint64_t fp, int64_t now_us, struct tg_ratelimit_verdict *v);
+bool tg_ratelimit__table_take(struct tg_ratelimit__table *t, const struct tg_ratelimit__p *p,
+                              unsigned gen, uint64_t fp, int64_t now_us,
+                              struct tg_ratelimit_verdict *v);
 
-void tg_ratelimit__table_stats(const struct tg_rltable *t, struct tg_ratelimit_stats *out);
-size_t tg_ratelimit__table_live(const struct tg_rltable *t, const struct tg_ratelimit__p *p,
-                                unsigned gen, int64_t now_us);
+void tg_ratelimit__table_stats(const struct tg_ratelimit__table *t, struct tg_ratelimit_stats *out);
+size_t tg_ratelimit__table_live(const struct tg_ratelimit__table *t,
+                                const struct tg_ratelimit__p *p, unsigned gen, int64_t now_us);
 
 #endif

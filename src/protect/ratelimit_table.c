@@ -29,19 +29,19 @@ struct entry {
     _Atomic uint64_t st;
 };
 
-struct tg_rltable {
+struct tg_ratelimit__table {
     size_t mask;
     struct entry *e;
     void *mem;
     _Atomic uint64_t used, evictions, evictions_live;
 };
 
-int tg_ratelimit__table_new(size_t capacity, struct tg_rltable **out)
+int tg_ratelimit__table_new(size_t capacity, struct tg_ratelimit__table **out)
 {
     size_t n = 64;
     while (n < capacity && n < ((size_t)1 << 40))
         n <<= 1;
-    struct tg_rltable *t = calloc(1, sizeof *t);
+    struct tg_ratelimit__table *t = calloc(1, sizeof *t);
     /* calloc, not aligned_alloc + memset: a big table comes from fresh zero pages that
      * only take memory once keys land in them. */
     void *mem = calloc(1, n * sizeof(struct entry) + ALIGN);
@@ -57,7 +57,7 @@ int tg_ratelimit__table_new(size_t capacity, struct tg_rltable **out)
     return 0;
 }
 
-void tg_ratelimit__table_free(struct tg_rltable *t)
+void tg_ratelimit__table_free(struct tg_ratelimit__table *t)
 {
     if (!t)
         return;
@@ -70,12 +70,12 @@ static uint64_t tag_of(uint64_t fp, unsigned gen)
     return ((fp >> 48) ^ (uint64_t)(gen & 15) * 0x1111u) & 0xffff;
 }
 
-static struct entry *block(const struct tg_rltable *t, uint64_t fp)
+static struct entry *block(const struct tg_ratelimit__table *t, uint64_t fp)
 {
     return &t->e[fp & t->mask & ~(uint64_t)(WAYS - 1)];
 }
 
-static struct entry *find(const struct tg_rltable *t, uint64_t fp)
+static struct entry *find(const struct tg_ratelimit__table *t, uint64_t fp)
 {
     struct entry *b = block(t, fp);
     for (int i = 0; i < WAYS; i++)
@@ -99,8 +99,8 @@ static uint64_t rank(const struct entry *e, uint64_t f, const struct tg_ratelimi
 
 /* Takes an entry of the key's block for `fp`: a never-used one, else an expired one, else
  * the live one with the least to lose. NULL if another worker changed it first. */
-static struct entry *claim(struct tg_rltable *t, const struct tg_ratelimit__p *p, unsigned gen,
-                           uint64_t fp, int64_t now_us)
+static struct entry *claim(struct tg_ratelimit__table *t, const struct tg_ratelimit__p *p,
+                           unsigned gen, uint64_t fp, int64_t now_us)
 {
     struct entry *b = block(t, fp), *victim = NULL;
     uint64_t vf = 0, best = UINT64_MAX;
@@ -149,8 +149,9 @@ static int use(struct entry *e, const struct tg_ratelimit__p *p, unsigned gen, u
     }
 }
 
-bool tg_ratelimit__table_take(struct tg_rltable *t, const struct tg_ratelimit__p *p, unsigned gen,
-                              uint64_t fp, int64_t now_us, struct tg_ratelimit_verdict *v)
+bool tg_ratelimit__table_take(struct tg_ratelimit__table *t, const struct tg_ratelimit__p *p,
+                              unsigned gen, uint64_t fp, int64_t now_us,
+                              struct tg_ratelimit_verdict *v)
 {
     for (int a = 0; a < ATTEMPTS; a++) {
         struct entry *e = find(t, fp);
@@ -162,9 +163,9 @@ bool tg_ratelimit__table_take(struct tg_rltable *t, const struct tg_ratelimit__p
     return false;
 }
 
-void tg_ratelimit__table_stats(const struct tg_rltable *t, struct tg_ratelimit_stats *out)
+void tg_ratelimit__table_stats(const struct tg_ratelimit__table *t, struct tg_ratelimit_stats *out)
 {
-    struct tg_rltable *m = (struct tg_rltable *)t;
+    struct tg_ratelimit__table *m = (struct tg_ratelimit__table *)t;
     out->capacity = t->mask + 1;
     out->used = (size_t)atomic_load_explicit(&m->used, memory_order_relaxed);
     out->evictions_total = atomic_load_explicit(&m->evictions, memory_order_relaxed);
@@ -172,8 +173,8 @@ void tg_ratelimit__table_stats(const struct tg_rltable *t, struct tg_ratelimit_s
     out->bytes += sizeof *t + (t->mask + 1) * sizeof(struct entry) + ALIGN;
 }
 
-size_t tg_ratelimit__table_live(const struct tg_rltable *t, const struct tg_ratelimit__p *p,
-                                unsigned gen, int64_t now_us)
+size_t tg_ratelimit__table_live(const struct tg_ratelimit__table *t,
+                                const struct tg_ratelimit__p *p, unsigned gen, int64_t now_us)
 {
     size_t live = 0;
     for (size_t i = 0; i <= t->mask; i++) {

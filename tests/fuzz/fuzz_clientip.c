@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_INPUT 4096
 #define MAX_ENTRIES (MAX_INPUT + MAX_FIELDS) /* at most one per comma and per line */
 
-static void check_cidr(const struct tg_cidr *c)
+static void check_cidr(const struct tg_clientip_cidr *c)
 {
     CHECK(c->bits <= 128);
     for (unsigned i = c->bits; i < 128; i++)
@@ -49,7 +49,7 @@ struct entry {
 };
 
 static enum tg_clientip_source reference(const uint8_t peer[16], const struct tg_clientip_field *f,
-                                         size_t nf, const struct tg_cidr *t, size_t nt,
+                                         size_t nf, const struct tg_clientip_cidr *t, size_t nt,
                                          uint8_t out[16])
 {
     static struct entry e[MAX_ENTRIES];
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A private copy, so reading past a line shows up under ASan. */
     char *in = malloc(size ? size : 1);
     memcpy(in, data, size);
-    struct tg_cidr cidrs[MAX_CIDRS];
+    struct tg_clientip_cidr cidrs[MAX_CIDRS];
     struct tg_clientip_field fields[MAX_FIELDS];
     size_t nc = 0, nf = 0, pos = 0;
     int part = 0; /* 0 CIDRs, 1 peer, 2 header lines */

@@ -73,9 +73,9 @@ static void test_parse(void)
     TG_EXPECT(!tg_clientip_parse(big, sizeof big, a));
 }
 
-static struct tg_cidr cidr(const char *s)
+static struct tg_clientip_cidr cidr(const char *s)
 {
-    struct tg_cidr c;
+    struct tg_clientip_cidr c;
     memset(&c, 0xee, sizeof c);
     TG_EXPECT(tg_clientip_parse_cidr(s, strlen(s), &c));
     return c;
@@ -84,7 +84,7 @@ static struct tg_cidr cidr(const char *s)
 static void test_cidr(void)
 {
     uint8_t a[16];
-    struct tg_cidr c = cidr("10.1.2.3/8");
+    struct tg_clientip_cidr c = cidr("10.1.2.3/8");
     TG_EXPECT_EQ(c.bits, 104);
     TG_EXPECT_STREQ(fmt(c.net), "10.0.0.0");
     TG_EXPECT(parse("10.255.0.1", a) && tg_clientip_in(&c, a));
@@ -121,7 +121,7 @@ static void test_cidr(void)
     }
 }
 
-static struct tg_cidr trusted[3];
+static struct tg_clientip_cidr trusted[3];
 
 /* Resolves `xff` (lines separated by '\n') from `peer`; returns the source and writes the
  * client's text into `who`. */
