@@ -90,17 +90,19 @@ static bool gcra(const struct tg_ratelimit__p *p, uint64_t tat_ns, uint64_t now_
 }
 
 /* Fixed window: `id` and `count` as stored, `cur` the window of `now_us`, all modulo
- * 2^`bits`. A stored window newer than `cur` (another worker's clock is a little ahead and
- * already opened the next window) is the current one for this request too: restarting it
- * from an older window would let that window's quota through twice. */
+ * 2^`bits`. A stored window exactly one ahead of `cur` (another worker's clock is a little
+ * ahead and already opened the next window) is the current one for this request too:
+ * restarting the older window would let its quota through twice. Anything else that is
+ * not `cur` is an old window (or, for a moment during a change of algorithm or window
+ * length, a word in another format) and starts over, so a stray word can never hold a
+ * key in a far-away window. */
 static bool fixed(const struct tg_ratelimit__p *p, uint64_t id, uint64_t count, uint64_t cur,
                   unsigned bits, int64_t now_us, uint64_t *next_id, uint64_t *next_count,
                   struct tg_ratelimit_verdict *v)
 {
-    uint64_t mask = (1ull << bits) - 1, ahead = (id - cur) & mask;
-    if (ahead == 0 || ahead >= 1ull << (bits - 1)) {
-        if (ahead)
-            count = 0;
+    uint64_t ahead = (id - cur) & ((1ull << bits) - 1);
+    if (ahead > 1) {
+        count = 0;
         ahead = 0;
         id = cur;
     }

@@ -113,8 +113,9 @@ struct tg_ratelimit_verdict {
 };
 
 /* Any worker thread: decides one request and fills `v`; returns v->allow. `key` may be
- * NULL for GLOBAL. Never allocates, never blocks. Cost: one CAS on a shared word (global),
- * plus one keyed hash and a probe of two cache lines (per key); see bench/protect_admit.c. */
+ * NULL for GLOBAL (for a keyed rule, a NULL key shares one cell with every other NULL). Never
+ * allocates, never blocks. Cost: one CAS on a shared word (global), plus one keyed hash and a probe
+ * of two cache lines (per key); see bench/protect_admit.c. */
 bool tg_ratelimit_take(struct tg_ratelimit *rl, int64_t now_us, const struct tg_ratelimit_key *key,
                        struct tg_ratelimit_verdict *v);
 

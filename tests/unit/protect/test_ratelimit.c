@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "protect/ratelimit_int.h"
 #include "tg_test.h"
 
 #define S 1000000LL
@@ -141,6 +142,31 @@ static void test_fixed_window(void)
     TG_EXPECT(!take(rl, 659 * S, &v));
     TG_EXPECT(!take(rl, 661 * S, &v));
     tg_ratelimit_free(rl);
+}
+
+/* A fixed-window word naming a window far from now (another format read during a change
+ * of algorithm or window length) starts over instead of holding the key there; only the
+ * very next window is taken as current (a worker whose clock is a little ahead). */
+static void test_stray_window_words(void)
+{
+    struct tg_ratelimit__p p = {.algo = TG_RATELIMIT_FIXED_WINDOW, .limit = 5, .period_us = S};
+    struct tg_ratelimit_verdict v;
+    uint64_t next, cur = 1000;
+    int64_t now = (int64_t)cur * S + 500000;
+    for (int packed = 0; packed < 2; packed++) {
+        unsigned cbits = packed ? 16 : 24;
+        uint64_t far = (cur + 5) << cbits | 5, ahead = (cur + 1) << cbits | 5;
+        TG_EXPECT(tg_ratelimit__decide(&p, far, packed, now, &next, &v));
+        TG_EXPECT_EQ(next, cur << cbits | 1);
+        TG_EXPECT_EQ(v.reset_us, 500000);
+        TG_EXPECT(!tg_ratelimit__decide(&p, ahead, packed, now, &next, &v));
+        TG_EXPECT_EQ(v.retry_after_us, 1500000);
+        TG_EXPECT(tg_ratelimit__decide(&p, (cur - 1) << cbits | 5, packed, now, &next, &v));
+    }
+    /* A table word only matters for this window or the next. */
+    TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 5) << 16 | 3, now), 0);
+    TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 1) << 16 | 3, now), 4);
+    TG_EXPECT_EQ(tg_ratelimit__weight(&p, cur << 16 | 3, now), 4);
 }
 
 static void test_dry_run_and_disabled(void)
@@ -327,6 +353,7 @@ int main(int argc, char **argv)
     test_gcra_spacing_and_burst();
     test_gcra_exact_over_an_hour();
     test_fixed_window();
+    test_stray_window_words();
     test_dry_run_and_disabled();
     test_headers();
     test_set_params();
