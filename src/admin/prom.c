@@ -150,6 +150,21 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
+    family(t, "rate_limit_hits_total", "counter",
+           "Requests refused with 429 by a rate limit, by endpoint, method and scope "
+           "(global, client_ip, route).");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        for (unsigned c = 0; s && c < TG_CAUSE_SLOTS && tg_gateway_cause_name(c); c++) {
+            const char *scope = tg_gateway_cause_rate_scope(c);
+            if (!s->causes[c] || !scope)
+                continue;
+            tg_text_put(t, "rate_limit_hits_total{", 22);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",scope=\"%s\"} %llu\n", scope, (unsigned long long)s->causes[c]);
+        }
+    }
+
     family(t, "tailguard_request_causes_total", "counter",
            "How requests ended (Envoy-style response flags), by endpoint, method and cause.");
     for (uint32_t k = 0; k < nkeys; k++) {
@@ -202,7 +217,7 @@ struct gauges {
         *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
         *restart_pending, *accept_queue, *admin_conns, *admin_conn_results, *admin_refusals,
         *admin_requests, *admin_closes, *admin_accept_errors, *task_runs, *task_overruns,
-        *task_duration;
+        *task_duration, *conns, *loop_lag;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
@@ -293,6 +308,12 @@ static int define(struct tg_registry *reg, struct gauges *g)
          TG_METRIC_COUNTER, task, 1},
         {&g->task_duration, "tailguard_control_task_duration_seconds",
          "How long the last run of each control-thread task took.", TG_METRIC_GAUGE, task, 1},
+        {&g->conns, "http_connections_active", "Client connections open on the proxy listener.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->loop_lag, "tailguard_eventloop_lag_seconds",
+         "The longest turn of the worker's event loop in the last 5 seconds: how late a "
+         "ready connection can be served.",
+         TG_METRIC_GAUGE, worker, 1},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -375,7 +396,7 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
 
 struct worker_ctx {
     struct gauges *g;
-    uint64_t active, accept_errors, refused;
+    uint64_t active, accept_errors, refused, conns;
 };
 
 static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
@@ -387,7 +408,9 @@ static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
     c->active += w->active;
     c->accept_errors += w->accept_errors;
     c->refused += w->conns_refused;
+    c->conns += w->connections;
     tg_family_set(c->g->accept_queue, labels, w->queue_depth);
+    tg_family_set(c->g->loop_lag, labels, (double)w->loop_lag_us / 1e6);
 }
 
 static void on_task(const struct tg_control_task_info *t, void *vg)
@@ -449,6 +472,7 @@ static void refresh(struct tg_gateway *gw, const struct tg_control *ctl, struct 
     tg_family_set(g->active, NULL, (double)wc.active);
     tg_family_set(g->accept_errors, NULL, (double)wc.accept_errors);
     tg_family_set(g->refused, NULL, (double)wc.refused);
+    tg_family_set(g->conns, NULL, (double)wc.conns);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -498,6 +522,7 @@ void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
     struct tg_text t = {0};
     request_families(&t, gw);
     histogram_families(&t, gw);
+    tg_admin_prom_protect(&t, gw);
     tg_registry_expose(reg, put_text, &t);
     if (t.oom) {
         tg_text_free(&t);

@@ -31,4 +31,8 @@ void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
                            const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
                            struct tg_admin_resp *r);
 
+/* The protections' families (prom_protect.c): circuit breakers and rate limiters. */
+struct tg_text;
+void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw);
+
 #endif

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "control/runtime.h"
+#include "control/watch.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
 
@@ -36,6 +37,7 @@ struct run {
     struct tg_control *ctl;
     struct tg_admin *admin;
     struct tg_runtime *rt;
+    struct tg_watch *watch;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -217,12 +219,20 @@ int tg_cli_run(int argc, char **argv)
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
+    /* Breaker transitions to the log and the audit log, a quarter second apart so an
+     * opening is on record about as soon as an operator could notice it. */
+    if (tg_watch_new(r.gw, tg_runtime_store(r.rt), &r.watch) != 0 ||
+        tg_control_every(r.ctl, "protect-watch", 250000, tg_watch_tick, r.watch) != 0) {
+        fprintf(stderr, "tailguard run: out of memory\n");
+        goto out;
+    }
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
 out:
     tg_control_close(r.ctl);
     tg_admin_free(r.admin);
     tg_gateway_free(r.gw);
     tg_control_free(r.ctl);
+    tg_watch_free(r.watch);
     tg_runtime_free(r.rt);
     return exit_code;
 }

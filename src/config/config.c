@@ -406,6 +406,8 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                "$TAILGUARD_ADMIN_TOKEN)",
                                cfg->listen.text);
     tg_config__policy_resolve(cfg);
+    if ((rc = tg_config__policy_check(cfg, eb)) != 0)
+        return rc;
     if (cfg->admin_mount_on_proxy)
         return mount_admin(cfg, eb);
     return 0;

@@ -99,7 +99,7 @@ int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *a
         [TG_BRK_WINDOW_S] = {.key = "window_seconds", .kind = TG_CONFIG_K_U32,
                              .out = &b->window_seconds, .min = 1, .max = 3600},
         [TG_BRK_WINDOW_N] = {.key = "window_requests", .kind = TG_CONFIG_K_U32,
-                             .out = &b->window_requests, .min = 0, .max = 100000},
+                             .out = &b->window_requests, .min = 0, .max = 65536},
         [TG_BRK_HALF_OPEN] = {.key = "half_open_requests", .kind = TG_CONFIG_K_U32,
                               .out = &b->half_open_requests, .min = 1, .max = 1000},
         [TG_BRK_LATENCY] = {.key = "latency_factor", .kind = TG_CONFIG_K_FUNC,
@@ -110,6 +110,10 @@ int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *a
         if (f[i].node)
             b->set |= 1u << i;
     }
+    if (rc == 0 && (b->set & (1u << TG_BRK_THRESHOLD)) && b->failure_threshold <= 0)
+        return tg_config__walk_err(w, f[TG_BRK_THRESHOLD].node,
+                                   "failure_threshold must be above 0 (a breaker that opens "
+                                   "with no failure never lets a call through)");
     if (rc == 0 && (b->set & (1u << TG_BRK_LATENCY)) && b->latency_factor > 0 &&
         b->latency_factor < 1.1)
         return tg_config__walk_err(w, f[TG_BRK_LATENCY].node,
@@ -460,5 +464,33 @@ int tg_config__policy_finish(struct tg_config *cfg, struct tg_errbuf *eb)
                                "admin: give either token or token_file");
     if (cfg->admin_token_file[0])
         return read_token_file(cfg, eb);
+    return 0;
+}
+
+int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    const struct tg_cfg_ratelimit *rl = &cfg->ratelimit;
+    const char *file = cfg->file;
+    uint32_t rate = rl->requests_per_minute ? rl->requests_per_minute : rl->requests_per_second;
+    if (rl->enabled && !rate && !rl->nrules)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "rate_limit: enabled with nothing to limit (give "
+                               "requests_per_minute, requests_per_second or rules)");
+    if (rl->burst && rate && rl->burst > rate)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "rate_limit.burst: %u is above the rate's %u requests", rl->burst,
+                               rate);
+    /* Per-key state counts in 16 bits and spaces requests at least 1 µs apart. */
+    if (rl->per != TG_RL_GLOBAL && rl->requests_per_second > 1000000)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "rate_limit.requests_per_second: at most 1000000 per %s",
+                               rl->per == TG_RL_CLIENT_IP ? "client" : "route");
+    for (uint32_t i = 0; i < rl->nrules; i++) {
+        uint32_t most = rl->rules[i].key == TG_RL_GLOBAL ? 16777215 : 65535;
+        if (rl->rules[i].max > most)
+            return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                                   "rate_limit.rules[%u].max: at most %u per window%s", i, most,
+                                   rl->rules[i].key == TG_RL_GLOBAL ? "" : " for each client");
+    }
     return 0;
 }

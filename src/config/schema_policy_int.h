@@ -26,4 +26,8 @@ int tg_config__policy_finish(struct tg_config *cfg, struct tg_errbuf *eb);
  * did not write; rate-limit rules without a message get the default one. */
 void tg_config__policy_resolve(struct tg_config *cfg);
 
+/* From tg_config_validate: the limits that span keys of the protection sections (a
+ * rate limit with nothing to limit, a burst above its rate, per-key maxima). */
+int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb);
+
 #endif

@@ -52,10 +52,15 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
     c->w = w;
     c->fd = fd;
     c->x.route = -1;
-    if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->ip, sizeof c->ip);
-    else
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->ip, sizeof c->ip);
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        inet_ntop(AF_INET6, a6, c->ip, sizeof c->ip);
+        memcpy(c->ip16, a6, 16);
+    } else {
+        const struct in_addr *a4 = &((const struct sockaddr_in *)ss)->sin_addr;
+        inet_ntop(AF_INET, a4, c->ip, sizeof c->ip);
+        tg_clientip_from_v4(a4, c->ip16);
+    }
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
