@@ -90,18 +90,19 @@ static bool gcra(const struct tg_ratelimit__p *p, uint64_t tat_ns, uint64_t now_
 }
 
 /* Fixed window: `id` and `count` as stored, `cur` the window of `now_us`, all modulo
- * 2^`bits`. A stored window exactly one ahead of `cur` (another worker's clock is a little
- * ahead and already opened the next window) is the current one for this request too:
- * restarting the older window would let its quota through twice. Anything else that is
- * not `cur` is an old window (or, for a moment during a change of algorithm or window
- * length, a word in another format) and starts over, so a stray word can never hold a
- * key in a far-away window. */
+ * 2^`bits`. A stored window a little ahead of `cur` (another worker's clock is ahead, or
+ * this request's clock was read before a long preemption, and the next window is already
+ * open) is the current one for this request too: restarting the older window would let
+ * its quota through twice. Anything else that is not `cur` is an old window (or, for a
+ * moment during a change of algorithm or window length, a word in another format) and
+ * starts over, so a stray word can never hold a key in a far-away window. */
+#define TG_RATELIMIT__LAG_WINDOWS 16
 static bool fixed(const struct tg_ratelimit__p *p, uint64_t id, uint64_t count, uint64_t cur,
                   unsigned bits, int64_t now_us, uint64_t *next_id, uint64_t *next_count,
                   struct tg_ratelimit_verdict *v)
 {
     uint64_t ahead = (id - cur) & ((1ull << bits) - 1);
-    if (ahead > 1) {
+    if (ahead > TG_RATELIMIT__LAG_WINDOWS) {
         count = 0;
         ahead = 0;
         id = cur;
@@ -153,7 +154,7 @@ uint64_t tg_ratelimit__weight(const struct tg_ratelimit__p *p, uint64_t v48, int
         return v48 > now ? v48 - now : 0;
     uint64_t cur = (now / (uint64_t)p->period_us) & 0xffffffffu;
     uint64_t ahead = ((v48 >> 16) - cur) & 0xffffffffu;
-    return ahead < 2 ? (v48 & 0xffff) + 1 : 0; /* this window or the next one */
+    return ahead <= TG_RATELIMIT__LAG_WINDOWS ? (v48 & 0xffff) + 1 : 0; /* current or ahead */
 }
 
 static void load_params(const struct tg_ratelimit *rl, struct tg_ratelimit__p *p)

@@ -155,16 +155,23 @@ static void test_stray_window_words(void)
     int64_t now = (int64_t)cur * S + 500000;
     for (int packed = 0; packed < 2; packed++) {
         unsigned cbits = packed ? 16 : 24;
-        uint64_t far = (cur + 5) << cbits | 5, ahead = (cur + 1) << cbits | 5;
+        uint64_t far = (cur + 100) << cbits | 5, ahead = (cur + 1) << cbits | 5;
         TG_EXPECT(tg_ratelimit__decide(&p, far, packed, now, &next, &v));
         TG_EXPECT_EQ(next, cur << cbits | 1);
         TG_EXPECT_EQ(v.reset_us, 500000);
         TG_EXPECT(!tg_ratelimit__decide(&p, ahead, packed, now, &next, &v));
         TG_EXPECT_EQ(v.retry_after_us, 1500000);
         TG_EXPECT(tg_ratelimit__decide(&p, (cur - 1) << cbits | 5, packed, now, &next, &v));
+        /* A request whose clock lags several windows (a long preemption between reading
+         * the clock and deciding) counts in the newer window, never restarts an old one:
+         * that would let a window's quota through twice. */
+        TG_EXPECT(!tg_ratelimit__decide(&p, (cur + 3) << cbits | 5, packed, now, &next, &v));
+        TG_EXPECT(tg_ratelimit__decide(&p, (cur + 3) << cbits | 2, packed, now, &next, &v));
+        TG_EXPECT_EQ(next, (cur + 3) << cbits | 3);
     }
-    /* A table word only matters for this window or the next. */
-    TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 5) << 16 | 3, now), 0);
+    /* A table word matters for this window and the few after it, not for a far one. */
+    TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 100) << 16 | 3, now), 0);
+    TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 5) << 16 | 3, now), 4);
     TG_EXPECT_EQ(tg_ratelimit__weight(&p, (cur + 1) << 16 | 3, now), 4);
     TG_EXPECT_EQ(tg_ratelimit__weight(&p, cur << 16 | 3, now), 4);
 }
