@@ -441,19 +441,20 @@ static void test_threads_exact(void)
         pthread_create(&th[i], NULL, mt_worker, (void *)(i + 1));
     for (int i = 0; i < MT_THREADS; i++)
         pthread_join(th[i], NULL);
+    unsigned long long served = atomic_load(&mt_served), granted = atomic_load(&mt_granted);
+    int max_inflight = atomic_load(&mt_max_inflight), max_parked = atomic_load(&mt_max_parked);
     printf("threads: served %llu (%llu from the queue), max in flight %d, max parked %d\n",
-           (unsigned long long)atomic_load(&mt_served),
-           (unsigned long long)atomic_load(&mt_granted), atomic_load(&mt_max_inflight),
-           atomic_load(&mt_max_parked));
-    TG_EXPECT_LE(atomic_load(&mt_max_inflight), MT_HARD);
-    TG_EXPECT_LE(atomic_load(&mt_max_parked), MT_QUEUE);
-    TG_EXPECT_GT(atomic_load(&mt_served), MT_ITERS);
-    TG_EXPECT_GT(atomic_load(&mt_granted), 0);
+           served, granted, max_inflight, max_parked);
+    TG_EXPECT_LE(max_inflight, MT_HARD);
+    TG_EXPECT_LE(max_parked, MT_QUEUE);
+    TG_EXPECT_GT(served, MT_ITERS);
+    TG_EXPECT_GT(granted, 0);
     struct tg_conclimit_stats st;
     tg_conclimit_read(mt_cl, &mt_p, &st);
     TG_EXPECT_EQ(st.inflight, 0);
     TG_EXPECT_EQ(st.queued, 0);
-    TG_EXPECT_EQ(atomic_load(&mt_parked), 0);
+    int parked = atomic_load(&mt_parked);
+    TG_EXPECT_EQ(parked, 0);
     tg_conclimit_free(mt_cl);
 }
 
