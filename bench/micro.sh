@@ -11,5 +11,9 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/hist_record.c src/metrics/hist.c -lm -
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
     src/metrics/reqstats.c src/metrics/hist.c src/metrics/phist.c -lm -lpthread \
     -o "$out/metrics_record"
+# ns per request for the concurrency limit, retry and outlier decisions
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_limits.c src/protect/conclimit.c \
+    src/protect/retry.c src/protect/outlier.c -lm -lpthread -o "$out/protect_limits"
 "$out/hist_record"
 "$out/metrics_record"
+"$out/protect_limits"

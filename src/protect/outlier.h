@@ -14,9 +14,9 @@
  *   at least latency_min_excess_us, once latency_min_peers servers have at least
  *   latency_min_samples responses each. The median includes the server judged: with
  *   three or more servers one slow server cannot move it far, and no per-server median
- *   has to be computed. The EWMA is updated without a CAS (load, mix, store): two
- *   workers answering at once may lose one sample, which an average shrugs off, while a
- *   CAS loop on a server's hottest word would not be free.
+ *   has to be computed. The EWMA and the sample count are updated without a locked
+ *   instruction (load, mix, store): two workers answering at once may lose one sample,
+ *   which an average shrugs off, while a CAS on a server's hottest word is not free.
  * - Ejection time: base_eject × the number of times the server has been ejected, up to
  *   max_eject (Envoy's rule). Each max_eject a server then stays in forgives one earlier
  *   ejection, so a server that was flaky last week starts short again.
@@ -99,8 +99,9 @@ void tg_outlier_carry(struct tg_outlier *dst, uint32_t di, const struct tg_outli
 
 /* Records the outcome of a try to server `i`; true if it ejected the server (log it
  * once). Outcomes of a server already out are ignored: they were sent before it left.
- * Any worker; cost: two or three relaxed atomics on the server's own cache line, plus
- * a scan of the upstream's servers when an ejection is due. */
+ * Any worker; cost: a few relaxed loads and stores on the server's own cache line (a
+ * locked add on an error), plus a scan of the upstream's servers when an ejection is
+ * due. */
 bool tg_outlier_observe(struct tg_outlier *o, const struct tg_outlier_params *p, uint32_t i,
                         int64_t now_us, const struct tg_outlier_result *r);
 

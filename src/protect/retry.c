@@ -1,22 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Retry decisions and the shared retry budget (see retry.h for the policy). The budget
- * is two counters on one cache line: first tries in flight (one atomic add and one
- * subtract per request, the only cost a request that never fails pays) and retries in
- * flight (a CAS bounded by the budget when a retry is decided). The other counters are
- * written only on failures, on a line of their own. */
+ * is one counter, retries in flight, taken with a CAS bounded by the budget when a retry
+ * is decided; it and the other counters are written only on failures. */
 #include "protect/retry.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct tg_retry {
-    alignas(64) atomic_uint first; /* first tries in flight */
-    atomic_uint retries;           /* retries in flight, from decision to end */
-    alignas(64) atomic_ullong retries_total, no_budget, exhausted, no_time;
+    atomic_uint retries; /* retries in flight, from decision to end */
+    atomic_ullong retries_total, no_budget, exhausted, no_time;
 };
 
 void tg_retry_params_init(struct tg_retry_params *p)
@@ -36,10 +31,9 @@ void tg_retry_params_init(struct tg_retry_params *p)
 
 int tg_retry_new(struct tg_retry **out)
 {
-    struct tg_retry *r = aligned_alloc(64, sizeof *r);
+    struct tg_retry *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
-    memset(r, 0, sizeof *r);
     *out = r;
     return 0;
 }
@@ -100,15 +94,16 @@ int64_t tg_retry_backoff(const struct tg_retry_params *p, uint32_t n, int64_t pr
     return (int64_t)(p->jitter == TG_RETRY_JITTER_FULL ? unit(rnd) * d : d);
 }
 
-/* Takes a retry's place if the retries in flight are below the budget. */
-static bool take_budget(struct tg_retry *r, const struct tg_retry_params *p)
+/* Takes a retry's place if the retries in flight are below the budget, the first tries
+ * being the tries in flight that are not retries. */
+static bool take_budget(struct tg_retry *r, const struct tg_retry_params *p, uint32_t inflight)
 {
-    uint64_t first = atomic_load_explicit(&r->first, memory_order_relaxed);
-    uint64_t budget = first * p->budget_ratio_pct / 100;
-    if (budget < p->min_concurrent)
-        budget = p->min_concurrent;
     unsigned cur = atomic_load_explicit(&r->retries, memory_order_relaxed);
     do {
+        uint64_t first = inflight > cur ? inflight - cur : 0;
+        uint64_t budget = first * p->budget_ratio_pct / 100;
+        if (budget < p->min_concurrent)
+            budget = p->min_concurrent;
         if (cur >= budget)
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&r->retries, &cur, cur + 1,
@@ -121,11 +116,6 @@ static void count(atomic_ullong *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-void tg_retry_start(struct tg_retry *r)
-{
-    atomic_fetch_add_explicit(&r->first, 1, memory_order_relaxed);
-}
-
 void tg_retry_cancel(struct tg_retry *r)
 {
     atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
@@ -135,8 +125,8 @@ void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
                   const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
                   struct tg_retry_decision *out)
 {
-    atomic_fetch_sub_explicit(t->attempt <= 1 ? &r->first : &r->retries, 1,
-                              memory_order_relaxed);
+    if (t->attempt > 1)
+        atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
     *out = (struct tg_retry_decision){.verdict = TG_RETRY_DONE};
     if (!tg_retry_worth(p, t))
         return; /* a success, or a failure a second try would not mend */
@@ -151,7 +141,7 @@ void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
         count(&r->no_time);
         return;
     }
-    if (!take_budget(r, p)) {
+    if (!take_budget(r, p, t->inflight)) {
         out->verdict = TG_RETRY_NO_BUDGET;
         count(&r->no_budget);
         return;
@@ -164,7 +154,6 @@ void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
 
 void tg_retry_read(const struct tg_retry *r, struct tg_retry_stats *out)
 {
-    out->first_inflight = atomic_load_explicit(&r->first, memory_order_relaxed);
     out->retries_inflight = atomic_load_explicit(&r->retries, memory_order_relaxed);
     out->retries_total = atomic_load_explicit(&r->retries_total, memory_order_relaxed);
     out->no_budget_total = atomic_load_explicit(&r->no_budget, memory_order_relaxed);

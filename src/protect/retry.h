@@ -21,8 +21,13 @@
  * retries themselves in its base, so 20 % lets retries reach 25 % of the first tries'
  * load; counting first tries only makes "20 %" mean at most 20 % extra load, whatever
  * fails. A retry holds its place from the decision (through the backoff) until its try
- * ends, so a burst of failures cannot schedule more retries than the budget. Two shared
- * counters, changed with one atomic operation each (one CAS for a retry), no lock.
+ * ends, so a burst of failures cannot schedule more retries than the budget. The only
+ * shared state is the count of retries in flight, changed with one CAS when a retry is
+ * granted and one subtraction when it ends: a request that never fails costs nothing
+ * here. Tries in flight are the caller's count (it keeps one per server for balancing
+ * anyway), so first tries are that count minus the retries (retries waiting out their
+ * backoff are in ours but not in the caller's, which errs toward fewer retries); a count
+ * of every request kept here would cost two shared atomic operations per request.
  *
  * Parameters come from the caller's configuration snapshot on every call; the state is
  * only the shared counters, so it carries over a configuration change unchanged. Used by
@@ -75,6 +80,8 @@ struct tg_retry_try {
     bool idempotent;       /* the method is idempotent */
     bool replayable;       /* the request (its body) can be sent again */
     bool other_server;     /* a usable server other than this try's exists */
+    uint32_t inflight;     /* tries in flight to the upstream now, all workers, retries
+                            * included; counting this one or not makes no difference */
     int64_t prev_delay_us; /* the previous backoff (decorrelated jitter), 0 before any */
     int64_t deadline_us;   /* the request's overall deadline, 0 for none */
 };
@@ -99,14 +106,12 @@ struct tg_retry;
 int tg_retry_new(struct tg_retry **out);
 void tg_retry_free(struct tg_retry *r); /* accepts NULL; nothing may use it any more */
 
-/* A request's first try starts: it joins the budget's base. Any worker, one atomic add. */
-void tg_retry_start(struct tg_retry *r);
-
-/* The try numbered t->attempt ended at `now_us`: gives back its place (first try or
- * retry) and, on failure, decides. Every try that started ends here exactly once. `rnd`
- * is a uniformly random 64-bit value for the jitter. On AGAIN the retry's budget place
- * is taken: the caller starts the retry after `delay_us` (its end comes back here with
- * attempt + 1), or calls tg_retry_cancel if it never does. Any worker. */
+/* The try numbered t->attempt ended at `now_us`: a retry gives back its place, and a
+ * failure is decided. Every retry that started must end here (or be cancelled); a first
+ * try that succeeded may skip it. `rnd` is a uniformly random 64-bit value for the
+ * jitter. On AGAIN the retry's budget place is taken: the caller starts the retry after
+ * `delay_us` (its end comes back here with attempt + 1), or calls tg_retry_cancel if it
+ * never does. Any worker; a success costs a few compares, a failure one CAS. */
 void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
                   const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
                   struct tg_retry_decision *out);
@@ -123,7 +128,7 @@ int64_t tg_retry_backoff(const struct tg_retry_params *p, uint32_t n, int64_t pr
                          uint64_t rnd);
 
 struct tg_retry_stats {
-    uint32_t first_inflight, retries_inflight; /* now */
+    uint32_t retries_inflight; /* now, backoffs included */
     uint64_t retries_total;   /* retries granted (AGAIN) */
     uint64_t no_budget_total; /* refused by the budget */
     uint64_t exhausted_total; /* worth a retry, out of attempts */
