@@ -50,13 +50,13 @@ static uint64_t one_request(enum what w, int64_t now_us, uint32_t server)
     if (w & OUTLIER)
         acc += tg_outlier_usable(ol, server, now_us) + tg_outlier_weight(ol, &olp, server, now_us);
     if (w & OUTLIER) {
-        struct tg_outlier_result res = {.kind = TG_OUTLIER_RESPONSE, .status = 200,
-                                        .latency_us = 1000 + (now_us & 255)};
+        struct tg_outlier_result res = {
+            .kind = TG_OUTLIER_RESPONSE, .status = 200, .latency_us = 1000 + (now_us & 255)};
         acc += tg_outlier_observe(ol, &olp, server, now_us, &res);
     }
     if (w & RETRY) {
-        struct tg_retry_try t = {.attempt = 1, .status = 200, .idempotent = true,
-                                 .replayable = true, .inflight = 10};
+        struct tg_retry_try t = {
+            .attempt = 1, .status = 200, .idempotent = true, .replayable = true, .inflight = 10};
         struct tg_retry_decision d;
         tg_retry_end(rt, &rtp, &t, now_us, (uint64_t)now_us, &d);
         acc += d.verdict;
@@ -128,8 +128,7 @@ int main(void)
     };
     printf("ns per request (median of %d runs of %d)   1 thread   2 threads\n", RUNS, OPS);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        printf("%-42s %8.1f   %8.1f\n", rows[i].name, measure(rows[i].w, 1),
-               measure(rows[i].w, 2));
+        printf("%-42s %8.1f   %8.1f\n", rows[i].name, measure(rows[i].w, 1), measure(rows[i].w, 2));
     tg_conclimit_free(cl);
     tg_retry_free(rt);
     tg_outlier_free(ol);

@@ -127,8 +127,7 @@ static void tick(struct tg_adaptive *a, const struct tg_adaptive_params *p, int6
     if (a->accepting) {
         accept(a, p, dt);
     } else if (g < 1.0) {
-        double used = s->peak_inflight && s->peak_inflight < a->limit ? s->peak_inflight
-                                                                      : a->limit;
+        double used = s->peak_inflight && s->peak_inflight < a->limit ? s->peak_inflight : a->limit;
         squeeze(a, p, g, used, dt);
     } else {
         a->squeezing = false;

@@ -33,11 +33,12 @@
  *      the load eases, the latency that follows is measured as it happens. Envoy's
  *      gradient controller instead pins the limit to its floor now and then to measure
  *      the minimum, refusing traffic to do it; here the floor is only a floor.
- *   2. under light load (c < limit / 2) the latency seen is the unloaded latency, so the
- *      baseline follows it up too, with time constant τb.
+ *   2. under light load (c < limit / 2), a latency within tolerance of the baseline is
+ *      the unloaded latency, so the baseline follows it up too, with time constant τb.
  *   3. under load it rises only on evidence that concurrency does not drive latency: in
  *      one squeeze (consecutive ticks with g < 1) the limit has been cut by a third from
- *      where the squeeze began while the short latency fell by less than a tenth. Then the
+ *      where the squeeze began while the short latency fell by less than a tenth from its
+ *      highest in the squeeze (τs is about a tick, so the two move together). Then the
  *      limit holds and the baseline rises, base ← min(base · e^(dt/τb), short / √tolerance),
  *      until g reaches 1 and the limit grows back. Stopping at short / √tolerance rather
  *      than at short / tolerance, where g just reaches 1, leaves the accepted latency a
@@ -51,9 +52,11 @@
  * where a long moving average of latency as the baseline (Netflix's Gradient2) drifts up
  * to the degraded latency and stops protecting. Rule 3 caps the baseline at
  * short / √tolerance, so even then it never reaches the latency it is accepting, and
- * rule 1 brings it straight back down when the incident ends. Known limit: an upstream
+ * rule 1 brings it straight back down when the incident ends. Known limits: an upstream
  * whose latency grows with load but less than a tenth for a third less concurrency is
- * treated as slow whatever its load. */
+ * treated as slow whatever its load; and the first tick sets the baseline, so a limiter
+ * created in the middle of an overload takes the overloaded latency as the unloaded one
+ * until a quieter moment (rule 1) corrects it. */
 #ifndef TG_PROTECT_ADAPTIVE_H
 #define TG_PROTECT_ADAPTIVE_H
 
@@ -96,8 +99,8 @@ uint32_t tg_adaptive_update(struct tg_adaptive *a, const struct tg_adaptive_para
 
 struct tg_adaptive_stats {
     uint32_t limit;
-    double short_us, baseline_us; /* 0 before the first tick with enough samples */
-    bool squeezing;               /* the last tick lowered (or held) the limit */
+    double short_us, baseline_us;  /* 0 before the first tick with enough samples */
+    bool squeezing;                /* the last tick lowered (or held) the limit */
     uint64_t decreases, increases; /* ticks that lowered / raised the limit */
     uint64_t baseline_accepts;     /* ticks of rule 3: latency accepted as the new normal */
 };

@@ -18,9 +18,9 @@
 
 struct tg_conclimit {
     alignas(64) atomic_uint inflight;
-    atomic_uint peak;     /* highest inflight since tg_conclimit_take_peak */
-    atomic_ullong queued; /* waiters of tier t in bits [QBITS*t, QBITS*(t+1)) */
-    atomic_uint limit;    /* adaptive limit, 0 for none */
+    atomic_uint peak;        /* highest inflight since tg_conclimit_take_peak */
+    _Atomic uint64_t queued; /* waiters of tier t in bits [QBITS*t, QBITS*(t+1)) */
+    atomic_uint limit;       /* adaptive limit, 0 for none */
     alignas(64) atomic_ullong rejected[TG_CONCLIMIT_R_COUNT][TG_TIER_COUNT];
     atomic_ullong admitted_soft, queued_total, dequeued_total;
 };
@@ -132,8 +132,7 @@ static uint32_t queued_total(uint64_t word)
 static void raise_peak(struct tg_conclimit *cl, uint32_t n)
 {
     uint32_t pk = atomic_load_explicit(&cl->peak, memory_order_relaxed);
-    while (n > pk && !atomic_compare_exchange_weak_explicit(&cl->peak, &pk, n,
-                                                            memory_order_relaxed,
+    while (n > pk && !atomic_compare_exchange_weak_explicit(&cl->peak, &pk, n, memory_order_relaxed,
                                                             memory_order_relaxed))
         ;
 }

@@ -34,12 +34,7 @@
 #include <stdint.h>
 
 /* A route's tier: lower value, higher priority. */
-enum tg_tier {
-    TG_TIER_CRITICAL = 0,
-    TG_TIER_STANDARD,
-    TG_TIER_SHEDDABLE,
-    TG_TIER_COUNT
-};
+enum tg_tier { TG_TIER_CRITICAL = 0, TG_TIER_STANDARD, TG_TIER_SHEDDABLE, TG_TIER_COUNT };
 
 /* "critical", "standard", "sheddable" (metric label values); NULL out of range. */
 const char *tg_tier_name(enum tg_tier t);
@@ -52,8 +47,9 @@ struct tg_conclimit_params {
     uint32_t soft_limit;      /* above it: sheddable refused, others flagged; 0: = hard */
     uint32_t queue_max;       /* waiters across all workers, <= TG_CONCLIMIT_QUEUE_MAX */
     int64_t queue_timeout_us; /* a waiter not served by then is refused (503) */
-    /* Percent of the limit (and of the queue) a tier may use, 1-100. The critical entry
-     * is ignored: critical may use everything. Rounded up, so a limit of 1 admits all. */
+    /* Percent of the limit (and of the queue) a tier may use, 1-100 (0 counts as 100).
+     * The critical entry is ignored: critical may use everything; sheddable never waits
+     * whatever its share. Rounded up, so a limit of 1 admits every tier. */
     uint8_t share_pct[TG_TIER_COUNT];
 };
 
@@ -61,7 +57,7 @@ struct tg_conclimit_params {
 void tg_conclimit_params_init(struct tg_conclimit_params *p);
 
 enum tg_conclimit_verdict {
-    TG_CONCLIMIT_ADMIT = 0, /* slot taken: call tg_conclimit_release once when done */
+    TG_CONCLIMIT_ADMIT = 0,  /* slot taken: call tg_conclimit_release once when done */
     TG_CONCLIMIT_ADMIT_SOFT, /* slot taken, in flight above the soft limit: prefer another
                               * server if there is one; release as for ADMIT */
     TG_CONCLIMIT_QUEUE,      /* the waiter is parked on the worker's queue: see poll */
@@ -70,9 +66,9 @@ enum tg_conclimit_verdict {
 
 /* Why a request was refused (the `reason` label of the rejection counters). */
 enum tg_conclimit_reason {
-    TG_CONCLIMIT_R_LIMIT = 0,    /* in flight at the hard limit and no queue */
-    TG_CONCLIMIT_R_SHED,         /* the tier's share (or the soft limit) is used up */
-    TG_CONCLIMIT_R_QUEUE_FULL,   /* at the limit and the tier's share of the queue is full */
+    TG_CONCLIMIT_R_LIMIT = 0,     /* in flight at the hard limit and no queue */
+    TG_CONCLIMIT_R_SHED,          /* the tier's share (or the soft limit) is used up */
+    TG_CONCLIMIT_R_QUEUE_FULL,    /* at the limit and the tier's share of the queue is full */
     TG_CONCLIMIT_R_QUEUE_TIMEOUT, /* waited queue_timeout_us without a slot */
     TG_CONCLIMIT_R_COUNT
 };
@@ -126,7 +122,9 @@ enum tg_conclimit_poll_result {
 
 /* One step of the worker's queue: first a waiter past its queue timeout, else the
  * oldest waiter of the worker's highest tier if a slot is free for it and no worker
- * holds a waiter of a higher tier. Call until it returns NONE. The worker owning `q`. */
+ * holds a waiter of a higher tier. Call until it returns NONE. A granted waiter is not
+ * told whether it is above the soft limit: coming out of the queue, it nearly always
+ * is. The worker owning `q`. */
 enum tg_conclimit_poll_result tg_conclimit_poll(struct tg_conclimit *cl,
                                                 const struct tg_conclimit_params *p,
                                                 struct tg_conclimit_queue *q, int64_t now_us,
@@ -150,13 +148,13 @@ uint32_t tg_conclimit_take_peak(struct tg_conclimit *cl);
 
 /* What metrics and the admin API show. Counters only grow. */
 struct tg_conclimit_stats {
-    uint32_t inflight;           /* slots taken now */
-    uint32_t queued;             /* waiters now, all workers */
-    uint32_t limit, soft_limit;  /* effective now (0: no limit) */
+    uint32_t inflight;          /* slots taken now */
+    uint32_t queued;            /* waiters now, all workers */
+    uint32_t limit, soft_limit; /* effective now (0: no limit) */
     uint64_t rejected[TG_CONCLIMIT_R_COUNT][TG_TIER_COUNT];
-    uint64_t admitted_soft;      /* admitted above the soft limit */
-    uint64_t queued_total;       /* requests ever parked */
-    uint64_t dequeued_total;     /* parked requests that got a slot */
+    uint64_t admitted_soft;  /* admitted above the soft limit */
+    uint64_t queued_total;   /* requests ever parked */
+    uint64_t dequeued_total; /* parked requests that got a slot */
 };
 
 /* Relaxed reads of the counters; the fields are not one consistent snapshot. Any thread. */

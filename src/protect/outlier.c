@@ -16,13 +16,13 @@
 #include <string.h>
 
 #define COUNTED 1LL
-#define EWMA_WEIGHT 8 /* 1/8 per response: about the last 8 responses dominate */
+#define EWMA_WEIGHT 8      /* 1/8 per response: about the last 8 responses dominate */
 #define SAMPLES_MAX 65535u /* far above any latency_min_samples */
 
 struct server {
-    alignas(64) atomic_llong until; /* ejection end | COUNTED while it holds a place */
-    atomic_llong ramp_start_us;     /* slow start begins (the last return) */
-    atomic_llong ewma_us;
+    alignas(64) _Atomic int64_t until; /* ejection end | COUNTED while it holds a place */
+    _Atomic int64_t ramp_start_us;     /* slow start begins (the last return) */
+    _Atomic int64_t ewma_us;
     atomic_uint consecutive;
     atomic_uint samples;
     atomic_uint times; /* ejections counted toward the next one's length */
@@ -92,12 +92,12 @@ void tg_outlier_free(struct tg_outlier *o)
     free(o);
 }
 
-static int64_t load64(const atomic_llong *a)
+static int64_t load64(const _Atomic int64_t *a)
 {
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-static void store64(atomic_llong *a, int64_t v)
+static void store64(_Atomic int64_t *a, int64_t v)
 {
     atomic_store_explicit(a, v, memory_order_relaxed);
 }
@@ -156,8 +156,8 @@ static bool reserve(struct tg_outlier *o, uint32_t cap)
     do {
         if (c >= cap)
             return false;
-    } while (!atomic_compare_exchange_weak_explicit(&o->nejected, &c, c + 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&o->nejected, &c, c + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
     return true;
 }
 
@@ -191,8 +191,8 @@ static bool eject(struct tg_outlier *o, const struct tg_outlier_params *p, uint3
     uint32_t times = next_times(s, p, now_us, &len);
     int64_t end = ((now_us + len) & ~COUNTED);
     if ((w & COUNTED) ||
-        !atomic_compare_exchange_strong_explicit(&s->until, &w, end | COUNTED,
-                                                 memory_order_relaxed, memory_order_relaxed)) {
+        !atomic_compare_exchange_strong_explicit(&s->until, &w, end | COUNTED, memory_order_relaxed,
+                                                 memory_order_relaxed)) {
         atomic_fetch_sub_explicit(&o->nejected, 1, memory_order_relaxed); /* someone else */
         return false;
     }
@@ -254,8 +254,7 @@ static int by_ewma_desc(const void *a, const void *b)
     return (x->ewma_us < y->ewma_us) - (x->ewma_us > y->ewma_us);
 }
 
-uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *p,
-                          int64_t now_us)
+uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *p, int64_t now_us)
 {
     retire(o, now_us);
     if (p->latency_factor <= 0)
@@ -270,9 +269,9 @@ uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *
     if (m < p->latency_min_peers || m == 0)
         return 0;
     qsort(o->scratch, m, sizeof *o->scratch, by_ewma_desc);
-    double median = m % 2 ? (double)o->scratch[m / 2].ewma_us
-                          : ((double)o->scratch[m / 2 - 1].ewma_us +
-                             (double)o->scratch[m / 2].ewma_us) / 2;
+    double median =
+        m % 2 ? (double)o->scratch[m / 2].ewma_us
+              : ((double)o->scratch[m / 2 - 1].ewma_us + (double)o->scratch[m / 2].ewma_us) / 2;
     uint32_t ejected = 0;
     /* Worst first, so the cap keeps the slowest out. */
     for (uint32_t k = 0; k < m; k++) {

@@ -76,11 +76,7 @@ struct tg_outlier_result {
 };
 
 /* Why a server was ejected (the `reason` label). */
-enum tg_outlier_reason {
-    TG_OUTLIER_R_ERRORS = 0,
-    TG_OUTLIER_R_LATENCY,
-    TG_OUTLIER_R_COUNT
-};
+enum tg_outlier_reason { TG_OUTLIER_R_ERRORS = 0, TG_OUTLIER_R_LATENCY, TG_OUTLIER_R_COUNT };
 
 /* "consecutive_errors", "latency"; NULL out of range. */
 const char *tg_outlier_reason_name(enum tg_outlier_reason r);
@@ -107,8 +103,7 @@ bool tg_outlier_observe(struct tg_outlier *o, const struct tg_outlier_params *p,
 
 /* The latency rule over all servers, and retires ejections that ran out. Returns the
  * number of servers it ejected. Control thread, once a tick; no allocation. */
-uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *p,
-                          int64_t now_us);
+uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *p, int64_t now_us);
 
 /* Server `i` returns to service at `now_us` for another reason (health checks pass again,
  * newly added): its slow start begins. Any thread. */

@@ -121,9 +121,8 @@ void tg_retry_cancel(struct tg_retry *r)
     atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
 }
 
-void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
-                  const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
-                  struct tg_retry_decision *out)
+void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p, const struct tg_retry_try *t,
+                  int64_t now_us, uint64_t rnd, struct tg_retry_decision *out)
 {
     if (t->attempt > 1)
         atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);

@@ -47,12 +47,12 @@ enum tg_retry_jitter {
 };
 
 struct tg_retry_params {
-    uint32_t max_attempts;     /* tries in all, first included; 1 disables retries */
-    int64_t base_delay_us;     /* backoff before the first retry */
-    double factor;             /* growth per retry, >= 1 */
-    int64_t max_delay_us;      /* cap on any backoff */
+    uint32_t max_attempts; /* tries in all, first included; 1 disables retries */
+    int64_t base_delay_us; /* backoff before the first retry */
+    double factor;         /* growth per retry, >= 1 */
+    int64_t max_delay_us;  /* cap on any backoff */
     enum tg_retry_jitter jitter;
-    bool non_idempotent;       /* the route opts in: retry any method like an idempotent one */
+    bool non_idempotent; /* the route opts in: retry any method like an idempotent one */
     uint16_t statuses[TG_RETRY_MAX_STATUSES]; /* statuses worth a retry */
     uint32_t nstatuses;
     uint32_t budget_ratio_pct; /* retries in flight per 100 first tries in flight */
@@ -65,16 +65,16 @@ void tg_retry_params_init(struct tg_retry_params *p);
 
 /* How a try ended. */
 enum tg_retry_failure {
-    TG_RETRY_OK = 0,      /* a response came back; its status decides */
-    TG_RETRY_CONNECT,     /* connect refused, failed or timed out: nothing was sent */
-    TG_RETRY_RESET,       /* closed or reset before any response byte */
-    TG_RETRY_TIMEOUT,     /* the per-try timeout fired before any response byte */
+    TG_RETRY_OK = 0,       /* a response came back; its status decides */
+    TG_RETRY_CONNECT,      /* connect refused, failed or timed out: nothing was sent */
+    TG_RETRY_RESET,        /* closed or reset before any response byte */
+    TG_RETRY_TIMEOUT,      /* the per-try timeout fired before any response byte */
     TG_RETRY_LATE_FAILURE, /* failed after response bytes reached the client: final */
 };
 
 /* The request's facts for one decision. */
 struct tg_retry_try {
-    uint32_t attempt;      /* the try that just ended: 1 for the first */
+    uint32_t attempt; /* the try that just ended: 1 for the first */
     enum tg_retry_failure failure;
     int status;            /* the response status when failure is TG_RETRY_OK */
     bool idempotent;       /* the method is idempotent */
@@ -87,17 +87,17 @@ struct tg_retry_try {
 };
 
 enum tg_retry_verdict {
-    TG_RETRY_DONE = 0,     /* the try succeeded, or failed in a way not worth a retry */
-    TG_RETRY_AGAIN,        /* retry after delay_us; the budget place is held */
-    TG_RETRY_EXHAUSTED,    /* worth a retry, but max_attempts were made */
-    TG_RETRY_NO_BUDGET,    /* worth a retry, but the budget is spent */
-    TG_RETRY_NO_TIME,      /* worth a retry, but the backoff would pass the deadline */
+    TG_RETRY_DONE = 0,  /* the try succeeded, or failed in a way not worth a retry */
+    TG_RETRY_AGAIN,     /* retry after delay_us; the budget place is held */
+    TG_RETRY_EXHAUSTED, /* worth a retry, but max_attempts were made */
+    TG_RETRY_NO_BUDGET, /* worth a retry, but the budget is spent */
+    TG_RETRY_NO_TIME,   /* worth a retry, but the backoff would pass the deadline */
 };
 
 struct tg_retry_decision {
     enum tg_retry_verdict verdict;
-    int64_t delay_us;      /* AGAIN: wait this long, then try again */
-    bool other_server;     /* AGAIN: pick a server other than the one that failed */
+    int64_t delay_us;  /* AGAIN: wait this long, then try again */
+    bool other_server; /* AGAIN: pick a server other than the one that failed */
 };
 
 struct tg_retry;
@@ -112,9 +112,8 @@ void tg_retry_free(struct tg_retry *r); /* accepts NULL; nothing may use it any 
  * jitter. On AGAIN the retry's budget place is taken: the caller starts the retry after
  * `delay_us` (its end comes back here with attempt + 1), or calls tg_retry_cancel if it
  * never does. Any worker; a success costs a few compares, a failure one CAS. */
-void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p,
-                  const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
-                  struct tg_retry_decision *out);
+void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p, const struct tg_retry_try *t,
+                  int64_t now_us, uint64_t rnd, struct tg_retry_decision *out);
 
 /* Gives back the place of a retry that will not be tried after all (the client left
  * during the backoff, no server could be picked). Any worker. */
@@ -129,10 +128,10 @@ int64_t tg_retry_backoff(const struct tg_retry_params *p, uint32_t n, int64_t pr
 
 struct tg_retry_stats {
     uint32_t retries_inflight; /* now, backoffs included */
-    uint64_t retries_total;   /* retries granted (AGAIN) */
-    uint64_t no_budget_total; /* refused by the budget */
-    uint64_t exhausted_total; /* worth a retry, out of attempts */
-    uint64_t no_time_total;   /* refused for the deadline */
+    uint64_t retries_total;    /* retries granted (AGAIN) */
+    uint64_t no_budget_total;  /* refused by the budget */
+    uint64_t exhausted_total;  /* worth a retry, out of attempts */
+    uint64_t no_time_total;    /* refused for the deadline */
 };
 
 /* Relaxed reads, not one consistent snapshot. Any thread. */

@@ -118,7 +118,7 @@ static void test_long_incident_slow_dependency(void)
     TG_EXPECT_GT(s.min_seen, 400);
     TG_EXPECT_GE(s.limit, 700);
     struct tg_adaptive_stats st = sim_stats(&s);
-    TG_EXPECT_GT(st.baseline_us, L0_US * 1.2);           /* it did rise */
+    TG_EXPECT_GT(st.baseline_us, L0_US * 1.2);                  /* it did rise */
     TG_EXPECT_LT(st.baseline_us, 2 * L0_US / sqrt(1.5) * 1.05); /* not to the degraded 20 ms */
     TG_EXPECT_GT(st.baseline_accepts, 0);
     /* The incident ends: the baseline comes straight back down. */

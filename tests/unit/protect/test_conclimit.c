@@ -314,7 +314,9 @@ static void test_overload_tiers(void)
         uint32_t n = rnd(80);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t k = rnd(8);
-            enum tg_tier t = k < 2 ? TG_TIER_CRITICAL : k < 5 ? TG_TIER_STANDARD : TG_TIER_SHEDDABLE;
+            enum tg_tier t = k < 2   ? TG_TIER_CRITICAL
+                             : k < 5 ? TG_TIER_STANDARD
+                                     : TG_TIER_SHEDDABLE;
             sent[t]++;
             TG_EXPECT_GT(nfree, 0);
             w = freel[--nfree];
@@ -443,8 +445,8 @@ static void test_threads_exact(void)
         pthread_join(th[i], NULL);
     unsigned long long served = atomic_load(&mt_served), granted = atomic_load(&mt_granted);
     int max_inflight = atomic_load(&mt_max_inflight), max_parked = atomic_load(&mt_max_parked);
-    printf("threads: served %llu (%llu from the queue), max in flight %d, max parked %d\n",
-           served, granted, max_inflight, max_parked);
+    printf("threads: served %llu (%llu from the queue), max in flight %d, max parked %d\n", served,
+           granted, max_inflight, max_parked);
     TG_EXPECT_LE(max_inflight, MT_HARD);
     TG_EXPECT_LE(max_parked, MT_QUEUE);
     TG_EXPECT_GT(served, MT_ITERS);
