@@ -287,7 +287,15 @@ uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *
 
 void tg_outlier_returned(struct tg_outlier *o, uint32_t i, int64_t now_us)
 {
-    store64(&o->srv[i].ramp_start_us, now_us);
+    struct server *s = &o->srv[i];
+    /* An ejection in force ends now; its place is given back by the next retire, as for
+     * any ejection that has run out. */
+    int64_t w = load64(&s->until);
+    while ((w & ~COUNTED) > now_us && !atomic_compare_exchange_weak_explicit(
+                                          &s->until, &w, (now_us & ~COUNTED) | (w & COUNTED),
+                                          memory_order_relaxed, memory_order_relaxed))
+        ;
+    store64(&s->ramp_start_us, now_us);
 }
 
 bool tg_outlier_usable(const struct tg_outlier *o, uint32_t i, int64_t now_us)

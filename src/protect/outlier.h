@@ -26,7 +26,8 @@
  *   a place, then a CAS on the server claims it), and an ejection that has run out gives
  *   its place back the next time anyone ejects or sweeps.
  * - Slow start: after an ejection ends (or when the caller says a server returned, e.g.
- *   its health checks pass again), its weight multiplier ramps from slow_start_min_pct
+ *   its health checks pass again, which also ends an ejection early, as the proxy's
+ *   simple passive ejection does), its weight multiplier ramps from slow_start_min_pct
  *   to 100 % over slow_start: max(min, f^(1/aggression)) with f the elapsed share of the
  *   window (Envoy's formula: aggression 1 is linear, above 1 sends more traffic early).
  *
@@ -105,8 +106,9 @@ bool tg_outlier_observe(struct tg_outlier *o, const struct tg_outlier_params *p,
  * number of servers it ejected. Control thread, once a tick; no allocation. */
 uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *p, int64_t now_us);
 
-/* Server `i` returns to service at `now_us` for another reason (health checks pass again,
- * newly added): its slow start begins. Any thread. */
+/* Server `i` returns to service at `now_us` for a reason of the caller's (its health
+ * checks pass again, it was just added): an ejection in force ends, and its slow start
+ * begins. Any thread. */
 void tg_outlier_returned(struct tg_outlier *o, uint32_t i, int64_t now_us);
 
 /* False while server `i` is ejected. Any worker; one relaxed load. */

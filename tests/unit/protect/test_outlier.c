@@ -208,7 +208,8 @@ static void test_latency(void)
     tg_outlier_free(o);
 }
 
-/* Slow start over 30 s from 10 %: linear, then with aggression 2 (square root). */
+/* Slow start over 30 s from 10 %: linear, then with aggression 2 (square root); a return
+ * the caller reports starts a ramp too, and ends an ejection early. */
 static void test_slow_start(void)
 {
     struct tg_outlier_params p;
@@ -235,6 +236,15 @@ static void test_slow_start(void)
     tg_outlier_read_server(o, &p, 2, back + 6 * S, &ss);
     TG_EXPECT_EQ(ss.weight_permille, 200);
     TG_EXPECT(!ss.ejected);
+    /* A return reported while ejected ends the ejection and gives its place back: with
+     * room for one, another server can be ejected at once. */
+    t = back + 100 * S;
+    TG_EXPECT_EQ(errors_to_eject(o, &p, 1, t), 5);
+    TG_EXPECT_EQ(errors_to_eject(o, &p, 2, t + 1 * S), -1);
+    tg_outlier_returned(o, 1, t + 2 * S);
+    TG_EXPECT(tg_outlier_usable(o, 1, t + 2 * S));
+    TG_EXPECT_EQ(tg_outlier_weight(o, &p, 1, t + 2 * S), 100);
+    TG_EXPECT_EQ(errors_to_eject(o, &p, 2, t + 2 * S), 5);
     tg_outlier_free(o);
 }
 
