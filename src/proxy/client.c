@@ -152,6 +152,15 @@ void tg__client_exchange_done(struct cconn *c)
 
 void tg__client_error(struct cconn *c, int status, const char *msg)
 {
+    char body[256];
+    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
+    tg__client_respond(c, status, NULL, "application/json", body,
+                       blen < 0 ? 0 : (size_t)blen < sizeof body ? (size_t)blen : sizeof body - 1);
+}
+
+void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
+                        const char *body, size_t blen)
+{
     struct exchange *x = &c->x;
     if (x->resp_started) {
         /* Part of the upstream's response is already out: the only honest signal left
@@ -170,15 +179,24 @@ void tg__client_error(struct cconn *c, int status, const char *msg)
         tg__client_close(c);
         return;
     }
-    char body[256];
-    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
     int n = snprintf(c->out.data, c->out.cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                     "%s%s%.*s%s\r\n%s",
-                     status, tg_http_reason(status), blen,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "%s%s%s%.*s%s\r\n",
+                     status, tg_http_reason(status), ctype, blen, headers ? headers : "",
                      keep ? "" : "Connection: close\r\n", x->reqid_len ? "X-Request-Id: " : "",
-                     (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "", body);
-    c->out.tail = (uint32_t)n;
+                     (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "");
+    if (n < 0 || (size_t)n + blen > c->out.cap) {
+        /* Callers keep their pages far below a buffer; refuse rather than cut one. */
+        n = snprintf(c->out.data, c->out.cap,
+                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n");
+        blen = 0;
+        status = 500;
+        keep = false;
+        c->close_after = true;
+    }
+    memcpy(c->out.data + n, body, blen);
+    c->out.tail = (uint32_t)((size_t)n + blen);
     x->status = status;
     x->resp_started = true;
     x->resp_done = true;

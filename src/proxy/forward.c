@@ -55,6 +55,7 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_VERSION] = "version_not_supported",
     [TG_CAUSE_METHOD] = "method_not_allowed",
     [TG_CAUSE_BODY_TOO_LARGE] = "body_too_large",
+    [TG_CAUSE_FEATURE_DISABLED] = "feature_disabled",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -213,6 +214,8 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         return;
     }
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
+    if (tg__protect_admit(c, req))
+        return;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
     /* The head is still in c->in on these two paths: the connection cannot go on. */
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {

@@ -31,6 +31,7 @@
 #include "proxy/active.h"
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
+#include "protect/chain.h"
 
 /* ---------------------------------------------------------------- shared state */
 
@@ -57,6 +58,7 @@ struct tg_upstream_rt {
 
 struct tg_snapshot {
     atomic_int refs;
+    struct tg_protect_chain *protect; /* the protections of this configuration */
     uint64_t gen;
     struct tg_config *cfg;
     struct tg_route_table *routes;
@@ -211,6 +213,8 @@ enum tg_cause {
     TG_CAUSE_VERSION,         /* 505 */
     TG_CAUSE_METHOD,          /* 405: CONNECT */
     TG_CAUSE_BODY_TOO_LARGE,  /* 413 */
+    /* Refused by a protection (src/protect/), after routing. */
+    TG_CAUSE_FEATURE_DISABLED, /* 503: the route's feature is switched off */
     TG_CAUSE_COUNT,
 };
 
@@ -332,6 +336,17 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
 void tg__client_close(struct cconn *c);
 void tg__client_drive(struct cconn *c);
 void tg__client_error(struct cconn *c, int status, const char *msg);
+/* Answers the request with a page of the gateway's own: `headers` (NULL or CRLF-ended
+ * lines such as "Retry-After: 5\r\n"), content type and body, which must fit one buffer
+ * with the head (protections' answers are a few hundred bytes). As tg__client_error. */
+/* protect.c: the protection seam. Called once the route is known; true when the chain
+ * answered the request itself (the head is consumed, the response queued). */
+bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req);
+/* Builds the chain of a new snapshot from its configuration. 0 or -ENOMEM. */
+int tg__protect_build(const struct tg_config *cfg, struct tg_protect_chain **out);
+
+void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
+                        const char *body, size_t blen);
 void tg__client_exchange_done(struct cconn *c);
 int tg__client_read(struct cconn *c);
 void tg__client_arm_deadline(struct cconn *c, int64_t due_us);

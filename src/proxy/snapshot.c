@@ -19,6 +19,7 @@ static void snapshot_free(struct tg_snapshot *s)
         free(s->ups);
     }
     tg_route_table_free(s->routes);
+    tg_protect_chain_free(s->protect);
     free(s->route_endpoint);
     tg_config_free(s->cfg);
     free(s);
@@ -72,6 +73,8 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
     for (uint32_t i = 0; i < cfg->nroutes; i++)
         s->route_endpoint[i] = tg_endpoints_intern_pinned(endpoints, cfg->routes[i].name,
                                                           strlen(cfg->routes[i].name));
+    if (tg__protect_build(cfg, &s->protect) != 0)
+        goto fail;
     s->ups = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *s->ups);
     if (!s->ups)
         goto fail;
