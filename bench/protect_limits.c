@@ -45,7 +45,7 @@ static uint64_t one_request(enum what w, int64_t now_us, uint32_t server)
     uint64_t acc = 0;
     if (w & CONCLIMIT) {
         enum tg_conclimit_reason r;
-        acc += tg_conclimit_admit(cl, &clp, NULL, NULL, TG_TIER_STANDARD, now_us, &r);
+        acc += tg_conclimit_admit(cl, &clp, NULL, NULL, TG_CONCLIMIT_STANDARD, now_us, &r);
     }
     if (w & OUTLIER)
         acc += tg_outlier_usable(ol, server, now_us) + tg_outlier_weight(ol, &olp, server, now_us);

@@ -21,17 +21,17 @@ struct tg_conclimit {
     atomic_uint peak;        /* highest inflight since tg_conclimit_take_peak */
     _Atomic uint64_t queued; /* waiters of tier t in bits [QBITS*t, QBITS*(t+1)) */
     atomic_uint limit;       /* adaptive limit, 0 for none */
-    alignas(64) atomic_ullong rejected[TG_CONCLIMIT_R_COUNT][TG_TIER_COUNT];
+    alignas(64) atomic_ullong rejected[TG_CONCLIMIT_R_COUNT][TG_CONCLIMIT_TIERS];
     atomic_ullong admitted_soft, queued_total, dequeued_total;
 };
 
-static const char *const tier_names[TG_TIER_COUNT] = {"critical", "standard", "sheddable"};
+static const char *const tier_names[TG_CONCLIMIT_TIERS] = {"critical", "standard", "sheddable"};
 static const char *const reason_names[TG_CONCLIMIT_R_COUNT] = {"limit", "shed", "queue_full",
                                                                "queue_timeout"};
 
-const char *tg_tier_name(enum tg_tier t)
+const char *tg_conclimit_tier_name(enum tg_conclimit_tier t)
 {
-    return (unsigned)t < TG_TIER_COUNT ? tier_names[t] : NULL;
+    return (unsigned)t < TG_CONCLIMIT_TIERS ? tier_names[t] : NULL;
 }
 
 const char *tg_conclimit_reason_name(enum tg_conclimit_reason r)
@@ -97,26 +97,27 @@ static struct limits limits_of(const struct tg_conclimit *cl, const struct tg_co
     return l;
 }
 
-static uint32_t tier_cap(const struct tg_conclimit_params *p, struct limits l, enum tg_tier t)
+static uint32_t tier_cap(const struct tg_conclimit_params *p, struct limits l,
+                         enum tg_conclimit_tier t)
 {
-    if (t == TG_TIER_CRITICAL)
+    if (t == TG_CONCLIMIT_CRITICAL)
         return l.hard;
     uint32_t cap = share_of(l.hard, p->share_pct[t]);
-    if (t == TG_TIER_SHEDDABLE && l.soft < cap)
+    if (t == TG_CONCLIMIT_SHEDDABLE && l.soft < cap)
         cap = l.soft;
     return cap;
 }
 
-static uint32_t queue_cap(const struct tg_conclimit_params *p, enum tg_tier t)
+static uint32_t queue_cap(const struct tg_conclimit_params *p, enum tg_conclimit_tier t)
 {
     uint32_t qmax = p->queue_max < TG_CONCLIMIT_QUEUE_MAX ? p->queue_max : TG_CONCLIMIT_QUEUE_MAX;
-    if (t == TG_TIER_SHEDDABLE)
+    if (t == TG_CONCLIMIT_SHEDDABLE)
         return 0;
-    return t == TG_TIER_CRITICAL ? qmax : share_of(qmax, p->share_pct[t]);
+    return t == TG_CONCLIMIT_CRITICAL ? qmax : share_of(qmax, p->share_pct[t]);
 }
 
 /* Waiter-count bits of the tiers before `t` (strictly higher priority). */
-static uint64_t mask_above(enum tg_tier t)
+static uint64_t mask_above(enum tg_conclimit_tier t)
 {
     return ((uint64_t)1 << (QBITS * (unsigned)t)) - 1;
 }
@@ -124,7 +125,7 @@ static uint64_t mask_above(enum tg_tier t)
 static uint32_t queued_total(uint64_t word)
 {
     uint32_t n = 0;
-    for (unsigned t = 0; t < TG_TIER_COUNT; t++)
+    for (unsigned t = 0; t < TG_CONCLIMIT_TIERS; t++)
         n += (uint32_t)(word >> (QBITS * t)) & ((1u << QBITS) - 1);
     return n;
 }
@@ -187,8 +188,8 @@ static void unlink_waiter(struct tg_conclimit *cl, struct tg_conclimit_queue *q,
 
 /* Reserves a place in the shared queue bound, then parks `w` on this worker's FIFO. */
 static bool park(struct tg_conclimit *cl, const struct tg_conclimit_params *p,
-                 struct tg_conclimit_queue *q, struct tg_conclimit_waiter *w, enum tg_tier t,
-                 int64_t now_us)
+                 struct tg_conclimit_queue *q, struct tg_conclimit_waiter *w,
+                 enum tg_conclimit_tier t, int64_t now_us)
 {
     uint32_t qcap = queue_cap(p, t);
     uint64_t cur = atomic_load_explicit(&cl->queued, memory_order_relaxed);
@@ -213,18 +214,17 @@ static enum tg_conclimit_verdict admitted(struct tg_conclimit *cl, uint32_t n, s
     return TG_CONCLIMIT_ADMIT_SOFT;
 }
 
-enum tg_conclimit_verdict tg_conclimit_admit(struct tg_conclimit *cl,
-                                             const struct tg_conclimit_params *p,
-                                             struct tg_conclimit_queue *q,
-                                             struct tg_conclimit_waiter *w, enum tg_tier tier,
-                                             int64_t now_us, enum tg_conclimit_reason *reason)
+enum tg_conclimit_verdict
+tg_conclimit_admit(struct tg_conclimit *cl, const struct tg_conclimit_params *p,
+                   struct tg_conclimit_queue *q, struct tg_conclimit_waiter *w,
+                   enum tg_conclimit_tier tier, int64_t now_us, enum tg_conclimit_reason *reason)
 {
     struct limits l = limits_of(cl, p);
     uint32_t cap = tier_cap(p, l, tier), n;
     /* Waiters of this tier or a higher one go first; for sheddable, any waiter at all
      * means overload, and sheddable traffic is the first to go. */
     uint64_t ahead = atomic_load_explicit(&cl->queued, memory_order_relaxed) &
-                     (tier == TG_TIER_SHEDDABLE ? ~(uint64_t)0 : mask_above(tier + 1));
+                     (tier == TG_CONCLIMIT_SHEDDABLE ? ~(uint64_t)0 : mask_above(tier + 1));
     if (!ahead && take(cl, cap, &n))
         return admitted(cl, n, l);
     bool can_queue = q && w && queue_cap(p, tier) > 0;
@@ -232,7 +232,7 @@ enum tg_conclimit_verdict tg_conclimit_admit(struct tg_conclimit *cl,
         return TG_CONCLIMIT_QUEUE;
     /* The queue is full, yet a slot may be free (its waiters are on workers that have
      * not polled yet): refusing would answer 503 with capacity to spare. */
-    if (ahead && tier != TG_TIER_SHEDDABLE && take(cl, cap, &n))
+    if (ahead && tier != TG_CONCLIMIT_SHEDDABLE && take(cl, cap, &n))
         return admitted(cl, n, l);
     enum tg_conclimit_reason r;
     if (atomic_load_explicit(&cl->inflight, memory_order_relaxed) < l.hard)
@@ -260,7 +260,7 @@ enum tg_conclimit_poll_result tg_conclimit_poll(struct tg_conclimit *cl,
         return TG_CONCLIMIT_POLL_NONE;
     /* Each FIFO is in arrival order and every waiter has the same timeout, so only the
      * heads can have expired first. */
-    for (unsigned t = 0; t < TG_TIER_COUNT; t++) {
+    for (unsigned t = 0; t < TG_CONCLIMIT_TIERS; t++) {
         struct tg_conclimit_waiter *h = q->head[t];
         if (h && h->enqueued_us + p->queue_timeout_us <= now_us) {
             unlink_waiter(cl, q, h);
@@ -269,7 +269,7 @@ enum tg_conclimit_poll_result tg_conclimit_poll(struct tg_conclimit *cl,
             return TG_CONCLIMIT_POLL_EXPIRED;
         }
     }
-    enum tg_tier t = TG_TIER_CRITICAL;
+    enum tg_conclimit_tier t = TG_CONCLIMIT_CRITICAL;
     while (!q->head[t])
         t++;
     if (atomic_load_explicit(&cl->queued, memory_order_relaxed) & mask_above(t))
@@ -288,7 +288,7 @@ int64_t tg_conclimit_next_deadline(const struct tg_conclimit_params *p,
                                    const struct tg_conclimit_queue *q)
 {
     int64_t next = INT64_MAX;
-    for (unsigned t = 0; t < TG_TIER_COUNT; t++)
+    for (unsigned t = 0; t < TG_CONCLIMIT_TIERS; t++)
         if (q->head[t] && q->head[t]->enqueued_us + p->queue_timeout_us < next)
             next = q->head[t]->enqueued_us + p->queue_timeout_us;
     return next;
@@ -320,7 +320,7 @@ void tg_conclimit_read(const struct tg_conclimit *cl, const struct tg_conclimit_
     out->limit = l.hard == NO_LIMIT ? 0 : l.hard;
     out->soft_limit = l.soft == NO_LIMIT ? 0 : l.soft;
     for (unsigned r = 0; r < TG_CONCLIMIT_R_COUNT; r++)
-        for (unsigned t = 0; t < TG_TIER_COUNT; t++)
+        for (unsigned t = 0; t < TG_CONCLIMIT_TIERS; t++)
             out->rejected[r][t] = atomic_load_explicit(&cl->rejected[r][t], memory_order_relaxed);
     out->admitted_soft = atomic_load_explicit(&cl->admitted_soft, memory_order_relaxed);
     out->queued_total = atomic_load_explicit(&cl->queued_total, memory_order_relaxed);

@@ -33,11 +33,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A route's tier: lower value, higher priority. */
-enum tg_tier { TG_TIER_CRITICAL = 0, TG_TIER_STANDARD, TG_TIER_SHEDDABLE, TG_TIER_COUNT };
+/* A route's tier: lower value, higher priority. The same values, in the same order, as
+ * the configuration's enum tg_tier, which protect/ may not include. */
+enum tg_conclimit_tier {
+    TG_CONCLIMIT_CRITICAL = 0,
+    TG_CONCLIMIT_STANDARD,
+    TG_CONCLIMIT_SHEDDABLE,
+    TG_CONCLIMIT_TIERS
+};
 
 /* "critical", "standard", "sheddable" (metric label values); NULL out of range. */
-const char *tg_tier_name(enum tg_tier t);
+const char *tg_conclimit_tier_name(enum tg_conclimit_tier t);
 
 /* The most waiters a limiter can hold: the per-tier counts share one 64-bit word. */
 #define TG_CONCLIMIT_QUEUE_MAX 65535u
@@ -50,7 +56,7 @@ struct tg_conclimit_params {
     /* Percent of the limit (and of the queue) a tier may use, 1-100 (0 counts as 100).
      * The critical entry is ignored: critical may use everything; sheddable never waits
      * whatever its share. Rounded up, so a limit of 1 admits every tier. */
-    uint8_t share_pct[TG_TIER_COUNT];
+    uint8_t share_pct[TG_CONCLIMIT_TIERS];
 };
 
 /* Defaults: no limit, no queue, a 1 s queue timeout, shares {100, 90, 80}. */
@@ -81,13 +87,13 @@ const char *tg_conclimit_reason_name(enum tg_conclimit_reason r);
 struct tg_conclimit_waiter {
     struct tg_conclimit_waiter *prev, *next;
     int64_t enqueued_us;
-    enum tg_tier tier;
+    enum tg_conclimit_tier tier;
 };
 
 /* One worker's waiters for one limiter; embedded per worker, used by that worker only.
  * Zero-initialise it (or call tg_conclimit_queue_init). */
 struct tg_conclimit_queue {
-    struct tg_conclimit_waiter *head[TG_TIER_COUNT], *tail[TG_TIER_COUNT];
+    struct tg_conclimit_waiter *head[TG_CONCLIMIT_TIERS], *tail[TG_CONCLIMIT_TIERS];
     uint32_t n;
 };
 
@@ -104,11 +110,10 @@ void tg_conclimit_free(struct tg_conclimit *cl);
 /* Decides for one request of tier `tier` at `now_us`. With `q` and `w` non-NULL a request
  * over its limit may be parked (QUEUE); with either NULL it is admitted or refused.
  * Any worker; cost: a few relaxed loads and one CAS (bench/protect_limits.c). */
-enum tg_conclimit_verdict tg_conclimit_admit(struct tg_conclimit *cl,
-                                             const struct tg_conclimit_params *p,
-                                             struct tg_conclimit_queue *q,
-                                             struct tg_conclimit_waiter *w, enum tg_tier tier,
-                                             int64_t now_us, enum tg_conclimit_reason *reason);
+enum tg_conclimit_verdict
+tg_conclimit_admit(struct tg_conclimit *cl, const struct tg_conclimit_params *p,
+                   struct tg_conclimit_queue *q, struct tg_conclimit_waiter *w,
+                   enum tg_conclimit_tier tier, int64_t now_us, enum tg_conclimit_reason *reason);
 
 /* Gives back an admitted request's slot. Returns true if requests wait anywhere, so the
  * caller polls its own queue and wakes the workers that hold waiters. Any worker. */
@@ -151,7 +156,7 @@ struct tg_conclimit_stats {
     uint32_t inflight;          /* slots taken now */
     uint32_t queued;            /* waiters now, all workers */
     uint32_t limit, soft_limit; /* effective now (0: no limit) */
-    uint64_t rejected[TG_CONCLIMIT_R_COUNT][TG_TIER_COUNT];
+    uint64_t rejected[TG_CONCLIMIT_R_COUNT][TG_CONCLIMIT_TIERS];
     uint64_t admitted_soft;  /* admitted above the soft limit */
     uint64_t queued_total;   /* requests ever parked */
     uint64_t dequeued_total; /* parked requests that got a slot */

@@ -23,7 +23,7 @@ static struct tg_conclimit *new_limiter(void)
 }
 
 static enum tg_conclimit_verdict admit(struct tg_conclimit *cl, const struct tg_conclimit_params *p,
-                                       enum tg_tier t, enum tg_conclimit_reason *r)
+                                       enum tg_conclimit_tier t, enum tg_conclimit_reason *r)
 {
     return tg_conclimit_admit(cl, p, NULL, NULL, t, 0, r);
 }
@@ -37,20 +37,20 @@ static void test_hard_and_soft(void)
     struct tg_conclimit *cl = new_limiter();
     enum tg_conclimit_reason r = TG_CONCLIMIT_R_COUNT;
     for (int i = 0; i < 8; i++)
-        TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_REJECT);
+        TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_LIMIT);
     TG_EXPECT(!tg_conclimit_release(cl)); /* nobody waits */
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
     struct tg_conclimit_stats st;
     tg_conclimit_read(cl, &p, &st);
     TG_EXPECT_EQ(st.inflight, 10);
     TG_EXPECT_EQ(st.limit, 10);
     TG_EXPECT_EQ(st.soft_limit, 8);
     TG_EXPECT_EQ(st.admitted_soft, 3);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_TIER_CRITICAL], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_CONCLIMIT_CRITICAL], 1);
     TG_EXPECT_EQ(tg_conclimit_take_peak(cl), 10);
     for (int i = 0; i < 10; i++)
         tg_conclimit_release(cl);
@@ -58,7 +58,7 @@ static void test_hard_and_soft(void)
     TG_EXPECT_EQ(tg_conclimit_take_peak(cl), 0);
     /* No limit configured: everything is admitted, and still counted. */
     tg_conclimit_params_init(&p);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_SHEDDABLE, &r), TG_CONCLIMIT_ADMIT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_SHEDDABLE, &r), TG_CONCLIMIT_ADMIT);
     tg_conclimit_read(cl, &p, &st);
     TG_EXPECT_EQ(st.inflight, 1);
     TG_EXPECT_EQ(st.limit, 0);
@@ -76,28 +76,28 @@ static void test_tier_shares(void)
     struct tg_conclimit *cl = new_limiter();
     enum tg_conclimit_reason r;
     for (int i = 0; i < 80; i++)
-        TG_EXPECT_EQ(admit(cl, &p, TG_TIER_SHEDDABLE, &r), TG_CONCLIMIT_ADMIT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_SHEDDABLE, &r), TG_CONCLIMIT_REJECT);
+        TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_SHEDDABLE, &r), TG_CONCLIMIT_ADMIT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_SHEDDABLE, &r), TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_SHED);
     for (int i = 80; i < 90; i++)
-        TG_EXPECT_EQ(admit(cl, &p, TG_TIER_STANDARD, &r), TG_CONCLIMIT_ADMIT_SOFT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_STANDARD, &r), TG_CONCLIMIT_REJECT);
+        TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_STANDARD, &r), TG_CONCLIMIT_ADMIT_SOFT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_STANDARD, &r), TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_SHED);
     for (int i = 90; i < 100; i++)
-        TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_REJECT);
+        TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT_SOFT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_LIMIT);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_SHEDDABLE, &r), TG_CONCLIMIT_REJECT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_SHEDDABLE, &r), TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_LIMIT);
     struct tg_conclimit_stats st;
     tg_conclimit_read(cl, &p, &st);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_TIER_SHEDDABLE], 1);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_TIER_STANDARD], 1);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_TIER_CRITICAL], 1);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_TIER_SHEDDABLE], 1);
-    TG_EXPECT_STREQ(tg_tier_name(TG_TIER_SHEDDABLE), "sheddable");
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_CONCLIMIT_SHEDDABLE], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_CONCLIMIT_STANDARD], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_CONCLIMIT_CRITICAL], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_LIMIT][TG_CONCLIMIT_SHEDDABLE], 1);
+    TG_EXPECT_STREQ(tg_conclimit_tier_name(TG_CONCLIMIT_SHEDDABLE), "sheddable");
     TG_EXPECT_STREQ(tg_conclimit_reason_name(TG_CONCLIMIT_R_QUEUE_TIMEOUT), "queue_timeout");
-    TG_EXPECT(tg_tier_name(TG_TIER_COUNT) == NULL);
+    TG_EXPECT(tg_conclimit_tier_name(TG_CONCLIMIT_TIERS) == NULL);
     tg_conclimit_free(cl);
 }
 
@@ -116,22 +116,22 @@ static void test_queue(void)
     struct tg_conclimit_waiter w[8];
     enum tg_conclimit_reason r;
     int64_t t0 = 5000 * MS;
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[0], TG_TIER_STANDARD, t0, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[0], TG_CONCLIMIT_STANDARD, t0, &r),
                  TG_CONCLIMIT_ADMIT);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[1], TG_TIER_CRITICAL, t0, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[1], TG_CONCLIMIT_CRITICAL, t0, &r),
                  TG_CONCLIMIT_ADMIT);
     TG_EXPECT_EQ(tg_conclimit_next_deadline(&p, &q), INT64_MAX);
     /* Standard may use ceil(90 % of 3) = 3 places: all of them here. */
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[2], TG_TIER_STANDARD, t0 + 1 * MS, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[2], TG_CONCLIMIT_STANDARD, t0 + 1 * MS, &r),
                  TG_CONCLIMIT_QUEUE);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[3], TG_TIER_STANDARD, t0 + 2 * MS, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[3], TG_CONCLIMIT_STANDARD, t0 + 2 * MS, &r),
                  TG_CONCLIMIT_QUEUE);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[4], TG_TIER_SHEDDABLE, t0 + 3 * MS, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[4], TG_CONCLIMIT_SHEDDABLE, t0 + 3 * MS, &r),
                  TG_CONCLIMIT_REJECT); /* sheddable never waits */
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_LIMIT);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[5], TG_TIER_CRITICAL, t0 + 4 * MS, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[5], TG_CONCLIMIT_CRITICAL, t0 + 4 * MS, &r),
                  TG_CONCLIMIT_QUEUE);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[6], TG_TIER_CRITICAL, t0 + 5 * MS, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[6], TG_CONCLIMIT_CRITICAL, t0 + 5 * MS, &r),
                  TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_QUEUE_FULL);
     TG_EXPECT_EQ(tg_conclimit_next_deadline(&p, &q), t0 + 101 * MS);
@@ -157,10 +157,10 @@ static void test_queue(void)
     TG_EXPECT_EQ(st.queued, 0);
     TG_EXPECT_EQ(st.queued_total, 3);
     TG_EXPECT_EQ(st.dequeued_total, 2);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_QUEUE_TIMEOUT][TG_TIER_STANDARD], 1);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_QUEUE_FULL][TG_TIER_CRITICAL], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_QUEUE_TIMEOUT][TG_CONCLIMIT_STANDARD], 1);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_QUEUE_FULL][TG_CONCLIMIT_CRITICAL], 1);
     /* A cancelled waiter leaves no trace in the shared count. */
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[7], TG_TIER_STANDARD, t0, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q, &w[7], TG_CONCLIMIT_STANDARD, t0, &r),
                  TG_CONCLIMIT_QUEUE);
     tg_conclimit_cancel(cl, &q, &w[7]);
     tg_conclimit_read(cl, &p, &st);
@@ -185,21 +185,21 @@ static void test_queue_order_across_workers(void)
     tg_conclimit_queue_init(&q2);
     struct tg_conclimit_waiter w[6];
     enum tg_conclimit_reason r;
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q1, &w[0], TG_TIER_STANDARD, 0, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q1, &w[0], TG_CONCLIMIT_STANDARD, 0, &r),
                  TG_CONCLIMIT_ADMIT);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q1, &w[1], TG_TIER_STANDARD, 1, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q1, &w[1], TG_CONCLIMIT_STANDARD, 1, &r),
                  TG_CONCLIMIT_QUEUE);
     tg_conclimit_release(cl); /* free now, but worker 1 has not polled yet */
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[2], TG_TIER_STANDARD, 2, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[2], TG_CONCLIMIT_STANDARD, 2, &r),
                  TG_CONCLIMIT_QUEUE);
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[3], TG_TIER_SHEDDABLE, 2, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[3], TG_CONCLIMIT_SHEDDABLE, 2, &r),
                  TG_CONCLIMIT_REJECT);
     TG_EXPECT_EQ(r, TG_CONCLIMIT_R_SHED); /* below the limit, refused for its tier */
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[4], TG_TIER_CRITICAL, 3, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[4], TG_CONCLIMIT_CRITICAL, 3, &r),
                  TG_CONCLIMIT_ADMIT);
     /* Worker 2 parks a critical waiter; a slot frees; worker 1 (standard) must leave
      * it to worker 2, whatever the order they poll in. */
-    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[5], TG_TIER_CRITICAL, 4, &r),
+    TG_EXPECT_EQ(tg_conclimit_admit(cl, &p, &q2, &w[5], TG_CONCLIMIT_CRITICAL, 4, &r),
                  TG_CONCLIMIT_QUEUE);
     tg_conclimit_release(cl);
     struct tg_conclimit_waiter *out;
@@ -236,7 +236,7 @@ static void test_adaptive_limit_and_new_params(void)
     TG_EXPECT_EQ(st.soft_limit, 40);
     enum tg_conclimit_reason r;
     int admitted = 0;
-    while (admit(cl, &p, TG_TIER_CRITICAL, &r) != TG_CONCLIMIT_REJECT && admitted < 1000)
+    while (admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r) != TG_CONCLIMIT_REJECT && admitted < 1000)
         admitted++;
     TG_EXPECT_EQ(admitted, 50);
     tg_conclimit_set_limit(cl, 500); /* above the configured limit: no effect */
@@ -246,17 +246,17 @@ static void test_adaptive_limit_and_new_params(void)
      * requests finish; nothing in flight is lost. */
     p.hard_limit = 45;
     p.soft_limit = 0;
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_REJECT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_REJECT);
     for (int i = 0; i < 6; i++)
         tg_conclimit_release(cl);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_ADMIT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_ADMIT);
     tg_conclimit_read(cl, &p, &st);
     TG_EXPECT_EQ(st.inflight, 45);
     TG_EXPECT_EQ(st.soft_limit, 45);
     /* An adaptive limit without a configured one. */
     tg_conclimit_params_init(&p);
     tg_conclimit_set_limit(cl, 30);
-    TG_EXPECT_EQ(admit(cl, &p, TG_TIER_CRITICAL, &r), TG_CONCLIMIT_REJECT);
+    TG_EXPECT_EQ(admit(cl, &p, TG_CONCLIMIT_CRITICAL, &r), TG_CONCLIMIT_REJECT);
     tg_conclimit_read(cl, &p, &st);
     TG_EXPECT_EQ(st.limit, 30);
     tg_conclimit_free(cl);
@@ -297,7 +297,7 @@ static void test_overload_tiers(void)
     for (uint32_t i = 0; i < OV_MAXHELD; i++)
         freel[nfree++] = &pool[i];
     static uint32_t done_at[OV_STEPS + OV_HOLD + 1]; /* slots to release at each step */
-    uint64_t sent[TG_TIER_COUNT] = {0}, served[TG_TIER_COUNT] = {0};
+    uint64_t sent[TG_CONCLIMIT_TIERS] = {0}, served[TG_CONCLIMIT_TIERS] = {0};
     for (int step = 0; step < OV_STEPS; step++) {
         int64_t now = (int64_t)step * MS;
         for (uint32_t i = 0; i < done_at[step]; i++)
@@ -314,9 +314,9 @@ static void test_overload_tiers(void)
         uint32_t n = rnd(80);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t k = rnd(8);
-            enum tg_tier t = k < 2   ? TG_TIER_CRITICAL
-                             : k < 5 ? TG_TIER_STANDARD
-                                     : TG_TIER_SHEDDABLE;
+            enum tg_conclimit_tier t = k < 2   ? TG_CONCLIMIT_CRITICAL
+                                       : k < 5 ? TG_CONCLIMIT_STANDARD
+                                               : TG_CONCLIMIT_SHEDDABLE;
             sent[t]++;
             TG_EXPECT_GT(nfree, 0);
             w = freel[--nfree];
@@ -330,20 +330,20 @@ static void test_overload_tiers(void)
             }
         }
     }
-    uint64_t permille[TG_TIER_COUNT];
-    for (int t = 0; t < TG_TIER_COUNT; t++)
+    uint64_t permille[TG_CONCLIMIT_TIERS];
+    for (int t = 0; t < TG_CONCLIMIT_TIERS; t++)
         permille[t] = served[t] * 1000 / sent[t];
     printf("overload success (permille): critical %llu standard %llu sheddable %llu\n",
            (unsigned long long)permille[0], (unsigned long long)permille[1],
            (unsigned long long)permille[2]);
-    TG_EXPECT_GE(permille[TG_TIER_CRITICAL], 950);
-    TG_EXPECT_GT(permille[TG_TIER_CRITICAL], permille[TG_TIER_STANDARD] + 200);
-    TG_EXPECT_GT(permille[TG_TIER_STANDARD], permille[TG_TIER_SHEDDABLE] + 200);
+    TG_EXPECT_GE(permille[TG_CONCLIMIT_CRITICAL], 950);
+    TG_EXPECT_GT(permille[TG_CONCLIMIT_CRITICAL], permille[TG_CONCLIMIT_STANDARD] + 200);
+    TG_EXPECT_GT(permille[TG_CONCLIMIT_STANDARD], permille[TG_CONCLIMIT_SHEDDABLE] + 200);
     struct tg_conclimit_stats st;
     tg_conclimit_read(cl, &p, &st);
     TG_EXPECT_LE(st.inflight, 200);
-    TG_EXPECT_GT(st.rejected[TG_CONCLIMIT_R_SHED][TG_TIER_SHEDDABLE], 0);
-    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_TIER_CRITICAL], 0);
+    TG_EXPECT_GT(st.rejected[TG_CONCLIMIT_R_SHED][TG_CONCLIMIT_SHEDDABLE], 0);
+    TG_EXPECT_EQ(st.rejected[TG_CONCLIMIT_R_SHED][TG_CONCLIMIT_CRITICAL], 0);
     tg_conclimit_free(cl);
 }
 
@@ -394,7 +394,7 @@ static void *mt_worker(void *arg)
             atomic_fetch_sub(&mt_inflight, 1);
             tg_conclimit_release(mt_cl);
         } else {
-            enum tg_tier t = (enum tg_tier)((seed >> 20) % TG_TIER_COUNT);
+            enum tg_conclimit_tier t = (enum tg_conclimit_tier)((seed >> 20) % TG_CONCLIMIT_TIERS);
             struct tg_conclimit_waiter *w = nfree ? freel[--nfree] : NULL;
             enum tg_conclimit_verdict v = tg_conclimit_admit(mt_cl, &mt_p, &q, w, t, 0, NULL);
             if (v == TG_CONCLIMIT_QUEUE) {
@@ -419,7 +419,7 @@ static void *mt_worker(void *arg)
             mt_take(&held);
         }
     }
-    for (int t = 0; t < TG_TIER_COUNT; t++)
+    for (int t = 0; t < TG_CONCLIMIT_TIERS; t++)
         while (q.head[t]) {
             atomic_fetch_sub(&mt_parked, 1);
             tg_conclimit_cancel(mt_cl, &q, q.head[t]);
