@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Micro-benchmarks of the metrics hot path: ns per histogram record (hist_record.c) and
 # ns per request for the whole per-request recording (metrics_record.c); and of the
-# protections' admit decisions (protect_admit.c). Built with the release flags into
+# protections' admit decisions (protect_admit.c: breaker, rate limits; protect_limits.c:
+# concurrency limit, retries, outlier ejection). Built with the release flags into
 # build/bench-micro/, run once each; quote the best-of-rounds (or median) figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_admit.c src/protect/breaker.c \
     src/protect/ratelimit.c src/protect/ratelimit_table.c src/protect/clientip.c src/core/err.c \
     -lpthread -o "$out/protect_admit"
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_limits.c src/protect/conclimit.c \
+    src/protect/retry.c src/protect/outlier.c -lm -lpthread -o "$out/protect_limits"
 "$out/hist_record"
 "$out/metrics_record"
 "$out/protect_admit"
+"$out/protect_limits"
