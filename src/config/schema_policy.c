@@ -485,6 +485,15 @@ int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "rate_limit.requests_per_second: at most 1000000 per %s",
                                rl->per == TG_RL_CLIENT_IP ? "client" : "route");
+    /* Parts of the protections that are not built yet are refused, not accepted and
+     * ignored. */
+    if (cfg->concurrency.queue)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "concurrency.queue: queueing is not available yet (requests "
+                               "over the limit are refused at once); leave it at 0");
+    if (cfg->concurrency.adaptive)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "concurrency.adaptive: the adaptive limit is not available yet");
     for (uint32_t i = 0; i < rl->nrules; i++) {
         uint32_t most = rl->rules[i].key == TG_RL_GLOBAL ? 16777215 : 65535;
         if (rl->rules[i].max > most)

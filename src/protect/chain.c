@@ -26,6 +26,8 @@ struct tg_protect_chain {
     struct tg_clientip_cidr *trusted;
     size_t ntrusted;
     struct tg_breaker **ubrk, **rbrk;
+    struct tg_conclimit **ulim;
+    struct tg_conclimit_params lp;
     char **unames;
     size_t nupstreams, nroutes;
 };
@@ -50,10 +52,14 @@ int tg_protect_chain_new(const struct tg_protect_params *p, struct tg_protect_ch
     ch->ubrk = dup_array(p->upstream_breakers, p->nupstreams, sizeof *ch->ubrk);
     ch->rbrk = dup_array(p->route_breakers, p->nroutes, sizeof *ch->rbrk);
     ch->unames = calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->unames);
+    ch->ulim = p->upstream_limits ? dup_array(p->upstream_limits, p->nupstreams, sizeof *ch->ulim)
+                                  : calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->ulim);
+    ch->lp = p->limit_params;
     ch->ntrusted = p->ntrusted;
     ch->nupstreams = p->nupstreams;
     ch->nroutes = p->nroutes;
-    bool ok = rc == 0 && ch->rules && ch->trusted && ch->ubrk && ch->rbrk && ch->unames;
+    bool ok = rc == 0 && ch->rules && ch->trusted && ch->ubrk && ch->rbrk && ch->unames &&
+              ch->ulim;
     for (size_t i = 0; ok && i < p->nupstreams; i++)
         ok = (ch->unames[i] = strdup(p->upstream_names ? p->upstream_names[i] : "")) != NULL;
     for (size_t i = 0; ok && i < p->nrules; i++) {
@@ -92,6 +98,7 @@ void tg_protect_chain_free(struct tg_protect_chain *ch)
     free(ch->trusted);
     free(ch->ubrk);
     free(ch->rbrk);
+    free(ch->ulim);
     free(ch);
 }
 
@@ -167,6 +174,29 @@ static bool rate_limit(const struct tg_protect_chain *ch, const struct tg_protec
     return false;
 }
 
+/* Takes an in-flight slot of the upstream's limit; false (and the refusal in `v`) when
+ * the tier may not have one. Queueing is not offered here: a request is admitted or
+ * refused at once. */
+static bool concurrency(const struct tg_protect_chain *ch, struct tg_conclimit *cl,
+                        const struct tg_protect_facts *f, struct tg_protect_verdict *v,
+                        struct tg_protect_ticket *t)
+{
+    enum tg_conclimit_reason why;
+    enum tg_conclimit_verdict cv = tg_conclimit_admit(cl, &ch->lp, NULL, NULL, f->tier,
+                                                      f->now_us, &why);
+    if (cv == TG_CONCLIMIT_ADMIT || cv == TG_CONCLIMIT_ADMIT_SOFT) {
+        t->limit = cl;
+        return true;
+    }
+    reject(v, why == TG_CONCLIMIT_R_SHED ? TG_PCAUSE_SHED : TG_PCAUSE_CONCURRENCY, 503);
+    snprintf(v->headers, sizeof v->headers, "Retry-After: 1\r\n");
+    set_body(v, snprintf(v->body, sizeof v->body,
+                         "{\"error\":\"overloaded\",\"reason\":\"%s\",\"tier\":\"%s\","
+                         "\"status\":503}\n",
+                         tg_conclimit_reason_name(why), tg_conclimit_tier_name(f->tier)));
+    return false;
+}
+
 struct tg_breaker *tg_protect_breaker_of(const struct tg_protect_chain *ch, int route,
                                          uint32_t upstream)
 {
@@ -184,6 +214,7 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
     v->body_len = 0;
     t->breaker = NULL;
     t->breaker_ticket = 0;
+    t->limit = NULL;
     if (!tg_features_none(ch->features) && f->feature) {
         const char *off = tg_features_shed(ch->features, f->feature, f->path, f->path_len);
         if (off) {
@@ -200,6 +231,9 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
     }
     if (ch->nrules && f->feature && rate_limit(ch, f, v))
         return;
+    struct tg_conclimit *cl = f->upstream < ch->nupstreams ? ch->ulim[f->upstream] : NULL;
+    if (cl && f->feature && !concurrency(ch, cl, f, v, t))
+        return;
     struct tg_breaker *b = tg_protect_breaker_of(ch, f->route, f->upstream);
     if (!b)
         return;
@@ -210,6 +244,7 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
         t->breaker_ticket = ticket;
         return;
     }
+    tg_protect_cancel(t); /* gives back the concurrency slot */
     reject(v, TG_PCAUSE_BREAKER_OPEN, 503);
     long long s = (long long)ceil_s(retry_us);
     snprintf(v->headers, sizeof v->headers, "Retry-After: %lld\r\n", s);
@@ -226,12 +261,18 @@ void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed
 {
     if (t->breaker)
         tg_breaker_observe(t->breaker, now_us, t->breaker_ticket, failed, latency_us);
+    if (t->limit)
+        tg_conclimit_release(t->limit);
     t->breaker = NULL;
+    t->limit = NULL;
 }
 
 void tg_protect_cancel(struct tg_protect_ticket *t)
 {
     if (t->breaker)
         tg_breaker_cancel(t->breaker, t->breaker_ticket);
+    if (t->limit)
+        tg_conclimit_release(t->limit);
     t->breaker = NULL;
+    t->limit = NULL;
 }

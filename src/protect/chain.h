@@ -17,6 +17,7 @@
 
 #include "protect/breaker.h"
 #include "protect/clientip.h"
+#include "protect/conclimit.h"
 #include "protect/ratelimit.h"
 
 /* What the chain knows of a request. */
@@ -31,6 +32,7 @@ struct tg_protect_facts {
     const uint8_t *peer;  /* the peer's address, 16 bytes (clientip.h) */
     const struct tg_clientip_field *xff; /* X-Forwarded-For lines, in order */
     size_t nxff;
+    enum tg_conclimit_tier tier; /* the route's (standard without a route) */
 };
 
 enum tg_protect_kind {
@@ -46,12 +48,15 @@ enum tg_protect_cause {
     TG_PCAUSE_RATE_CLIENT_IP, /* a per-client rate limit */
     TG_PCAUSE_RATE_ROUTE,     /* a per-route rate limit */
     TG_PCAUSE_BREAKER_OPEN,
+    TG_PCAUSE_CONCURRENCY, /* the upstream's hard limit, or the tier's share of it */
+    TG_PCAUSE_SHED,        /* over the soft limit: a sheddable request */
 };
 
 /* What the outcome report needs back from admit; kept by the caller per request. */
 struct tg_protect_ticket {
     struct tg_breaker *breaker; /* NULL: no breaker to report to */
     uint32_t breaker_ticket;
+    struct tg_conclimit *limit; /* NULL: no in-flight slot to give back */
 };
 
 struct tg_protect_verdict {
@@ -88,6 +93,8 @@ struct tg_protect_params {
     struct tg_breaker *const *route_breakers; /* one per route, NULL: the upstream's */
     size_t nroutes;
     const char *const *upstream_names; /* for messages */
+    struct tg_conclimit *const *upstream_limits; /* one per upstream, NULL: none */
+    struct tg_conclimit_params limit_params;     /* the same numbers for each */
 };
 
 struct tg_protect_chain;

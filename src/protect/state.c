@@ -23,7 +23,7 @@ struct entry {
 struct tg_protect_state {
     uint64_t seed;
     uint64_t gen;
-    struct entry *breakers, *limiters;
+    struct entry *breakers, *limiters, *conclimits;
 };
 
 int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
@@ -37,14 +37,18 @@ int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
     return 0;
 }
 
-static void free_list(struct entry *e, bool breakers)
+enum kind { K_BREAKER = 0, K_RATELIMIT, K_CONCLIMIT };
+
+static void free_list(struct entry *e, enum kind k)
 {
     while (e) {
         struct entry *next = e->next;
-        if (breakers)
+        if (k == K_BREAKER)
             tg_breaker_free(e->obj);
-        else
+        else if (k == K_RATELIMIT)
             tg_ratelimit_free(e->obj);
+        else
+            tg_conclimit_free(e->obj);
         free(e->name);
         free(e);
         e = next;
@@ -55,8 +59,9 @@ void tg_protect_state_free(struct tg_protect_state *st)
 {
     if (!st)
         return;
-    free_list(st->breakers, true);
-    free_list(st->limiters, false);
+    free_list(st->breakers, K_BREAKER);
+    free_list(st->limiters, K_RATELIMIT);
+    free_list(st->conclimits, K_CONCLIMIT);
     free(st);
 }
 
@@ -163,4 +168,27 @@ void tg_protect_state_foreach_ratelimit(struct tg_protect_state *st,
         if (e->name[0] != '~')
             fn(e->name, e->obj, e->gen == st->gen, ctx);
     }
+}
+
+struct tg_conclimit *tg_protect_state_conclimit(struct tg_protect_state *st, const char *name)
+{
+    struct entry *e = find(st->conclimits, name);
+    if (!e) {
+        struct tg_conclimit *cl;
+        if (tg_conclimit_new(&cl) != 0)
+            return NULL;
+        if (!(e = add(&st->conclimits, name, cl))) {
+            tg_conclimit_free(cl);
+            return NULL;
+        }
+    }
+    e->gen = st->gen;
+    return e->obj;
+}
+
+void tg_protect_state_foreach_conclimit(struct tg_protect_state *st,
+                                        tg_protect_conclimit_fn *fn, void *ctx)
+{
+    for (struct entry *e = st->conclimits; e; e = e->next)
+        fn(e->name, e->obj, e->gen == st->gen, ctx);
 }

@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "protect/breaker.h"
+#include "protect/conclimit.h"
 #include "protect/ratelimit.h"
 
 struct tg_protect_state;
@@ -40,6 +41,10 @@ struct tg_ratelimit *tg_protect_state_ratelimit(struct tg_protect_state *st, con
                                                 const struct tg_ratelimit_params *p,
                                                 struct tg_errbuf *eb);
 
+/* The concurrency limiter `name`, created on first use (its parameters come with each
+ * decision). NULL when out of memory. */
+struct tg_conclimit *tg_protect_state_conclimit(struct tg_protect_state *st, const char *name);
+
 typedef void tg_protect_breaker_fn(const char *name, struct tg_breaker *b, bool active,
                                    void *ctx);
 typedef void tg_protect_ratelimit_fn(const char *name, struct tg_ratelimit *rl, bool active,
@@ -48,5 +53,9 @@ void tg_protect_state_foreach_breaker(struct tg_protect_state *st, tg_protect_br
                                       void *ctx);
 void tg_protect_state_foreach_ratelimit(struct tg_protect_state *st,
                                         tg_protect_ratelimit_fn *fn, void *ctx);
+typedef void tg_protect_conclimit_fn(const char *name, struct tg_conclimit *cl, bool active,
+                                     void *ctx);
+void tg_protect_state_foreach_conclimit(struct tg_protect_state *st,
+                                        tg_protect_conclimit_fn *fn, void *ctx);
 
 #endif

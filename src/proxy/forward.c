@@ -58,6 +58,7 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_FEATURE_DISABLED] = "feature_disabled",
     [TG_CAUSE_RATE_LIMITED_IP] = "rate_limited_ip",
     [TG_CAUSE_RATE_LIMITED_ROUTE] = "rate_limited_route",
+    [TG_CAUSE_CONCURRENCY] = "concurrency_limit",
 };
 
 static int64_t now_of(struct cconn *c)

@@ -2,6 +2,7 @@
 /* The proxy's side of the protection seam (protect/chain.h): the chain's parameters
  * from the configuration, the request's facts, the verdict turned into a response, and
  * the outcome reported back. This is the only place the proxy calls the protections. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -10,6 +11,11 @@
 #include "core/clock.h"
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
+
+_Static_assert((int)TG_TIER_CRITICAL == (int)TG_CONCLIMIT_CRITICAL &&
+                   (int)TG_TIER_STANDARD == (int)TG_CONCLIMIT_STANDARD &&
+                   (int)TG_TIER_SHEDDABLE == (int)TG_CONCLIMIT_SHEDDABLE,
+               "route tiers and concurrency tiers are the same scale");
 
 /* The routes admin.mount_on_proxy adds (the control and monitoring API, the
  * application's agent paths) are the operator's way back in: no protection sheds them. */
@@ -149,8 +155,27 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
         if (!(rb[i] = tg_protect_state_breaker(st, name, &p, now_us, eb)))
             rc = TG_ECONFIG;
     }
+    struct tg_conclimit **ul = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *ul);
+    if (!ul && rc == 0)
+        rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    bool limited = cfg->concurrency.hard_limit || cfg->concurrency.soft_limit;
+    for (uint32_t i = 0; rc == 0 && limited && i < cfg->nupstreams; i++) {
+        if (strcmp(cfg->upstreams[i].name, "tailguard-admin") == 0)
+            continue;
+        char name[96];
+        snprintf(name, sizeof name, "upstream/%s", cfg->upstreams[i].name);
+        if (!(ul[i] = tg_protect_state_conclimit(st, name)))
+            rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
+    struct tg_conclimit_params lp;
+    tg_conclimit_params_init(&lp);
+    lp.hard_limit = cfg->concurrency.hard_limit;
+    lp.soft_limit = cfg->concurrency.soft_limit;
+    lp.queue_timeout_us = (int64_t)cfg->concurrency.queue_timeout_ms * 1000;
     if (rc == 0) {
         struct tg_protect_params p = {
+            .upstream_limits = ul,
+            .limit_params = lp,
             .features_disabled = disabled,
             .nfeatures_disabled = cfg->features.ndisabled,
             .features_declared = declared,
@@ -172,6 +197,7 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     free(ub);
     free(rb);
     free(unames);
+    free(ul);
     return rc;
 }
 
@@ -196,6 +222,10 @@ static enum tg_cause cause_of(enum tg_protect_cause pc)
         return TG_CAUSE_RATE_LIMITED_ROUTE;
     case TG_PCAUSE_BREAKER_OPEN:
         return TG_CAUSE_BREAKER_OPEN;
+    case TG_PCAUSE_CONCURRENCY:
+        return TG_CAUSE_CONCURRENCY;
+    case TG_PCAUSE_SHED:
+        return TG_CAUSE_SHED;
     case TG_PCAUSE_NONE:
         break;
     }
@@ -227,9 +257,12 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
         .peer = c->ip16,
         .xff = xff,
         .nxff = nxff,
+        .tier = x->route >= 0 ? (enum tg_conclimit_tier)cfg->routes[x->route].tier
+                              : TG_CONCLIMIT_STANDARD,
     };
     if (exempt(cfg, x->route)) {
         x->pticket.breaker = NULL;
+        x->pticket.limit = NULL;
         return false;
     }
     struct tg_protect_verdict v;
@@ -249,7 +282,7 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
 void tg__protect_outcome(struct cconn *c, int64_t now_us)
 {
     struct exchange *x = &c->x;
-    if (!x->pticket.breaker)
+    if (!x->pticket.breaker && !x->pticket.limit)
         return;
     bool no_server = x->cause == TG_CAUSE_NO_SERVER;
     if (!x->dispatch_us && !no_server) {

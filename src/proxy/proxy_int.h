@@ -221,6 +221,8 @@ enum tg_cause {
     TG_CAUSE_FEATURE_DISABLED, /* 503: the route's feature is switched off */
     TG_CAUSE_RATE_LIMITED_IP,    /* 429: a per-client rate limit (RATE_LIMITED: global) */
     TG_CAUSE_RATE_LIMITED_ROUTE, /* 429: a per-route rate limit */
+    TG_CAUSE_CONCURRENCY,        /* 503: the upstream's concurrency limit (SHED: over the
+                                  * soft limit, a sheddable route) */
     TG_CAUSE_COUNT,
 };
 
