@@ -491,6 +491,14 @@ int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "concurrency.queue: queueing is not available yet (requests "
                                "over the limit are refused at once); leave it at 0");
+    if (cfg->retries.base_delay_ms)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "retries.base_delay_ms: a backoff between tries is not available "
+                               "yet (retries go at once, to another server); leave it at 0");
+    if (cfg->retries.nstatuses)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "retries.statuses: retrying on a response status is not available "
+                               "yet (responses are streamed to the client as they arrive)");
     if (cfg->concurrency.adaptive)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "concurrency.adaptive: the adaptive limit is not available yet");

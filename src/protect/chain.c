@@ -28,6 +28,8 @@ struct tg_protect_chain {
     struct tg_breaker **ubrk, **rbrk;
     struct tg_conclimit **ulim;
     struct tg_conclimit_params lp;
+    struct tg_retry **uret;
+    struct tg_retry_params rp;
     char **unames;
     size_t nupstreams, nroutes;
 };
@@ -55,11 +57,15 @@ int tg_protect_chain_new(const struct tg_protect_params *p, struct tg_protect_ch
     ch->ulim = p->upstream_limits ? dup_array(p->upstream_limits, p->nupstreams, sizeof *ch->ulim)
                                   : calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->ulim);
     ch->lp = p->limit_params;
+    ch->uret = p->upstream_retries
+                   ? dup_array(p->upstream_retries, p->nupstreams, sizeof *ch->uret)
+                   : calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->uret);
+    ch->rp = p->retry_params;
     ch->ntrusted = p->ntrusted;
     ch->nupstreams = p->nupstreams;
     ch->nroutes = p->nroutes;
     bool ok = rc == 0 && ch->rules && ch->trusted && ch->ubrk && ch->rbrk && ch->unames &&
-              ch->ulim;
+              ch->ulim && ch->uret;
     for (size_t i = 0; ok && i < p->nupstreams; i++)
         ok = (ch->unames[i] = strdup(p->upstream_names ? p->upstream_names[i] : "")) != NULL;
     for (size_t i = 0; ok && i < p->nrules; i++) {
@@ -99,6 +105,7 @@ void tg_protect_chain_free(struct tg_protect_chain *ch)
     free(ch->ubrk);
     free(ch->rbrk);
     free(ch->ulim);
+    free(ch->uret);
     free(ch);
 }
 
@@ -275,4 +282,23 @@ void tg_protect_cancel(struct tg_protect_ticket *t)
         tg_conclimit_release(t->limit);
     t->breaker = NULL;
     t->limit = NULL;
+}
+
+void tg_protect_retry(const struct tg_protect_chain *ch, uint32_t upstream,
+                      const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
+                      struct tg_retry_decision *d)
+{
+    struct tg_retry *r = upstream < ch->nupstreams ? ch->uret[upstream] : NULL;
+    if (!r) {
+        *d = (struct tg_retry_decision){.verdict = TG_RETRY_DONE};
+        return;
+    }
+    tg_retry_end(r, &ch->rp, t, now_us, rnd, d);
+}
+
+void tg_protect_retry_end(const struct tg_protect_chain *ch, uint32_t upstream)
+{
+    struct tg_retry *r = upstream < ch->nupstreams ? ch->uret[upstream] : NULL;
+    if (r)
+        tg_retry_cancel(r);
 }

@@ -19,6 +19,7 @@
 #include "protect/clientip.h"
 #include "protect/conclimit.h"
 #include "protect/ratelimit.h"
+#include "protect/retry.h"
 
 /* What the chain knows of a request. */
 struct tg_protect_facts {
@@ -95,6 +96,8 @@ struct tg_protect_params {
     const char *const *upstream_names; /* for messages */
     struct tg_conclimit *const *upstream_limits; /* one per upstream, NULL: none */
     struct tg_conclimit_params limit_params;     /* the same numbers for each */
+    struct tg_retry *const *upstream_retries;    /* one per upstream (the budget) */
+    struct tg_retry_params retry_params;
 };
 
 struct tg_protect_chain;
@@ -115,6 +118,15 @@ void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed
 
 /* An admitted request that never reached the upstream. Any thread. */
 void tg_protect_cancel(struct tg_protect_ticket *t);
+
+/* A try of a request to `upstream` ended in a failure the proxy could retry: whether to
+ * try again (max_attempts, the retry budget), with the retry's budget place taken on
+ * TG_RETRY_AGAIN. `*held` tells tg_protect_retry_end there is a place to give back. */
+void tg_protect_retry(const struct tg_protect_chain *ch, uint32_t upstream,
+                      const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
+                      struct tg_retry_decision *d);
+/* A retry that was granted has ended (any outcome, or it never started). */
+void tg_protect_retry_end(const struct tg_protect_chain *ch, uint32_t upstream);
 
 /* True when a request of `route` (-1: none) to `upstream` meets an enabled breaker; the
  * proxy then cuts the call at the breaker's timeout. */

@@ -23,7 +23,7 @@ struct entry {
 struct tg_protect_state {
     uint64_t seed;
     uint64_t gen;
-    struct entry *breakers, *limiters, *conclimits;
+    struct entry *breakers, *limiters, *conclimits, *retries;
 };
 
 int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
@@ -37,7 +37,7 @@ int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
     return 0;
 }
 
-enum kind { K_BREAKER = 0, K_RATELIMIT, K_CONCLIMIT };
+enum kind { K_BREAKER = 0, K_RATELIMIT, K_CONCLIMIT, K_RETRY };
 
 static void free_list(struct entry *e, enum kind k)
 {
@@ -47,8 +47,10 @@ static void free_list(struct entry *e, enum kind k)
             tg_breaker_free(e->obj);
         else if (k == K_RATELIMIT)
             tg_ratelimit_free(e->obj);
-        else
+        else if (k == K_CONCLIMIT)
             tg_conclimit_free(e->obj);
+        else
+            tg_retry_free(e->obj);
         free(e->name);
         free(e);
         e = next;
@@ -62,6 +64,7 @@ void tg_protect_state_free(struct tg_protect_state *st)
     free_list(st->breakers, K_BREAKER);
     free_list(st->limiters, K_RATELIMIT);
     free_list(st->conclimits, K_CONCLIMIT);
+    free_list(st->retries, K_RETRY);
     free(st);
 }
 
@@ -190,5 +193,28 @@ void tg_protect_state_foreach_conclimit(struct tg_protect_state *st,
                                         tg_protect_conclimit_fn *fn, void *ctx)
 {
     for (struct entry *e = st->conclimits; e; e = e->next)
+        fn(e->name, e->obj, e->gen == st->gen, ctx);
+}
+
+struct tg_retry *tg_protect_state_retry(struct tg_protect_state *st, const char *name)
+{
+    struct entry *e = find(st->retries, name);
+    if (!e) {
+        struct tg_retry *r;
+        if (tg_retry_new(&r) != 0)
+            return NULL;
+        if (!(e = add(&st->retries, name, r))) {
+            tg_retry_free(r);
+            return NULL;
+        }
+    }
+    e->gen = st->gen;
+    return e->obj;
+}
+
+void tg_protect_state_foreach_retry(struct tg_protect_state *st, tg_protect_retry_fn *fn,
+                                    void *ctx)
+{
+    for (struct entry *e = st->retries; e; e = e->next)
         fn(e->name, e->obj, e->gen == st->gen, ctx);
 }

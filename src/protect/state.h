@@ -17,6 +17,7 @@
 #include "protect/breaker.h"
 #include "protect/conclimit.h"
 #include "protect/ratelimit.h"
+#include "protect/retry.h"
 
 struct tg_protect_state;
 
@@ -45,6 +46,9 @@ struct tg_ratelimit *tg_protect_state_ratelimit(struct tg_protect_state *st, con
  * decision). NULL when out of memory. */
 struct tg_conclimit *tg_protect_state_conclimit(struct tg_protect_state *st, const char *name);
 
+/* The retry budget `name`, created on first use. NULL when out of memory. */
+struct tg_retry *tg_protect_state_retry(struct tg_protect_state *st, const char *name);
+
 typedef void tg_protect_breaker_fn(const char *name, struct tg_breaker *b, bool active,
                                    void *ctx);
 typedef void tg_protect_ratelimit_fn(const char *name, struct tg_ratelimit *rl, bool active,
@@ -57,5 +61,8 @@ typedef void tg_protect_conclimit_fn(const char *name, struct tg_conclimit *cl, 
                                      void *ctx);
 void tg_protect_state_foreach_conclimit(struct tg_protect_state *st,
                                         tg_protect_conclimit_fn *fn, void *ctx);
+typedef void tg_protect_retry_fn(const char *name, struct tg_retry *r, bool active, void *ctx);
+void tg_protect_state_foreach_retry(struct tg_protect_state *st, tg_protect_retry_fn *fn,
+                                    void *ctx);
 
 #endif

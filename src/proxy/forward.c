@@ -19,7 +19,6 @@
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
-#define MAX_TRIES 3
 
 static const char *const cause_msg[TG_CAUSE_COUNT] = {
     [TG_CAUSE_OK] = "ok",
@@ -285,6 +284,12 @@ void tg__forward_record(struct cconn *c)
         .bytes_out = x->bytes_out,
     };
     tg__protect_outcome(c, now);
+    if (x->retry_held) {
+        /* The retry in progress ended another way (an answer, a late failure, the client
+         * leaving): its budget place goes back. */
+        tg_protect_retry_end(x->ws->snap->protect, x->upstream);
+        x->retry_held = false;
+    }
     uint32_t key = x->endpoint * TG_GATEWAY_METHODS + (uint32_t)x->method;
     bool server_error = x->cause != TG_CAUSE_OK && x->cause != TG_CAUSE_RETRIED;
     server_error = server_error || x->status >= 500;
@@ -294,6 +299,46 @@ void tg__forward_record(struct cconn *c)
     tg_mshard_record(c->w->shard, key, &smp, upstream_us >= 0 ? x->server_key : UINT32_MAX,
                      upstream_us, server_error);
     tg__observe(c, &smp, key);
+}
+
+/* Requests in flight to the upstream of the exchange, every worker (the budget's base). */
+static uint32_t upstream_inflight(const struct exchange *x)
+{
+    const struct tg_upstream_rt *u = &x->ws->snap->ups[x->upstream];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < u->cfg->nservers; i++)
+        n += (uint32_t)atomic_load_explicit(&u->servers[i].inflight, memory_order_relaxed);
+    return n;
+}
+
+/* Ends the try that failed with `cause` (giving back a retry's budget place) and says
+ * whether to try again; keeps the new place in x->retry_held. */
+static bool retry_decide(struct cconn *c, enum tg_cause cause, bool other)
+{
+    struct exchange *x = &c->x;
+    bool worth = cause == TG_CAUSE_UPSTREAM_CONNECT || cause == TG_CAUSE_UPSTREAM_RESET;
+    struct tg_retry_try t = {
+        .attempt = (uint32_t)x->tries,
+        .failure = cause == TG_CAUSE_UPSTREAM_CONNECT ? TG_RETRY_CONNECT
+                   : worth                            ? TG_RETRY_RESET
+                                                      : TG_RETRY_LATE_FAILURE,
+        /* Nothing reached the server on a failed connect: any method may go again. */
+        .idempotent = cause == TG_CAUSE_UPSTREAM_CONNECT || is_idempotent(x->method),
+        .replayable = true,
+        .other_server = other,
+        .inflight = upstream_inflight(x),
+        .deadline_us = x->deadline_us,
+    };
+    struct tg_retry_decision d;
+    tg_protect_retry(x->ws->snap->protect, x->upstream, &t, now_of(c), tg__worker_rand(c->w),
+                     &d);
+    x->retry_held = d.verdict == TG_RETRY_AGAIN;
+    if (x->retry_held && (!other || d.delay_us > 0)) {
+        /* No server to go to, or a backoff (not offered: base_delay_ms is 0). */
+        tg_protect_retry_end(x->ws->snap->protect, x->upstream);
+        x->retry_held = false;
+    }
+    return x->retry_held;
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
@@ -320,9 +365,9 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
      * started, a connection closed or reset before any of the response arrived (a server
      * restarting, or a pooled keep-alive connection the server closed under us: a race
      * every pooling proxy meets). This is nginx's proxy_next_upstream default; a request
-     * that kills its server ("query of death") is tried at most MAX_TRIES times. */
+     * that kills its server ("query of death") is tried at most retries.max_attempts
+     * times, and retries in flight stay within the upstream's retry budget. */
     bool retry = !x->resp_head_done && !x->resp_started && !x->req_body_started &&
-                 x->tries < MAX_TRIES &&
                  (cause == TG_CAUSE_UPSTREAM_CONNECT ||
                   (cause == TG_CAUSE_UPSTREAM_RESET && is_idempotent(x->method)));
     /* A retry needs another server to go to; the only server failing is reported as
@@ -330,8 +375,11 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
      * the server, so it may be tried again, on a new connection: the rest of its pool
      * may be as stale as the one that failed. */
     const struct wk_server *avoid = cause == TG_CAUSE_UPSTREAM_RESET && reused ? NULL : srv;
-    if (retry && !tg__balance_any(x->ws, x->upstream, now_of(c), avoid))
-        retry = false;
+    bool other = retry && tg__balance_any(x->ws, x->upstream, now_of(c), avoid);
+    /* The retry protection decides: retries.max_attempts, and the budget that keeps
+     * retries from multiplying the load on a failing upstream. */
+    if (retry || x->retry_held)
+        retry = retry_decide(c, cause, other) && other;
     if (retry) {
         /* Back to "nothing sent": the head goes out again, and body bytes that were only
          * scanned (never sent, or req_body_started would be set) are scanned again. */

@@ -167,6 +167,24 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
         if (!(ul[i] = tg_protect_state_conclimit(st, name)))
             rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
+    struct tg_retry **ur = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *ur);
+    if (!ur && rc == 0)
+        rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < cfg->nupstreams; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "upstream/%s", cfg->upstreams[i].name);
+        if (!(ur[i] = tg_protect_state_retry(st, name)))
+            rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
+    struct tg_retry_params rp;
+    tg_retry_params_init(&rp);
+    rp.max_attempts = cfg->retries.max_attempts;
+    rp.base_delay_us = (int64_t)cfg->retries.base_delay_ms * 1000;
+    rp.factor = cfg->retries.factor;
+    rp.max_delay_us = (int64_t)cfg->retries.max_delay_ms * 1000;
+    rp.nstatuses = 0; /* a response is streamed to the client as it comes: never retried */
+    rp.budget_ratio_pct = (uint32_t)(cfg->retries.budget_ratio * 100 + 0.5);
+    rp.min_concurrent = cfg->retries.min_concurrent;
     struct tg_conclimit_params lp;
     tg_conclimit_params_init(&lp);
     lp.hard_limit = cfg->concurrency.hard_limit;
@@ -176,6 +194,8 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
         struct tg_protect_params p = {
             .upstream_limits = ul,
             .limit_params = lp,
+            .upstream_retries = ur,
+            .retry_params = rp,
             .features_disabled = disabled,
             .nfeatures_disabled = cfg->features.ndisabled,
             .features_declared = declared,
@@ -198,6 +218,7 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     free(rb);
     free(unames);
     free(ul);
+    free(ur);
     return rc;
 }
 

@@ -288,6 +288,7 @@ struct exchange {
     /* Timing for the metrics (loop clock, µs; 0 = did not happen) and byte counts. */
     int64_t dispatch_us, connected_us, sent_us, head_us;
     struct tg_protect_ticket pticket; /* what the outcome report owes the chain */
+    bool retry_held; /* a retry's place in the upstream's retry budget is taken */
     bool new_conn;
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
