@@ -13,3 +13,7 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
     -o "$out/metrics_record"
 "$out/hist_record"
 "$out/metrics_record"
+# Response cache: ns per lookup (hit, miss, two threads) and per store (cache_lookup.c).
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/cache_lookup.c src/protect/cache*.c -lpthread \
+    -o "$out/cache_lookup"
+"$out/cache_lookup"

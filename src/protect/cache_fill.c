@@ -110,24 +110,38 @@ static bool named_by_connection(const struct tg_cache_resp *rs, const char *name
 /* Fields a replay must not carry: framing and hop-by-hop ones (the serving connection
  * writes its own), Age and Warning (recomputed per answer by tg_cache_format_age), and
  * the request id of the exchange that filled the entry. */
-static bool dropped(const struct tg_cache_resp *rs, const struct tg_cache_field *f)
+static bool dropped(const struct tg_cache_resp *rs, const struct tg_cache_field *f,
+                    bool has_connection)
 {
-    static const char *const names[] = {
-        "connection", "keep-alive",        "proxy-connection", "te",
-        "trailer",    "transfer-encoding", "upgrade",          "content-length",
-        "age",        "warning",           "x-request-id",
+#define NAME(s)                                                                                    \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+    static const struct {
+        const char *name;
+        size_t len;
+    } names[] = {
+        NAME("connection"), NAME("keep-alive"),     NAME("proxy-connection"),
+        NAME("te"),         NAME("trailer"),        NAME("transfer-encoding"),
+        NAME("upgrade"),    NAME("content-length"), NAME("age"),
+        NAME("warning"),    NAME("x-request-id"),
     };
+#undef NAME
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (tg_cache__ieq(f->name, f->name_len, names[i], strlen(names[i])))
+        if (tg_cache__ieq(f->name, f->name_len, names[i].name, names[i].len))
             return true;
-    return named_by_connection(rs, f->name, f->name_len);
+    return has_connection && named_by_connection(rs, f->name, f->name_len);
 }
 
 static void put_head(struct out *o, const struct tg_cache_resp *rs)
 {
+    bool has_connection = false;
+    for (uint32_t i = 0; i < rs->nfields; i++)
+        has_connection |=
+            tg_cache__ieq(rs->fields[i].name, rs->fields[i].name_len, "connection", 10);
     for (uint32_t i = 0; i < rs->nfields; i++) {
         const struct tg_cache_field *f = &rs->fields[i];
-        if (dropped(rs, f))
+        if (dropped(rs, f, has_connection))
             continue;
         put(o, f->name, f->name_len);
         put(o, ": ", 2);

@@ -106,18 +106,21 @@ static inline char *tg_cache__body(struct tg_cache_entry *e)
     return tg_cache__head(e) + e->head_len;
 }
 
-/* ASCII case-insensitive equality of a[0..an) and b[0..bn) (field names). */
+static inline char tg_cache__lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* ASCII case-insensitive equality of a[0..an) and b[0..bn) (field names). Names of one
+ * length often share a prefix (Accept-Encoding, Accept-Language), so the last byte is
+ * compared first. */
 static inline bool tg_cache__ieq(const char *a, size_t an, const char *b, size_t bn)
 {
-    if (an != bn)
+    if (an != bn || (an && tg_cache__lower(a[an - 1]) != tg_cache__lower(b[an - 1])))
         return false;
-    for (size_t i = 0; i < an; i++) {
-        char x = a[i], y = b[i];
-        x = x >= 'A' && x <= 'Z' ? (char)(x + 32) : x;
-        y = y >= 'A' && y <= 'Z' ? (char)(y + 32) : y;
-        if (x != y)
+    for (size_t i = 0; i < an; i++)
+        if (a[i] != b[i] && tg_cache__lower(a[i]) != tg_cache__lower(b[i]))
             return false;
-    }
     return true;
 }
 

@@ -327,14 +327,17 @@ void tg_cache_req_facts(const struct tg_cache_field *f, uint32_t n, struct tg_ca
     tg_cache_cc_init(&out->cc);
     out->authorization = false;
     bool has_cc = false, pragma_no_cache = false;
+    /* Lookups run this over every request's fields: the length picks the one name a
+     * field could be, so most fields cost one comparison. */
     for (uint32_t i = 0; i < n; i++) {
-        if (ieq(f[i].name, f[i].name_len, "cache-control")) {
+        const char *name = f[i].name;
+        if (f[i].name_len == 13 && ieq(name, 13, "cache-control")) {
             has_cc = true;
             tg_cache_cc_parse(&out->cc, f[i].value, f[i].value_len);
-        } else if (ieq(f[i].name, f[i].name_len, "pragma"))
-            pragma_no_cache |= list_has(f[i].value, f[i].value_len, "no-cache");
-        else if (ieq(f[i].name, f[i].name_len, "authorization"))
+        } else if (f[i].name_len == 13 && ieq(name, 13, "authorization"))
             out->authorization = true;
+        else if (f[i].name_len == 6 && ieq(name, 6, "pragma"))
+            pragma_no_cache |= list_has(f[i].value, f[i].value_len, "no-cache");
     }
     if (!has_cc && pragma_no_cache)
         out->cc.flags |= TG_CACHE_CC_NO_CACHE;
