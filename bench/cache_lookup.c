@@ -22,13 +22,15 @@
 #define NKEYS 10000
 #define LOOKUPS 1000000
 #define ROUNDS 9
-#define FIELD(n, v) {n, v, sizeof(n) - 1, sizeof(v) - 1}
+#define FIELD(n, v)                                                                                \
+    {                                                                                              \
+        n, v, sizeof(n) - 1, sizeof(v) - 1                                                         \
+    }
 
 static const struct tg_cache_rule RULE = {.serve = true, .default_ttl_us = 600000000};
-static const struct tg_cache_field RESP[] = {FIELD("Content-Type", "application/json"),
-                                             FIELD("Cache-Control", "max-age=600"),
-                                             FIELD("Vary", "Accept-Encoding"),
-                                             FIELD("ETag", "\"abc123\"")};
+static const struct tg_cache_field RESP[] = {
+    FIELD("Content-Type", "application/json"), FIELD("Cache-Control", "max-age=600"),
+    FIELD("Vary", "Accept-Encoding"), FIELD("ETag", "\"abc123\"")};
 static const struct tg_cache_field REQ[] = {
     FIELD("Host", "api.example.com"),
     FIELD("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
@@ -60,7 +62,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void store(struct tg_cache *c, const struct tg_cache_req *rq, int64_t now)
 {
-    struct tg_cache_resp rs = {200, RESP, 4, sizeof body, now, 1700000000};
+    struct tg_cache_resp rs = {200, RESP, 4, sizeof body, now, 1700000000, 0};
     struct tg_cache_fill f;
     if (tg_cache_offer(c, rq, &RULE, &rs, now, &f) != TG_CACHE_DECLINE_NONE)
         abort();
@@ -139,8 +141,8 @@ int main(void)
         hits += a[0].hits + a[1].hits;
     }
     if (hits != (uint64_t)ROUNDS * LOOKUPS * 3 || misses_hit != 0) {
-        fprintf(stderr, "unexpected: %llu hits, %llu hits among misses\n",
-                (unsigned long long)hits, (unsigned long long)misses_hit);
+        fprintf(stderr, "unexpected: %llu hits, %llu hits among misses\n", (unsigned long long)hits,
+                (unsigned long long)misses_hit);
         return 1;
     }
     struct tg_cache_stats st;

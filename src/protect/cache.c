@@ -439,6 +439,7 @@ int tg_cache_new(const struct tg_cache_limits *lim, uint64_t seed, struct tg_cac
         if (!s->buckets || pthread_mutex_init(&s->lock, &attr) != 0)
             break;
         s->mask = INITIAL_BUCKETS - 1;
+        atomic_init(&s->purge_gen, 1);
         atomic_init(&c->tail_used_us[i], INT64_MAX);
     }
     pthread_mutexattr_destroy(&attr);
@@ -488,12 +489,19 @@ int tg_cache_set_limits(struct tg_cache *c, const struct tg_cache_limits *lim)
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
+static struct tg_cache_stripe *stripe_of(struct tg_cache *c, const struct tg_cache_req *rq,
+                                         uint64_t *hash)
+{
+    *hash = tg_cache__hash(c, rq->path, rq->path_len, rq->query, rq->query_len);
+    return tg_cache__stripe(c, *hash);
+}
+
 /* Finds the request's entry in its stripe, which is left locked. */
 static struct tg_cache_entry *find_locked(struct tg_cache *c, const struct tg_cache_req *rq,
                                           struct tg_cache_stripe **sp)
 {
-    uint64_t h = tg_cache__hash(c, rq->path, rq->path_len, rq->query, rq->query_len);
-    struct tg_cache_stripe *s = tg_cache__stripe(c, h);
+    uint64_t h;
+    struct tg_cache_stripe *s = stripe_of(c, rq, &h);
     pthread_mutex_lock(&s->lock);
     *sp = s;
     struct tg_cache_entry *head =
@@ -523,10 +531,15 @@ enum tg_cache_verdict tg_cache_lookup(struct tg_cache *c, const struct tg_cache_
     tg_cache_req_facts(rq->fields, rq->nfields, &rf);
     enum tg_cache_verdict miss =
         rq->head || (rf.cc.flags & TG_CACHE_CC_NO_STORE) ? TG_CACHE_PASS : TG_CACHE_MISS;
-    if (!rule->serve)
-        return miss;
     struct tg_cache_stripe *s;
+    if (!rule->serve) {
+        uint64_t h;
+        s = stripe_of(c, rq, &h);
+        hit->purge_gen = atomic_load_explicit(&s->purge_gen, memory_order_relaxed);
+        return miss;
+    }
     struct tg_cache_entry *e = find_locked(c, rq, &s);
+    hit->purge_gen = atomic_load_explicit(&s->purge_gen, memory_order_relaxed);
     struct tg_cache_freshness f;
     enum tg_cache_use use = TG_CACHE_USE_NO;
     if (e) {

@@ -18,8 +18,8 @@
  * so an entry evicted while a worker still writes it out keeps counting. An insertion
  * that would pass the bound first evicts least recently used entries (the oldest among
  * the stripes' LRU tails, so eviction order is global LRU up to ties); if what is left is
- * all in use, the insertion is declined. The stripes' hash tables (16 bytes per key at
- * most) are outside the bound.
+ * all in use, the insertion is declined. The stripes' hash tables (8 to 16 bytes per
+ * key at their largest; they do not shrink) are outside the bound.
  *
  * Threads: any thread may call anything. The request path takes one of 64 stripe locks
  * (a mutex chosen by the key's hash; held for a hash probe, a compare and a list move:
@@ -32,9 +32,10 @@
  * where Date and Expires need them (struct tg_cache_resp). Nothing here reads a clock.
  *
  * Calls from the proxy, in order: lookup (HIT: serve, release; UNSATISFIABLE: 504;
- * MISS: forward, then offer; PASS: forward only); on upstream failure with fallback on,
- * lookup_stale; after a non-GET/HEAD request answered below 400, purge_key on its path
- * and query (RFC 9111 §4.4: a write invalidates what was read). */
+ * MISS: forward, then offer with the lookup's `purge_gen`; PASS: forward only); on
+ * upstream failure with fallback on, lookup_stale; after a non-GET/HEAD request answered
+ * below 400, purge_key on its path and query (RFC 9111 §4.4: a write invalidates what
+ * was read). */
 #ifndef TG_PROTECT_CACHE_H
 #define TG_PROTECT_CACHE_H
 
@@ -77,6 +78,7 @@ struct tg_cache_resp {
     int64_t content_length; /* payload bytes, or TG_CACHE_ABSENT (chunked or until close) */
     int64_t sent_us;        /* monotonic time the request was sent upstream */
     int64_t wall_s;         /* wall clock (Unix seconds) when the head arrived */
+    uint64_t purge_gen;     /* `purge_gen` of this request's tg_cache_lookup, 0 if none */
 };
 
 enum tg_cache_verdict {
@@ -91,6 +93,11 @@ struct tg_cache_hit {
     struct tg_cache_entry *entry;
     int64_t age_us; /* current age, for tg_cache_format_age */
     bool stale;
+    /* Set by tg_cache_lookup whatever the verdict: hand it to tg_cache_offer in
+     * `struct tg_cache_resp`, so that a response whose request started before a purge
+     * of its key is not stored after it (the purge may have followed the write that
+     * made it out of date). */
+    uint64_t purge_gen;
 };
 
 /* A response being received into the cache, embedded by the caller (one per upstream
@@ -179,8 +186,10 @@ int tg_cache_fill_append(struct tg_cache *c, struct tg_cache_fill *f, const void
 
 /* The whole body has arrived: the entry replaces any entry of the same key and variant
  * (and every variant of its key stored under a different Vary) and becomes visible to
- * lookups. Returns 0, or TG_ECLOSED if fewer bytes came than Content-Length announced,
- * or the fill's earlier error; `f` is empty afterwards either way. */
+ * lookups. Returns 0; TG_ECLOSED if fewer bytes came than Content-Length announced;
+ * -ESTALE (counted as DECLINE_PURGED) if a purge that may cover the key ran since the
+ * request's lookup (or, without `purge_gen`, since the offer); or the fill's earlier
+ * error. `f` is empty afterwards either way. */
 int tg_cache_fill_commit(struct tg_cache *c, struct tg_cache_fill *f, int64_t now_us);
 
 /* Drops an open fill (the response was aborted). Harmless on an empty one. */

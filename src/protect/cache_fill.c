@@ -269,6 +269,9 @@ enum tg_cache_decline tg_cache_offer(struct tg_cache *c, const struct tg_cache_r
     e->cost = size;
     e->hash = tg_cache__hash(c, rq->path, rq->path_len, rq->query, rq->query_len);
     e->status = (int16_t)rs->status;
+    e->purge_gen = rs->purge_gen ? rs->purge_gen
+                                 : atomic_load_explicit(&tg_cache__stripe(c, e->hash)->purge_gen,
+                                                        memory_order_relaxed);
     atomic_init(&e->refs, 1);
     write_parts(e, rq, rs, &sf);
     f->entry = e;
@@ -355,9 +358,19 @@ int tg_cache_fill_commit(struct tg_cache *c, struct tg_cache_fill *f, int64_t no
     struct tg_cache_stripe *s = tg_cache__stripe(c, e->hash);
     struct tg_cache_entry *dead = NULL;
     pthread_mutex_lock(&s->lock);
-    tg_cache__link(c, s, e, &dead);
-    tg_cache__count(&s->stores, 1);
+    /* Checked under the lock that purges take, so a purge either comes before this test
+     * (and the entry is refused) or after the link (and removes it). */
+    bool purged = e->purge_gen != atomic_load_explicit(&s->purge_gen, memory_order_relaxed);
+    if (!purged) {
+        tg_cache__link(c, s, e, &dead);
+        tg_cache__count(&s->stores, 1);
+    }
     pthread_mutex_unlock(&s->lock);
+    if (purged) {
+        count_decline(c, TG_CACHE_DECLINE_PURGED);
+        tg_cache__put(c, e);
+        return -ESTALE;
+    }
     tg_cache__put_list(c, dead);
     return 0;
 }

@@ -46,6 +46,7 @@ struct tg_cache_entry {
     int64_t stale_if_error_us; /* TG_CACHE_ABSENT if none */
     int64_t retain_until_us;   /* monotonic time after which nothing can use it */
     int64_t expect_len;        /* Content-Length, or TG_CACHE_ABSENT */
+    uint64_t purge_gen;        /* the stripe's purge generation when the request began */
     size_t cost;               /* bytes counted against the budget: the allocation */
     size_t body_len, body_cap;
     uint32_t key_len;  /* key: path, then '?' and query if any; NUL-terminated */
@@ -65,6 +66,9 @@ struct tg_cache_stripe {
     uint32_t mask;  /* buckets - 1 */
     uint32_t nkeys; /* variant lists in the table */
     struct tg_cache_entry *lru_head, *lru_tail;
+    /* Bumped (under the lock) by every purge that may cover a key of the stripe; starts
+     * at 1, so 0 can mean "unknown". */
+    _Atomic uint64_t purge_gen;
     /* Counters: changed under the lock, read without it. */
     _Atomic uint64_t entries, hits, misses, stale, fallback, stores, evictions, expired, purged;
 };
@@ -160,6 +164,12 @@ void tg_cache__link(struct tg_cache *c, struct tg_cache_stripe *s, struct tg_cac
 
 /* Drops a reference; the last one frees the entry and its bytes. */
 void tg_cache__put(struct tg_cache *c, struct tg_cache_entry *e);
+
+/* Marks a purge of stripe `s` (locked): fills begun before it will not be committed. */
+static inline void tg_cache__purged(struct tg_cache_stripe *s)
+{
+    atomic_fetch_add_explicit(&s->purge_gen, 1, memory_order_relaxed);
+}
 
 /* Drops every entry of a list chained through `next` (from unlink/link). */
 void tg_cache__put_list(struct tg_cache *c, struct tg_cache_entry *list);

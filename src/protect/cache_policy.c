@@ -419,6 +419,7 @@ const char *tg_cache_decline_name(enum tg_cache_decline d)
         [TG_CACHE_DECLINE_LIFETIME] = "lifetime",
         [TG_CACHE_DECLINE_TOO_BIG] = "too_big",
         [TG_CACHE_DECLINE_MEMORY] = "memory",
+        [TG_CACHE_DECLINE_PURGED] = "purged",
     };
     return (unsigned)d < TG_CACHE_DECLINE__COUNT ? names[d] : "unknown";
 }

@@ -125,6 +125,7 @@ enum tg_cache_decline {
     TG_CACHE_DECLINE_LIFETIME,      /* no freshness and no stale window: never servable */
     TG_CACHE_DECLINE_TOO_BIG,       /* larger than the object limit */
     TG_CACHE_DECLINE_MEMORY,        /* the budget is held by entries in use, or no memory */
+    TG_CACHE_DECLINE_PURGED,        /* a purge of its key ran while it was received */
     TG_CACHE_DECLINE__COUNT,
 };
 

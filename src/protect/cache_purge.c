@@ -36,6 +36,8 @@ static size_t remove_where(struct tg_cache *c, match_fn *m, const void *arg, int
             n++;
         }
         tg_cache__count(expiry ? &s->expired : &s->purged, n);
+        if (!expiry)
+            tg_cache__purged(s);
         pthread_mutex_unlock(&s->lock);
         tg_cache__put_list(c, dead);
         total += n;
@@ -58,6 +60,7 @@ size_t tg_cache_purge_key(struct tg_cache *c, const char *path, size_t path_len,
         n++;
     }
     tg_cache__count(&s->purged, n);
+    tg_cache__purged(s);
     pthread_mutex_unlock(&s->lock);
     tg_cache__put_list(c, dead);
     return n;

@@ -167,7 +167,7 @@ static void fuzz_store(const char *s, size_t n)
     struct tg_cache_req rq = {false, "/f", 2, "q", 1, f, nf};
     struct tg_cache_rule rule = {true, 60000000, 3600000000};
     int64_t now = 1000000000;
-    struct tg_cache_resp rs = {status, f, nf, TG_CACHE_ABSENT, now, 1700000000};
+    struct tg_cache_resp rs = {status, f, nf, TG_CACHE_ABSENT, now, 1700000000, 0};
     struct tg_cache_fill fill;
     const char body[] = "fuzz body";
     if (tg_cache_offer(c, &rq, &rule, &rs, now, &fill) == TG_CACHE_DECLINE_NONE) {

@@ -49,7 +49,7 @@ static enum tg_cache_decline store(struct tg_cache *c, const struct tg_cache_req
                                    const struct tg_cache_field *rf, uint32_t nrf, const char *body,
                                    int64_t now)
 {
-    struct tg_cache_resp rs = {status, rf, nrf, (int64_t)strlen(body), now, WALL0 + now / S};
+    struct tg_cache_resp rs = {status, rf, nrf, (int64_t)strlen(body), now, WALL0 + now / S, 0};
     struct tg_cache_fill f;
     enum tg_cache_decline d = tg_cache_offer(c, rq, rule, &rs, now, &f);
     if (d != TG_CACHE_DECLINE_NONE)
@@ -524,8 +524,13 @@ static void *worker_main(void *arg)
             unsigned len = 200 + (r % 2800);
             make_body(body, key, len);
             bool chunked = kind & 1;
-            struct tg_cache_resp rs = {200, rf,   1, chunked ? TG_CACHE_ABSENT : (int64_t)len,
-                                       now, WALL0};
+            struct tg_cache_hit h; /* as the proxy does: a lookup, then the offer */
+            if (tg_cache_lookup(w->c, &rq, &SERVE, now, &h) == TG_CACHE_HIT)
+                tg_cache_release(w->c, h.entry);
+            w->lookups++;
+            w->hits += h.entry != NULL;
+            struct tg_cache_resp rs = {
+                200, rf, 1, chunked ? TG_CACHE_ABSENT : (int64_t)len, now, WALL0, h.purge_gen};
             struct tg_cache_fill f;
             if (tg_cache_offer(w->c, &rq, &SERVE, &rs, now, &f) != TG_CACHE_DECLINE_NONE)
                 continue;
@@ -534,8 +539,10 @@ static void *worker_main(void *arg)
                 err = tg_cache_fill_append(w->c, &f, body + off, len - off < 500 ? len - off : 500);
             if (err || kind == 96)
                 tg_cache_fill_abort(w->c, &f); /* a response cut short */
-            else
-                w->bad += tg_cache_fill_commit(w->c, &f, now) != 0;
+            else {
+                int rc = tg_cache_fill_commit(w->c, &f, now);
+                w->bad += rc != 0 && rc != -ESTALE; /* -ESTALE: a purge came in between */
+            }
         } else
             tg_cache_purge_key(w->c, key, strlen(key), "", 0);
     }

@@ -66,7 +66,7 @@ static void test_head_fields(void)
         FIELD("Content-Encoding", "gzip"),
         FIELD("Cache-Control", "max-age=60"),
     };
-    struct tg_cache_resp rs = {200, rf, sizeof rf / sizeof rf[0], TG_CACHE_ABSENT, T0, WALL0};
+    struct tg_cache_resp rs = {200, rf, sizeof rf / sizeof rf[0], TG_CACHE_ABSENT, T0, WALL0, 0};
     struct tg_cache_fill f;
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
     TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "o", 1), 0);
@@ -92,7 +92,7 @@ static void test_unknown_length(void)
     struct tg_cache *c = new_cache(1 << 20, 1 << 18);
     struct tg_cache_req rq = mkreq("/chunked");
     struct tg_cache_field rf[] = {FIELD("Cache-Control", "max-age=60")};
-    struct tg_cache_resp rs = {200, rf, 1, TG_CACHE_ABSENT, T0, WALL0};
+    struct tg_cache_resp rs = {200, rf, 1, TG_CACHE_ABSENT, T0, WALL0, 0};
     struct tg_cache_fill f;
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
     char piece[997];
@@ -128,12 +128,12 @@ static void test_limits_and_broken_bodies(void)
     static char buf[9000];
 
     /* Announced too big: declined at the offer. */
-    struct tg_cache_resp big = {200, rf, 1, 9000, T0, WALL0};
+    struct tg_cache_resp big = {200, rf, 1, 9000, T0, WALL0, 0};
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &big, T0, &f), TG_CACHE_DECLINE_TOO_BIG);
     TG_EXPECT(f.entry == NULL);
 
     /* Found too big on the way: TG_ELIMIT, then only an abort. */
-    struct tg_cache_resp open = {200, rf, 1, TG_CACHE_ABSENT, T0, WALL0};
+    struct tg_cache_resp open = {200, rf, 1, TG_CACHE_ABSENT, T0, WALL0, 0};
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &open, T0, &f), TG_CACHE_DECLINE_NONE);
     TG_EXPECT_EQ(tg_cache_fill_append(c, &f, buf, 4000), 0);
     TG_EXPECT_EQ(tg_cache_fill_append(c, &f, buf, 5000), TG_ELIMIT);
@@ -142,7 +142,7 @@ static void test_limits_and_broken_bodies(void)
     TG_EXPECT_EQ(stats(c).declined[TG_CACHE_DECLINE_TOO_BIG], 2);
 
     /* Shorter than Content-Length: an aborted response, not stored. */
-    struct tg_cache_resp cl = {200, rf, 1, 100, T0, WALL0};
+    struct tg_cache_resp cl = {200, rf, 1, 100, T0, WALL0, 0};
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &cl, T0, &f), TG_CACHE_DECLINE_NONE);
     TG_EXPECT_EQ(tg_cache_fill_append(c, &f, buf, 99), 0);
     TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), TG_ECLOSED);
@@ -165,7 +165,7 @@ static void test_limits_and_broken_bodies(void)
     TG_EXPECT_EQ(st.bytes, 0); /* every reservation given back */
 
     /* A 204 has no body. */
-    struct tg_cache_resp nc = {204, rf, 1, 0, T0, WALL0};
+    struct tg_cache_resp nc = {204, rf, 1, 0, T0, WALL0, 0};
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &nc, T0, &f), TG_CACHE_DECLINE_NONE);
     TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), 0);
     TG_EXPECT_EQ(tg_cache_lookup(c, &rq, &SERVE, T0, &h), TG_CACHE_HIT);
@@ -182,7 +182,7 @@ static enum tg_cache_decline offer_commit(struct tg_cache *c, const char *path,
                                           const struct tg_cache_field *rf, uint32_t n, int64_t wall)
 {
     struct tg_cache_req rq = mkreq(path);
-    struct tg_cache_resp rs = {200, rf, n, 1, T0, wall};
+    struct tg_cache_resp rs = {200, rf, n, 1, T0, wall, 0};
     struct tg_cache_fill f;
     enum tg_cache_decline d = tg_cache_offer(c, &rq, rule, &rs, T0, &f);
     if (d == TG_CACHE_DECLINE_NONE) {
@@ -242,7 +242,7 @@ static void test_budget_held_by_readers(void)
     const char *paths[] = {"/p0", "/p1"};
     for (int i = 0; i < 2; i++) {
         struct tg_cache_req rq = mkreq(paths[i]);
-        struct tg_cache_resp rs = {200, rf, 1, sizeof body, T0, WALL0};
+        struct tg_cache_resp rs = {200, rf, 1, sizeof body, T0, WALL0, 0};
         struct tg_cache_fill f;
         TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
         TG_EXPECT_EQ(tg_cache_fill_append(c, &f, body, sizeof body), 0);
@@ -250,7 +250,7 @@ static void test_budget_held_by_readers(void)
         TG_EXPECT_EQ(tg_cache_lookup(c, &rq, &SERVE, T0, &held[i]), TG_CACHE_HIT);
     }
     struct tg_cache_req rq = mkreq("/p2");
-    struct tg_cache_resp rs = {200, rf, 1, sizeof body, T0, WALL0};
+    struct tg_cache_resp rs = {200, rf, 1, sizeof body, T0, WALL0, 0};
     struct tg_cache_fill f;
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_MEMORY);
     struct tg_cache_stats st = stats(c);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for src/protect/cache_purge.c: purge by exact key (every variant, nothing
  * else), by byte prefix, by path glob and by the runbooks' key-store style pattern; the
- * warming check; and the trim behind the GC call, which drops entries past their
- * retention (kept longer when fallback was on as they were stored) and then shrinks to
- * a byte target in LRU order. */
+ * warming check; the trim behind the GC call, which drops entries past their retention
+ * (kept longer when fallback was on as they were stored) and then shrinks to a byte
+ * target in LRU order; and responses in flight during a purge, which are not stored. */
 #include "protect/cache.h"
 
 #include <errno.h>
@@ -44,7 +44,7 @@ static void put(struct tg_cache *c, const char *target, const struct tg_cache_fi
     struct tg_cache_req rq = mkreq(target, req_f, nreq);
     struct tg_cache_field rf[] = {{"Cache-Control", cc, 13, (uint32_t)strlen(cc)},
                                   FIELD("Vary", "Accept")};
-    struct tg_cache_resp rs = {200, rf, 2, 1, now, WALL0};
+    struct tg_cache_resp rs = {200, rf, 2, 1, now, WALL0, 0};
     struct tg_cache_fill f;
     TG_EXPECT_EQ(tg_cache_offer(c, &rq, rule, &rs, now, &f), TG_CACHE_DECLINE_NONE);
     TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "x", 1), 0);
@@ -214,11 +214,61 @@ static void test_trim(void)
     tg_cache_free(c);
 }
 
+/* A response whose request began before a purge of its key is not stored after it: the
+ * purge may have followed the write that made that response out of date. */
+static void test_purge_during_fill(void)
+{
+    struct tg_cache *c = new_cache();
+    struct tg_cache_req rq = mkreq("/api/products/1", NULL, 0);
+    struct tg_cache_field rf[] = {FIELD("Cache-Control", "max-age=60")};
+    struct tg_cache_hit h;
+    struct tg_cache_fill f;
+
+    /* Lookup, purge (a PUT answered meanwhile), then the GET's response arrives. */
+    TG_EXPECT_EQ(tg_cache_lookup(c, &rq, &SERVE, T0, &h), TG_CACHE_MISS);
+    TG_EXPECT_NE(h.purge_gen, 0);
+    TG_EXPECT_EQ(tg_cache_purge_key(c, "/api/products/1", 15, "", 0), 0);
+    struct tg_cache_resp rs = {200, rf, 1, 3, T0, WALL0, h.purge_gen};
+    TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
+    TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "old", 3), 0);
+    TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), -ESTALE);
+    TG_EXPECT(!cached(c, "/api/products/1", T0));
+
+    /* The purge during the body, with no lookup to go by: from the offer on. */
+    rs.purge_gen = 0;
+    TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
+    TG_EXPECT_EQ(tg_cache_purge_key(c, "/api/products/1", 15, "", 0), 0);
+    TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "old", 3), 0);
+    TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), -ESTALE);
+
+    /* A prefix or pattern purge may cover any key: every fill under way is refused. */
+    TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
+    TG_EXPECT_EQ(tg_cache_purge_pattern(c, "users:*"), 0);
+    TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "old", 3), 0);
+    TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), -ESTALE);
+
+    /* A trim is not an invalidation, and a lookup after the purge stores normally. */
+    TG_EXPECT_EQ(tg_cache_lookup(c, &rq, &SERVE, T0, &h), TG_CACHE_MISS);
+    rs.purge_gen = h.purge_gen;
+    TG_EXPECT_EQ(tg_cache_offer(c, &rq, &SERVE, &rs, T0, &f), TG_CACHE_DECLINE_NONE);
+    tg_cache_trim(c, T0, SIZE_MAX);
+    TG_EXPECT_EQ(tg_cache_fill_append(c, &f, "new", 3), 0);
+    TG_EXPECT_EQ(tg_cache_fill_commit(c, &f, T0), 0);
+    TG_EXPECT(cached(c, "/api/products/1", T0));
+    struct tg_cache_stats st;
+    tg_cache_stats(c, &st);
+    TG_EXPECT_EQ(st.declined[TG_CACHE_DECLINE_PURGED], 3);
+    TG_EXPECT_EQ(st.stores, 1);
+    TG_EXPECT_EQ(st.entries, 1);
+    tg_cache_free(c);
+}
+
 int main(void)
 {
     test_purge_key();
     test_purge_prefix_and_pattern();
     test_warm();
     test_trim();
+    test_purge_during_fill();
     return tg_test_report("test_cache_purge");
 }
