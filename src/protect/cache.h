@@ -75,7 +75,8 @@ struct tg_cache_resp {
     const struct tg_cache_field *fields; /* as received; the stored copy drops what must not
                                           * be replayed (see tg_cache_offer) */
     uint32_t nfields;
-    int64_t content_length; /* payload bytes, or TG_CACHE_ABSENT (chunked or until close) */
+    int64_t content_length; /* payload bytes (0 without a body, as for 204), or
+                             * TG_CACHE_ABSENT (chunked, or until close) */
     int64_t sent_us;        /* monotonic time the request was sent upstream */
     int64_t wall_s;         /* wall clock (Unix seconds) when the head arrived */
     uint64_t purge_gen;     /* `purge_gen` of this request's tg_cache_lookup, 0 if none */
@@ -117,12 +118,12 @@ struct tg_cache_stats {
     uint64_t fallback_served; /* answers from tg_cache_lookup_stale, stale or not */
     uint64_t stores;          /* committed entries */
     uint64_t evictions;       /* entries dropped to make room (trim to a target included) */
-    uint64_t expired;         /* entries dropped past their retention (trim, lookups) */
+    uint64_t expired;         /* entries dropped past their retention (trim) */
     uint64_t purged;          /* entries dropped by purge calls */
-    uint64_t declined[TG_CACHE_DECLINE__COUNT]; /* offers refused, by reason */
+    uint64_t declined[TG_CACHE_DECLINE__COUNT]; /* responses not stored, by reason */
     uint64_t entries;                           /* entries stored now */
     uint64_t bytes;                             /* bytes counted against the budget now */
-    uint64_t bytes_peak; /* most bytes ever allocated at once (<= max_bytes) */
+    uint64_t bytes_peak; /* most bytes ever allocated at once (<= the largest max_bytes) */
     uint64_t max_bytes, max_object_bytes;
 };
 
@@ -143,7 +144,7 @@ int tg_cache_set_limits(struct tg_cache *c, const struct tg_cache_limits *lim);
  * within the request's max-stale, with `stale` set). With `rule->serve` off it only
  * says MISS or PASS and counts nothing, so that fallback can store without serving.
  * Cost: one pass over the request's fields, a hash of path and query, one stripe lock;
- * no allocation (bench/cache_lookup.c measures it). */
+ * no allocation; about 780 instructions, 60 to 180 ns (bench/cache_lookup.c). */
 enum tg_cache_verdict tg_cache_lookup(struct tg_cache *c, const struct tg_cache_req *rq,
                                       const struct tg_cache_rule *rule, int64_t now_us,
                                       struct tg_cache_hit *hit);
@@ -179,9 +180,9 @@ enum tg_cache_decline tg_cache_offer(struct tg_cache *c, const struct tg_cache_r
                                      const struct tg_cache_resp *rs, int64_t now_us,
                                      struct tg_cache_fill *f);
 
-/* Appends payload bytes. Returns 0, TG_ELIMIT past the object limit or the announced
- * Content-Length, or -ENOMEM (nothing left to evict, or malloc failed). After an error
- * the fill only takes an abort. */
+/* Appends payload bytes. Returns 0, TG_ELIMIT past the object limit, TG_EPARSE past the
+ * announced Content-Length, or -ENOMEM (nothing left to evict, or malloc failed). After
+ * an error the fill only takes an abort (a commit returns that error). */
 int tg_cache_fill_append(struct tg_cache *c, struct tg_cache_fill *f, const void *data, size_t len);
 
 /* The whole body has arrived: the entry replaces any entry of the same key and variant
@@ -202,8 +203,9 @@ size_t tg_cache_purge_key(struct tg_cache *c, const char *path, size_t path_len,
 
 /* Purges every entry whose key (path, then "?query" if any) starts with `prefix`, byte
  * for byte ("/api/products" also takes "/api/products-old"; end it with '/' for a
- * subtree). Cost: a walk of every entry, one stripe lock at a time (about 10 ns per
- * entry); for the control thread. Returns the number removed. */
+ * subtree). Cost: a walk of every entry (40 ns each, 200 ns for one removed), a few
+ * hundred at a time under one stripe lock; for the control thread. Returns the number
+ * removed. */
 size_t tg_cache_purge_prefix(struct tg_cache *c, const char *prefix, size_t len);
 
 /* Purges by pattern, matched against the whole key with fnmatch(3) without flags ('*'

@@ -3,7 +3,7 @@
  * files (cache.c: index, lookups, eviction; cache_fill.c: receiving a response;
  * cache_purge.c: purge, warm, trim) share. Not for use outside src/protect/cache*.c.
  *
- * Locking: an entry's index links (`chain`, `vnext`, `prev`, `next`, `used_us`, `linked`)
+ * Locking: an entry's index links (`chain`, `vnext`, `prev`, `next`, `used_us`)
  * belong to its stripe's lock. Everything else in it is written before it is linked and
  * never after, so a holder of a reference reads it without a lock. `refs` counts the
  * index (1 while linked) and every hit not yet released; the last release frees it. */
@@ -35,7 +35,6 @@ struct tg_cache_entry {
     struct tg_cache_entry *vnext;       /* next older variant of the same key */
     struct tg_cache_entry *prev, *next; /* the stripe's LRU list, most recent first */
     int64_t used_us;                    /* last use: the LRU order */
-    bool linked;
     _Atomic uint32_t refs;
 
     /* Written once, before linking. */

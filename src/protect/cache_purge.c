@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The response cache's control operations: purge by key, prefix or pattern, the warming
  * check, and the trim behind the GC call. They come from the control API, not the
- * request path: all but purge by key and the warming check walk every entry, one stripe
- * at a time, so a worker waits at most for one stripe's walk (about 1/64 of the entries;
- * 10 ns each), never for the whole cache. Memory is freed after the stripe is unlocked. */
+ * request path: all but purge by key and the warming check walk every entry (40 ns
+ * each to look, about 200 ns to match a pattern or to free: 4 to 25 ms for 100,000
+ * entries), a bounded batch of buckets per stripe lock hold, so a worker never waits for
+ * a whole walk. Memory is freed after the stripe is unlocked. */
 #include "protect/cache.h"
 
 #include <errno.h>
@@ -14,33 +15,58 @@
 
 #define MAX_PATTERN 1024
 
+/* Buckets walked per lock hold: a few hundred entries, at most about 100 µs, so a worker
+ * that needs the stripe waits that long at worst, however large the cache. */
+#define WALK_BUCKETS 256
+
 typedef bool match_fn(const struct tg_cache_entry *e, const void *arg, int64_t now_us);
 
-/* Unlinks every entry `m` accepts; counts them as expired or purged. */
+/* Unlinks the entries of bucket `k` that `m` accepts (stripe locked). After each unlink
+ * the bucket is scanned again from its start: chains are a key or two long. */
+static size_t remove_in_bucket(struct tg_cache *c, struct tg_cache_stripe *s, uint32_t k,
+                               match_fn *m, const void *arg, int64_t now_us,
+                               struct tg_cache_entry **dead)
+{
+    size_t n = 0;
+again:
+    for (struct tg_cache_entry *head = s->buckets[k]; head; head = head->chain)
+        for (struct tg_cache_entry *v = head; v; v = v->vnext)
+            if (m(v, arg, now_us)) {
+                tg_cache__unlink(c, s, v);
+                v->next = *dead;
+                *dead = v;
+                n++;
+                goto again;
+            }
+    return n;
+}
+
+/* Unlinks every entry `m` accepts, WALK_BUCKETS at a time, and counts them as expired or
+ * purged. A purge marks each stripe before walking it, so fills under way are refused.
+ * The table may grow between two holds; walking on from the same index is still
+ * complete, since a key at index j moves to j or j + the old size, never below. */
 static size_t remove_where(struct tg_cache *c, match_fn *m, const void *arg, int64_t now_us,
                            bool expiry)
 {
     size_t total = 0;
     for (int i = 0; i < TG_CACHE_STRIPES; i++) {
         struct tg_cache_stripe *s = &c->stripes[i];
-        struct tg_cache_entry *dead = NULL;
-        size_t n = 0;
-        pthread_mutex_lock(&s->lock);
-        for (struct tg_cache_entry *e = s->lru_head, *next; e; e = next) {
-            next = e->next;
-            if (!m(e, arg, now_us))
-                continue;
-            tg_cache__unlink(c, s, e);
-            e->next = dead;
-            dead = e;
-            n++;
+        bool done = false;
+        for (uint32_t from = 0; !done; from += WALK_BUCKETS) {
+            struct tg_cache_entry *dead = NULL;
+            size_t n = 0;
+            pthread_mutex_lock(&s->lock);
+            if (from == 0 && !expiry)
+                tg_cache__purged(s);
+            uint32_t end = s->mask + 1 - from > WALK_BUCKETS ? from + WALK_BUCKETS : s->mask + 1;
+            for (uint32_t k = from; k < end; k++)
+                n += remove_in_bucket(c, s, k, m, arg, now_us, &dead);
+            tg_cache__count(expiry ? &s->expired : &s->purged, n);
+            done = end == s->mask + 1;
+            pthread_mutex_unlock(&s->lock);
+            tg_cache__put_list(c, dead);
+            total += n;
         }
-        tg_cache__count(expiry ? &s->expired : &s->purged, n);
-        if (!expiry)
-            tg_cache__purged(s);
-        pthread_mutex_unlock(&s->lock);
-        tg_cache__put_list(c, dead);
-        total += n;
     }
     return total;
 }

@@ -7,6 +7,7 @@
 #include "protect/cache.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tg_test.h"
@@ -214,6 +215,38 @@ static void test_trim(void)
     tg_cache_free(c);
 }
 
+/* 40,000 keys make tables of 1,024 buckets per stripe, walked in several lock holds:
+ * every match is found, nothing else is touched. */
+static void test_large_walk(void)
+{
+    enum { N = 40000 };
+    struct tg_cache_limits lim = {64u << 20, 1 << 16};
+    struct tg_cache *c = NULL;
+    TG_EXPECT_EQ(tg_cache_new(&lim, 11, &c), 0);
+    char path[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/k/%d%s", i, i % 2 ? "/odd" : "");
+        put(c, path, NULL, 0, &SERVE, i % 3 ? "max-age=100" : "max-age=10", T0);
+    }
+    TG_EXPECT_EQ(entries(c), N);
+    TG_EXPECT_EQ(tg_cache_purge_pattern(c, "/k/*/odd"), N / 2);
+    TG_EXPECT_EQ(entries(c), N / 2);
+    struct tg_cache_trim_result r = tg_cache_trim(c, T0 + 50 * S, SIZE_MAX);
+    TG_EXPECT_EQ(r.expired, (N / 2 + 2) / 3); /* even i divisible by 3: i % 6 == 0 */
+    int left = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/k/%d%s", i, i % 2 ? "/odd" : "");
+        left += cached(c, path, T0 + 50 * S);
+    }
+    TG_EXPECT_EQ(left, N / 2 - (N / 2 + 2) / 3);
+    TG_EXPECT_EQ(tg_cache_purge_prefix(c, "/", 1), (size_t)left);
+    struct tg_cache_stats st;
+    tg_cache_stats(c, &st);
+    TG_EXPECT_EQ(st.entries, 0);
+    TG_EXPECT_EQ(st.bytes, 0);
+    tg_cache_free(c);
+}
+
 /* A response whose request began before a purge of its key is not stored after it: the
  * purge may have followed the write that made that response out of date. */
 static void test_purge_during_fill(void)
@@ -270,5 +303,6 @@ int main(void)
     test_warm();
     test_trim();
     test_purge_during_fill();
+    test_large_walk();
     return tg_test_report("test_cache_purge");
 }
