@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin/cmd.h"
 #include "bench/bench.h"
+#include "cli/cmd.h"
 #include "demo/demo.h"
 
 static void usage(FILE *f)
@@ -32,15 +32,15 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
-        return tg_admin_cmd_run(argc - 1, argv + 1);
+        return tg_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
-        return tg_admin_cmd_demo(argc - 1, argv + 1);
+        return tg_cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "demo-api") == 0)
         return tg_demo_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return tg_bench_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
-        return tg_admin_cmd_check_config(argc - 1, argv + 1);
+        return tg_cli_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tailguard %s\n", TG_VERSION);
         return 0;

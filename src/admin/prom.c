@@ -21,6 +21,7 @@
 #include "admin/procmem.h"
 #include "admin/text.h"
 #include "config/config.h"
+#include "control/control.h"
 #include "http/http1.h"
 #include "http/server.h"
 #include "metrics/agg.h"
@@ -149,6 +150,21 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
+    family(t, "rate_limit_hits_total", "counter",
+           "Requests refused with 429 by a rate limit, by endpoint, method and scope "
+           "(global, client_ip, route).");
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const struct tg_reqstats *s = tg_magg_total(a, k);
+        for (unsigned c = 0; s && c < TG_CAUSE_SLOTS && tg_gateway_cause_name(c); c++) {
+            const char *scope = tg_gateway_cause_rate_scope(c);
+            if (!s->causes[c] || !scope)
+                continue;
+            tg_text_put(t, "rate_limit_hits_total{", 22);
+            labels_ep(t, gw, k);
+            tg_text_printf(t, ",scope=\"%s\"} %llu\n", scope, (unsigned long long)s->causes[c]);
+        }
+    }
+
     family(t, "tailguard_request_causes_total", "counter",
            "How requests ended (Envoy-style response flags), by endpoint, method and cause.");
     for (uint32_t k = 0; k < nkeys; k++) {
@@ -200,7 +216,8 @@ struct gauges {
     struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
         *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
         *restart_pending, *accept_queue, *admin_conns, *admin_conn_results, *admin_refusals,
-        *admin_requests, *admin_closes, *admin_accept_errors;
+        *admin_requests, *admin_closes, *admin_accept_errors, *task_runs, *task_overruns,
+        *task_duration, *conns, *loop_lag;
 };
 
 static int define(struct tg_registry *reg, struct gauges *g)
@@ -211,6 +228,7 @@ static int define(struct tg_registry *reg, struct gauges *g)
     static const char *const status[] = {"status"};
     static const char *const reason[] = {"reason"};
     static const char *const worker[] = {"worker"};
+    static const char *const task[] = {"task"};
     struct {
         struct tg_family **f;
         const char *name, *help;
@@ -282,6 +300,20 @@ static int define(struct tg_registry *reg, struct gauges *g)
         {&g->admin_accept_errors, "tailguard_admin_accept_errors_total",
          "Failed accept() calls on the admin listener (accepting pauses for 100 ms).",
          TG_METRIC_COUNTER, NULL, 0},
+        {&g->task_runs, "tailguard_control_task_runs_total",
+         "Runs of each periodic task of the control thread.", TG_METRIC_COUNTER, task, 1},
+        {&g->task_overruns, "tailguard_control_task_overruns_total",
+         "Runs of each control-thread task that ended after its next tick was due (the "
+         "ticks missed are skipped, not queued).",
+         TG_METRIC_COUNTER, task, 1},
+        {&g->task_duration, "tailguard_control_task_duration_seconds",
+         "How long the last run of each control-thread task took.", TG_METRIC_GAUGE, task, 1},
+        {&g->conns, "http_connections_active", "Client connections open on the proxy listener.",
+         TG_METRIC_GAUGE, NULL, 0},
+        {&g->loop_lag, "tailguard_eventloop_lag_seconds",
+         "The longest turn of the worker's event loop in the last 5 seconds: how late a "
+         "ready connection can be served.",
+         TG_METRIC_GAUGE, worker, 1},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         int rc = tg_registry_family(reg, defs[i].name, defs[i].help, defs[i].type,
@@ -364,7 +396,7 @@ static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
 
 struct worker_ctx {
     struct gauges *g;
-    uint64_t active, accept_errors, refused;
+    uint64_t active, accept_errors, refused, conns;
 };
 
 static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
@@ -376,7 +408,18 @@ static void on_worker(const struct tg_gateway_worker_info *w, void *ctx)
     c->active += w->active;
     c->accept_errors += w->accept_errors;
     c->refused += w->conns_refused;
+    c->conns += w->connections;
     tg_family_set(c->g->accept_queue, labels, w->queue_depth);
+    tg_family_set(c->g->loop_lag, labels, (double)w->loop_lag_us / 1e6);
+}
+
+static void on_task(const struct tg_control_task_info *t, void *vg)
+{
+    struct gauges *g = vg;
+    const char *const labels[] = {t->name};
+    tg_family_set(g->task_runs, labels, (double)t->stats.runs);
+    tg_family_set(g->task_overruns, labels, (double)t->stats.overruns);
+    tg_family_set(g->task_duration, labels, (double)t->stats.last_us / 1e6);
 }
 
 /* The admin listener's own counters (the HTTP server engine's). */
@@ -407,10 +450,13 @@ static void admin_listener(struct gauges *g, const struct tg_hsrv_stats *hs)
     tg_family_set(g->admin_accept_errors, NULL, (double)hs->accept_errors);
 }
 
-static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_us,
-                    const struct tg_admin_reload *rl, const struct tg_hsrv_stats *hs)
+static void refresh(struct tg_gateway *gw, const struct tg_control *ctl, struct gauges *g,
+                    int64_t start_wall_us, const struct tg_admin_reload *rl,
+                    const struct tg_hsrv_stats *hs)
 {
     admin_listener(g, hs);
+    if (ctl)
+        tg_control_foreach_task(ctl, on_task, g);
     tg_family_set(g->reload_ok, NULL, rl->ok);
     tg_family_set(g->reload_ts, NULL, (double)(rl->success_wall_us / 1000) / 1e3);
     tg_family_set(g->restart_pending, NULL, rl->restart_pending);
@@ -426,6 +472,7 @@ static void refresh(struct tg_gateway *gw, struct gauges *g, int64_t start_wall_
     tg_family_set(g->active, NULL, (double)wc.active);
     tg_family_set(g->accept_errors, NULL, (double)wc.accept_errors);
     tg_family_set(g->refused, NULL, (double)wc.refused);
+    tg_family_set(g->conns, NULL, (double)wc.conns);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -461,7 +508,8 @@ static void put_text(void *ctx, const char *s, size_t n)
     tg_text_put(ctx, s, n);
 }
 
-void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
+void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
+                           struct tg_registry *reg, int64_t start_wall_us,
                            const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
                            struct tg_admin_resp *r)
 {
@@ -470,10 +518,11 @@ void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64
         tg_admin_resp_error(r, 500, "metrics registry: out of memory", NULL);
         return;
     }
-    refresh(gw, &g, start_wall_us, rl, admin);
+    refresh(gw, ctl, &g, start_wall_us, rl, admin);
     struct tg_text t = {0};
     request_families(&t, gw);
     histogram_families(&t, gw);
+    tg_admin_prom_protect(&t, gw);
     tg_registry_expose(reg, put_text, &t);
     if (t.oom) {
         tg_text_free(&t);

@@ -10,6 +10,7 @@
 
 #include "admin/resp.h"
 
+struct tg_control;
 struct tg_gateway;
 struct tg_hsrv_stats;
 struct tg_registry;
@@ -22,10 +23,16 @@ struct tg_admin_reload {
 };
 
 /* Writes the exposition into `r`: the request families from the gateway's aggregate,
- * then the counters and gauges kept in `reg` (refreshed here). `start_wall_us` is the
- * process start (wall clock); `admin` the admin listener's own counters. Control thread. */
-void tg_admin_prom_metrics(struct tg_gateway *gw, struct tg_registry *reg, int64_t start_wall_us,
+ * then the counters and gauges kept in `reg` (refreshed here), with the control thread's
+ * task figures when `ctl` is not NULL. `start_wall_us` is the process start (wall clock);
+ * `admin` the admin listener's own counters. Control thread. */
+void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
+                           struct tg_registry *reg, int64_t start_wall_us,
                            const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
                            struct tg_admin_resp *r);
+
+/* The protections' families (prom_protect.c): circuit breakers and rate limiters. */
+struct tg_text;
+void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw);
 
 #endif

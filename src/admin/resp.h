@@ -13,6 +13,7 @@ struct tg_admin_resp {
     const char *content_type; /* static string */
     char *body;               /* owned, malloc'd; NULL = empty */
     size_t body_len;
+    const char *extra;        /* NULL, or static header lines each ending in CRLF */
 };
 
 /* Takes `v` (decref'd here), serialises it compactly with a trailing newline. Numbers are

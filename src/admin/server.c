@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "metrics/registry.h"
+#include "admin/control_api.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
@@ -36,6 +37,8 @@
 struct tg_admin {
     struct tg_loop *loop;
     struct tg_gateway *gw;
+    const struct tg_control *ctl;
+    struct tg_runtime *rt;
     int lfd;
     bool draining;
     int64_t start_wall_us;
@@ -48,15 +51,13 @@ static void prom_metrics(struct tg_admin *a, struct tg_admin_resp *resp)
 {
     struct tg_hsrv_stats hs;
     tg_admin_server_stats(a, &hs);
-    tg_admin_prom_metrics(a->gw, a->reg, a->start_wall_us, &a->reload, &hs, resp);
+    tg_admin_prom_metrics(a->gw, a->ctl, a->reg, a->start_wall_us, &a->reload, &hs, resp);
 }
 
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
-                     size_t body_len, struct tg_admin_resp *resp)
+                     size_t body_len, const char *peer, struct tg_admin_resp *resp)
 {
-    /* No handler takes a body yet; control-API handlers will (PUT/POST JSON). */
-    (void)body;
-    (void)body_len;
+    struct tg_admin_control_ctx cc = {a->gw, a->rt, peer};
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
     struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us};
@@ -81,6 +82,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
+    else if (tg_admin_control(&cc, req, body, body_len, resp))
+        return;
     else
         tg_admin_resp_error(resp, 404, "not found", NULL);
 #undef PATH_IS
@@ -98,8 +101,10 @@ static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
     size_t blen = 0;
     const char *body = tg_hconn_body(c, &blen);
     struct tg_admin_resp r = {0};
-    tg_admin_handle(a, m, body, blen, &r);
-    tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", NULL,
+    char peer[64];
+    tg_hconn_peer(c, peer, sizeof peer);
+    tg_admin_handle(a, m, body, blen, peer, &r);
+    tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", r.extra,
                          r.body, r.body_len, free, r.body);
 }
 
@@ -135,13 +140,16 @@ static int listen_on(const struct tg_addr *addr)
 }
 
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
-                 struct tg_admin **out, struct tg_errbuf *eb)
+                 const struct tg_control *ctl, struct tg_runtime *rt, struct tg_admin **out,
+                 struct tg_errbuf *eb)
 {
     struct tg_admin *a = calloc(1, sizeof *a);
     if (!a)
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     a->loop = loop;
     a->gw = gw;
+    a->ctl = ctl;
+    a->rt = rt;
     a->lfd = -1;
     a->start_wall_us = tg_clock_wall_us();
     a->reload = (struct tg_admin_reload){.ok = true, .success_wall_us = a->start_wall_us};

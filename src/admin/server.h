@@ -15,11 +15,17 @@
 #include "admin/resp.h"
 
 struct tg_admin;
+struct tg_control;
 struct tg_gateway;
+struct tg_runtime;
 
-/* Starts listening on `addr` with handlers that read `gw` (borrowed). Control thread. */
+/* Starts listening on `addr` with handlers that read `gw` and, when not NULL, `ctl` (the
+ * control thread, for its tasks' figures in /metrics) and `rt` (the runtime layer the
+ * control API changes; without it /api/v1/system/ answers 404), all borrowed. Control
+ * thread. */
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
-                 struct tg_admin **out, struct tg_errbuf *eb);
+                 const struct tg_control *ctl, struct tg_runtime *rt, struct tg_admin **out,
+                 struct tg_errbuf *eb);
 
 /* Marks the process as draining: /health answers 503 and every response closes its
  * connection from now on. */
@@ -35,8 +41,9 @@ void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending);
 void tg_admin_free(struct tg_admin *a);
 
 /* Dispatches one request to its handler (exposed for unit tests). `body` is the request
- * body (`body_len` bytes, NULL if none), valid during the call. */
+ * body (`body_len` bytes, NULL if none), valid during the call; `peer` the client's
+ * address. */
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
-                     size_t body_len, struct tg_admin_resp *resp);
+                     size_t body_len, const char *peer, struct tg_admin_resp *resp);
 
 #endif

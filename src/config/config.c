@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "config/config_int.h"
+#include "config/schema_policy_int.h"
 #include "config/diag_int.h"
 #include "config/units.h"
 
 const char *const tg_config__lb_names[] = {"round_robin", "least_conn", "p2c_ewma", NULL};
 const char *const tg_config__class_names[] = {"default", "critical", NULL};
+const char *const tg_config__tier_names[] = {"critical", "standard", "sheddable", NULL};
 const char *const tg_config__method_names[] = {
     "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", NULL};
 static const char *const match_names[] = {"prefix", "template", "exact"};
@@ -86,6 +88,7 @@ void tg_config__route_defaults(struct tg_cfg_route *r)
     r->upstream = TG_CFG_UPSTREAM_DEFAULT;
     r->cls = TG_CLASS_DEFAULT;
     r->match = TG_MATCH_EXACT;
+    r->tier = TG_TIER_STANDARD;
 }
 
 bool tg_config__name_ok(const char *s)
@@ -122,6 +125,7 @@ struct tg_config *tg_config_new_default(void)
     cfg->tracing_enabled = true;
     cfg->trace_sample_rate = 0.01;
     cfg->trace_buffer = 2048;
+    tg_config__policy_defaults(cfg);
     return cfg;
 }
 
@@ -133,6 +137,7 @@ void tg_config_free(struct tg_config *cfg)
         free(cfg->upstreams[i].servers);
     free(cfg->upstreams);
     free(cfg->routes);
+    free(cfg->file_keys);
     free(cfg);
 }
 
@@ -155,6 +160,11 @@ struct tg_config *tg_config_clone(const struct tg_config *cfg)
     if (cfg->nroutes) {
         c->routes = tg_config__xcalloc(cfg->nroutes, sizeof *c->routes);
         memcpy(c->routes, cfg->routes, cfg->nroutes * sizeof *c->routes);
+    }
+    if (cfg->file_keys) {
+        size_t n = strlen(cfg->file_keys) + 1;
+        c->file_keys = tg_config__xcalloc(n, 1);
+        memcpy(c->file_keys, cfg->file_keys, n);
     }
     return c;
 }
@@ -271,6 +281,7 @@ static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
         r->upstream = paths[i].app ? cfg->default_upstream : ui;
     }
     cfg->nroutes += (uint32_t)n;
+    cfg->mounted_routes = (uint32_t)n;
     return 0;
 }
 
@@ -380,9 +391,43 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                "admin.listen: %s collides with listen %s (use another port; "
                                "admin.mount_on_proxy also serves admin on the proxy port)",
                                cfg->admin_listen.text, cfg->listen.text);
+    /* The control API changes what the gateway does: reachable from beyond this
+     * machine, it must be behind a token. */
+    if (!cfg->admin_token[0] && !tg_config_addr_is_loopback(&cfg->admin_listen))
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "admin.listen: %s is not a loopback address and no admin token is "
+                               "set (admin.token_file or $TAILGUARD_ADMIN_TOKEN)",
+                               cfg->admin_listen.text);
+    if (!cfg->admin_token[0] && cfg->admin_mount_on_proxy &&
+        !tg_config_addr_is_loopback(&cfg->listen))
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "admin.mount_on_proxy: the proxy listens on %s, beyond loopback, "
+                               "and no admin token is set (admin.token_file or "
+                               "$TAILGUARD_ADMIN_TOKEN)",
+                               cfg->listen.text);
+    tg_config__policy_resolve(cfg);
+    if ((rc = tg_config__policy_check(cfg, eb)) != 0)
+        return rc;
     if (cfg->admin_mount_on_proxy)
         return mount_admin(cfg, eb);
     return 0;
+}
+
+bool tg_config_addr_is_loopback(const struct tg_addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+    if (a->ss.ss_family == AF_INET6) {
+        const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(v6) ||
+               (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+const char *tg_config_tier_name(enum tg_tier t)
+{
+    return (unsigned)t <= TG_TIER_SHEDDABLE ? tg_config__tier_names[t] : "?";
 }
 
 const char *tg_config_format_error(const struct tg_errbuf *eb, char *buf, size_t cap)

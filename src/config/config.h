@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config/addr.h"
+#include "config/policy.h"
 #include "core/err.h"
 
 enum tg_lb {
@@ -104,6 +105,7 @@ struct tg_cfg_upstream {
     struct tg_cfg_passive passive;
     int64_t connect_timeout_us; /* 2 s */
     int64_t keepalive_timeout_us; /* 60 s: an unused pooled connection is closed after it */
+    struct tg_cfg_breaker breaker; /* after validation: its own keys over the top-level ones */
 };
 
 struct tg_cfg_route {
@@ -115,8 +117,13 @@ struct tg_cfg_route {
                         * path) or, as the last segment only, "*" */
     uint32_t upstream; /* index into cfg->upstreams (see TG_CFG_UPSTREAM_DEFAULT) */
     enum tg_route_class cls;
-    char feature[64];   /* feature switch name, "" = none; nothing reads it yet */
+    char feature[64];   /* feature switch name, "" = none */
     int64_t timeout_us; /* upstream response timeout; 0 = the class default */
+    enum tg_tier tier;  /* standard */
+    /* A breaker of its own when `circuit_breaker:` is given for the route (own_breaker);
+     * after validation its unwritten keys come from the top-level section. */
+    bool own_breaker;
+    struct tg_cfg_breaker breaker;
 };
 
 struct tg_config {
@@ -124,7 +131,11 @@ struct tg_config {
     struct tg_addr listen;       /* 0.0.0.0:8000 */
     struct tg_addr admin_listen; /* 127.0.0.1:9090 */
     bool admin_mount_on_proxy;   /* false */
-    char admin_token[128];       /* "" = none; nothing checks it yet (no control API) */
+    /* Bearer token of the control API: admin.token, else the first line of
+     * admin.token_file, else $TAILGUARD_ADMIN_TOKEN; "" = none, allowed only while the
+     * admin listener is on loopback. */
+    char admin_token[128];
+    char admin_token_file[256];
     uint32_t workers;            /* 0 = number of cores */
     uint32_t max_head_bytes;     /* 16 KiB; request head above it -> 431 */
     uint32_t max_headers;        /* 100, at most TG_CFG_MAX_HEADERS_LIMIT */
@@ -159,6 +170,19 @@ struct tg_config {
     uint32_t trace_buffer;  /* 2048 traces kept per worker */
     char access_log[256];   /* "" = off, "-" = stderr, else a file path (appended to) */
     enum tg_access_format { TG_ACCESS_JSON = 0, TG_ACCESS_COMBINED } access_log_format;
+    /* Protections (policy.h). The top-level breaker is every upstream's default. */
+    struct tg_cfg_breaker breaker;
+    struct tg_cfg_ratelimit ratelimit;
+    struct tg_cfg_features features;
+    struct tg_cfg_fallback fallback;
+    struct tg_cfg_cache cache;
+    struct tg_cfg_retries retries;
+    struct tg_cfg_concurrency concurrency;
+    char store_path[256]; /* "tailguard.db": audit log and control-API overrides */
+    /* Where each setting came from (settings.c): the key paths the file wrote, as
+     * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
+    char *file_keys;
+    uint32_t mounted_routes; /* routes admin.mount_on_proxy put before the file's */
 };
 
 /* A snapshot with every default and no upstreams or routes. Never returns NULL. */
@@ -214,5 +238,9 @@ const char *tg_config_format_error(const struct tg_errbuf *eb, char *buf, size_t
 const char *tg_config_lb_name(enum tg_lb lb);
 const char *tg_config_class_name(enum tg_route_class cls);
 const char *tg_config_match_name(enum tg_route_match match);
+const char *tg_config_tier_name(enum tg_tier tier);
+
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+bool tg_config_addr_is_loopback(const struct tg_addr *a);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "config/config_int.h"
 #include "config/diag_int.h"
+#include "config/schema_policy_int.h"
 #include "config/units.h"
 
 #define MS TG_US_PER_MS
@@ -37,6 +38,10 @@ static int read_admin(struct tg_config_walk *w, yaml_node_t *node, void *arg)
          .kind = TG_CONFIG_K_STR,
          .out = cfg->admin_token,
          .cap = sizeof cfg->admin_token},
+        {.key = "token_file",
+         .kind = TG_CONFIG_K_STR,
+         .out = cfg->admin_token_file,
+         .cap = sizeof cfg->admin_token_file},
     };
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
@@ -77,9 +82,10 @@ static int read_limits(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     return rc;
 }
 
-static int read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+int tg_config__read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_config *cfg = arg;
+    uint32_t default_ms = 0, critical_ms = 0;
     struct tg_config_field f[] = {
         {.key = "header",
          .kind = TG_CONFIG_K_DURATION,
@@ -111,31 +117,30 @@ static int read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
          .out = &cfg->drain_timeout_us,
          .min = 0,
          .max = HOUR},
+        /* The control API's spelling (milliseconds, the runbook's PUT /timeouts). */
+        {.key = "default_ms", .kind = TG_CONFIG_K_U32, .out = &default_ms, .min = 1,
+         .max = 86400000},
+        {.key = "critical_ms", .kind = TG_CONFIG_K_U32, .out = &critical_ms, .min = 1,
+         .max = 86400000},
     };
-    return tg_config__walk_map(w, node, f, NFIELDS(f));
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        yaml_node_t *ms = f[6 + i].node, *dur = f[3 + i].node;
+        if (ms && dur)
+            rc = tg_config__walk_err(w, ms, "give either %s or %s", f[3 + i].key, f[6 + i].key);
+        else if (ms)
+            *(i ? &cfg->critical_timeout_us : &cfg->default_timeout_us) =
+                (int64_t)(i ? critical_ms : default_ms) * MS;
+    }
+    return rc;
 }
 
-/* A ratio in 0..1 written as a plain decimal ("0.1", "1", "0"). */
-static int read_ratio(struct tg_config_walk *w, yaml_node_t *node, void *arg)
-{
-    const char *text;
-    int rc = tg_config__walk_scalar(w, node, "a ratio from 0 to 1", &text);
-    if (rc)
-        return rc;
-    char *end;
-    double v = strtod(text, &end);
-    if (!*text || *end || !(v >= 0 && v <= 1))
-        return tg_config__walk_err(w, node, "bad ratio \"%s\" (use a decimal from 0 to 1)", text);
-    *(double *)arg = v;
-    return 0;
-}
-
-static int read_tracing(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+int tg_config__read_tracing(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_config *cfg = arg;
     struct tg_config_field f[] = {
         {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &cfg->tracing_enabled},
-        {.key = "sample_rate", .kind = TG_CONFIG_K_FUNC, .fn = read_ratio,
+        {.key = "sample_rate", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_ratio,
          .out = &cfg->trace_sample_rate},
         {.key = "buffer", .kind = TG_CONFIG_K_U32, .out = &cfg->trace_buffer, .min = 16,
          .max = 1 << 20},
@@ -365,6 +370,8 @@ static int read_upstream(struct tg_config_walk *w, yaml_node_t *node, struct tg_
          .required = true},
         {.key = "health_check", .kind = TG_CONFIG_K_FUNC, .fn = read_health, .out = &u->health},
         {.key = "passive", .kind = TG_CONFIG_K_FUNC, .fn = read_passive, .out = &u->passive},
+        {.key = "circuit_breaker", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_breaker,
+         .out = &u->breaker},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     u->lb = (enum tg_lb)lb;
@@ -577,7 +584,7 @@ static int read_route(struct tg_config_walk *w, yaml_node_t *node, struct route_
 {
     struct tg_cfg_route *r = rc_->r;
     char path[sizeof r->path] = "", prefix[sizeof r->path] = "", upstream[64];
-    int cls = (int)r->cls;
+    int cls = (int)r->cls, tier = (int)r->tier;
     struct tg_config_field f[] = {
         {.key = "name",
          .kind = TG_CONFIG_K_NAME,
@@ -595,11 +602,16 @@ static int read_route(struct tg_config_walk *w, yaml_node_t *node, struct route_
          .out = &r->timeout_us,
          .min = MS,
          .max = 24 * HOUR},
+        {.key = "tier", .kind = TG_CONFIG_K_ENUM, .out = &tier, .names = tg_config__tier_names},
+        {.key = "circuit_breaker", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_breaker,
+         .out = &r->breaker},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     if (rc)
         return rc;
     r->cls = (enum tg_route_class)cls;
+    r->tier = (enum tg_tier)tier;
+    r->own_breaker = f[9].node != NULL;
     *rc_->upstream = f[4].node;
     rc_->name = f[0].node;
     rc_->path = f[2].node ? f[2].node : f[3].node;
@@ -694,6 +706,19 @@ static int resolve(struct tg_config_walk *w, const struct tg_config *cfg, yaml_n
     return tg_config__walk_err(w, node, "unknown upstream \"%s\" (defined: %s)", name, list);
 }
 
+static int read_store(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "path", .kind = TG_CONFIG_K_STR, .out = cfg->store_path,
+         .cap = sizeof cfg->store_path},
+    };
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    if (rc == 0 && f[0].node && !cfg->store_path[0])
+        return tg_config__walk_err(w, f[0].node, "empty path (use \":memory:\" for none)");
+    return rc;
+}
+
 int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct tg_config *cfg)
 {
     struct root_state st = {.cfg = cfg};
@@ -703,7 +728,7 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "workers", .kind = TG_CONFIG_K_U32, .out = &cfg->workers, .min = 0, .max = 1024},
         {.key = "admin", .kind = TG_CONFIG_K_FUNC, .fn = read_admin, .out = cfg},
         {.key = "limits", .kind = TG_CONFIG_K_FUNC, .fn = read_limits, .out = cfg},
-        {.key = "timeouts", .kind = TG_CONFIG_K_FUNC, .fn = read_timeouts, .out = cfg},
+        {.key = "timeouts", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_timeouts, .out = cfg},
         {.key = "endpoints", .kind = TG_CONFIG_K_FUNC, .fn = read_endpoints, .out = cfg},
         {.key = "upstreams", .kind = TG_CONFIG_K_FUNC, .fn = read_upstreams, .out = &st},
         {.key = "default_upstream",
@@ -711,9 +736,24 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = default_name,
          .cap = sizeof default_name},
         {.key = "routes", .kind = TG_CONFIG_K_FUNC, .fn = read_routes, .out = &st},
-        {.key = "tracing", .kind = TG_CONFIG_K_FUNC, .fn = read_tracing, .out = cfg},
+        {.key = "tracing", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_tracing, .out = cfg},
         {.key = "access_log", .kind = TG_CONFIG_K_FUNC, .fn = read_access_log, .out = cfg},
         {.key = "metrics", .kind = TG_CONFIG_K_FUNC, .fn = read_metrics, .out = cfg},
+        {.key = "circuit_breaker", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_breaker,
+         .out = &cfg->breaker},
+        {.key = "rate_limit", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_ratelimit,
+         .out = &cfg->ratelimit},
+        {.key = "features", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_features,
+         .out = &cfg->features},
+        {.key = "fallback", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_fallback,
+         .out = &cfg->fallback},
+        {.key = "cache", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_cache,
+         .out = &cfg->cache},
+        {.key = "retries", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_retries,
+         .out = &cfg->retries},
+        {.key = "concurrency", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_concurrency,
+         .out = &cfg->concurrency},
+        {.key = "store", .kind = TG_CONFIG_K_FUNC, .fn = read_store, .out = cfg},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0 && f[7].node) {

@@ -16,4 +16,8 @@
  * filled but is always safe to pass to tg_config_free. */
 int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct tg_config *cfg);
 
+/* Section readers the control-API overrides reuse (settings.c); `arg` is the config. */
+tg_config_walk_fn tg_config__read_timeouts;
+tg_config_walk_fn tg_config__read_tracing;
+
 #endif

@@ -16,6 +16,7 @@
 #include "config/config_int.h"
 #include "config/diag_int.h"
 #include "config/schema_int.h"
+#include "config/schema_policy_int.h"
 #include "config/yaml_compose_int.h"
 #include "config/yaml_walk_int.h"
 
@@ -58,12 +59,20 @@ static int load(const char *text, size_t len, const char *label, const char *pat
     cfg = tg_config_new_default();
     if (path)
         memcpy(cfg->file, path, strlen(path) + 1); /* length checked by the caller */
-    struct tg_config_walk w = {.doc = &doc, .file = label, .eb = eb};
+    struct tg_config_walk w = {.doc = &doc, .file = label, .eb = eb, .record = true};
     rc = tg_config__schema_read(&w, root, cfg);
+    if (rc == 0)
+        rc = tg_config__policy_finish(cfg, eb);
     if (rc == 0) {
+        /* "\n" before the first key too, so every key can be found as "\nkey\n". */
+        cfg->file_keys = tg_config__xcalloc(w.seen_len + 2, 1);
+        cfg->file_keys[0] = '\n';
+        if (w.seen_len)
+            memcpy(cfg->file_keys + 1, w.seen, w.seen_len);
         *out = cfg;
         cfg = NULL;
     }
+    free(w.seen);
 done:
     tg_config_free(cfg);
     yaml_document_delete(&doc);

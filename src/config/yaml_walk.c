@@ -292,7 +292,7 @@ static int unknown_key(struct tg_config_walk *w, yaml_node_t *key,
                        const struct tg_config_field *fields, size_t n)
 {
     const char *keys[32];
-    char q[TG_CONFIG_QUOTE_CAP], list[200] = "";
+    char q[TG_CONFIG_QUOTE_CAP], list[400] = "";
     size_t nk = n < 32 ? n : 32;
     for (size_t i = 0; i < nk; i++)
         keys[i] = fields[i].key;
@@ -304,6 +304,19 @@ static int unknown_key(struct tg_config_walk *w, yaml_node_t *key,
     for (size_t i = 0, o = 0; i < nk && o < sizeof list; i++)
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", keys[i]);
     return tg_config__walk_err(w, key, "unknown key %s (allowed: %s)", q, list);
+}
+
+static void record(struct tg_config_walk *w)
+{
+    size_t need = w->seen_len + w->pathlen + 2;
+    if (need > w->seen_cap) {
+        w->seen_cap = need * 2 > 4096 ? need * 2 : 4096;
+        w->seen = tg_config__xreallocarray(w->seen, w->seen_cap, 1);
+    }
+    memcpy(w->seen + w->seen_len, w->path, w->pathlen);
+    w->seen_len += w->pathlen;
+    w->seen[w->seen_len++] = '\n';
+    w->seen[w->seen_len] = '\0';
 }
 
 int tg_config__walk_map(struct tg_config_walk *w, yaml_node_t *map, struct tg_config_field *fields,
@@ -344,6 +357,8 @@ int tg_config__walk_map(struct tg_config_walk *w, yaml_node_t *map, struct tg_co
             return unknown_key(w, key, fields, n);
         f->node = val;
         size_t mark = tg_config__walk_push_key(w, k);
+        if (w->record)
+            record(w);
         int rc = tg_config__walk_value(w, val, f);
         tg_config__walk_pop(w, mark);
         if (rc)

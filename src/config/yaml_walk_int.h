@@ -22,6 +22,11 @@ struct tg_config_walk {
     struct tg_errbuf *eb; /* may be NULL */
     char path[160];       /* key path of the node being read, "" at the root */
     size_t pathlen;
+    /* When `record` is set, every key read is appended to `seen` as "path\n" (growing
+     * buffer the caller frees): where each setting came from (settings.c). */
+    bool record;
+    char *seen;
+    size_t seen_len, seen_cap;
 };
 
 enum tg_config_kind {

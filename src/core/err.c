@@ -33,6 +33,8 @@ const char *tg_strerror(int code)
         return "HTTP version not supported";
     case TG_ECODING:
         return "transfer coding not implemented";
+    case TG_ERESTART:
+        return "needs a restart";
     default:
         /* strerror() is not guaranteed thread-safe; strerrordesc_np (glibc 2.32+) is. */
         if (code < 0 && code > -4096) {

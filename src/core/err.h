@@ -22,6 +22,7 @@ enum tg_err {
     TG_EURI = -10008,     /* request line (target) longer than allowed (HTTP 414) */
     TG_EVERSION = -10009, /* HTTP major version other than 1 (HTTP 505) */
     TG_ECODING = -10010,  /* a transfer coding we do not implement (HTTP 501) */
+    TG_ERESTART = -10011, /* the setting cannot change without a restart */
 };
 
 #define TG_ERRBUF_MSG 256

@@ -165,6 +165,10 @@ void tg_hconn_capture_body(struct tg_hconn *c, size_t max_bytes);
 const char *tg_hconn_body(const struct tg_hconn *c, size_t *len);
 uint64_t tg_hconn_body_bytes(const struct tg_hconn *c);
 
+/* The peer's address as text ("127.0.0.1", "::1"; "?" when unknown) into buf[0..cap);
+ * returns its length. One getpeername call: for logs and audit, not for every request. */
+size_t tg_hconn_peer(const struct tg_hconn *c, char *buf, size_t cap);
+
 /* In on_request: while the request waits for an asynchronous answer, the client's FIN
  * closes the connection (for requests that may never be answered, such as a simulated
  * hang). Without it, a half-closed client still gets its answer. */

@@ -14,6 +14,11 @@
  * connections had their turn. */
 #include "http/server_int.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,6 +593,25 @@ const char *tg_hconn_body(const struct tg_hconn *c, size_t *len)
 {
     *len = c->cap_len;
     return c->cap;
+}
+
+size_t tg_hconn_peer(const struct tg_hconn *c, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (cap == 0)
+        return 0;
+    if (getpeername(c->io.fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+        else if (ss.ss_family == AF_UNIX)
+            snprintf(host, sizeof host, "unix");
+    }
+    int n = snprintf(buf, cap, "%s", host);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 uint64_t tg_hconn_body_bytes(const struct tg_hconn *c)

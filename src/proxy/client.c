@@ -52,10 +52,15 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
     c->w = w;
     c->fd = fd;
     c->x.route = -1;
-    if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->ip, sizeof c->ip);
-    else
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->ip, sizeof c->ip);
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        inet_ntop(AF_INET6, a6, c->ip, sizeof c->ip);
+        memcpy(c->ip16, a6, 16);
+    } else {
+        const struct in_addr *a4 = &((const struct sockaddr_in *)ss)->sin_addr;
+        inet_ntop(AF_INET, a4, c->ip, sizeof c->ip);
+        tg_clientip_from_v4(a4, c->ip16);
+    }
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -152,6 +157,15 @@ void tg__client_exchange_done(struct cconn *c)
 
 void tg__client_error(struct cconn *c, int status, const char *msg)
 {
+    char body[256];
+    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
+    tg__client_respond(c, status, NULL, "application/json", body,
+                       blen < 0 ? 0 : (size_t)blen < sizeof body ? (size_t)blen : sizeof body - 1);
+}
+
+void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
+                        const char *body, size_t blen)
+{
     struct exchange *x = &c->x;
     if (x->resp_started) {
         /* Part of the upstream's response is already out: the only honest signal left
@@ -170,15 +184,24 @@ void tg__client_error(struct cconn *c, int status, const char *msg)
         tg__client_close(c);
         return;
     }
-    char body[256];
-    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
     int n = snprintf(c->out.data, c->out.cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                     "%s%s%.*s%s\r\n%s",
-                     status, tg_http_reason(status), blen,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "%s%s%s%.*s%s\r\n",
+                     status, tg_http_reason(status), ctype, blen, headers ? headers : "",
                      keep ? "" : "Connection: close\r\n", x->reqid_len ? "X-Request-Id: " : "",
-                     (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "", body);
-    c->out.tail = (uint32_t)n;
+                     (int)x->reqid_len, x->reqid, x->reqid_len ? "\r\n" : "");
+    if (n < 0 || (size_t)n + blen > c->out.cap) {
+        /* Callers keep their pages far below a buffer; refuse rather than cut one. */
+        n = snprintf(c->out.data, c->out.cap,
+                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n");
+        blen = 0;
+        status = 500;
+        keep = false;
+        c->close_after = true;
+    }
+    memcpy(c->out.data + n, body, blen);
+    c->out.tail = (uint32_t)((size_t)n + blen);
     x->status = status;
     x->resp_started = true;
     x->resp_done = true;

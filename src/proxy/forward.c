@@ -55,6 +55,9 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_VERSION] = "version_not_supported",
     [TG_CAUSE_METHOD] = "method_not_allowed",
     [TG_CAUSE_BODY_TOO_LARGE] = "body_too_large",
+    [TG_CAUSE_FEATURE_DISABLED] = "feature_disabled",
+    [TG_CAUSE_RATE_LIMITED_IP] = "rate_limited_ip",
+    [TG_CAUSE_RATE_LIMITED_ROUTE] = "rate_limited_route",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -169,6 +172,15 @@ static void list_in_flight(struct cconn *c)
 /* Starts the accounting of one request: its clock, its place in the in-flight count and
  * its id. `req` may be a head the parser refused part-way: what it did read (method,
  * path, X-Request-Id) is used, the rest is left out. tg__forward_record ends it. */
+/* The route's timeout, or a breaker's when it is shorter: the breaker counts a call
+ * slower than that as failed, and cuts it there. */
+static int64_t call_timeout_us(const struct exchange *x, const struct tg_config *cfg)
+{
+    int64_t t = route_timeout_us(cfg, x->route);
+    int64_t cut = x->pticket.breaker ? tg__protect_cut_us(cfg, x->route, x->upstream) : 0;
+    return cut && cut < t ? cut : t;
+}
+
 void tg__exchange_begin(struct cconn *c, const struct tg_http_msg *req, int64_t start_us)
 {
     struct exchange *x = &c->x;
@@ -213,6 +225,8 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         return;
     }
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
+    if (tg__protect_admit(c, req))
+        return;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
     /* The head is still in c->in on these two paths: the connection cannot go on. */
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
@@ -229,7 +243,7 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
     }
     tg_buf_consume(&c->in, req->head_len);
     x->up_progress_us = x->start_us;
-    arm_deadline(c, x->start_us + route_timeout_us(cfg, x->route));
+    arm_deadline(c, x->start_us + call_timeout_us(x, cfg));
     connect_next(c, NULL);
 }
 
@@ -269,6 +283,7 @@ void tg__forward_record(struct cconn *c)
         .bytes_in = x->bytes_in,
         .bytes_out = x->bytes_out,
     };
+    tg__protect_outcome(c, now);
     uint32_t key = x->endpoint * TG_GATEWAY_METHODS + (uint32_t)x->method;
     bool server_error = x->cause != TG_CAUSE_OK && x->cause != TG_CAUSE_RETRIED;
     server_error = server_error || x->status >= 500;
@@ -427,7 +442,7 @@ static void request_deadline(struct cconn *c)
     struct exchange *x = &c->x;
     const struct tg_config *cfg = x->ws->snap->cfg;
     arm_deadline(c, x->wait_client ? body_deadline(c, cfg)
-                                   : x->up_progress_us + route_timeout_us(cfg, x->route));
+                                   : x->up_progress_us + call_timeout_us(x, cfg));
 }
 
 /* Client -> upstream. Returns true on progress. */
@@ -476,7 +491,7 @@ static bool pump_request(struct cconn *c, struct uconn *u)
         x->req_done = true;
         x->sent_us = now_of(c);
         /* The response deadline counts from the moment the request is fully sent. */
-        arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+        arm_deadline(c, now_of(c) + call_timeout_us(x, x->ws->snap->cfg));
         return true;
     }
     /* More body needed: read the client while its buffer has room. Until then the
@@ -653,7 +668,7 @@ static bool pump_response(struct cconn *c, struct uconn *u)
         if (r > 0) {
             progress = true;
             if (x->resp_head_done)
-                arm_deadline(c, now_of(c) + route_timeout_us(x->ws->snap->cfg, x->route));
+                arm_deadline(c, now_of(c) + call_timeout_us(x, x->ws->snap->cfg));
         } else if (r < 0) {
             if (x->resp_head_done && x->resp_body == TG_HTTP_BODY_EOF) {
                 x->resp_eof = true;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,6 +67,15 @@ static int access_log_apply(struct tg_gateway *gw, const struct tg_config *cfg,
     return 0;
 }
 
+/* Keys the rate limiters' hashes, so clients cannot pick addresses that collide. */
+static uint64_t seed(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+        v = (uint64_t)tg_clock_wall_us() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    return v;
+}
+
 int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_errbuf *eb)
 {
     struct tg_gateway *gw = calloc(1, sizeof *gw);
@@ -103,17 +113,19 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     uint32_t nkeys = (cfg->max_endpoints + 2) * TG_GATEWAY_METHODS;
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
         tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0 ||
-        tg__aging_new(cfg->max_endpoints + 1, gw->nworkers, &gw->aging) != 0) {
+        tg__aging_new(cfg->max_endpoints + 1, gw->nworkers, &gw->aging) != 0 ||
+        tg_protect_state_new(seed(), &gw->protect) != 0) {
         tg_config_free(cfg);
         tg_gateway_free(gw);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
     tg_magg_set_apart(gw->agg, gw->rejected_endpoint * TG_GATEWAY_METHODS,
                       (gw->rejected_endpoint + 1) * TG_GATEWAY_METHODS);
-    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, &s);
+    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, gw->protect,
+                          tg_clock_mono_us(), &s, eb);
     if (rc) {
         tg_gateway_free(gw);
-        return tg_errbuf_set(eb, rc, "out of memory");
+        return rc;
     }
     atomic_init(&gw->snap, s);
     *out = gw;
@@ -187,9 +199,10 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_ke
     if (access_log_apply(gw, cfg, &aeb) != 0 && kept)
         kept("access_log.path", "(unchanged)", cfg->access_log, aeb.msg, ctx);
     struct tg_snapshot *s;
-    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, &s);
+    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, gw->protect,
+                              tg_clock_mono_us(), &s, eb);
     if (rc)
-        return tg_errbuf_set(eb, rc, "out of memory");
+        return rc;
     tg_gateway_set_tracing(gw, cfg->tracing_enabled, cfg->trace_sample_rate);
     atomic_store_explicit(&gw->snap, s, memory_order_release);
     for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
@@ -258,6 +271,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_endpoints_free(gw->servers);
     tg_magg_free(gw->agg);
     tg__aging_free(gw->aging);
+    tg_protect_state_free(gw->protect);
     if (atomic_load(&gw->access_fd) >= 0)
         close(atomic_load(&gw->access_fd));
     free(gw);
@@ -352,6 +366,7 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
     tg_magg_window(gw->agg, TG_MAGG_ALL, 60, &w);
     atomic_store_explicit(&gw->live_p99_us, w.count >= 100 ? w.p99_us : 0,
                           memory_order_relaxed);
+    tg__protect_feed(gw, now_s * 1000000);
 }
 
 void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate)
@@ -409,6 +424,20 @@ uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw)
 const char *tg_gateway_cause_name(unsigned c)
 {
     return c < TG_CAUSE_COUNT ? tg_cause_names[c] : NULL;
+}
+
+const char *tg_gateway_cause_rate_scope(unsigned c)
+{
+    switch (c) {
+    case TG_CAUSE_RATE_LIMITED:
+        return "global";
+    case TG_CAUSE_RATE_LIMITED_IP:
+        return "client_ip";
+    case TG_CAUSE_RATE_LIMITED_ROUTE:
+        return "route";
+    default:
+        return NULL;
+    }
 }
 
 bool tg_gateway_cause_is_error(unsigned c)

@@ -16,6 +16,8 @@
 #include "core/loop.h"
 #include "metrics/agg.h"
 #include "metrics/trace.h"
+#include "protect/breaker.h"
+#include "protect/ratelimit.h"
 
 struct tg_gateway;
 
@@ -94,6 +96,8 @@ uint32_t tg_gateway_server_count(struct tg_gateway *gw);
  * "ok", "retried" and "cache_hit" are successes; the others are errors. */
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
+/* The rate-limit scope ("global", "client_ip", "route") of a 429 cause, else NULL. */
+const char *tg_gateway_cause_rate_scope(unsigned c);
 
 /* Tracing: on/off and the random sample rate (0..1), changeable at run time (a reload
  * sets them from the file). Any thread. */
@@ -156,6 +160,29 @@ struct tg_gateway_worker_info {
                            * once the worker is draining or stopping */
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
+
+/* ---- Protections (control thread). */
+
+/* One circuit breaker: "upstream/<name>" or "route/<name>". `active` is false for a
+ * breaker the running configuration no longer enables (its state is kept). */
+struct tg_gateway_breaker_info {
+    const char *name;
+    const char *upstream; /* the upstream's name, or "" for a route's breaker */
+    const char *route;    /* the route's name, or "" for an upstream's breaker */
+    bool active;
+    struct tg_breaker_stats stats;
+};
+typedef void tg_gateway_breaker_fn(const struct tg_gateway_breaker_info *b, void *ctx);
+void tg_gateway_foreach_breaker(struct tg_gateway *gw, tg_gateway_breaker_fn *fn, void *ctx);
+
+/* One rate limit: "rate_limit/<scope>" or "rule/<n>:<prefix>". */
+struct tg_gateway_ratelimit_info {
+    const char *name;
+    bool active;
+    struct tg_ratelimit_stats stats;
+};
+typedef void tg_gateway_ratelimit_fn(const struct tg_gateway_ratelimit_info *r, void *ctx);
+void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn *fn, void *ctx);
 
 /* Calls `fn` for every worker (racy reads of per-worker counters; the accept queue is
  * read from the kernel, one getsockopt per worker). */

@@ -31,6 +31,8 @@
 #include "proxy/active.h"
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
+#include "protect/chain.h"
+#include "protect/state.h"
 
 /* ---------------------------------------------------------------- shared state */
 
@@ -57,6 +59,7 @@ struct tg_upstream_rt {
 
 struct tg_snapshot {
     atomic_int refs;
+    struct tg_protect_chain *protect; /* the protections of this configuration */
     uint64_t gen;
     struct tg_config *cfg;
     struct tg_route_table *routes;
@@ -65,9 +68,11 @@ struct tg_snapshot {
     uint32_t *route_endpoint; /* endpoint id of each route (its name, interned) */
 };
 
+/* Takes `cfg` (also on failure). 0, or a negative code with `eb` filled. */
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
                      struct tg_endpoints *endpoints, struct tg_endpoints *servers,
-                     struct tg_snapshot **out);
+                     struct tg_protect_state *pstate, int64_t now_us, struct tg_snapshot **out,
+                     struct tg_errbuf *eb);
 void tg__snapshot_ref(struct tg_snapshot *s);
 void tg__snapshot_unref(struct tg_snapshot *s);
 
@@ -160,6 +165,7 @@ struct tg_gateway {
     uint32_t buf_block;             /* worker buffer size (holds a whole request head) */
     struct tg_health *health;
     struct tg_aging *aging; /* control thread: removal of idle endpoints */
+    struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
 };
 
 /* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
@@ -211,6 +217,10 @@ enum tg_cause {
     TG_CAUSE_VERSION,         /* 505 */
     TG_CAUSE_METHOD,          /* 405: CONNECT */
     TG_CAUSE_BODY_TOO_LARGE,  /* 413 */
+    /* Refused by a protection (src/protect/), after routing. */
+    TG_CAUSE_FEATURE_DISABLED, /* 503: the route's feature is switched off */
+    TG_CAUSE_RATE_LIMITED_IP,    /* 429: a per-client rate limit (RATE_LIMITED: global) */
+    TG_CAUSE_RATE_LIMITED_ROUTE, /* 429: a per-route rate limit */
     TG_CAUSE_COUNT,
 };
 
@@ -275,6 +285,7 @@ struct exchange {
     uint32_t tmpl_len;
     /* Timing for the metrics (loop clock, µs; 0 = did not happen) and byte counts. */
     int64_t dispatch_us, connected_us, sent_us, head_us;
+    struct tg_protect_ticket pticket; /* what the outcome report owes the chain */
     bool new_conn;
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
@@ -304,6 +315,7 @@ struct cconn {
     uint32_t requests;
     int64_t head_start_us; /* first byte of the request head being read (loop clock) */
     char ip[48];
+    uint8_t ip16[16]; /* the same, as protect/clientip.h keeps addresses */
 };
 
 enum ustate {
@@ -332,6 +344,25 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
 void tg__client_close(struct cconn *c);
 void tg__client_drive(struct cconn *c);
 void tg__client_error(struct cconn *c, int status, const char *msg);
+/* Answers the request with a page of the gateway's own: `headers` (NULL or CRLF-ended
+ * lines such as "Retry-After: 5\r\n"), content type and body, which must fit one buffer
+ * with the head (protections' answers are a few hundred bytes). As tg__client_error. */
+/* protect.c: the protection seam. Called once the route is known; true when the chain
+ * answered the request itself (the head is consumed, the response queued). */
+bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req);
+/* Builds the chain of a new snapshot from its configuration over the gateway's carried
+ * protection state. 0 or a negative code with `eb` filled. Control thread. */
+int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
+                      struct tg_protect_chain **out, struct tg_errbuf *eb);
+/* The route breakers' latency rule, fed from the metrics tick. Control thread. */
+void tg__protect_feed(struct tg_gateway *gw, int64_t now_us);
+/* Reports the exchange's outcome to the chain, once (from tg__forward_record). */
+void tg__protect_outcome(struct cconn *c, int64_t now_us);
+/* The breaker timeout that cuts calls of this route, 0 when no breaker applies. */
+int64_t tg__protect_cut_us(const struct tg_config *cfg, int route, uint32_t upstream);
+
+void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
+                        const char *body, size_t blen);
 void tg__client_exchange_done(struct cconn *c);
 int tg__client_read(struct cconn *c);
 void tg__client_arm_deadline(struct cconn *c, int64_t due_us);

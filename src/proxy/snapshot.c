@@ -19,6 +19,7 @@ static void snapshot_free(struct tg_snapshot *s)
         free(s->ups);
     }
     tg_route_table_free(s->routes);
+    tg_protect_chain_free(s->protect);
     free(s->route_endpoint);
     tg_config_free(s->cfg);
     free(s);
@@ -52,13 +53,15 @@ static void inherit_health(struct tg_server_rt *rt, const char *upname,
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
                      struct tg_endpoints *endpoints, struct tg_endpoints *servers,
-                     struct tg_snapshot **out)
+                     struct tg_protect_state *pstate, int64_t now_us, struct tg_snapshot **out,
+                     struct tg_errbuf *eb)
 {
     struct tg_snapshot *s = calloc(1, sizeof *s);
     if (!s) {
         tg_config_free(cfg);
-        return -ENOMEM;
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
+    int rc;
     s->cfg = cfg;
     s->gen = gen;
     atomic_init(&s->refs, 1);
@@ -72,6 +75,8 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
     for (uint32_t i = 0; i < cfg->nroutes; i++)
         s->route_endpoint[i] = tg_endpoints_intern_pinned(endpoints, cfg->routes[i].name,
                                                           strlen(cfg->routes[i].name));
+    if ((rc = tg__protect_build(cfg, pstate, now_us, &s->protect, eb)) != 0)
+        goto fail_eb;
     s->ups = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *s->ups);
     if (!s->ups)
         goto fail;
@@ -97,8 +102,10 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
     *out = s;
     return 0;
 fail:
+    rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+fail_eb:
     snapshot_free(s);
-    return -ENOMEM;
+    return rc;
 }
 
 void tg__snapshot_ref(struct tg_snapshot *s)

@@ -183,12 +183,14 @@ def test_ids_reused_and_traces_keep_their_names():
     """With endpoints.max 20 full of aged-out names, new names get the freed ids; traces of
     requests to the old endpoints still show the old names, not the new owner of the id."""
     port, admin = free_port(), free_port()
-    cfg = config("endpoints: { max: 20, idle_timeout: 4s }\ntracing: { sample_rate: 1 }\n")
+    # The idle time leaves room for 60 requests under sanitizers (several seconds) before
+    # the first names can age out and the gauge is read.
+    cfg = config("endpoints: { max: 20, idle_timeout: 8s }\ntracing: { sample_rate: 1 }\n")
     with Stub() as st, gateway(port, admin, [st.addr()], config=cfg):
         old = random_paths(30, seed=4, prefix="/a/")
         assert gets(port, [p for p in old for _ in range(2)]) == [200] * 60
         assert endpoints_gauge(admin) == 20  # full: the other 10 count as "other"
-        wait_until(lambda: endpoints_gauge(admin) == 0, timeout=20, what="aging")
+        wait_until(lambda: endpoints_gauge(admin) == 0, timeout=40, what="aging")
         new = random_paths(20, seed=5, prefix="/b/")
         assert gets(port, [p for p in new for _ in range(2)]) == [200] * 40
         assert endpoints_gauge(admin) == 20  # the freed ids, reused

@@ -24,7 +24,7 @@ Quick reference (details in each docstring):
         a context manager: stops the process on exit, prints its log if the block failed
     demo_api(port, *args, workers=None, latency_scale=None, env=None) -> started Proc
     gateway(port, admin_port, upstreams, *args, config=None, env=None, wait=True)
-                                         -> started Proc
+                                         -> started Proc (with a store of its own)
     http(method, url, body=None, headers=None, timeout=5) -> (status, headers, body)
     http_json(method, url, obj=None, headers=None, timeout=5) -> (status, headers, value)
     raw(port, data, timeout=5, shutdown_write=False, gap=0) -> bytes read until close/timeout
@@ -295,9 +295,19 @@ def gateway(port, admin_port, upstreams, *args, config=None, env=None, wait=True
             f.close()
             cfg_path = tmp = f.name
         argv += ["-c", cfg_path]
+    # Each gateway gets a store of its own, so control-API changes made by one test never
+    # reach another; a test of persistence passes the same --store to both runs.
+    store = None
+    if "--store" not in args:
+        fd, store = tempfile.mkstemp(prefix="tg-store-", suffix=".db")
+        os.close(fd)
+        os.unlink(store)
+        argv += ["--store", store]
     p = Proc(argv + list(args), name=f"gateway:{port}", env=env)
     if tmp:
         p.tmpfiles.append(tmp)
+    if store:
+        p.tmpfiles += [store, store + "-wal", store + "-shm"]
     p.start()
     p.config_path = cfg_path
     if wait:

@@ -148,7 +148,8 @@ static void test_nesting(void)
         o += (size_t)snprintf(y + o, cap - o, "]");
     EXPECT_LOAD(y, TG_ECONFIG, 1, 1,
                 "unknown key \"a\" (allowed: listen, workers, admin, limits, timeouts, "
-                "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics)");
+                "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics, "
+           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store)");
     free(y);
 }
 

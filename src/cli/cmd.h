@@ -2,11 +2,11 @@
 /* Subcommands that assemble the whole process: `run` (gateway + admin listener on the
  * control thread), `demo` (demo API + gateway + light load) and `check-config`. Each
  * takes argv with argv[0] = the subcommand name and returns the process exit code. */
-#ifndef TG_ADMIN_CMD_H
-#define TG_ADMIN_CMD_H
+#ifndef TG_CLI_CMD_H
+#define TG_CLI_CMD_H
 
-int tg_admin_cmd_run(int argc, char **argv);
-int tg_admin_cmd_demo(int argc, char **argv);
-int tg_admin_cmd_check_config(int argc, char **argv);
+int tg_cli_run(int argc, char **argv);
+int tg_cli_demo(int argc, char **argv);
+int tg_cli_check_config(int argc, char **argv);
 
 #endif

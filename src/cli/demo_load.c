@@ -2,7 +2,7 @@
 /* The demo's background load; see demo_load.h. Each request opens a connection, sends one
  * request with "Connection: close" and reads until the server closes: no response
  * parsing is needed that way, and a 20 rps trickle does not care about reuse. */
-#include "admin/demo_load.h"
+#include "cli/demo_load.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct tg_demo_load {
+struct tg_cli_demo_load {
     pthread_t thread;
     atomic_bool stop;
     int port;
@@ -56,7 +56,7 @@ static int one_request(int port, const char *line, int timeout_ms)
     return ok;
 }
 
-int tg_demo_load_wait_ready(int port, int timeout_ms)
+int tg_cli_demo_load_wait_ready(int port, int timeout_ms)
 {
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         if (one_request(port, "GET /health", 1000) == 0)
@@ -69,7 +69,7 @@ int tg_demo_load_wait_ready(int port, int timeout_ms)
 
 static void *load_main(void *arg)
 {
-    struct tg_demo_load *l = arg;
+    struct tg_cli_demo_load *l = arg;
     long gap_ns = 1000000000L / (l->rps > 0 ? l->rps : 1);
     for (unsigned i = 0; !atomic_load(&l->stop); i++) {
         one_request(l->port, mix[i % (sizeof mix / sizeof mix[0])], 5000);
@@ -79,9 +79,9 @@ static void *load_main(void *arg)
     return NULL;
 }
 
-struct tg_demo_load *tg_demo_load_start(int port, int rps)
+struct tg_cli_demo_load *tg_cli_demo_load_start(int port, int rps)
 {
-    struct tg_demo_load *l = calloc(1, sizeof *l);
+    struct tg_cli_demo_load *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->port = port;
@@ -93,7 +93,7 @@ struct tg_demo_load *tg_demo_load_start(int port, int rps)
     return l;
 }
 
-void tg_demo_load_stop(struct tg_demo_load *l)
+void tg_cli_demo_load_stop(struct tg_cli_demo_load *l)
 {
     if (!l)
         return;

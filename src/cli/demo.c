@@ -16,15 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin/cmd.h"
-#include "admin/demo_load.h"
+#include "cli/cmd.h"
+#include "cli/demo_load.h"
 
 static const char demo_config[] =
     "# tailguard demo configuration: the gateway in front of `tailguard demo-api`.\n"
-    "listen: \"0.0.0.0:%d\"\n"
+    "listen: \"127.0.0.1:%d\"\n"
     "# mount_on_proxy: the runbooks curl the monitoring API on the proxy's port (8000)\n"
     "admin: { listen: \"127.0.0.1:%d\", mount_on_proxy: true }\n"
     "timeouts: { header: 10s, idle: 60s, default: 10s, critical: 30s }\n"
+    "# control-API changes (circuit breaker, rate limit, features...) and their audit log\n"
+    "store: { path: tailguard-demo.db }\n"
     "upstreams:\n"
     "  - name: api\n"
     "    balance: p2c_ewma\n"
@@ -35,7 +37,8 @@ static const char demo_config[] =
     "routes:\n"
     "  - { name: products, methods: [GET], path: /api/products }\n"
     "  - { name: product, methods: [GET], path: \"/api/products/:id\" }\n"
-    "  - { name: analytics, methods: [GET], path: \"/api/analytics/:report\", feature: analytics }\n"
+    "  - { name: analytics, methods: [GET], path: \"/api/analytics/:report\", feature: analytics,\n"
+    "      tier: sheddable }\n"
     "  - { name: content_generate, methods: [POST], path: /api/content/generate, class: critical }\n"
     "  - { name: agents, methods: [GET], path: /api/v1/agents }\n";
 
@@ -78,7 +81,7 @@ static void stop_child(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-int tg_admin_cmd_demo(int argc, char **argv)
+int tg_cli_demo(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},   {"admin-port", required_argument, NULL, 'a'},
@@ -135,8 +138,8 @@ int tg_admin_cmd_demo(int argc, char **argv)
     pid_t api = spawn(api_argv);
     pid_t gw = spawn(run_argv);
     int rc = 0;
-    struct tg_demo_load *load = NULL;
-    if (tg_demo_load_wait_ready(port, 10000) != 0) {
+    struct tg_cli_demo_load *load = NULL;
+    if (tg_cli_demo_load_wait_ready(port, 10000) != 0) {
         fprintf(stderr, "tailguard demo: the gateway did not answer on port %d\n", port);
         rc = 1;
         goto out;
@@ -150,7 +153,7 @@ int tg_admin_cmd_demo(int argc, char **argv)
            "a light load is running; press Ctrl-C to stop.\n\n",
            port, admin_port, port, api_port, path);
     fflush(stdout);
-    load = tg_demo_load_start(port, 20);
+    load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;
     while (!stop_flag && (!end || time(NULL) < end)) {
         if (waitpid(gw, NULL, WNOHANG) == gw || waitpid(api, NULL, WNOHANG) == api) {
@@ -163,7 +166,7 @@ int tg_admin_cmd_demo(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
 out:
-    tg_demo_load_stop(load);
+    tg_cli_demo_load_stop(load);
     stop_child(gw);
     stop_child(api);
     unlink(path);

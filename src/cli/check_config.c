@@ -3,10 +3,10 @@
  * "FILE: ok" or the first error as file:line:column: key: message, exit 0 or 1. */
 #include <stdio.h>
 
-#include "admin/cmd.h"
+#include "cli/cmd.h"
 #include "config/config.h"
 
-int tg_admin_cmd_check_config(int argc, char **argv)
+int tg_cli_check_config(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: tailguard check-config FILE\n");

@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: MIT */
+/* The control API; see control_api.h. Each PUT maps its body's fields one to one onto
+ * settings of one section ("timeout_ms" of PUT /circuit-breaker is the setting
+ * circuit_breaker.timeout_ms, or upstreams[api].circuit_breaker.timeout_ms with
+ * "upstream": "api"), so the section's schema reader judges every value, and the answer
+ * is the section's effective values after the change. */
+#include "admin/control_api.h"
+
+#include <ctype.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "admin/procmem.h"
+#include "admin/query.h"
+#include "config/settings.h"
+#include "control/runtime.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "proxy/gateway.h"
+#include "store/audit.h"
+
+#define PREFIX "/api/v1/system/"
+
+/* A PUT that sets keys of one section. */
+struct put_op {
+    const char *path; /* after PREFIX */
+    const char *section;
+    bool scoped; /* accepts "upstream" or "route" */
+};
+
+static const struct put_op put_ops[] = {
+    {"circuit-breaker", "circuit_breaker", true},
+    {"timeouts", "timeouts", false},
+    {"rate-limit", "rate_limit", false},
+    {"tracing", "tracing", false},
+    {"fallback", "fallback", false},
+    {"retries", "retries", false},
+    {"concurrency", "concurrency", false},
+    {"cache", "cache", false},
+};
+
+static const struct tg_str *header(const struct tg_http_msg *m, const char *name)
+{
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < m->nheaders; i++) {
+        const struct tg_http_header *h = &m->headers[i];
+        if (h->name.len == n && strncasecmp(h->name.p, name, n) == 0)
+            return &h->value;
+    }
+    return NULL;
+}
+
+/* Equal strings in time that depends only on the length of the presented one. */
+static bool same_secret(const char *want, const char *got, size_t got_len)
+{
+    size_t wl = strlen(want);
+    unsigned char diff = (unsigned char)(wl != got_len);
+    for (size_t i = 0; i < got_len; i++)
+        diff |= (unsigned char)(got[i] ^ (i < wl ? want[i] : 0));
+    return diff == 0;
+}
+
+/* 0 when the request may change things; else the response is filled (401). */
+static int authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
+                     struct tg_admin_resp *r)
+{
+    if (!cfg->admin_token[0])
+        return 0;
+    const struct tg_str *h = header(m, "Authorization");
+    static const char bearer[] = "Bearer ";
+    if (h && h->len > sizeof bearer - 1 && strncasecmp(h->p, bearer, sizeof bearer - 1) == 0 &&
+        same_secret(cfg->admin_token, h->p + sizeof bearer - 1, h->len - (sizeof bearer - 1)))
+        return 0;
+    tg_admin_resp_error(r, 401,
+                        h ? "wrong token" : "this call needs Authorization: Bearer <token>",
+                        NULL);
+    r->extra = "WWW-Authenticate: Bearer realm=\"tailguard\"\r\n";
+    return -1;
+}
+
+/* Who made the change: "token@addr" when a token was presented, else the address. A
+ * request that came through the proxy (admin.mount_on_proxy) is from the loopback; its
+ * client is the last X-Forwarded-For entry the gateway added. */
+static void actor_of(const struct tg_admin_control_ctx *c, const struct tg_config *cfg,
+                     const struct tg_http_msg *m, char *buf, size_t cap)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "%s", c->peer ? c->peer : "?");
+    const struct tg_str *xff = header(m, "X-Forwarded-For");
+    if (xff && xff->len && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0)) {
+        const char *last = xff->p + xff->len;
+        const char *start = last;
+        while (start > xff->p && start[-1] != ',')
+            start--;
+        while (start < last && *start == ' ')
+            start++;
+        size_t n = (size_t)(last - start);
+        if (n > 0 && n < sizeof addr && strspn(start, "0123456789abcdefABCDEF.:") >= n)
+            snprintf(addr, sizeof addr, "%.*s", (int)n, start);
+    }
+    snprintf(buf, cap, "%s%s", cfg->admin_token[0] ? "token@" : "", addr);
+}
+
+/* The body as a JSON object, or NULL with the 400/415 response filled. */
+static json_t *body_object(const struct tg_http_msg *m, const char *body, size_t len,
+                           bool optional, struct tg_admin_resp *r)
+{
+    const struct tg_str *ct = header(m, "Content-Type");
+    if (ct && !(ct->len >= 16 && strncasecmp(ct->p, "application/json", 16) == 0 &&
+                (ct->len == 16 || ct->p[16] == ';' || ct->p[16] == ' '))) {
+        tg_admin_resp_error(r, 415, "the body must be JSON (Content-Type: application/json)",
+                            NULL);
+        return NULL;
+    }
+    if (len == 0) {
+        if (optional)
+            return json_object();
+        tg_admin_resp_error(r, 400, "a JSON object body is required", NULL);
+        return NULL;
+    }
+    json_error_t err;
+    json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    if (!v || !json_is_object(v)) {
+        char msg[300];
+        if (v)
+            snprintf(msg, sizeof msg, "the body must be a JSON object");
+        else
+            snprintf(msg, sizeof msg, "bad JSON at line %d column %d: %s", err.line, err.column,
+                     err.text);
+        json_decref(v);
+        tg_admin_resp_error(r, 400, msg, NULL);
+        return NULL;
+    }
+    return v;
+}
+
+/* The effective values of one section (with its scope prefix) of `cfg`. */
+struct collect_ctx {
+    const char *prefix;
+    size_t plen;
+    json_t *out;
+};
+
+static void collect(const struct tg_config_setting *s, void *vctx)
+{
+    struct collect_ctx *c = vctx;
+    if (strncmp(s->key, c->prefix, c->plen) == 0 && !strchr(s->key + c->plen, '.'))
+        json_object_set(c->out, s->key + c->plen, s->value);
+}
+
+static json_t *section_values(const struct tg_config *cfg, const char *prefix)
+{
+    struct collect_ctx c = {prefix, strlen(prefix), json_object()};
+    tg_config_foreach_setting(cfg, collect, &c);
+    return c.out;
+}
+
+/* Maps a runtime error onto the answer: the field is the body key the message is about. */
+static void change_error(struct tg_admin_resp *r, int rc, const struct tg_errbuf *eb,
+                         const char *prefix, json_t *body)
+{
+    const char *field = NULL, *k;
+    json_t *v;
+    size_t plen = strlen(prefix);
+    json_object_foreach(body, k, v) {
+        size_t kl = strlen(k);
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "unknown key \"%.60s\"", k);
+        if (strstr(eb->msg, quoted))
+            field = k;
+        else if (strncmp(eb->msg, prefix, plen) == 0 && strncmp(eb->msg + plen, k, kl) == 0 &&
+            (eb->msg[plen + kl] == ':' || eb->msg[plen + kl] == '.' ||
+             eb->msg[plen + kl] == '['))
+            field = k;
+    }
+    int status = rc == TG_ERESTART || rc == TG_ELIMIT ? 409 : rc == TG_ESTORE ? 500 : 400;
+    tg_admin_resp_error(r, status, eb->msg, field);
+}
+
+/* Runs the change and publishes the configuration it builds. 0, or the response filled. */
+static int apply(const struct tg_admin_control_ctx *c, const struct tg_runtime_set *sets,
+                 size_t n, const struct tg_runtime_who *who, const char *prefix, json_t *body,
+                 struct tg_admin_resp *r, const struct tg_config **now)
+{
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg = NULL;
+    int rc = tg_runtime_change(c->rt, sets, n, who, tg_gateway_config(c->gw), &cfg, &eb);
+    if (rc) {
+        tg_log(TG_LOG_WARN, "control", "change-refused action=\"%s\" actor=%s error=\"%s\"",
+               who->action, who->actor, eb.msg);
+        change_error(r, rc, &eb, prefix, body);
+        return -1;
+    }
+    if (tg_gateway_reload(c->gw, cfg, NULL, NULL, &eb) != 0) {
+        /* Written but not applied: the next change or reload applies it; say so. */
+        tg_log(TG_LOG_ERROR, "control", "change-not-applied action=\"%s\" error=\"%s\"",
+               who->action, eb.msg);
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return -1;
+    }
+    tg_log(TG_LOG_INFO, "control", "changed action=\"%s\" actor=%s target=%s", who->action,
+           who->actor, who->target);
+    *now = tg_gateway_config(c->gw);
+    return 0;
+}
+
+static void put_section(const struct tg_admin_control_ctx *c, const struct put_op *op,
+                        json_t *body, const char *actor, struct tg_admin_resp *r)
+{
+    char prefix[128], action[96];
+    const char *scope_field = NULL, *owner = NULL;
+    if (op->scoped) {
+        json_t *u = json_object_get(body, "upstream"), *rt = json_object_get(body, "route");
+        if (u && rt) {
+            tg_admin_resp_error(r, 400, "give either upstream or route", "route");
+            return;
+        }
+        if (u || rt) {
+            scope_field = u ? "upstream" : "route";
+            owner = json_string_value(u ? u : rt);
+            if (!owner || !*owner || strlen(owner) > 63 || strpbrk(owner, "[]. ")) {
+                tg_admin_resp_error(r, 400, "must be the name of an upstream or route",
+                                    scope_field);
+                return;
+            }
+        }
+    }
+    if (owner)
+        snprintf(prefix, sizeof prefix, "%s[%s].%s.", *scope_field == 'u' ? "upstreams" : "routes",
+                 owner, op->section);
+    else
+        snprintf(prefix, sizeof prefix, "%s.", op->section);
+    size_t n = json_object_size(body) - (owner ? 1 : 0);
+    if (n == 0) {
+        tg_admin_resp_error(r, 400, "no settings given", NULL);
+        return;
+    }
+    struct tg_runtime_set *sets = calloc(n, sizeof *sets);
+    char **keys = calloc(n, sizeof *keys), **vals = calloc(n, sizeof *vals);
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    bool ok = sets && keys && vals;
+    json_object_foreach(body, k, v) {
+        if (!ok || (scope_field && strcmp(k, scope_field) == 0))
+            continue;
+        size_t kl = strlen(prefix) + strlen(k) + 1;
+        keys[i] = malloc(kl);
+        vals[i] = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (!keys[i] || !vals[i]) {
+            ok = false;
+            i++;
+            continue;
+        }
+        snprintf(keys[i], kl, "%s%s", prefix, k);
+        sets[i] = (struct tg_runtime_set){keys[i], vals[i]};
+        i++;
+    }
+    snprintf(action, sizeof action, "PUT " PREFIX "%s", op->path);
+    char target[128];
+    snprintf(target, sizeof target, "%.*s", (int)(strlen(prefix) - 1), prefix);
+    struct tg_runtime_who who = {actor, action, target};
+    const struct tg_config *now;
+    if (!ok)
+        tg_admin_resp_error(r, 500, "out of memory", NULL);
+    else if (apply(c, sets, n, &who, prefix, body, r, &now) == 0)
+        tg_admin_resp_json(r, 200,
+                           json_pack("{s:s,s:s,s:o}", "status", "ok", "setting", target,
+                                     "effective", section_values(now, prefix)));
+    for (size_t j = 0; j < n; j++) {
+        free(keys ? keys[j] : NULL);
+        free(vals ? vals[j] : NULL);
+    }
+    free(keys);
+    free(vals);
+    free(sets);
+}
+
+/* The routes a feature sheds: those that declare it, else (a feature no route declares)
+ * every path with a segment of that name. */
+static json_t *feature_matches(const struct tg_config *cfg, const char *name)
+{
+    json_t *routes = json_array();
+    for (uint32_t i = 0; i < cfg->nroutes; i++) {
+        if (strcmp(cfg->routes[i].feature, name) == 0)
+            json_array_append_new(routes, json_string(cfg->routes[i].name));
+    }
+    if (json_array_size(routes))
+        return json_pack("{s:s,s:o}", "matched_by", "route", "routes", routes);
+    json_decref(routes);
+    char glob[96];
+    snprintf(glob, sizeof glob, "*/%s/* and */%s", name, name);
+    return json_pack("{s:s,s:s}", "matched_by", "path_segment", "paths", glob);
+}
+
+static void features(const struct tg_admin_control_ctx *c, bool disable, json_t *body,
+                     const char *actor, struct tg_admin_resp *r)
+{
+    const char *k;
+    json_t *v, *list = json_object_get(body, "features");
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "features") != 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown field \"%.60s\" (allowed: features)", k);
+            tg_admin_resp_error(r, 400, msg, k);
+            return;
+        }
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        tg_admin_resp_error(r, 400, "features must be a non-empty list of names", "features");
+        return;
+    }
+    const struct tg_config *cur = tg_gateway_config(c->gw);
+    json_t *next = json_array();
+    for (uint32_t i = 0; i < cur->features.ndisabled; i++)
+        json_array_append_new(next, json_string(cur->features.disabled[i]));
+    size_t idx;
+    json_array_foreach(list, idx, v) {
+        const char *name = json_string_value(v);
+        if (!name || !*name || strlen(name) > 63 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(name)) {
+            json_decref(next);
+            tg_admin_resp_error(r, 400, "feature names are 1-63 of [A-Za-z0-9_.-]", "features");
+            return;
+        }
+        size_t j;
+        json_t *e;
+        bool present = false;
+        json_array_foreach(next, j, e) {
+            if (strcmp(json_string_value(e), name) == 0) {
+                present = true;
+                if (!disable) {
+                    json_array_remove(next, j);
+                    break;
+                }
+            }
+        }
+        if (disable && !present)
+            json_array_append_new(next, json_string(name));
+    }
+    char *val = json_dumps(next, JSON_COMPACT);
+    json_decref(next);
+    struct tg_runtime_set set = {"features.disabled", val};
+    char action[64];
+    snprintf(action, sizeof action, "POST " PREFIX "features/%s", disable ? "disable" : "enable");
+    struct tg_runtime_who who = {actor, action, "features"};
+    const struct tg_config *now;
+    if (val && apply(c, &set, 1, &who, "features.", body, r, &now) == 0) {
+        json_t *matched = json_object();
+        json_array_foreach(list, idx, v)
+            json_object_set_new(matched, json_string_value(v),
+                                feature_matches(now, json_string_value(v)));
+        json_t *dis = json_array();
+        for (uint32_t i = 0; i < now->features.ndisabled; i++)
+            json_array_append_new(dis, json_string(now->features.disabled[i]));
+        tg_admin_resp_json(r, 200,
+                           json_pack("{s:s,s:o,s:o}", "status", "ok", "disabled", dis,
+                                     disable ? "shed" : "restored", matched));
+    } else if (!val) {
+        tg_admin_resp_error(r, 500, "out of memory", NULL);
+    }
+    free(val);
+}
+
+static void workers(const struct tg_admin_control_ctx *c, json_t *body, struct tg_admin_resp *r)
+{
+    json_t *n = json_object_get(body, "count");
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "count") != 0) {
+            tg_admin_resp_error(r, 400, "unknown field (allowed: count)", k);
+            return;
+        }
+    }
+    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 256) {
+        tg_admin_resp_error(r, 400, "count must be an integer from 1 to 256", "count");
+        return;
+    }
+    (void)c;
+    tg_admin_resp_error(r, 409,
+                        "workers: needs a restart (the worker threads are started once); set "
+                        "workers in the file or --workers and restart",
+                        "count");
+}
+
+static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct tg_admin_resp *r)
+{
+    int64_t before, after, vs;
+    tg_admin_procmem(&before, &vs);
+    malloc_trim(0);
+    tg_admin_procmem(&after, &vs);
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"rss_before_bytes\":%lld,\"rss_after_bytes\":%lld}",
+             (long long)before, (long long)after);
+    struct tg_store_audit row = {.ts_us = tg_clock_wall_us(),
+                                 .actor = actor,
+                                 .action = "POST " PREFIX "gc",
+                                 .target = "process",
+                                 .new_json = detail};
+    struct tg_errbuf eb = {0};
+    if (tg_store_audit_append(tg_runtime_store(c->rt), &row, NULL, &eb) != 0) {
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return;
+    }
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "action", "malloc_trim",
+                                 "rss_before_bytes", (json_int_t)before, "rss_after_bytes",
+                                 (json_int_t)after));
+}
+
+static void get_config(const struct tg_admin_control_ctx *c, struct tg_admin_resp *r)
+{
+    const struct tg_config *cfg = tg_gateway_config(c->gw);
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:o,s:o,s:s}", "settings", tg_runtime_settings(c->rt, cfg),
+                                 "overrides", tg_runtime_overrides(c->rt), "file",
+                                 cfg->file[0] ? cfg->file : ""));
+}
+
+static int audit_row(void *vout, const struct tg_store_audit *row)
+{
+    json_t *out = vout;
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)row->id, "actor",
+                          row->actor, "action", row->action, "target",
+                          row->target ? row->target : "", "result",
+                          row->result ? row->result : "ok", "time", "");
+    time_t t = (time_t)(row->ts_us / 1000000);
+    struct tm tm;
+    char buf[40];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(o, "time", json_string(buf));
+    json_object_set_new(o, "old", row->old_json ? json_loads(row->old_json, JSON_DECODE_ANY, NULL)
+                                                : json_null());
+    json_object_set_new(o, "new", row->new_json ? json_loads(row->new_json, JSON_DECODE_ANY, NULL)
+                                                : json_null());
+    json_array_append_new(out, o);
+    return 0;
+}
+
+static void get_audit(const struct tg_admin_control_ctx *c, const struct tg_http_msg *m,
+                      struct tg_admin_resp *r)
+{
+    uint64_t limit, since;
+    if (!tg_admin_query_uint(m->query, "limit", 100, 1000, &limit) || limit == 0) {
+        tg_admin_resp_error(r, 400, "limit must be an integer from 1 to 1000", "limit");
+        return;
+    }
+    if (!tg_admin_query_uint(m->query, "since", 0, 1ull << 40, &since)) {
+        tg_admin_resp_error(r, 400, "since must be Unix seconds", "since");
+        return;
+    }
+    struct tg_store_audit_filter f = {.since_us = (int64_t)since * 1000000,
+                                      .limit = (unsigned)limit};
+    json_t *rows = json_array();
+    struct tg_errbuf eb = {0};
+    if (tg_store_audit_list(tg_runtime_store(c->rt), &f, audit_row, rows, &eb) != 0) {
+        json_decref(rows);
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return;
+    }
+    tg_admin_resp_json(r, 200, json_pack("{s:o}", "entries", rows));
+}
+
+static void delete_override(const struct tg_admin_control_ctx *c, const char *key,
+                            const char *actor, struct tg_admin_resp *r)
+{
+    struct tg_runtime_set set = {key, NULL};
+    char action[300];
+    snprintf(action, sizeof action, "DELETE " PREFIX "overrides/%.200s", key);
+    struct tg_runtime_who who = {actor, action, key};
+    const struct tg_config *now;
+    json_t *none = json_object();
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg = NULL;
+    int rc = tg_runtime_change(c->rt, &set, 1, &who, tg_gateway_config(c->gw), &cfg, &eb);
+    if (rc) {
+        tg_admin_resp_error(r, rc == TG_ENOTFOUND ? 404 : rc == TG_ESTORE ? 500 : 409, eb.msg,
+                            NULL);
+    } else if (tg_gateway_reload(c->gw, cfg, NULL, NULL, &eb) != 0) {
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+    } else {
+        now = tg_gateway_config(c->gw);
+        json_t *v = tg_config_setting_value(now, key);
+        tg_admin_resp_json(r, 200,
+                           json_pack("{s:s,s:s,s:o}", "status", "ok", "setting", key, "effective",
+                                     v ? v : json_null()));
+    }
+    json_decref(none);
+}
+
+bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http_msg *req,
+                      const char *body, size_t body_len, struct tg_admin_resp *r)
+{
+    size_t plen = sizeof PREFIX - 1;
+    if (req->path.len < plen || memcmp(req->path.p, PREFIX, plen) != 0)
+        return false;
+    char sub[256];
+    size_t sl = req->path.len - plen;
+    if (sl >= sizeof sub) {
+        tg_admin_resp_error(r, 404, "not found", NULL);
+        return true;
+    }
+    memcpy(sub, req->path.p + plen, sl);
+    sub[sl] = '\0';
+    enum tg_http_method m = req->method;
+    bool get = m == TG_HTTP_GET || m == TG_HTTP_HEAD;
+    if (strncmp(sub, "agents/", 7) == 0) {
+        json_t *e = json_pack("{s:s,s:s,s:s}", "status", "unsupported", "component", "agents",
+                              "error",
+                              "app-specific: tailguard forwards it to the application with "
+                              "admin.mount_on_proxy on the proxy port");
+        tg_admin_resp_json(r, 501, e);
+        return true;
+    }
+    if (!c->rt) {
+        tg_admin_resp_error(r, 404, "not found", NULL);
+        return true;
+    }
+    const struct tg_config *cfg = tg_gateway_config(c->gw);
+    if (strcmp(sub, "config") == 0 || strcmp(sub, "audit") == 0) {
+        if (!get)
+            tg_admin_resp_error(r, 405, "method not allowed", NULL);
+        else if (sub[0] == 'c')
+            get_config(c, r);
+        else
+            get_audit(c, req, r);
+        return true;
+    }
+    const struct put_op *op = NULL;
+    for (size_t i = 0; i < sizeof put_ops / sizeof put_ops[0]; i++) {
+        if (strcmp(sub, put_ops[i].path) == 0)
+            op = &put_ops[i];
+    }
+    bool is_features = strcmp(sub, "features/disable") == 0 || strcmp(sub, "features/enable") == 0;
+    bool is_override = strncmp(sub, "overrides/", 10) == 0 && sub[10];
+    bool known = op || is_features || is_override || strcmp(sub, "workers") == 0 ||
+                 strcmp(sub, "gc") == 0;
+    if (!known) {
+        tg_admin_resp_error(r, 404, "not found", NULL);
+        return true;
+    }
+    enum tg_http_method want = op || strcmp(sub, "workers") == 0 ? TG_HTTP_PUT
+                               : is_override                   ? TG_HTTP_DELETE
+                                                               : TG_HTTP_POST;
+    if (m != want) {
+        tg_admin_resp_error(r, 405, "method not allowed", NULL);
+        return true;
+    }
+    if (authorize(cfg, req, r) != 0)
+        return true;
+    char actor[96];
+    actor_of(c, cfg, req, actor, sizeof actor);
+    if (is_override) {
+        /* Setting names hold brackets, which clients percent-encode. */
+        char key[256];
+        size_t o = 0;
+        for (const char *p = sub + 10; *p && o + 1 < sizeof key; p++) {
+            unsigned x;
+            if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
+                sscanf(p + 1, "%2x", &x) == 1 && x >= 0x20 && x < 0x7f) {
+                key[o++] = (char)x;
+                p += 2;
+            } else {
+                key[o++] = *p;
+            }
+        }
+        key[o] = '\0';
+        delete_override(c, key, actor, r);
+        return true;
+    }
+    json_t *obj = body_object(req, body, body_len, strcmp(sub, "gc") == 0, r);
+    if (!obj)
+        return true;
+    if (op)
+        put_section(c, op, obj, actor, r);
+    else if (is_features)
+        features(c, sub[9] == 'd', obj, actor, r);
+    else if (strcmp(sub, "workers") == 0)
+        workers(c, obj, r);
+    else if (json_object_size(obj))
+        tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
+                                                                  json_object_iter(obj)));
+    else
+        gc(c, actor, r);
+    json_decref(obj);
+    return true;
+}

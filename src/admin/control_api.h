@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The control API (API.md "Control", seed-inventory.md §a.2 and §e): the runbooks' PUT
+ * and POST calls under /api/v1/system/, each turned into named settings (config/
+ * settings.h) and handed to the runtime layer (control/runtime.h), which checks them by
+ * building the configuration, writes them with their audit row, and returns the
+ * configuration this file publishes to the gateway. Also GET /api/v1/system/config,
+ * GET /api/v1/system/audit and DELETE /api/v1/system/overrides/<setting>. Mutating
+ * requests need the bearer token when one is configured (compared in constant time);
+ * bodies are strict JSON: an unknown field, a wrong type or a value out of range is a 400
+ * naming the field, and changes nothing. */
+#ifndef TG_ADMIN_CONTROL_API_H
+#define TG_ADMIN_CONTROL_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "admin/resp.h"
+#include "http/http1.h"
+
+struct tg_gateway;
+struct tg_runtime;
+
+struct tg_admin_control_ctx {
+    struct tg_gateway *gw;
+    struct tg_runtime *rt; /* NULL: no control API (tests of the monitoring API alone) */
+    const char *peer;      /* the client's address */
+};
+
+/* Answers `req` if its path is under /api/v1/system/ and returns true; else false. */
+bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http_msg *req,
+                      const char *body, size_t body_len, struct tg_admin_resp *r);
+
+#endif

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* `tailguard run`: builds the configuration through the runtime layer (control/runtime.h:
+ * the file, the control API's persisted overrides, then these flags), starts the gateway's
+ * workers, and makes this thread the control thread (control/control.h: signals, reload,
+ * drain, health checks, the metrics tick) with the admin listener on its loop. The
+ * control thread tells the admin server of reloads and of the drain through the hooks
+ * below, since control/ sits below admin/. Exits 0 after a drain. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "admin/server.h"
+#include "cli/cmd.h"
+#include "config/config.h"
+#include "control/control.h"
+#include "control/runtime.h"
+#include "control/watch.h"
+#include "core/log.h"
+#include "proxy/gateway.h"
+
+struct run_opts {
+    const char *file;
+    const char *listen;
+    const char *admin;
+    const char *upstreams[64];
+    int nupstreams;
+    long workers;
+    const char *store;
+    const char *flag_keys[4]; /* settings the flags set, for GET /api/v1/system/config */
+};
+
+struct run {
+    struct run_opts opts; /* read by the reload thread too; never changed after parsing */
+    struct tg_gateway *gw;
+    struct tg_control *ctl;
+    struct tg_admin *admin;
+    struct tg_runtime *rt;
+    struct tg_watch *watch;
+};
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"admin", required_argument, NULL, 'a'},  {"upstream", required_argument, NULL, 'u'},
+        {"workers", required_argument, NULL, 'w'}, {"store", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->workers = -1;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->file = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'a':
+            o->admin = optarg;
+            break;
+        case 'u':
+            if (o->nupstreams == 64) {
+                fprintf(stderr, "tailguard run: at most 64 --upstream flags\n");
+                return 2;
+            }
+            o->upstreams[o->nupstreams++] = optarg;
+            break;
+        case 'w': {
+            char *end;
+            o->workers = strtol(optarg, &end, 10);
+            if (*end || o->workers < 1 || o->workers > 1024) {
+                fprintf(stderr, "tailguard run: --workers must be 1..1024, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 's':
+            o->store = optarg;
+            break;
+        case 'h':
+            printf("usage: tailguard run [-c FILE] [--listen ADDR] [--admin ADDR] "
+                   "[--upstream HOST:PORT]... [--workers N] [--store FILE]\n");
+            return 1;
+        default:
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tailguard run: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (o->workers > 0)
+        o->flag_keys[0] = "workers";
+    return 0;
+}
+
+/* The flags, the last layer of every configuration (tg_runtime_flags_fn), and the
+ * admin token from the environment when the file gives none. */
+static int apply_flags(void *vopts, struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    const struct run_opts *o = vopts;
+    int rc;
+    if (o->listen && (rc = tg_addr_parse(o->listen, &cfg->listen, eb)) != 0)
+        return rc;
+    if (o->admin && (rc = tg_addr_parse(o->admin, &cfg->admin_listen, eb)) != 0)
+        return rc;
+    for (int i = 0; i < o->nupstreams; i++)
+        if ((rc = tg_config_add_upstream_server(cfg, o->upstreams[i], eb)) != 0)
+            return rc;
+    if (o->workers > 0)
+        cfg->workers = (uint32_t)o->workers;
+    const char *env = getenv("TAILGUARD_ADMIN_TOKEN");
+    if (!cfg->admin_token[0] && env && *env) {
+        if (strlen(env) >= sizeof cfg->admin_token)
+            return tg_errbuf_set(eb, TG_ECONFIG, "TAILGUARD_ADMIN_TOKEN: longer than %zu bytes",
+                                 sizeof cfg->admin_token - 1);
+        snprintf(cfg->admin_token, sizeof cfg->admin_token, "%s", env);
+    }
+    return 0;
+}
+
+/* Every connection is a file descriptor (two while proxied): raise the soft limit to the
+ * hard one, as nginx's worker_rlimit_nofile does, and warn when it is still below what
+ * max_connections needs. */
+static void raise_fd_limit(uint32_t max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections * 2 + 64)
+        tg_log(TG_LOG_WARN, "cli", "fd-limit-low nofile=%llu max_connections=%u",
+               (unsigned long long)rl.rlim_cur, max_connections);
+}
+
+static void print_error(const char *what, const struct tg_errbuf *eb)
+{
+    char buf[512];
+    fprintf(stderr, "tailguard %s: %s\n", what, tg_config_format_error(eb, buf, sizeof buf));
+}
+
+/* On the reload thread (tg_control_load_fn): the file alone; the overrides and flags
+ * are put on it by rebuild, on the control thread. */
+static int reload_load(void *vrun, const struct tg_config *running, tg_config_kept_fn *kept,
+                       void *kept_ctx, struct tg_config **out, struct tg_errbuf *eb)
+{
+    struct run *r = vrun;
+    (void)running;
+    (void)kept;
+    (void)kept_ctx;
+    return tg_runtime_load_base(r->rt, out, eb);
+}
+
+static int rebuild(void *vrun, struct tg_config *loaded, const struct tg_config *running,
+                   tg_config_kept_fn *kept, void *kept_ctx, struct tg_config **out,
+                   struct tg_errbuf *eb)
+{
+    struct run *r = vrun;
+    return tg_runtime_rebuild(r->rt, loaded, running, kept, kept_ctx, out, eb);
+}
+
+/* The reload's outcome, for the admin API's /metrics. */
+static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
+{
+    struct run *r = vrun;
+    tg_admin_reloaded(r->admin, ok, restart_pending);
+}
+
+/* From now on /health answers 503 and admin connections close after their answer. */
+static void draining(void *vrun)
+{
+    struct run *r = vrun;
+    tg_admin_set_draining(r->admin);
+}
+
+int tg_cli_run(int argc, char **argv)
+{
+    struct run r = {0};
+    int rc = parse_args(argc, argv, &r.opts);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg;
+    const struct tg_runtime_opts ro = {
+        .file = r.opts.file,
+        .flags = apply_flags,
+        .flags_ctx = &r.opts,
+        .flag_keys = r.opts.flag_keys,
+        .store_path = r.opts.store,
+    };
+    if (tg_runtime_new(&ro, &r.rt, &cfg, &eb) != 0) {
+        print_error("run", &eb);
+        return 2;
+    }
+    struct tg_addr admin_addr = cfg->admin_listen;
+    raise_fd_limit(cfg->max_connections);
+    const struct tg_control_hooks hooks = {
+        .load = reload_load,
+        .build = rebuild,
+        .reloaded = reloaded,
+        .draining = draining,
+        .ctx = &r,
+    };
+    int exit_code = 1;
+    /* The control thread first: it blocks the signals that the workers must not get. */
+    if (tg_gateway_new(&r.gw, cfg, &eb) != 0 || tg_control_new(&r.ctl, r.gw, &hooks, &eb) != 0 ||
+        tg_gateway_start(r.gw, &eb) != 0 ||
+        tg_admin_new(tg_control_loop(r.ctl), &admin_addr, r.gw, r.ctl, r.rt, &r.admin,
+                     &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
+    /* Breaker transitions to the log and the audit log, a quarter second apart so an
+     * opening is on record about as soon as an operator could notice it. */
+    if (tg_watch_new(r.gw, tg_runtime_store(r.rt), &r.watch) != 0 ||
+        tg_control_every(r.ctl, "protect-watch", 250000, tg_watch_tick, r.watch) != 0) {
+        fprintf(stderr, "tailguard run: out of memory\n");
+        goto out;
+    }
+    exit_code = tg_control_run(r.ctl) ? 1 : 0;
+out:
+    tg_control_close(r.ctl);
+    tg_admin_free(r.admin);
+    tg_gateway_free(r.gw);
+    tg_control_free(r.ctl);
+    tg_watch_free(r.watch);
+    tg_runtime_free(r.rt);
+    return exit_code;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* The protection chain; see chain.h. Order: feature switch (the cheapest, and a shed
+ * feature should not spend anyone's rate-limit budget), rate limits (every rule whose
+ * prefix matches takes its token, as stacked middlewares do), then the breaker, whose
+ * ticket is the one thing the outcome report needs. */
+#include "protect/chain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protect/features.h"
+
+struct rule {
+    struct tg_protect_rule r;
+    char *prefix, *message;
+    size_t prefix_len;
+};
+
+struct tg_protect_chain {
+    struct tg_features *features;
+    struct rule *rules;
+    size_t nrules;
+    bool need_ip; /* a rule keys by client address */
+    struct tg_clientip_cidr *trusted;
+    size_t ntrusted;
+    struct tg_breaker **ubrk, **rbrk;
+    char **unames;
+    size_t nupstreams, nroutes;
+};
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+    void *d = calloc(n ? n : 1, size);
+    if (d && n)
+        memcpy(d, p, n * size);
+    return d;
+}
+
+int tg_protect_chain_new(const struct tg_protect_params *p, struct tg_protect_chain **out)
+{
+    struct tg_protect_chain *ch = calloc(1, sizeof *ch);
+    if (!ch)
+        return -ENOMEM;
+    int rc = tg_features_new(p->features_disabled, p->nfeatures_disabled, p->features_declared,
+                             p->nfeatures_declared, &ch->features);
+    ch->rules = calloc(p->nrules ? p->nrules : 1, sizeof *ch->rules);
+    ch->trusted = dup_array(p->trusted, p->ntrusted, sizeof *p->trusted);
+    ch->ubrk = dup_array(p->upstream_breakers, p->nupstreams, sizeof *ch->ubrk);
+    ch->rbrk = dup_array(p->route_breakers, p->nroutes, sizeof *ch->rbrk);
+    ch->unames = calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->unames);
+    ch->ntrusted = p->ntrusted;
+    ch->nupstreams = p->nupstreams;
+    ch->nroutes = p->nroutes;
+    bool ok = rc == 0 && ch->rules && ch->trusted && ch->ubrk && ch->rbrk && ch->unames;
+    for (size_t i = 0; ok && i < p->nupstreams; i++)
+        ok = (ch->unames[i] = strdup(p->upstream_names ? p->upstream_names[i] : "")) != NULL;
+    for (size_t i = 0; ok && i < p->nrules; i++) {
+        struct rule *r = &ch->rules[ch->nrules];
+        r->r = p->rules[i];
+        r->prefix = strdup(p->rules[i].prefix ? p->rules[i].prefix : "");
+        r->message = strdup(p->rules[i].message ? p->rules[i].message : "rate limit exceeded");
+        ok = r->prefix && r->message;
+        ch->nrules++;
+        if (ok) {
+            r->prefix_len = strlen(r->prefix);
+            ch->need_ip |= r->r.scope == TG_RATELIMIT_CLIENT_IP;
+        }
+    }
+    if (!ok) {
+        tg_protect_chain_free(ch);
+        return -ENOMEM;
+    }
+    *out = ch;
+    return 0;
+}
+
+void tg_protect_chain_free(struct tg_protect_chain *ch)
+{
+    if (!ch)
+        return;
+    tg_features_free(ch->features);
+    for (size_t i = 0; i < ch->nrules; i++) {
+        free(ch->rules[i].prefix);
+        free(ch->rules[i].message);
+    }
+    for (size_t i = 0; ch->unames && i < ch->nupstreams; i++)
+        free(ch->unames[i]);
+    free(ch->unames);
+    free(ch->rules);
+    free(ch->trusted);
+    free(ch->ubrk);
+    free(ch->rbrk);
+    free(ch);
+}
+
+/* Appends `s` as the inside of a JSON string. */
+static size_t json_text(char *dst, size_t cap, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            dst[o++] = '\\';
+            dst[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(dst + o, cap - o, "\\u%04x", c);
+        } else {
+            dst[o++] = (char)c;
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+static int64_t ceil_s(int64_t us)
+{
+    int64_t s = (us + 999999) / 1000000;
+    return s < 1 ? 1 : s;
+}
+
+static void reject(struct tg_protect_verdict *v, enum tg_protect_cause cause, int status)
+{
+    v->kind = TG_PROTECT_REJECT;
+    v->cause = cause;
+    v->status = status;
+}
+
+static void set_body(struct tg_protect_verdict *v, int n)
+{
+    v->body_len = n < 0 ? 0 : (size_t)n < sizeof v->body ? (size_t)n : sizeof v->body - 1;
+}
+
+static bool rate_limit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
+                       struct tg_protect_verdict *v)
+{
+    struct tg_ratelimit_key key;
+    bool have_ip = false;
+    for (size_t i = 0; i < ch->nrules; i++) {
+        const struct rule *r = &ch->rules[i];
+        if (f->path_len < r->prefix_len || memcmp(f->path, r->prefix, r->prefix_len) != 0)
+            continue;
+        if (r->r.scope == TG_RATELIMIT_CLIENT_IP && !have_ip) {
+            tg_clientip_resolve(f->peer, f->xff, f->nxff, ch->trusted, ch->ntrusted, key.ip);
+            have_ip = true;
+        }
+        key.route = f->route < 0 ? 0 : (uint32_t)f->route + 1;
+        struct tg_ratelimit_verdict rv;
+        if (tg_ratelimit_take(r->r.rl, f->now_us, &key, &rv))
+            continue;
+        static const enum tg_protect_cause by_scope[] = {
+            [TG_RATELIMIT_GLOBAL] = TG_PCAUSE_RATE_GLOBAL,
+            [TG_RATELIMIT_CLIENT_IP] = TG_PCAUSE_RATE_CLIENT_IP,
+            [TG_RATELIMIT_ROUTE] = TG_PCAUSE_RATE_ROUTE,
+        };
+        reject(v, by_scope[r->r.scope], 429);
+        int h = tg_ratelimit_format_headers(&rv, v->headers, sizeof v->headers - 1);
+        v->headers[h > 0 ? h : 0] = '\0';
+        char msg[300];
+        json_text(msg, sizeof msg, r->message);
+        set_body(v, snprintf(v->body, sizeof v->body,
+                             "{\"error\":\"%s\",\"status\":429,\"retry_after_s\":%lld}\n", msg,
+                             (long long)ceil_s(rv.retry_after_us)));
+        return true;
+    }
+    return false;
+}
+
+struct tg_breaker *tg_protect_breaker_of(const struct tg_protect_chain *ch, int route,
+                                         uint32_t upstream)
+{
+    if (route >= 0 && (size_t)route < ch->nroutes && ch->rbrk[route])
+        return ch->rbrk[route];
+    return upstream < ch->nupstreams ? ch->ubrk[upstream] : NULL;
+}
+
+void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
+                      struct tg_protect_verdict *v, struct tg_protect_ticket *t)
+{
+    v->kind = TG_PROTECT_ALLOW;
+    v->cause = TG_PCAUSE_NONE;
+    v->headers[0] = '\0';
+    v->body_len = 0;
+    t->breaker = NULL;
+    t->breaker_ticket = 0;
+    if (!tg_features_none(ch->features) && f->feature) {
+        const char *off = tg_features_shed(ch->features, f->feature, f->path, f->path_len);
+        if (off) {
+            reject(v, TG_PCAUSE_FEATURE_DISABLED, 503);
+            /* The switch stays off until someone turns it on: a client should come back
+             * later, not hammer. */
+            snprintf(v->headers, sizeof v->headers, "Retry-After: 60\r\n");
+            set_body(v, snprintf(v->body, sizeof v->body,
+                                 "{\"error\":\"feature disabled\",\"feature\":\"%s\","
+                                 "\"status\":503}\n",
+                                 off));
+            return;
+        }
+    }
+    if (ch->nrules && f->feature && rate_limit(ch, f, v))
+        return;
+    struct tg_breaker *b = tg_protect_breaker_of(ch, f->route, f->upstream);
+    if (!b)
+        return;
+    int64_t retry_us = 0;
+    uint32_t ticket = 0;
+    if (tg_breaker_admit(b, f->now_us, &ticket, &retry_us)) {
+        t->breaker = b;
+        t->breaker_ticket = ticket;
+        return;
+    }
+    reject(v, TG_PCAUSE_BREAKER_OPEN, 503);
+    long long s = (long long)ceil_s(retry_us);
+    snprintf(v->headers, sizeof v->headers, "Retry-After: %lld\r\n", s);
+    char name[160];
+    json_text(name, sizeof name, f->upstream < ch->nupstreams ? ch->unames[f->upstream] : "");
+    set_body(v, snprintf(v->body, sizeof v->body,
+                         "{\"error\":\"circuit breaker open\",\"upstream\":\"%s\",\"status\":503,"
+                         "\"retry_after_s\":%lld}\n",
+                         name, s));
+}
+
+void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
+                        int64_t latency_us)
+{
+    if (t->breaker)
+        tg_breaker_observe(t->breaker, now_us, t->breaker_ticket, failed, latency_us);
+    t->breaker = NULL;
+}
+
+void tg_protect_cancel(struct tg_protect_ticket *t)
+{
+    if (t->breaker)
+        tg_breaker_cancel(t->breaker, t->breaker_ticket);
+    t->breaker = NULL;
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy's side of the protection seam (protect/chain.h): the chain's parameters
+ * from the configuration, the request's facts, the verdict turned into a response, and
+ * the outcome reported back. This is the only place the proxy calls the protections. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "proxy/gateway.h"
+#include "proxy/proxy_int.h"
+
+/* The routes admin.mount_on_proxy adds (the control and monitoring API, the
+ * application's agent paths) are the operator's way back in: no protection sheds them. */
+static bool exempt(const struct tg_config *cfg, int route)
+{
+    return route >= 0 && (uint32_t)route < cfg->mounted_routes;
+}
+
+static void breaker_params(const struct tg_cfg_breaker *c, struct tg_breaker_params *p)
+{
+    tg_breaker_params_default(p);
+    p->enabled = c->enabled;
+    p->timeout_us = (int64_t)c->timeout_ms * 1000;
+    p->failure_threshold = c->failure_threshold;
+    p->recovery_us = (int64_t)c->recovery_time * 1000000;
+    p->recovery_max_us = 0; /* the runbook's recovery_time, as written */
+    p->min_calls = c->min_requests;
+    if (c->window_requests) {
+        p->window = TG_BREAKER_WINDOW_COUNT;
+        p->window_size = c->window_requests;
+    } else {
+        p->window = TG_BREAKER_WINDOW_TIME;
+        p->window_us = (int64_t)c->window_seconds * 1000000;
+        p->window_buckets = c->window_seconds < TG_BREAKER_BUCKETS_MAX ? c->window_seconds
+                                                                        : TG_BREAKER_BUCKETS_MAX;
+    }
+    p->half_open_probes = c->half_open_requests;
+    p->half_open_successes = c->half_open_requests;
+    p->latency_factor = c->latency_factor;
+}
+
+static const enum tg_ratelimit_scope scope_of[] = {
+    [TG_RL_GLOBAL] = TG_RATELIMIT_GLOBAL,
+    [TG_RL_CLIENT_IP] = TG_RATELIMIT_CLIENT_IP,
+    [TG_RL_ROUTE] = TG_RATELIMIT_ROUTE,
+};
+static const char *const scope_names[] = {"global", "client_ip", "route"};
+
+/* The rate-limit rules of `cfg` into rules[0..), their limiters from the state. */
+static int build_rules(const struct tg_config *cfg, struct tg_protect_state *st,
+                       struct tg_protect_rule *rules, size_t *n, struct tg_errbuf *eb)
+{
+    const struct tg_cfg_ratelimit *rl = &cfg->ratelimit;
+    *n = 0;
+    if (!rl->enabled)
+        return 0;
+    uint32_t rate = rl->requests_per_minute ? rl->requests_per_minute : rl->requests_per_second;
+    if (rate) {
+        struct tg_ratelimit_params p;
+        tg_ratelimit_params_default(&p);
+        p.dry_run = rl->dry_run;
+        p.algo = TG_RATELIMIT_GCRA;
+        p.limit = rate;
+        p.period_us = rl->requests_per_minute ? 60000000 : 1000000;
+        /* Default burst: one second's worth, so a minute's budget is not spent at once. */
+        uint64_t per_s = rl->requests_per_minute ? (rate + 59) / 60 : rate;
+        p.burst = rl->burst ? rl->burst : (uint32_t)(per_s ? per_s : 1);
+        if (p.burst > rate)
+            p.burst = rate;
+        char name[64];
+        snprintf(name, sizeof name, "rate_limit/%s", scope_names[rl->per]);
+        struct tg_ratelimit *o =
+            tg_protect_state_ratelimit(st, name, scope_of[rl->per], rl->max_clients, &p, eb);
+        if (!o)
+            return TG_ECONFIG;
+        rules[(*n)++] = (struct tg_protect_rule){o, scope_of[rl->per], "",
+                                                  "Too many requests, please try again later."};
+    }
+    for (uint32_t i = 0; i < rl->nrules; i++) {
+        const struct tg_cfg_rl_rule *r = &rl->rules[i];
+        struct tg_ratelimit_params p;
+        tg_ratelimit_params_default(&p);
+        p.dry_run = rl->dry_run;
+        p.algo = TG_RATELIMIT_FIXED_WINDOW;
+        p.limit = r->max;
+        p.period_us = (int64_t)r->window_seconds * 1000000;
+        p.burst = 1;
+        char name[300];
+        snprintf(name, sizeof name, "rule/%u:%s", i, r->path_prefix);
+        enum tg_ratelimit_scope sc = r->key == TG_RL_GLOBAL ? TG_RATELIMIT_GLOBAL
+                                                             : TG_RATELIMIT_CLIENT_IP;
+        struct tg_ratelimit *o = tg_protect_state_ratelimit(st, name, sc, rl->max_clients, &p, eb);
+        if (!o)
+            return TG_ECONFIG;
+        rules[(*n)++] = (struct tg_protect_rule){o, sc, r->path_prefix, r->message};
+    }
+    return 0;
+}
+
+int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
+                      struct tg_protect_chain **out, struct tg_errbuf *eb)
+{
+    const char *disabled[TG_CFG_MAX_FEATURES];
+    struct tg_protect_rule rules[TG_CFG_MAX_RL_RULES + 1];
+    struct tg_clientip_cidr trusted[TG_CFG_MAX_TRUSTED];
+    size_t nrules = 0, nd = 0;
+    const char **declared = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *declared);
+    struct tg_breaker **ub = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *ub);
+    struct tg_breaker **rb = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *rb);
+    const char **unames = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *unames);
+    int rc = declared && ub && rb && unames ? 0 : tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    tg_protect_state_begin(st);
+    for (uint32_t i = 0; i < cfg->features.ndisabled; i++)
+        disabled[i] = cfg->features.disabled[i];
+    for (uint32_t i = 0; rc == 0 && i < cfg->nroutes; i++) {
+        if (cfg->routes[i].feature[0])
+            declared[nd++] = cfg->routes[i].feature;
+    }
+    for (uint32_t i = 0; i < cfg->ratelimit.ntrusted; i++) {
+        memcpy(trusted[i].net, cfg->ratelimit.trusted[i].addr, 16);
+        trusted[i].bits = cfg->ratelimit.trusted[i].bits;
+    }
+    if (rc == 0)
+        rc = build_rules(cfg, st, rules, &nrules, eb);
+    /* A breaker object only where one is enabled: a disabled breaker costs nothing on the
+     * request path. Its state waits in the registry for the day it is enabled again. */
+    for (uint32_t i = 0; rc == 0 && i < cfg->nupstreams; i++) {
+        const struct tg_cfg_upstream *u = &cfg->upstreams[i];
+        unames[i] = u->name;
+        if (!u->breaker.enabled || strcmp(u->name, "tailguard-admin") == 0)
+            continue;
+        struct tg_breaker_params p;
+        breaker_params(&u->breaker, &p);
+        char name[96];
+        snprintf(name, sizeof name, "upstream/%s", u->name);
+        if (!(ub[i] = tg_protect_state_breaker(st, name, &p, now_us, eb)))
+            rc = TG_ECONFIG;
+    }
+    for (uint32_t i = 0; rc == 0 && i < cfg->nroutes; i++) {
+        const struct tg_cfg_route *r = &cfg->routes[i];
+        if (!r->own_breaker || !r->breaker.enabled || exempt(cfg, (int)i))
+            continue;
+        struct tg_breaker_params p;
+        breaker_params(&r->breaker, &p);
+        char name[96];
+        snprintf(name, sizeof name, "route/%s", r->name);
+        if (!(rb[i] = tg_protect_state_breaker(st, name, &p, now_us, eb)))
+            rc = TG_ECONFIG;
+    }
+    if (rc == 0) {
+        struct tg_protect_params p = {
+            .features_disabled = disabled,
+            .nfeatures_disabled = cfg->features.ndisabled,
+            .features_declared = declared,
+            .nfeatures_declared = nd,
+            .rules = rules,
+            .nrules = nrules,
+            .trusted = trusted,
+            .ntrusted = cfg->ratelimit.ntrusted,
+            .upstream_breakers = ub,
+            .nupstreams = cfg->nupstreams,
+            .route_breakers = rb,
+            .nroutes = cfg->nroutes,
+            .upstream_names = unames,
+        };
+        if (tg_protect_chain_new(&p, out) != 0)
+            rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    }
+    free(declared);
+    free(ub);
+    free(rb);
+    free(unames);
+    return rc;
+}
+
+int64_t tg__protect_cut_us(const struct tg_config *cfg, int route, uint32_t upstream)
+{
+    const struct tg_cfg_breaker *b = route >= 0 && cfg->routes[route].own_breaker
+                                         ? &cfg->routes[route].breaker
+                                         : &cfg->upstreams[upstream].breaker;
+    return b->enabled ? (int64_t)b->timeout_ms * 1000 : 0;
+}
+
+static enum tg_cause cause_of(enum tg_protect_cause pc)
+{
+    switch (pc) {
+    case TG_PCAUSE_FEATURE_DISABLED:
+        return TG_CAUSE_FEATURE_DISABLED;
+    case TG_PCAUSE_RATE_GLOBAL:
+        return TG_CAUSE_RATE_LIMITED;
+    case TG_PCAUSE_RATE_CLIENT_IP:
+        return TG_CAUSE_RATE_LIMITED_IP;
+    case TG_PCAUSE_RATE_ROUTE:
+        return TG_CAUSE_RATE_LIMITED_ROUTE;
+    case TG_PCAUSE_BREAKER_OPEN:
+        return TG_CAUSE_BREAKER_OPEN;
+    case TG_PCAUSE_NONE:
+        break;
+    }
+    return TG_CAUSE_OK;
+}
+
+bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
+{
+    struct exchange *x = &c->x;
+    const struct tg_snapshot *s = x->ws->snap;
+    const struct tg_config *cfg = s->cfg;
+    /* X-Forwarded-For lines, for per-client limits behind trusted proxies. */
+    struct tg_clientip_field xff[8];
+    size_t nxff = 0;
+    if (cfg->ratelimit.ntrusted) {
+        for (uint32_t i = 0; i < req->nheaders && nxff < 8; i++) {
+            const struct tg_http_header *h = &req->headers[i];
+            if (h->name.len == 15 && strncasecmp(h->name.p, "X-Forwarded-For", 15) == 0)
+                xff[nxff++] = (struct tg_clientip_field){h->value.p, h->value.len};
+        }
+    }
+    struct tg_protect_facts f = {
+        .now_us = tg_loop_now_us(c->w->loop),
+        .route = x->route,
+        .upstream = x->upstream,
+        .feature = exempt(cfg, x->route) ? NULL : x->route >= 0 ? cfg->routes[x->route].feature : "",
+        .path = req->path.p,
+        .path_len = req->path.len,
+        .peer = c->ip16,
+        .xff = xff,
+        .nxff = nxff,
+    };
+    if (exempt(cfg, x->route)) {
+        x->pticket.breaker = NULL;
+        return false;
+    }
+    struct tg_protect_verdict v;
+    tg_protect_admit(s->protect, &f, &v, &x->pticket);
+    if (v.kind == TG_PROTECT_ALLOW)
+        return false;
+    x->cause = cause_of(v.cause);
+    /* The head is answered here; a body the client still sends is not read, so the
+     * connection closes after the answer. */
+    tg_buf_consume(&c->in, req->head_len);
+    if (req->body != TG_HTTP_BODY_NONE)
+        c->close_after = true;
+    tg__client_respond(c, v.status, v.headers, "application/json", v.body, v.body_len);
+    return true;
+}
+
+void tg__protect_outcome(struct cconn *c, int64_t now_us)
+{
+    struct exchange *x = &c->x;
+    if (!x->pticket.breaker)
+        return;
+    bool no_server = x->cause == TG_CAUSE_NO_SERVER;
+    if (!x->dispatch_us && !no_server) {
+        tg_protect_cancel(&x->pticket);
+        return;
+    }
+    bool failed = no_server || x->cause == TG_CAUSE_UPSTREAM_CONNECT ||
+                  x->cause == TG_CAUSE_UPSTREAM_TIMEOUT || x->cause == TG_CAUSE_UPSTREAM_RESET ||
+                  x->cause == TG_CAUSE_UPSTREAM_BAD || x->status >= 500;
+    tg_protect_observe(&x->pticket, now_us, failed, now_us - x->start_us);
+}
+
+/* ---- Control thread: reading the protections, feeding the breakers' latency rule. */
+
+struct bctx {
+    struct tg_gateway *gw;
+    tg_gateway_breaker_fn *fn;
+    void *ctx;
+};
+
+static void one_breaker(const char *name, struct tg_breaker *b, bool active, void *vctx)
+{
+    struct bctx *c = vctx;
+    bool route = strncmp(name, "route/", 6) == 0;
+    const char *owner = strchr(name, '/') ? strchr(name, '/') + 1 : name;
+    struct tg_gateway_breaker_info info = {
+        .name = name,
+        .upstream = route ? "" : owner,
+        .route = route ? owner : "",
+        .active = active,
+    };
+    tg_breaker_read(b, tg_clock_mono_us(), &info.stats);
+    c->fn(&info, c->ctx);
+}
+
+void tg_gateway_foreach_breaker(struct tg_gateway *gw, tg_gateway_breaker_fn *fn, void *ctx)
+{
+    struct bctx c = {gw, fn, ctx};
+    tg_protect_state_foreach_breaker(gw->protect, one_breaker, &c);
+}
+
+struct rctx {
+    tg_gateway_ratelimit_fn *fn;
+    void *ctx;
+};
+
+static void one_limit(const char *name, struct tg_ratelimit *rl, bool active, void *vctx)
+{
+    struct rctx *c = vctx;
+    struct tg_gateway_ratelimit_info info = {.name = name, .active = active};
+    tg_ratelimit_read(rl, &info.stats);
+    c->fn(&info, c->ctx);
+}
+
+void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn *fn, void *ctx)
+{
+    struct rctx c = {fn, ctx};
+    tg_protect_state_foreach_ratelimit(gw->protect, one_limit, &c);
+}
+
+/* Once a second: each route breaker with a latency rule gets its route's p95 over the
+ * last 10 s (the method with the most requests: a route's methods usually share one
+ * backend path, and mixing their percentiles is not possible). */
+void tg__protect_feed(struct tg_gateway *gw, int64_t now_us)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    const struct tg_config *cfg = s->cfg;
+    for (uint32_t i = 0; i < cfg->nroutes; i++) {
+        const struct tg_cfg_route *r = &cfg->routes[i];
+        if (!r->own_breaker || !r->breaker.enabled || r->breaker.latency_factor <= 0)
+            continue;
+        struct tg_breaker *b = tg_protect_breaker_of(s->protect, (int)i, r->upstream);
+        if (!b)
+            continue;
+        struct tg_winstats best = {0};
+        for (uint32_t m = 0; m < TG_GATEWAY_METHODS; m++) {
+            struct tg_winstats w;
+            tg_magg_window(gw->agg, s->route_endpoint[i] * TG_GATEWAY_METHODS + m, 10, &w);
+            if (w.count > best.count)
+                best = w;
+        }
+        if (best.count)
+            tg_breaker_feed_latency(b, now_us, best.p95_us, best.count);
+    }
+}
