@@ -4,8 +4,8 @@
 # ns per request for the whole per-request recording (metrics_record.c); and of the
 # protections' admit decisions (protect_admit.c: breaker, rate limits; protect_limits.c:
 # concurrency limit, retries, outlier ejection; cache_lookup.c: response cache lookups
-# and stores). Built with the release flags into
-# build/bench-micro/, run once each; quote the best-of-rounds (or median) figure.
+# and stores). Built with the release flags into build/bench-micro/, run once each;
+# quote the best-of-rounds (or median) figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bench-micro
