@@ -3,8 +3,9 @@
 # Micro-benchmarks of the metrics hot path: ns per histogram record (hist_record.c) and
 # ns per request for the whole per-request recording (metrics_record.c); and of the
 # protections' admit decisions (protect_admit.c: breaker, rate limits; protect_limits.c:
-# concurrency limit, retries, outlier ejection). Built with the release flags into
-# build/bench-micro/, run once each; quote the best-of-rounds (or median) figure.
+# concurrency limit, retries, outlier ejection; cache_lookup.c: response cache lookups
+# and stores). Built with the release flags into build/bench-micro/, run once each;
+# quote the best-of-rounds (or median) figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bench-micro
@@ -18,7 +19,10 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_admit.c src/protect/breaker.c 
     -lpthread -o "$out/protect_admit"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_limits.c src/protect/conclimit.c \
     src/protect/retry.c src/protect/outlier.c -lm -lpthread -o "$out/protect_limits"
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/cache_lookup.c src/protect/cache*.c -lpthread \
+    -o "$out/cache_lookup"
 "$out/hist_record"
 "$out/metrics_record"
 "$out/protect_admit"
 "$out/protect_limits"
+"$out/cache_lookup"
