@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bench-micro
 mkdir -p "$out"
-cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/hist_record.c src/metrics/hist.c -lm -o "$out/hist_record"
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/hist_record.c src/metrics/hist.c -lm -o cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_chain.c src/protect/*.c src/core/err.c -lm \
+    -lpthread -o "$out/protect_chain"
+"$out/hist_record"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
     src/metrics/reqstats.c src/metrics/hist.c src/metrics/phist.c -lm -lpthread \
     -o "$out/metrics_record"
@@ -26,3 +28,4 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/cache_lookup.c src/protect/cache*.c -l
 "$out/protect_admit"
 "$out/protect_limits"
 "$out/cache_lookup"
+"$out/protect_chain"

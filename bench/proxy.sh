@@ -31,11 +31,12 @@ BACKEND_CPU=${BACKEND_CPU:-0}
 PACED_BACKEND_CPU=${PACED_BACKEND_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_BASE=${PORT_BASE:-19300}
-TARGETS=${TARGETS:-"direct tailguard tg-nometrics haproxy nginx"}
+TARGETS=${TARGETS:-"direct tailguard tg-nometrics tg-protect haproxy nginx"}
 
 BACKEND_PORT=$PORT_BASE STATUS_PORT=$((PORT_BASE + 1)) TG_ADMIN_PORT=$((PORT_BASE + 5))
-declare -A PORT=([direct]=$BACKEND_PORT [tailguard]=$((PORT_BASE + 2)) [haproxy]=$((PORT_BASE + 3)) [nginx]=$((PORT_BASE + 4)) [tg-nometrics]=$((PORT_BASE + 6)))
+declare -A PORT=([direct]=$BACKEND_PORT [tailguard]=$((PORT_BASE + 2)) [haproxy]=$((PORT_BASE + 3)) [nginx]=$((PORT_BASE + 4)) [tg-nometrics]=$((PORT_BASE + 6)) [tg-protect]=$((PORT_BASE + 8)))
 TG_NM_ADMIN_PORT=$((PORT_BASE + 7)) # tg-nometrics: tailguard with metrics recording off
+TG_PR_ADMIN_PORT=$((PORT_BASE + 9)) # tg-protect: every protection on, none triggering
 declare -A PID=()   # name -> pid we started
 STARTED=()          # start order, stopped in reverse
 FG='' AUX=''        # the wrk, and the perf/strace watching it, currently running
@@ -131,6 +132,23 @@ EOF
   sed -e "s/${PORT[tailguard]}/${PORT[tg-nometrics]}/" -e "s/$TG_ADMIN_PORT/$TG_NM_ADMIN_PORT/" \
     "$WORK/tailguard.yaml" >"$WORK/tg-nometrics.yaml"
   echo "metrics: { enabled: false }" >>"$WORK/tg-nometrics.yaml"
+  # the same with every protection switched on but never triggering: what the admit
+  # decisions cost on the request path (a breaker with its window, a global rate limit
+  # and a per-client rule sharing cache lines across workers, a concurrency limit, a
+  # disabled feature no request matches)
+  sed -e "s/${PORT[tailguard]}/${PORT[tg-protect]}/" -e "s/$TG_ADMIN_PORT/$TG_PR_ADMIN_PORT/" \
+    "$WORK/tailguard.yaml" >"$WORK/tg-protect.yaml"
+  cat >>"$WORK/tg-protect.yaml" <<EOF
+circuit_breaker: { enabled: true, timeout_ms: 60000, failure_threshold: 0.5 }
+rate_limit:
+  enabled: true
+  requests_per_second: 10000000
+  burst: 10000000
+  rules: [{ path_prefix: "/", window_seconds: 1, max: 65535, key: ip }]
+concurrency: { hard_limit: 1000000, soft_limit: 900000 }
+features: { disabled: [analytics] }
+store: { path: ":memory:" }
+EOF
   # wrk: one machine-readable line; PACE_MS > 0 adds a think time, uniform in [1, 2*PACE_MS-1]
   # ms so the connections do not fall into lock-step bursts
   cat >"$WORK/wrk.lua" <<'EOF'
@@ -246,6 +264,7 @@ for t in $TARGETS; do
     direct) continue ;;
     tailguard) start_bg tailguard "$PROXY_CPU" "$TG" run -c "$WORK/tailguard.yaml" ;;
     tg-nometrics) start_bg tg-nometrics "$PROXY_CPU" "$TG" run -c "$WORK/tg-nometrics.yaml" ;;
+    tg-protect) start_bg tg-protect "$PROXY_CPU" "$TG" run -c "$WORK/tg-protect.yaml" ;;
     haproxy) start_bg haproxy "$PROXY_CPU" haproxy -db -f "$WORK/haproxy.cfg" ;;
     nginx) start_bg nginx "$PROXY_CPU" nginx -p "$WORK" -e "$WORK/nginx.err" -c "$WORK/nginx.conf" ;;
     *) die "unknown target $t" ;;
@@ -309,6 +328,10 @@ def table(phase, title):
         if "tailguard" in out and o in out:
             a, b = out["tailguard"], out[o]
             print("   tailguard/%-8s req/s x%.2f   p99 x%.2f" % (o, a["rps"] / b["rps"], a["p99"] / max(b["p99"], 1)))
+    if "tailguard" in out and "tg-protect" in out:
+        a, b = out["tg-protect"], out["tailguard"]
+        print("   tg-protect/tailguard req/s x%.2f   p99 x%.2f   (every protection on, none triggering)"
+              % (a["rps"] / b["rps"], a["p99"] / max(b["p99"], 1)))
     return out
 table("sat", "saturating (closed loop, wrk as fast as it goes)")
 table("paced", "paced (fixed think time per connection; backend on its own core)")

@@ -37,7 +37,7 @@ struct tg_protect_chain {
 static void *dup_array(const void *p, size_t n, size_t size)
 {
     void *d = calloc(n ? n : 1, size);
-    if (d && n)
+    if (d && n && p) /* a NULL array is n NULL entries */
         memcpy(d, p, n * size);
     return d;
 }
