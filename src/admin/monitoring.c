@@ -214,7 +214,16 @@ static void threads(struct tg_gateway *gw, struct tg_admin_resp *r)
 struct ext_ctx {
     struct tg_gateway *gw;
     json_t *arr;
+    json_t *breakers; /* upstream name -> its breaker's state */
 };
+
+static void add_breaker(const struct tg_gateway_breaker_info *b, void *vctx)
+{
+    struct ext_ctx *c = vctx;
+    if (b->active && b->upstream[0])
+        json_object_set_new(c->breakers, b->upstream,
+                            json_string(tg_breaker_state_name(b->stats.state)));
+}
 
 static void add_service(const struct tg_gateway_server_info *s, void *vctx)
 {
@@ -230,12 +239,17 @@ static void add_service(const struct tg_gateway_server_info *s, void *vctx)
                   (json_int_t)n, "avg_latency_ms",
                   num3(n ? (double)st->latency.sum_us / (double)n / 1000.0 : 0), "error_rate",
                   num3(n ? (double)st->errors / (double)n : 0), "last_error", s->last_error));
+    json_t *b = json_object_get(c->breakers, s->upstream);
+    json_object_set_new(json_array_get(c->arr, json_array_size(c->arr) - 1), "circuit_breaker",
+                        b ? json_incref(b) : json_string("off"));
 }
 
 static void external_services(struct tg_gateway *gw, struct tg_admin_resp *r)
 {
-    struct ext_ctx c = {gw, json_array()};
+    struct ext_ctx c = {gw, json_array(), json_object()};
+    tg_gateway_foreach_breaker(gw, add_breaker, &c);
     tg_gateway_foreach_server(gw, add_service, &c);
+    json_decref(c.breakers);
     tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", c.arr));
 }
 

@@ -128,9 +128,11 @@ static size_t json_text(char *dst, size_t cap, const char *s)
     return o;
 }
 
+/* Whole seconds for Retry-After, rounded up, except that the few milliseconds the
+ * protections' clocks are rounded to do not add a second. */
 static int64_t ceil_s(int64_t us)
 {
-    int64_t s = (us + 999999) / 1000000;
+    int64_t s = (us + 990000) / 1000000;
     return s < 1 ? 1 : s;
 }
 

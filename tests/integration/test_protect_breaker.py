@@ -37,6 +37,11 @@ def metric(admin, name, labels='upstream="api",route=""'):
     return None
 
 
+def bucket(admin, le):
+    return metric(admin, "http_request_duration_seconds_bucket",
+                  f'endpoint="/api/products",method="GET",le="{le}"') or 0
+
+
 def breaker_put(port, body):
     st, _, b = http("PUT", f"http://127.0.0.1:{port}/api/v1/system/circuit-breaker",
                     json.dumps(body), J)
@@ -76,13 +81,21 @@ def test_errors_open_fast_fail_probe_and_close():
         body = json.loads(b)
         assert body["error"] == "circuit breaker open" and body["upstream"] == "api", body
         assert 1 <= int(h["retry-after"]) <= 2, h
-        # Rejections fail fast, without touching the upstream.
-        lat = sorted(get(g.port)[3] for _ in range(scaled(200, 100)))
-        p99 = lat[int(len(lat) * 0.99) - 1]
-        assert p99 < 0.005, f"p99 of refused requests {p99 * 1000:.2f} ms"
+        # Rejections fail fast, without touching the upstream: the gateway's own histogram
+        # (not this script's timing, which the machine's load would blur) puts at least
+        # 99 % of them under 5 ms.
+        fast0, all0 = bucket(g.admin, "0.005"), bucket(g.admin, "+Inf")
+        n = scaled(200, 100)
+        assert all(get(g.port)[0] == 503 for _ in range(n))
+        wait_until(lambda: bucket(g.admin, "+Inf") - all0 >= n, timeout=3)
+        fast, total = bucket(g.admin, "0.005") - fast0, bucket(g.admin, "+Inf") - all0
+        assert fast >= 0.99 * total, (fast, total)
         assert metric(g.admin, "circuit_breaker_state") == 1
         assert metric(g.admin, "circuit_breaker_transitions_total",
                       'upstream="api",route="",to="open"') == 1
+        st, _, ext = http_json("GET", f"http://127.0.0.1:{g.admin}/api/v1/monitoring/"
+                               "external-services")
+        assert [s["circuit_breaker"] for s in ext["services"] if s["name"] == "api"] == ["open"]
         assert metric(g.admin, "circuit_breaker_rejected_total") >= 100
         # Still failing after recovery_time: the probes fail and it opens again.
         time.sleep(2.1)
