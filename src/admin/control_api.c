@@ -367,7 +367,11 @@ static void features(const struct tg_admin_control_ctx *c, bool disable, json_t 
     free(val);
 }
 
-static void workers(const struct tg_admin_control_ctx *c, json_t *body, struct tg_admin_resp *r)
+/* The setting `workers`, like any other change (persisted, audited, published); the
+ * gateway starts or retires threads when it publishes it. The answer comes once the new
+ * workers run; removed ones may still be finishing their requests (`retiring`). */
+static void workers(const struct tg_admin_control_ctx *c, json_t *body, const char *actor,
+                    struct tg_admin_resp *r)
 {
     json_t *n = json_object_get(body, "count");
     const char *k;
@@ -382,11 +386,46 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, struct t
         tg_admin_resp_error(r, 400, "count must be an integer from 1 to 256", "count");
         return;
     }
-    (void)c;
-    tg_admin_resp_error(r, 409,
-                        "workers: needs a restart (the worker threads are started once); set "
-                        "workers in the file or --workers and restart",
-                        "count");
+    uint32_t want = (uint32_t)json_integer_value(n), before, running, retiring;
+    char val[16];
+    snprintf(val, sizeof val, "%u", want);
+    struct tg_runtime_set set = {"workers", val};
+    struct tg_runtime_who who = {actor, "PUT " PREFIX "workers", "workers"};
+    struct tg_errbuf eb = {0};
+    struct tg_config *cfg = NULL;
+    tg_gateway_worker_counts(c->gw, &before, &retiring);
+    int64_t start = tg_clock_mono_us();
+    int rc = tg_runtime_change(c->rt, &set, 1, &who, tg_gateway_config(c->gw), &cfg, &eb);
+    if (rc == TG_ELIMIT) {
+        tg_admin_resp_error(r, 409,
+                            "workers: set by --workers, which wins over the control API; "
+                            "restart without --workers to change it here",
+                            "count");
+        return;
+    }
+    if (rc) {
+        tg_admin_resp_error(r, rc == TG_ESTORE ? 500 : 400, eb.msg, "count");
+        return;
+    }
+    if (tg_gateway_reload(c->gw, cfg, NULL, NULL, &eb) != 0) {
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return;
+    }
+    tg_gateway_worker_counts(c->gw, &running, &retiring);
+    int64_t took = tg_clock_mono_us() - start;
+    tg_log(TG_LOG_INFO, "control", "changed action=\"%s\" actor=%s target=workers count=%u",
+           who.action, actor, want);
+    if (running != want) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "workers: %u of %u running (the log says why)", running, want);
+        tg_admin_resp_error(r, 500, msg, NULL);
+        return;
+    }
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:s,s:s,s:{s:I},s:I,s:I,s:f}", "status", "ok", "setting",
+                                 "workers", "effective", "workers", (json_int_t)running,
+                                 "previous", (json_int_t)before, "retiring",
+                                 (json_int_t)retiring, "took_ms", (double)took / 1000.0));
 }
 
 static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct tg_admin_resp *r)
@@ -583,7 +622,7 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     else if (is_features)
         features(c, sub[9] == 'd', obj, actor, r);
     else if (strcmp(sub, "workers") == 0)
-        workers(c, obj, r);
+        workers(c, obj, actor, r);
     else if (json_object_size(obj))
         tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
                                                                   json_object_iter(obj)));

@@ -467,7 +467,11 @@ static void refresh(struct tg_gateway *gw, const struct tg_control *ctl, struct 
     struct srv_ctx c = {gw, g, NULL};
     tg_gateway_foreach_server(gw, on_server, &c);
 
+    /* Workers come and go with resizes: only the serving ones have series. */
+    tg_family_clear(g->accept_queue);
+    tg_family_clear(g->loop_lag);
     struct worker_ctx wc = {.g = g};
+    tg_gateway_retired_counters(gw, &wc.accept_errors, &wc.refused);
     tg_gateway_foreach_worker(gw, on_worker, &wc);
     tg_family_set(g->active, NULL, (double)wc.active);
     tg_family_set(g->accept_errors, NULL, (double)wc.accept_errors);

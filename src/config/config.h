@@ -72,6 +72,8 @@ enum tg_route_match {
 #define TG_CFG_MAX_UPSTREAMS 1000
 #define TG_CFG_MAX_SERVERS 1000 /* per upstream */
 #define TG_CFG_MAX_ROUTES 10000
+/* Most worker threads (`workers`); the proxy's worker table has this many slots. */
+#define TG_CFG_MAX_WORKERS 1024
 /* Lists and mappings inside each other: a real config needs 5 (upstreams, an upstream,
  * servers, a server); the bound keeps a hostile file from costing more than its size. */
 #define TG_CFG_MAX_DEPTH 64

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Which settings a running process can change. A reload (SIGHUP) builds a whole new
  * snapshot, and every setting in it takes effect for new requests, except the few below
- * that are bound to resources made once at start (sockets, threads, fixed-size tables).
+ * that are bound to resources made once at start (sockets, fixed-size tables). `workers`
+ * is not among them: the gateway starts and retires worker threads when it changes.
  * Those keep their running value, and each one the new file would change is reported, so
  * no setting is ever silently ignored: the caller logs it and counts it. The list is
  * here, beside the schema, so a new restart-only key is added where keys are defined. */
@@ -24,7 +25,6 @@ static const struct pinned pinned[] = {
     {"listen", PIN_ADDR, offsetof(struct tg_config, listen), "the proxy's listening sockets"},
     {"admin.listen", PIN_ADDR, offsetof(struct tg_config, admin_listen),
      "the admin listener's socket"},
-    {"workers", PIN_U32, offsetof(struct tg_config, workers), "the worker threads"},
     {"endpoints.max", PIN_U32, offsetof(struct tg_config, max_endpoints),
      "the endpoint registry and metric tables"},
     {"tracing.buffer", PIN_U32, offsetof(struct tg_config, trace_buffer),

@@ -725,7 +725,11 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
     char default_name[64];
     struct tg_config_field f[] = {
         {.key = "listen", .kind = TG_CONFIG_K_ADDR, .out = &cfg->listen},
-        {.key = "workers", .kind = TG_CONFIG_K_U32, .out = &cfg->workers, .min = 0, .max = 1024},
+        {.key = "workers",
+         .kind = TG_CONFIG_K_U32,
+         .out = &cfg->workers,
+         .min = 0,
+         .max = TG_CFG_MAX_WORKERS},
         {.key = "admin", .kind = TG_CONFIG_K_FUNC, .fn = read_admin, .out = cfg},
         {.key = "limits", .kind = TG_CONFIG_K_FUNC, .fn = read_limits, .out = cfg},
         {.key = "timeouts", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_timeouts, .out = cfg},

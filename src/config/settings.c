@@ -179,10 +179,26 @@ static json_t *render_process(const struct tg_config *cfg, const void *sec)
     return json_pack("{s:I}", "workers", (json_int_t)cfg->workers);
 }
 
+/* The top-level keys an override may set: `workers` alone (the gateway resizes its set of
+ * worker threads when it changes), with the file's bounds. */
+static const char *const process_keys[] = {"workers", NULL};
+
+static int read_process(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_config *cfg = arg;
+    struct tg_config_field f[] = {
+        {.key = "workers",
+         .kind = TG_CONFIG_K_U32,
+         .out = &cfg->workers,
+         .min = 0,
+         .max = TG_CFG_MAX_WORKERS},
+    };
+    return tg_config__walk_map(w, node, f, sizeof f / sizeof f[0]);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 static const char *const tracing_fixed[] = {"buffer", NULL};
-static const char *const process_fixed[] = {"workers", NULL};
 /* Changed by editing the file and reloading; the control API's PUT /timeouts carries
  * the two the runbook sets. */
 static const char *const timeouts_closed[] = {"header_ms", "request_body_ms", "idle_ms",
@@ -209,8 +225,7 @@ static const struct section sections[] = {
     {"concurrency", tg_config__read_concurrency, offsetof(struct tg_config, concurrency), false,
      SC_GLOBAL, render_concurrency, NULL, NULL, NULL},
     /* Top-level keys, shown without a section prefix. */
-    {"", NULL, 0, true, SC_GLOBAL, render_process, process_fixed,
-     "the worker threads are started once", NULL},
+    {"", read_process, 0, true, SC_GLOBAL, render_process, NULL, NULL, NULL},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -261,7 +276,8 @@ static int parse_key(const char *key, struct parsed_key *pk, struct tg_errbuf *e
             break;
         }
     }
-    if (!pk->sec || !*pk->field || (!pk->sec->read && !listed(pk->sec->fixed, pk->field)))
+    if (!pk->sec || !*pk->field || (!pk->sec->read && !listed(pk->sec->fixed, pk->field)) ||
+        (!*pk->sec->name && !listed(process_keys, pk->field)))
         return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: not a setting the control API can change",
                              key);
     if (!(pk->sec->scopes & pk->scope))
@@ -334,11 +350,8 @@ static int read_override(const struct parsed_key *pk, const char *key, void *dst
         w.pathlen = plen;
         if (!root) {
             rc = tg_errbuf_set(&inner, TG_ECONFIG, "empty value");
-        } else if (pk->sec->read) {
-            rc = pk->sec->read(&w, root, dst);
         } else {
-            /* Top-level: workers is the only one and is fixed; nothing reaches here. */
-            rc = tg_errbuf_set(&inner, TG_ERESTART, "%s: needs a restart", key);
+            rc = pk->sec->read(&w, root, dst);
         }
     } else {
         rc = TG_ECONFIG;

@@ -30,6 +30,12 @@
  * Samples that raced with the unlink (a lookup just before it) land in the keys before
  * they are forgotten: they are counted under the endpoint as it goes away.
  *
+ * Workers come and go (resize.c). One started after the unlink was created by this thread
+ * after it, so it cannot have the old id and is not waited for. One that has exited has
+ * passed its last callback: it stores `exited` last, with release, and it stays in the
+ * gateway's tables (its shard collected each tick) until the tick after it was joined,
+ * which tg__aging_worker_gone tells us of before freeing it.
+ *
  * In-flight entries: requests/active lists a request under the id tg_endpoints_find gave
  * when the request started, and the listing reads the name when asked. Entries that name
  * a removed id were all added before the grace period ended (later lookups cannot return
@@ -46,33 +52,39 @@
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
+/* A worker's `turns` as of the unlink; `w` NULL once the worker is gone. */
+struct mark {
+    struct tg_worker *w;
+    uint64_t turns;
+};
+
 struct tg_aging {
     uint32_t max;     /* endpoint ids are 1..max */
     int64_t *since_s; /* per id: first tick that saw it live, INT64_MIN if none */
     uint32_t *batch;  /* ids unlinked, in their grace period */
     uint32_t nbatch;
-    uint64_t *turns; /* per worker, snapshot at the unlink */
-    uint32_t nworkers;
+    struct mark *marks; /* every live worker at the unlink (at most 2 * TG_CFG_MAX_WORKERS) */
+    uint32_t nmarks;
     uint32_t *held; /* ids past grace that an in-flight request still lists */
     uint32_t nheld;
     unsigned char *listed;  /* per id, scratch: listed by an in-flight request */
     uint64_t freed_at_trim; /* shard slots released, as of the last trim */
+    uint64_t freed_gone;    /* slots released by the shards of workers freed since */
     unsigned trim_in;       /* ticks until the trim that follows a finish, 0 = none */
 };
 
-int tg__aging_new(uint32_t max_endpoints, uint32_t nworkers, struct tg_aging **out)
+int tg__aging_new(uint32_t max_endpoints, struct tg_aging **out)
 {
     struct tg_aging *ag = calloc(1, sizeof *ag);
     if (!ag)
         return -ENOMEM;
     ag->max = max_endpoints;
-    ag->nworkers = nworkers;
     ag->since_s = calloc((size_t)max_endpoints + 1, sizeof *ag->since_s);
     ag->batch = calloc(max_endpoints ? max_endpoints : 1, sizeof *ag->batch);
     ag->held = calloc(max_endpoints ? max_endpoints : 1, sizeof *ag->held);
-    ag->turns = calloc(nworkers ? nworkers : 1, sizeof *ag->turns);
+    ag->marks = calloc(2 * TG_CFG_MAX_WORKERS, sizeof *ag->marks);
     ag->listed = calloc((size_t)max_endpoints + 1, 1);
-    if (!ag->since_s || !ag->batch || !ag->held || !ag->turns || !ag->listed) {
+    if (!ag->since_s || !ag->batch || !ag->held || !ag->marks || !ag->listed) {
         tg__aging_free(ag);
         return -ENOMEM;
     }
@@ -89,18 +101,31 @@ void tg__aging_free(struct tg_aging *ag)
     free(ag->since_s);
     free(ag->batch);
     free(ag->held);
-    free(ag->turns);
+    free(ag->marks);
     free(ag->listed);
     free(ag);
 }
 
+void tg__aging_worker_gone(struct tg_aging *ag, struct tg_worker *w)
+{
+    for (uint32_t i = 0; i < ag->nmarks; i++)
+        if (ag->marks[i].w == w)
+            ag->marks[i].w = NULL;
+    ag->freed_gone += tg_mshard_released(w->shard);
+}
+
 bool tg__aging_grace_over(struct tg_aging *ag, struct tg_gateway *gw)
 {
-    if (!ag->nbatch || !gw->workers)
+    (void)gw;
+    if (!ag->nbatch)
         return false;
-    for (uint32_t i = 0; i < ag->nworkers; i++)
-        if (atomic_load_explicit(&gw->workers[i].turns, memory_order_acquire) == ag->turns[i])
+    for (uint32_t i = 0; i < ag->nmarks; i++) {
+        const struct tg_worker *w = ag->marks[i].w;
+        if (!w || atomic_load_explicit(&w->exited, memory_order_acquire))
+            continue;
+        if (atomic_load_explicit(&w->turns, memory_order_acquire) == ag->marks[i].turns)
             return false;
+    }
     return true;
 }
 
@@ -135,8 +160,11 @@ static void unlink_idle(struct tg_aging *ag, struct tg_gateway *gw, int64_t now_
     if (!ag->nbatch)
         return;
     atomic_thread_fence(memory_order_seq_cst);
-    for (uint32_t i = 0; i < ag->nworkers; i++)
-        ag->turns[i] = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed);
+    ag->nmarks = tg__gateway_nlive(gw);
+    for (uint32_t i = 0; i < ag->nmarks; i++) {
+        struct tg_worker *w = tg__gateway_live(gw, i);
+        ag->marks[i] = (struct mark){w, atomic_load_explicit(&w->turns, memory_order_relaxed)};
+    }
 }
 
 static void mark_listed(const struct tg_active_entry *e, void *ctx)
@@ -152,9 +180,9 @@ static void release_unlisted(struct tg_aging *ag, struct tg_gateway *gw, const u
                              uint32_t n)
 {
     memset(ag->listed, 0, (size_t)ag->max + 1);
-    for (uint32_t i = 0; i < gw->nworkers; i++)
-        if (gw->workers[i].inflight)
-            tg_active_each(gw->workers[i].inflight, mark_listed, ag);
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++)
+        if (tg__gateway_live(gw, i)->inflight)
+            tg_active_each(tg__gateway_live(gw, i)->inflight, mark_listed, ag);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (ag->listed[ids[i]])
@@ -173,8 +201,8 @@ static void finish(struct tg_aging *ag, struct tg_gateway *gw)
         for (uint32_t m = 0; m < TG_GATEWAY_METHODS; m++) {
             uint32_t key = id * TG_GATEWAY_METHODS + m;
             tg_magg_forget(gw->agg, key);
-            for (uint32_t w = 0; w < gw->nworkers; w++)
-                tg_mshard_drop(gw->shards[w], key);
+            for (uint32_t w = 0; w < tg__gateway_nlive(gw); w++)
+                tg_mshard_drop(tg__gateway_live(gw, w)->shard, key);
         }
         ag->since_s[id] = INT64_MIN;
         ag->held[ag->nheld++] = id;
@@ -195,9 +223,9 @@ static void finish(struct tg_aging *ag, struct tg_gateway *gw)
  * for the heaps at stake here. */
 static void trim(struct tg_aging *ag, struct tg_gateway *gw)
 {
-    uint64_t freed = 0;
-    for (uint32_t w = 0; w < gw->nworkers; w++)
-        freed += tg_mshard_released(gw->shards[w]);
+    uint64_t freed = ag->freed_gone;
+    for (uint32_t w = 0; w < tg__gateway_nlive(gw); w++)
+        freed += tg_mshard_released(tg__gateway_live(gw, w)->shard);
     bool after_finish = ag->trim_in && --ag->trim_in == 0;
     if (!after_finish && freed - ag->freed_at_trim < 64)
         return;
@@ -209,7 +237,7 @@ static void trim(struct tg_aging *ag, struct tg_gateway *gw)
 
 void tg__aging_tick(struct tg_aging *ag, struct tg_gateway *gw, int64_t now_s, bool grace_over)
 {
-    if (!gw->workers)
+    if (!gw->started)
         return;
     if (grace_over)
         finish(ag, gw);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Client connections: accept, read and parse request heads, local responses (errors),
  * the keep-alive cycle and lingering close. While a request is proxied the work is in
- * forward.c; this file decides what happens between requests. Timers: before the first
- * byte of a request the idle timeout runs (silent close); from the first byte until the
- * head is complete the header timeout runs (408, the slowloris defence). */
+ * forward.c; this file decides what happens between requests, including the hand-over
+ * of an idle connection when a resize retires its worker (resize.c). Timers: before the
+ * first byte of a request the idle timeout runs (silent close); from the first byte until
+ * the head is complete the header timeout runs (408, the slowloris defence). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ static void arm(struct cconn *c, int64_t after_us)
                    c);
 }
 
-void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss)
+void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss,
+                       uint32_t requests)
 {
     struct cconn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -52,6 +54,7 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
     c->w = w;
     c->fd = fd;
     c->x.route = -1;
+    c->requests = requests;
     if (ss->ss_family == AF_INET6) {
         const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
         inet_ntop(AF_INET6, a6, c->ip, sizeof c->ip);
@@ -69,7 +72,19 @@ void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storag
         tg__client_close(c);
         return;
     }
-    arm(c, cfg_of(c)->header_timeout_us);
+    /* A connection handed over between requests is an idle keep-alive one. */
+    arm(c, requests ? cfg_of(c)->idle_timeout_us : cfg_of(c)->header_timeout_us);
+}
+
+static void unlink_conn(struct cconn *c)
+{
+    struct tg_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
 }
 
 /* Ends the exchange's hold on its upstream connection and snapshot view. */
@@ -111,14 +126,31 @@ void tg__client_close(struct cconn *c)
     tg_timer_stop(w->loop, &c->timer);
     tg_io_stop(w->loop, &c->io);
     close(c->fd);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    tg__worker_conn_gone(w);
+    unlink_conn(c);
     tg_loop_defer(w->loop, &c->defer, free_conn, c);
+    tg__worker_conn_gone(w);
+}
+
+/* Moving an idle connection, rather than closing it, is what keeps a resize from failing
+ * requests: a client may send its next request at the very moment a close goes out, and
+ * that request would be lost. The descriptor leaves this loop at once; bytes that arrive
+ * meanwhile wait in the socket, and the new worker's poller reports them when it adds it. */
+void tg__client_handoff(struct cconn *c)
+{
+    struct tg_worker *w = c->w;
+    struct tg_handoff *h = malloc(sizeof *h);
+    if (!h) {
+        tg__client_close(c);
+        return;
+    }
+    *h = (struct tg_handoff){.fd = c->fd, .requests = c->requests};
+    c->closing = true;
+    tg_timer_stop(w->loop, &c->timer);
+    tg_io_stop(w->loop, &c->io);
+    unlink_conn(c);
+    tg_loop_defer(w->loop, &c->defer, free_conn, c);
+    tg__resize_handoff(w->gw, h);
+    tg__worker_conn_moved(w);
 }
 
 /* Half-closes our side and discards input for a moment, so a client that is still
@@ -360,8 +392,11 @@ static bool step_read_head(struct cconn *c)
         tg__client_close(c);
         return false;
     }
-    if (tg_buf_len(&c->in) == 0)
+    if (tg_buf_len(&c->in) == 0) {
         tg_buf_release(&c->in, &c->w->bufs); /* idle: hold no buffer memory */
+        if (c->w->retiring && !c->w->draining)
+            tg__client_handoff(c);
+    }
     return false;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Gateway lifecycle: snapshot publication, listeners, worker threads, drain and stop.
- * See gateway.h. Listeners are bound here, one SO_REUSEPORT socket per worker so the
- * kernel spreads connections without a shared accept queue; with port 0 the first bind
- * picks the port and the others join it. */
+/* Gateway lifecycle: snapshot publication, worker threads, drain and stop, and the
+ * control thread's reads of the workers. See gateway.h. The workers and their listeners
+ * (one SO_REUSEPORT socket per worker, so the kernel spreads connections without a shared
+ * accept queue) are started, resized and stopped by resize.c. */
 #include "proxy/gateway.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -84,6 +85,7 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     }
     gw->listen = cfg->listen;
+    gw->notify_fd = -1;
     atomic_init(&gw->access_fd, -1);
     atomic_init(&gw->tracing, cfg->tracing_enabled);
     atomic_init(&gw->trace_rate_ppm, (unsigned)(cfg->trace_sample_rate * 1e6 + 0.5));
@@ -96,8 +98,6 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
         free(gw);
         return rc;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    gw->nworkers = cfg->workers ? cfg->workers : (uint32_t)(cores > 0 ? cores : 1);
     struct tg_snapshot *s;
     /* One more than endpoints.max: "(rejected)" is the gateway's own, not a label the
      * traffic chose, so it does not use up the bound. */
@@ -113,8 +113,9 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     uint32_t nkeys = (cfg->max_endpoints + 2) * TG_GATEWAY_METHODS;
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
         tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0 ||
-        tg__aging_new(cfg->max_endpoints + 1, gw->nworkers, &gw->aging) != 0 ||
-        tg_protect_state_new(seed(), &gw->protect) != 0) {
+        tg__aging_new(cfg->max_endpoints + 1, &gw->aging) != 0 ||
+        tg_protect_state_new(seed(), &gw->protect) != 0 ||
+        (gw->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
         tg_config_free(cfg);
         tg_gateway_free(gw);
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
@@ -132,59 +133,40 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     return 0;
 }
 
-static int bind_listener(struct tg_addr *a, struct tg_errbuf *eb)
-{
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        return tg_errbuf_set(eb, -errno, "socket: %s", strerror(errno));
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&a->ss, a->len) == -1 || listen(fd, 4096) == -1) {
-        int err = errno;
-        close(fd);
-        return tg_errbuf_set(eb, -err, "cannot listen on %s: %s", a->text, strerror(err));
-    }
-    /* Port 0: learn the port so the other workers' sockets join the same group. */
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        memcpy(&a->ss, &ss, sl);
-    return fd;
-}
-
 int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb)
 {
-    gw->workers = calloc(gw->nworkers, sizeof *gw->workers);
-    gw->shards = calloc(gw->nworkers, sizeof *gw->shards);
-    if (!gw->workers || !gw->shards)
-        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
-    uint32_t nkeys = tg_magg_nkeys(gw->agg);
-    for (uint32_t i = 0; i < gw->nworkers; i++)
-        if (tg_mshard_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, &gw->shards[i]) != 0)
-            return tg_errbuf_set(eb, -ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < gw->nworkers; i++) {
-        int fd = bind_listener(&gw->listen, eb);
-        if (fd < 0)
-            return fd;
-        int rc = tg__worker_init(&gw->workers[i], gw, i, fd);
-        if (rc)
-            return tg_errbuf_set(eb, rc, "worker %u: %s", i, tg_strerror(rc));
-    }
-    for (uint32_t i = 0; i < gw->nworkers; i++) {
-        int rc = tg__worker_start(&gw->workers[i]);
-        if (rc)
-            return tg_errbuf_set(eb, rc, "worker thread: %s", tg_strerror(rc));
-    }
+    int rc = tg__resize_grow(gw, tg__resize_wanted(tg_gateway_config(gw)), eb);
+    if (rc)
+        return rc;
     gw->started = true;
     tg_log(TG_LOG_INFO, "proxy", "listening addr=%s workers=%u", gw->listen.text, gw->nworkers);
     return 0;
+}
+
+/* A new worker count: resized before the snapshot is built, so that a count the gateway
+ * could not reach is what the configuration says (and is reported like a setting kept). */
+static void apply_workers(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
+                          void *ctx)
+{
+    uint32_t want = tg__resize_wanted(cfg);
+    if (!gw->started || gw->draining || want == gw->nworkers)
+        return;
+    struct tg_errbuf reb = {0};
+    if (tg_gateway_resize(gw, want, &reb) == 0)
+        return;
+    char running[16], wanted[16];
+    snprintf(running, sizeof running, "%u", gw->nworkers);
+    snprintf(wanted, sizeof wanted, "%u", cfg->workers);
+    cfg->workers = gw->nworkers;
+    if (kept)
+        kept("workers", running, wanted, reb.msg, ctx);
 }
 
 int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
                       void *ctx, struct tg_errbuf *eb)
 {
     struct tg_snapshot *old = atomic_load(&gw->snap);
+    apply_workers(gw, cfg, kept, ctx);
     /* Worker buffers are sized at start; a larger head limit than they hold waits for a
      * restart (a smaller one, or one that still fits, applies at once). */
     if (cfg->max_head_bytes + HEAD_SLACK > gw->buf_block) {
@@ -205,9 +187,8 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_ke
         return rc;
     tg_gateway_set_tracing(gw, cfg->tracing_enabled, cfg->trace_sample_rate);
     atomic_store_explicit(&gw->snap, s, memory_order_release);
-    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
-        if (gw->workers[i].loop)
-            tg_loop_wake(gw->workers[i].loop);
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++)
+        tg_loop_wake(tg__gateway_live(gw, i)->loop);
     tg__health_snapshot_changed(gw->health);
     tg__snapshot_unref(old);
     tg_log(TG_LOG_INFO, "proxy", "config-reloaded generation=%llu", (unsigned long long)gw->gen);
@@ -223,15 +204,17 @@ void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop)
 {
     if (!gw->health && tg__health_new(gw, loop, &gw->health) != 0)
         tg_log(TG_LOG_ERROR, "proxy", "health-checks-disabled err=ENOMEM");
+    tg__resize_attach(gw, loop);
 }
 
 void tg_gateway_drain(struct tg_gateway *gw)
 {
-    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
-        atomic_store(&gw->workers[i].drain_req, true);
-        if (gw->workers[i].loop)
-            tg_loop_wake(gw->workers[i].loop);
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++) {
+        struct tg_worker *w = tg__gateway_live(gw, i);
+        atomic_store(&w->drain_req, true);
+        tg_loop_wake(w->loop);
     }
+    tg__resize_drain(gw);
 }
 
 uint64_t tg_gateway_open_connections(struct tg_gateway *gw)
@@ -241,22 +224,7 @@ uint64_t tg_gateway_open_connections(struct tg_gateway *gw)
 
 void tg_gateway_stop(struct tg_gateway *gw)
 {
-    if (!gw->workers) {
-        if (gw->shards) /* start failed half-way */
-            for (uint32_t i = 0; i < gw->nworkers; i++)
-                tg_mshard_free(gw->shards[i]);
-        free(gw->shards);
-        gw->shards = NULL;
-        return;
-    }
-    for (uint32_t i = 0; i < gw->nworkers; i++)
-        tg__worker_deinit(&gw->workers[i]);
-    free(gw->workers);
-    gw->workers = NULL;
-    for (uint32_t i = 0; gw->shards && i < gw->nworkers; i++)
-        tg_mshard_free(gw->shards[i]);
-    free(gw->shards);
-    gw->shards = NULL;
+    tg__resize_stop(gw);
     gw->started = false;
 }
 
@@ -265,6 +233,10 @@ void tg_gateway_free(struct tg_gateway *gw)
     if (!gw)
         return;
     tg_gateway_stop(gw);
+    if (gw->ctl_loop)
+        tg_io_stop(gw->ctl_loop, &gw->notify_io);
+    if (gw->notify_fd != -1)
+        close(gw->notify_fd);
     tg__health_free(gw->health);
     tg__snapshot_unref(atomic_load(&gw->snap));
     tg_endpoints_free(gw->endpoints);
@@ -317,16 +289,15 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
 
 /* The accept queue of worker `w`'s listener: for a listening TCP socket the kernel reports
  * its current length in tcpi_unacked and its limit in tcpi_sacked (the same length that
- * /proc/net/tcp shows as rx_queue). The worker closes its listener only after it sees a
- * drain or stop request, both made by this (the control) thread, so until then the fd is
- * open and still the listener. */
+ * /proc/net/tcp shows as rx_queue). The socket is the gateway's and stays open until the
+ * gateway stops; a drain (this thread's doing) shuts it down. */
 static void accept_queue(struct tg_gateway *gw, struct tg_worker *w,
                          struct tg_gateway_worker_info *info)
 {
     struct tcp_info ti;
     socklen_t len = sizeof ti;
-    if (!gw->started || atomic_load(&w->drain_req) || atomic_load(&w->stop_req) || w->lfd < 0 ||
-        getsockopt(w->lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+    if (!gw->started || gw->draining || atomic_load(&w->stop_req) ||
+        getsockopt(gw->lsn[w->id].fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
         return;
     info->queue_depth = ti.tcpi_unacked;
     info->queue_limit = ti.tcpi_sacked;
@@ -334,32 +305,37 @@ static void accept_queue(struct tg_gateway *gw, struct tg_worker *w,
 
 void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx)
 {
-    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
+    for (uint32_t i = 0; i < gw->nworkers; i++) {
+        struct tg_worker *w = gw->workers[i];
         struct tg_gateway_worker_info info = {
             .id = i,
-            .connections = atomic_load_explicit(&gw->workers[i].nconns, memory_order_relaxed),
-            .active = atomic_load_explicit(&gw->workers[i].active, memory_order_relaxed),
-            .loop_lag_us = atomic_load_explicit(&gw->workers[i].lag_us, memory_order_relaxed),
-            .loop_turns = atomic_load_explicit(&gw->workers[i].turns, memory_order_relaxed),
-            .accept_errors =
-                atomic_load_explicit(&gw->workers[i].accept_errors, memory_order_relaxed),
-            .conns_refused =
-                atomic_load_explicit(&gw->workers[i].conns_refused, memory_order_relaxed),
+            .connections = atomic_load_explicit(&w->nconns, memory_order_relaxed),
+            .active = atomic_load_explicit(&w->active, memory_order_relaxed),
+            .loop_lag_us = atomic_load_explicit(&w->lag_us, memory_order_relaxed),
+            .loop_turns = atomic_load_explicit(&w->turns, memory_order_relaxed),
+            .accept_errors = atomic_load_explicit(&w->accept_errors, memory_order_relaxed),
+            .conns_refused = atomic_load_explicit(&w->conns_refused, memory_order_relaxed),
         };
-        accept_queue(gw, &gw->workers[i], &info);
+        accept_queue(gw, w, &info);
         fn(&info, ctx);
     }
 }
 
 void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
 {
-    if (!gw->shards)
+    if (!gw->started)
         return;
     /* Read before the collect, so the collect gets what workers recorded before their
      * quiescent points (aging.c). */
     bool grace_over = tg__aging_grace_over(gw->aging, gw);
-    tg_magg_tick(gw->agg, gw->shards, gw->nworkers, now_s);
+    /* Retired workers' shards too: a worker joined since the last tick is collected a
+     * last time here, then freed. */
+    uint32_t n = tg__gateway_nlive(gw);
+    for (uint32_t i = 0; i < n; i++)
+        gw->tick_shards[i] = tg__gateway_live(gw, i)->shard;
+    tg_magg_tick(gw->agg, gw->tick_shards, n, now_s);
     tg__aging_tick(gw->aging, gw, now_s, grace_over);
+    tg__resize_reap(gw);
     /* The trace rule "slower than the live p99" reads this; with too few samples for a
      * p99 to mean anything, every request is "slow" until there are. */
     struct tg_winstats w;
@@ -383,9 +359,9 @@ void tg_gateway_get_tracing(struct tg_gateway *gw, bool *enabled, double *sample
 
 void tg_gateway_foreach_trace(struct tg_gateway *gw, tg_tracering_fn *fn, void *ctx)
 {
-    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++)
-        if (gw->workers[i].traces)
-            tg_tracering_each(gw->workers[i].traces, fn, ctx);
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++)
+        if (tg__gateway_live(gw, i)->traces)
+            tg_tracering_each(tg__gateway_live(gw, i)->traces, fn, ctx);
 }
 
 struct tg_magg *tg_gateway_metrics(struct tg_gateway *gw)
@@ -415,9 +391,9 @@ uint32_t tg_gateway_server_count(struct tg_gateway *gw)
 
 uint64_t tg_gateway_metrics_dropped(struct tg_gateway *gw)
 {
-    uint64_t n = 0;
-    for (uint32_t i = 0; gw->shards && i < gw->nworkers; i++)
-        n += tg_mshard_dropped(gw->shards[i]);
+    uint64_t n = gw->retired_dropped;
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++)
+        n += tg_mshard_dropped(tg__gateway_live(gw, i)->shard);
     return n;
 }
 
@@ -492,11 +468,13 @@ static void on_active(const struct tg_active_entry *e, void *vctx)
 void tg_gateway_foreach_active(struct tg_gateway *gw, tg_gateway_active_fn *fn, void *ctx)
 {
     struct active_ctx c = {gw, 0, tg_clock_mono_us(), fn, ctx};
-    for (uint32_t i = 0; i < gw->nworkers && gw->workers; i++) {
-        if (!gw->workers[i].inflight)
+    /* Retiring workers' too: their requests are still in flight. */
+    for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++) {
+        struct tg_worker *w = tg__gateway_live(gw, i);
+        if (!w->inflight)
             continue;
-        c.worker = i;
-        tg_active_each(gw->workers[i].inflight, on_active, &c);
+        c.worker = w->id;
+        tg_active_each(w->inflight, on_active, &c);
     }
 }
 

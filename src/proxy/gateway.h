@@ -2,8 +2,9 @@
 /* The gateway: N worker threads, each with its own event loop, SO_REUSEPORT listener,
  * client connections and upstream connection pools, all reading one immutable
  * configuration snapshot. This header is what the process orchestration (admin/) uses:
- * start, reload (SIGHUP), drain and stop (SIGTERM), and the health-check driver that
- * runs on the control thread's loop. All functions here are for the control thread. */
+ * start, reload (SIGHUP), resizing the set of workers, drain and stop (SIGTERM), and the
+ * health checks and connection hand-offs that run on the control thread's loop. All
+ * functions here are for the control thread. */
 #ifndef TG_PROXY_GATEWAY_H
 #define TG_PROXY_GATEWAY_H
 
@@ -24,26 +25,47 @@ struct tg_gateway;
 /* Creates a gateway for `cfg` (takes ownership, also on failure). Binds nothing yet. */
 int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_errbuf *eb);
 
-/* Binds one SO_REUSEPORT listener per worker and starts the worker threads. Returns 0,
- * or -errno with `eb` naming the address that could not be bound. */
+/* Binds one SO_REUSEPORT listener per worker and starts the worker threads (`workers`,
+ * 0 meaning one per core). Returns 0, or -errno with `eb` naming the address that could
+ * not be bound. */
 int tg_gateway_start(struct tg_gateway *gw, struct tg_errbuf *eb);
 
 /* Publishes `cfg` (takes ownership; validated, with tg_config_keep_restart_only already
  * applied) as the new snapshot. Workers switch at their next loop turn; requests in
  * flight finish on the snapshot they started with. Health state of servers with the same
  * upstream name and address carries over. Tracing switches at once; the access log is
- * reopened (log rotation) and may change path, format, on or off. What cannot change
- * without a restart is kept at its running value and reported through `kept` (may be
- * NULL): a limits.max_header_bytes beyond the worker buffers, an access log that cannot
- * be opened. */
+ * reopened (log rotation) and may change path, format, on or off. A new `workers` count
+ * resizes the set of workers (tg_gateway_resize). What cannot change without a restart
+ * is kept at its running value and reported through `kept` (may be NULL): a
+ * limits.max_header_bytes beyond the worker buffers, an access log that cannot be
+ * opened, workers that could not be started. */
 int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_kept_fn *kept,
                       void *ctx, struct tg_errbuf *eb);
 
 /* The configuration now in force. Control thread only; valid until the next reload. */
 const struct tg_config *tg_gateway_config(struct tg_gateway *gw);
 
-/* Starts the health checks of the current snapshot on `loop` (the control thread's). */
+/* Starts the gateway's work on `loop` (the control thread's): the health checks of the
+ * current snapshot, and the hand-off of connections between workers that a resize needs. */
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop);
+
+/* Changes the number of worker threads to `n` (1..TG_CFG_MAX_WORKERS) without dropping a
+ * connection or a request. New workers start with their own loop, listener, metrics
+ * shard, trace ring and buffers; removed ones (the highest ids) stop accepting at once,
+ * hand their keep-alive connections to the others between requests, finish their
+ * requests in flight (up to timeouts.drain) and exit. Returns when the new workers run
+ * and the removed ones were told to go, in a few milliseconds. Needs a started gateway
+ * attached to the control loop. 0, or a negative code with `eb` filled: then as many
+ * workers as could be started run. tg_gateway_reload calls it when `workers` changes. */
+int tg_gateway_resize(struct tg_gateway *gw, uint32_t n, struct tg_errbuf *eb);
+
+/* Workers serving now, and workers a resize removed that are still finishing. */
+void tg_gateway_worker_counts(struct tg_gateway *gw, uint32_t *running, uint32_t *retiring);
+
+/* The since-start accept_errors and conns_refused of workers a resize removed, which
+ * tg_gateway_foreach_worker no longer lists: added to its sums, totals never go down. */
+void tg_gateway_retired_counters(struct tg_gateway *gw, uint64_t *accept_errors,
+                                 uint64_t *conns_refused);
 
 /* Graceful stop, step one: close listeners, answer in-flight requests with
  * "Connection: close", close idle keep-alive connections. */
@@ -184,8 +206,9 @@ struct tg_gateway_ratelimit_info {
 typedef void tg_gateway_ratelimit_fn(const struct tg_gateway_ratelimit_info *r, void *ctx);
 void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn *fn, void *ctx);
 
-/* Calls `fn` for every worker (racy reads of per-worker counters; the accept queue is
- * read from the kernel, one getsockopt per worker). */
+/* Calls `fn` for every worker serving now, ids 0..n-1 (racy reads of per-worker
+ * counters; the accept queue is read from the kernel, one getsockopt per worker). Workers
+ * a resize removed are not listed, even while they finish their last requests. */
 void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, void *ctx);
 
 #endif

@@ -11,7 +11,11 @@
  * Snapshots: the gateway publishes a struct tg_snapshot through an atomic pointer; each
  * worker keeps a struct wk_snap (its local view: idle pools, EWMA, round-robin state) and
  * counts locally how many exchanges still use it, so switching costs no atomic per
- * request. The snapshot's refcount is one per worker still holding it, plus the gateway. */
+ * request. The snapshot's refcount is one per worker still holding it, plus the gateway.
+ *
+ * Workers come and go while the gateway runs (resize.c). A worker thread knows only its
+ * own struct tg_worker, which never moves; the gateway's tables of workers and listeners
+ * are read and written by the control thread alone. */
 #ifndef TG_PROXY_PROXY_INT_H
 #define TG_PROXY_PROXY_INT_H
 
@@ -76,6 +80,34 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
 void tg__snapshot_ref(struct tg_snapshot *s);
 void tg__snapshot_unref(struct tg_snapshot *s);
 
+/* ---------------------------------------------------------------- hand-off */
+
+/* A client connection on its way from one worker to another. A worker that a resize
+ * removes hands over its keep-alive connections between requests; they pass through the
+ * control thread, which alone knows which workers stay (resize.c). Only the descriptor
+ * moves: bytes the client sends meanwhile wait in the socket. */
+struct tg_handoff {
+    struct tg_handoff *next;
+    int fd;
+    uint32_t requests; /* requests the connection has carried, 0 = nothing read yet */
+};
+
+/* A lock-free stack: any thread pushes, one thread takes every node at once. Nothing is
+ * ever popped alone, so the ABA problem of such stacks cannot arise. */
+static inline void tg__handoff_push(_Atomic(struct tg_handoff *) *stack, struct tg_handoff *h)
+{
+    struct tg_handoff *top = atomic_load_explicit(stack, memory_order_relaxed);
+    do
+        h->next = top;
+    while (!atomic_compare_exchange_weak_explicit(stack, &top, h, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+static inline struct tg_handoff *tg__handoff_take(_Atomic(struct tg_handoff *) *stack)
+{
+    return atomic_exchange_explicit(stack, NULL, memory_order_acquire);
+}
+
 /* ---------------------------------------------------------------- worker */
 
 struct uconn;
@@ -106,7 +138,7 @@ struct tg_worker {
     pthread_t thread;
     bool thread_started;
     struct tg_loop *loop;
-    int lfd;
+    int lfd; /* its listener while it accepts, else -1; the gateway owns the socket */
     struct tg_io lio;
     struct tg_bufpool bufs;
     struct wk_snap *cur;
@@ -125,7 +157,13 @@ struct tg_worker {
     int64_t accept_warned_us;
     uint64_t rng;
     bool draining;
-    atomic_bool drain_req, stop_req;
+    bool retiring; /* a resize removed it: hand connections over, finish, exit */
+    atomic_bool drain_req, stop_req, retire_req;
+    atomic_bool exited; /* its loop has returned (the thread's last store) */
+    bool joined;        /* control thread: joined; freed after its shard's last collect */
+    int64_t retired_us; /* control thread: when the resize removed it (monotonic) */
+    _Atomic(struct tg_handoff *) inbox; /* connections handed to it (control thread) */
+    struct tg_timer retire_timer;       /* timeouts.drain: what is left then is closed */
     uint64_t next_reqid;
     struct tg_mshard *shard; /* this worker's metrics (written here, collected by control) */
     struct tg_timer stats_timer;
@@ -140,11 +178,38 @@ uint64_t tg__worker_rand(struct tg_worker *w);
 
 struct tg_health;
 
+/* One SO_REUSEPORT listener of the proxy port. */
+struct tg_listener {
+    struct tg_gateway *gw;
+    int fd;
+    struct tg_io io; /* the control thread's watch while no worker owns it (a spare) */
+};
+
 struct tg_gateway {
     _Atomic(struct tg_snapshot *) snap;
     uint64_t gen;
-    struct tg_worker *workers;
+    /* The workers: tables with a slot for as many as the configuration allows, so they
+     * never move, and each worker allocated on its own, so a worker's struct never moves
+     * either. Only the control thread reads or writes the tables (the admin handlers,
+     * the metrics tick, aging and resizing all run there) and a worker thread never reads
+     * them, so they need no lock and no grace period: a retired worker is freed only
+     * after its thread is joined and its shard collected one last time (resize.c). */
+    struct tg_worker *workers[TG_CFG_MAX_WORKERS];  /* serving, ids 0..nworkers-1 */
     uint32_t nworkers;
+    struct tg_worker *retiring[TG_CFG_MAX_WORKERS]; /* removed: finishing, or joined */
+    uint32_t nretiring;
+    struct tg_mshard *tick_shards[2 * TG_CFG_MAX_WORKERS]; /* metrics tick scratch */
+    /* Listeners in the order they joined the port's group: lsn[i] is worker i's while
+     * i < nworkers, the rest are spares (resize.c). */
+    struct tg_listener *lsn;
+    uint32_t nlsn;
+    struct tg_loop *ctl_loop;                /* the control thread's, once attached */
+    int notify_fd;                           /* eventfd: workers wake the control thread */
+    struct tg_io notify_io;
+    _Atomic(struct tg_handoff *) handoffs;   /* from retiring workers to the control thread */
+    uint32_t next_target;                    /* round robin over serving workers */
+    bool draining;
+    uint64_t retired_accept_errors, retired_refused, retired_dropped; /* of freed workers */
     struct tg_addr listen;
     bool started;
     atomic_uint total_conns; /* client connections, all workers (max_connections) */
@@ -152,7 +217,6 @@ struct tg_gateway {
     uint32_t rejected_endpoint;     /* "(rejected)": requests refused before routing */
     struct tg_endpoints *servers;   /* "upstream/address" names of upstream servers */
     struct tg_magg *agg;            /* control thread: totals and windows */
-    struct tg_mshard **shards;      /* one per worker, also reachable as workers[i].shard */
     atomic_llong live_p99_us;       /* gateway p99 over the last minute (control thread) */
     atomic_uint trace_rate_ppm;     /* tracing sample rate, parts per million */
     atomic_bool tracing;            /* tracing on */
@@ -168,10 +232,36 @@ struct tg_gateway {
     struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
 };
 
+/* Every worker with a struct still: those serving, then those retiring. Control thread. */
+static inline uint32_t tg__gateway_nlive(const struct tg_gateway *gw)
+{
+    return gw->nworkers + gw->nretiring;
+}
+
+static inline struct tg_worker *tg__gateway_live(const struct tg_gateway *gw, uint32_t i)
+{
+    return i < gw->nworkers ? gw->workers[i] : gw->retiring[i - gw->nworkers];
+}
+
+/* resize.c: the set of workers and their listeners. Control thread unless stated. */
+uint32_t tg__resize_wanted(const struct tg_config *cfg); /* `workers`, 0 resolved to cores */
+int tg__resize_grow(struct tg_gateway *gw, uint32_t n, struct tg_errbuf *eb);
+void tg__resize_attach(struct tg_gateway *gw, struct tg_loop *loop);
+void tg__resize_drain(struct tg_gateway *gw);
+void tg__resize_stop(struct tg_gateway *gw);
+/* After a metrics collect: frees the workers joined before it. */
+void tg__resize_reap(struct tg_gateway *gw);
+/* Worker threads: pass a connection to the control thread, which gives it to a serving
+ * worker (takes `h`); wake the control thread. */
+void tg__resize_handoff(struct tg_gateway *gw, struct tg_handoff *h);
+void tg__resize_notify(struct tg_gateway *gw);
+
 /* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
 struct tg_aging;
-int tg__aging_new(uint32_t max_endpoints, uint32_t nworkers, struct tg_aging **out);
+int tg__aging_new(uint32_t max_endpoints, struct tg_aging **out);
 void tg__aging_free(struct tg_aging *ag);
+/* Worker `w` is about to be freed: aging stops waiting for it. */
+void tg__aging_worker_gone(struct tg_aging *ag, struct tg_worker *w);
 /* True when removed endpoints are waiting and every worker has passed a quiescent
  * point since; call before the tick's collect and pass the answer to tg__aging_tick. */
 bool tg__aging_grace_over(struct tg_aging *ag, struct tg_gateway *gw);
@@ -343,8 +433,12 @@ struct uconn {
 };
 
 /* client.c */
-void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss);
+/* Takes `fd`, a new connection or one handed over after `requests` requests. */
+void tg__client_accept(struct tg_worker *w, int fd, const struct sockaddr_storage *ss,
+                       uint32_t requests);
 void tg__client_close(struct cconn *c);
+/* Hands an idle connection (between requests, nothing buffered) to another worker. */
+void tg__client_handoff(struct cconn *c);
 void tg__client_drive(struct cconn *c);
 void tg__client_error(struct cconn *c, int status, const char *msg);
 /* Answers the request with a page of the gateway's own: `headers` (NULL or CRLF-ended
@@ -411,7 +505,8 @@ int tg__headers_response(struct tg_buf *out, const struct tg_http_msg *resp, boo
 /* worker.c: the view a new exchange should use (and its accounting). */
 struct wk_snap *tg__worker_view_get(struct tg_worker *w);
 void tg__worker_view_put(struct tg_worker *w, struct wk_snap *ws);
-void tg__worker_conn_gone(struct tg_worker *w);
+void tg__worker_conn_gone(struct tg_worker *w);  /* a connection was closed */
+void tg__worker_conn_moved(struct tg_worker *w); /* a connection was handed off */
 int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int lfd);
 int tg__worker_start(struct tg_worker *w);
 void tg__worker_deinit(struct tg_worker *w);

@@ -2,7 +2,8 @@
 /* Worker threads: one event loop each, their own SO_REUSEPORT listener, client
  * connections and per-snapshot views (upstream pools, balancer state). The control
  * thread talks to a worker only through atomics plus tg_loop_wake(): a new snapshot,
- * a drain request, a stop request. */
+ * a drain request, a stop request, a retire request (a resize removed the worker: see
+ * resize.c), and the inbox of connections handed over from retiring workers. */
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
 #define ACCEPT_PAUSE_US 100000 /* how long accepting stops after running out of fds */
@@ -100,14 +102,27 @@ static void switch_snapshot(struct tg_worker *w)
     }
 }
 
-static void close_listener(struct tg_worker *w)
+/* Stops accepting. The socket stays open: it is the gateway's, and closing it would
+ * reset the connections in its accept queue (resize.c keeps it as a spare). */
+static void stop_listening(struct tg_worker *w)
 {
     tg_timer_stop(w->loop, &w->accept_timer);
-    if (w->lfd == -1)
-        return;
     tg_io_stop(w->loop, &w->lio);
-    close(w->lfd);
     w->lfd = -1;
+}
+
+static bool idle(const struct cconn *c)
+{
+    return c->state == C_READ_HEAD && !c->closing && tg_buf_len(&c->in) == 0;
+}
+
+static void close_all(struct tg_worker *w)
+{
+    struct cconn *c = w->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        tg__client_close(c);
+    }
 }
 
 static void start_drain(struct tg_worker *w)
@@ -115,15 +130,86 @@ static void start_drain(struct tg_worker *w)
     if (w->draining)
         return;
     w->draining = true;
-    close_listener(w);
+    stop_listening(w);
     struct cconn *c = w->conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (c->state == C_READ_HEAD && tg_buf_len(&c->in) == 0)
+        if (idle(c))
             tg__client_close(c);
         else
             c->close_after = true;
     }
+}
+
+/* A connection left: a retiring worker exits with its last one. */
+static void conn_left(struct tg_worker *w)
+{
+    atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
+    if (w->retiring && !w->conns)
+        tg_loop_stop(w->loop);
+}
+
+void tg__worker_conn_gone(struct tg_worker *w)
+{
+    atomic_fetch_sub_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
+    conn_left(w);
+}
+
+void tg__worker_conn_moved(struct tg_worker *w)
+{
+    conn_left(w);
+}
+
+/* timeouts.drain after the retire request: requests that long (a tunnel, a stalled
+ * upload) are cut, as a drain cuts them. */
+static void retire_timeout(struct tg_timer *t)
+{
+    close_all(t->data);
+}
+
+/* A resize removed this worker. Its listener is already steered around and watched by
+ * the control thread (resize.c), so it stops accepting at once; idle connections are
+ * handed over now, busy ones when their exchange ends (client.c), and the loop stops
+ * with the last one. */
+static void retire(struct tg_worker *w)
+{
+    if (w->retiring)
+        return;
+    w->retiring = true;
+    stop_listening(w);
+    int64_t now = tg_loop_now_us(w->loop);
+    tg_timer_start(w->loop, &w->retire_timer, now + w->cur->snap->cfg->drain_timeout_us,
+                   retire_timeout, w);
+    struct cconn *c = w->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (idle(c) && !w->draining)
+            tg__client_handoff(c);
+    }
+    if (!w->conns)
+        tg_loop_stop(w->loop);
+}
+
+/* A connection handed over: served here like a new one, unless this worker stops too. */
+static void adopt(struct tg_worker *w, struct tg_handoff *h)
+{
+    int fd = h->fd;
+    uint32_t requests = h->requests;
+    if (w->retiring && !w->draining) {
+        tg__resize_handoff(w->gw, h); /* pass it on */
+        return;
+    }
+    free(h);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (w->draining || getpeername(fd, (struct sockaddr *)&ss, &sl) == -1) {
+        /* Going down, or the client reset it on the way. */
+        close(fd);
+        atomic_fetch_sub_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed);
+    tg__client_accept(w, fd, &ss, requests);
 }
 
 static void on_wake(struct tg_loop *loop, void *data)
@@ -132,21 +218,20 @@ static void on_wake(struct tg_loop *loop, void *data)
     switch_snapshot(w);
     if (atomic_load(&w->drain_req))
         start_drain(w);
+    /* The retire request before the inbox: what the control thread handed over before
+     * it asked is in the inbox by now, and nothing is handed over after. */
+    if (atomic_load(&w->retire_req))
+        retire(w);
+    struct tg_handoff *h = tg__handoff_take(&w->inbox), *next;
+    for (; h; h = next) {
+        next = h->next;
+        adopt(w, h);
+    }
     if (atomic_load(&w->stop_req)) {
-        close_listener(w);
-        struct cconn *c = w->conns, *next;
-        for (; c; c = next) {
-            next = c->next;
-            tg__client_close(c);
-        }
+        stop_listening(w);
+        close_all(w);
         tg_loop_stop(loop);
     }
-}
-
-void tg__worker_conn_gone(struct tg_worker *w)
-{
-    atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
 }
 
 static void on_accept(struct tg_io *io, unsigned events);
@@ -154,7 +239,7 @@ static void on_accept(struct tg_io *io, unsigned events);
 static void accept_resume(struct tg_timer *t)
 {
     struct tg_worker *w = t->data;
-    if (w->lfd == -1 || w->draining)
+    if (w->lfd == -1 || w->draining || w->retiring)
         return;
     if (tg_io_start_listener(w->loop, &w->lio, w->lfd, on_accept, w) != 0)
         tg_timer_start(w->loop, t, tg_loop_now_us(w->loop) + ACCEPT_PAUSE_US, accept_resume, w);
@@ -194,7 +279,9 @@ static void on_accept(struct tg_io *io, unsigned events)
         if (fd == -1) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno == EINVAL) /* the gateway shut the listener down: a drain */
+                stop_listening(w);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 accept_failed(w, errno);
             return;
         }
@@ -211,7 +298,7 @@ static void on_accept(struct tg_io *io, unsigned events)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
-        tg__client_accept(w, fd, &ss);
+        tg__client_accept(w, fd, &ss, 0);
     }
 }
 
@@ -243,6 +330,12 @@ static void *worker_main(void *arg)
     int rc = tg_loop_run(w->loop);
     if (rc)
         tg_log(TG_LOG_ERROR, "proxy", "loop-failed worker=%u err=%s", w->id, strerror(-rc));
+    /* The control thread joins a retired worker once it sees `exited`: the join waits for
+     * this function to return, so `w` is still ours until then. */
+    bool retiring = w->retiring;
+    atomic_store_explicit(&w->exited, true, memory_order_release);
+    if (retiring)
+        tg__resize_notify(w->gw);
     return NULL;
 }
 
@@ -252,9 +345,10 @@ int tg__worker_init(struct tg_worker *w, struct tg_gateway *gw, uint32_t id, int
     w->gw = gw;
     w->id = id;
     w->lfd = lfd;
-    w->shard = gw->shards[id];
     w->rng = (uint64_t)tg_clock_wall_us() ^ ((uint64_t)id << 48) ^ (uint64_t)(uintptr_t)w;
     tg_bufpool_init(&w->bufs, gw->buf_block, 1024);
+    if (tg_mshard_new(tg_magg_nkeys(gw->agg), TG_GATEWAY_MAX_SERVER_KEYS, &w->shard) != 0)
+        return -ENOMEM;
     int rc = tg_loop_new(&w->loop, on_wake, w);
     if (rc)
         return rc;
@@ -289,7 +383,8 @@ void tg__worker_deinit(struct tg_worker *w)
         w->thread_started = false;
     }
     if (w->loop) {
-        close_listener(w);
+        stop_listening(w);
+        tg_timer_stop(w->loop, &w->retire_timer);
         /* Connections closed by the stop request are freed by deferred work. */
         while (w->retired) {
             struct wk_snap *ws = w->retired;
@@ -303,9 +398,17 @@ void tg__worker_deinit(struct tg_worker *w)
         tg_loop_flush_deferred(w->loop); /* the pooled connections closed just now */
         tg_loop_free(w->loop);
         w->loop = NULL;
-    } else if (w->lfd != -1) {
-        close(w->lfd);
     }
+    /* Connections handed over that it never took: nobody serves them now. */
+    struct tg_handoff *h = tg__handoff_take(&w->inbox), *next;
+    for (; h; h = next) {
+        next = h->next;
+        close(h->fd);
+        atomic_fetch_sub_explicit(&w->gw->total_conns, 1, memory_order_relaxed);
+        free(h);
+    }
+    tg_mshard_free(w->shard);
+    w->shard = NULL;
     tg__access_log_flush(w);
     free(w->alog);
     w->alog = NULL;

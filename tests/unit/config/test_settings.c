@@ -96,8 +96,16 @@ static void test_errors_name_the_key(void)
     TG_EXPECT_EQ(c->breaker.timeout_ms, 5000);
     /* Settings bound to what is built at start. */
     TG_EXPECT_EQ(apply(c, "tracing.buffer", "64"), TG_ERESTART);
-    TG_EXPECT_EQ(apply(c, "workers", "16"), TG_ERESTART);
     TG_EXPECT(strstr(eb.msg, "needs a restart") != NULL);
+    /* The worker count is live, within the file's bounds; other top-level keys are not
+     * settings the control API knows. */
+    TG_EXPECT_EQ(apply(c, "workers", "16"), 0);
+    TG_EXPECT_EQ(c->workers, 16);
+    TG_EXPECT_EQ(apply(c, "workers", "1025"), TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "workers: 1025 is out of range") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "workers", "-1"), TG_ECONFIG);
+    TG_EXPECT_EQ(c->workers, 16);
+    TG_EXPECT_EQ(apply(c, "nope", "1"), TG_ENOTFOUND);
     /* Scopes: the owner must exist, and only breakers are per upstream or route. */
     TG_EXPECT_EQ(apply(c, "upstreams[nope].circuit_breaker.enabled", "true"), TG_ENOTFOUND);
     TG_EXPECT_STREQ(eb.msg, "upstreams[nope].circuit_breaker.enabled: no upstream named \"nope\"");
@@ -174,7 +182,7 @@ static void test_enumeration(void)
     TG_EXPECT(z.route_timeout_in_file);
     TG_EXPECT(z.threshold_in_file);
     TG_EXPECT(!z.timeout_in_file);
-    TG_EXPECT_EQ(z.fixed, 2); /* tracing.buffer, workers */
+    TG_EXPECT_EQ(z.fixed, 1); /* tracing.buffer */
     json_t *v = tg_config_setting_value(c, "circuit_breaker.failure_threshold");
     TG_EXPECT(v && json_real_value(v) == 0.25);
     json_decref(v);
