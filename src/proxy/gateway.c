@@ -443,7 +443,7 @@ const char *tg_gateway_cause_rate_scope(unsigned c)
 bool tg_gateway_cause_is_error(unsigned c)
 {
     return c < TG_CAUSE_COUNT && c != TG_CAUSE_OK && c != TG_CAUSE_RETRIED &&
-           c != TG_CAUSE_CACHE_HIT;
+           c != TG_CAUSE_CACHE_HIT && c != TG_CAUSE_CACHE_FALLBACK;
 }
 
 const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,

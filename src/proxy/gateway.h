@@ -93,7 +93,8 @@ const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key);
 uint32_t tg_gateway_server_count(struct tg_gateway *gw);
 
 /* Label value of cause code `c` (how a request ended), NULL past the last one. Causes
- * "ok", "retried" and "cache_hit" are successes; the others are errors. */
+ * "ok", "retried", "cache_hit" and "cache_fallback" (a stored answer given instead of a
+ * failing upstream's) are successes; the others are errors. */
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
 /* The rate-limit scope ("global", "client_ip", "route") of a 429 cause, else NULL. */
