@@ -282,6 +282,17 @@ static bool cache_lookup(const struct tg_protect_chain *ch, const struct tg_prot
     return true;
 }
 
+struct tg_cache_rule tg_protect_cache_rule(const struct tg_protect_chain *ch, const char *path,
+                                           size_t len)
+{
+    return ch->cache ? cache_rule_of(ch, path, len) : (struct tg_cache_rule){0};
+}
+
+struct tg_cache *tg_protect_cache(const struct tg_protect_chain *ch)
+{
+    return ch->cache;
+}
+
 bool tg_protect_fallback(const struct tg_protect_ticket *t, const struct tg_cache_req *rq,
                          int64_t now_us, struct tg_cache_hit *hit)
 {

@@ -155,6 +155,13 @@ void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed
 bool tg_protect_fallback(const struct tg_protect_ticket *t, const struct tg_cache_req *rq,
                          int64_t now_us, struct tg_cache_hit *hit);
 
+/* The cache settings a GET of `path` (without the query) gets: `serve` when a cache rule
+ * matches, `fallback_max_age_us` when fallback is on; all zero without a cache. */
+struct tg_cache_rule tg_protect_cache_rule(const struct tg_protect_chain *ch, const char *path,
+                                           size_t len);
+/* The chain's cache, NULL when caching and fallback are off. */
+struct tg_cache *tg_protect_cache(const struct tg_protect_chain *ch);
+
 /* An admitted request that never reached the upstream. Any thread. */
 void tg_protect_cancel(struct tg_protect_ticket *t);
 

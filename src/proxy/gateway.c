@@ -221,6 +221,7 @@ const struct tg_config *tg_gateway_config(struct tg_gateway *gw)
 
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop)
 {
+    gw->warm_loop = loop;
     if (!gw->health && tg__health_new(gw, loop, &gw->health) != 0)
         tg_log(TG_LOG_ERROR, "proxy", "health-checks-disabled err=ENOMEM");
 }
@@ -265,6 +266,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     if (!gw)
         return;
     tg_gateway_stop(gw);
+    tg__warm_stop_all(gw);
     tg__health_free(gw->health);
     tg__snapshot_unref(atomic_load(&gw->snap));
     tg_endpoints_free(gw->endpoints);
@@ -507,4 +509,14 @@ unsigned tg_gateway_duration_buckets(struct tg_gateway *gw, int64_t *out, unsign
     for (unsigned i = 0; i < n; i++)
         out[i] = cfg->buckets_us[i];
     return n;
+}
+
+struct tg_cache *tg_gateway_cache(struct tg_gateway *gw)
+{
+    return tg_protect_state_cache_get(gw->protect);
+}
+
+struct tg_cache *tg_gateway_cache_active(struct tg_gateway *gw)
+{
+    return tg_protect_cache(atomic_load(&gw->snap)->protect);
 }

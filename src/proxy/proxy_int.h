@@ -99,6 +99,7 @@ struct wk_snap {
 };
 
 struct tg_gateway;
+struct warm;
 
 struct tg_worker {
     struct tg_gateway *gw;
@@ -167,7 +168,14 @@ struct tg_gateway {
     struct tg_health *health;
     struct tg_aging *aging; /* control thread: removal of idle endpoints */
     struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
+    /* Cache warming (warm.c): fetches under way on the control loop. */
+    struct tg_loop *warm_loop; /* the control loop, once attached */
+    struct warm *warms;
+    uint32_t nwarms;
 };
+
+/* warm.c: ends the warming fetches under way (gateway free). */
+void tg__warm_stop_all(struct tg_gateway *gw);
 
 /* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
 struct tg_aging;
