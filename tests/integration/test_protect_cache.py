@@ -25,7 +25,8 @@ J = {"Content-Type": "application/json"}
 class Origin:
     """An origin on 127.0.0.1 that counts requests per path. Query parameters: `cc` (the
     Cache-Control to send), `vary`, `size` (body bytes, default a short text), `slow`
-    (seconds to wait between 4 KiB pieces of the body)."""
+    (seconds to wait between 4 KiB pieces of the body), `chunked` (send the body chunked,
+    so only its last chunk says it is complete)."""
 
     def __init__(self):
         self.count = {}
@@ -58,9 +59,13 @@ class Origin:
                 size = int(q.get("size", "0"))
                 body = (f"{u.path} #{n} accept={self.headers.get('Accept', '')}".encode()
                         if not size else b"x" * size)
+                chunked = "chunked" in q
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 if "cc" in q:
                     self.send_header("Cache-Control", q["cc"])
                 if "vary" in q:
@@ -71,10 +76,15 @@ class Origin:
                 slow = float(q.get("slow", "0"))
                 try:
                     for i in range(0, len(body), 4096):
-                        self.wfile.write(body[i:i + 4096])
+                        piece = body[i:i + 4096]
+                        if chunked:
+                            piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+                        self.wfile.write(piece)
                         self.wfile.flush()
                         if slow:
                             time.sleep(slow)
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
                 except OSError:
                     pass
 
@@ -250,7 +260,8 @@ def test_purge_and_warm_through_the_api():
 
 def test_client_abort_stores_nothing():
     with Origin() as o, gateway_for(o.port, RULES) as g:
-        path = "/c/big?size=200000&slow=0.05"
+        # Chunked: only the last chunk tells a complete body from a cut one.
+        path = "/c/big?size=200000&slow=0.05&chunked=1"
         s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         assert s.recv(100).startswith(b"HTTP/1.1 200")
@@ -259,9 +270,9 @@ def test_client_abort_stores_nothing():
         m = metrics(g)
         assert m["tailguard_cache_stores_total"] == 0 and m["tailguard_cache_entries"] == 0, m
         # The whole response, read to its end, is stored.
-        st, _, b, _ = get(g, "/c/big?size=200000")
+        st, _, b, _ = get(g, "/c/big?size=200000&chunked=1")
         assert st == 200 and len(b) == 200000
-        st, h, b, _ = get(g, "/c/big?size=200000")
+        st, h, b, _ = get(g, "/c/big?size=200000&chunked=1")
         assert len(b) == 200000 and h.get("Age") is not None and o.hits("/c/big") == 2
 
 
