@@ -144,6 +144,14 @@ def cause_count(g, cause, want):
     return n()
 
 
+def stored(g, n):
+    """Waits until `n` responses were stored in all. A response is committed just after
+    its last byte is written, so a client's next request, on another worker, can come
+    first: the tests wait for the commit where they count on it."""
+    wait_until(lambda: metrics(g)["tailguard_cache_stores_total"] >= n, timeout=3,
+               what=f"{n} responses stored")
+
+
 def control(g, call, body):
     st, _, v = http_json("POST", f"http://127.0.0.1:{g.admin}/api/v1/system/{call}", body)
     return st, v
@@ -161,6 +169,7 @@ def test_fresh_hits_ttl_and_cache_control():
     with Origin() as o, gateway_for(o.port, RULES) as g:
         st, h, b1, _ = get(g, "/c/a")
         assert st == 200 and h.get("Age") is None, (st, dict(h))
+        stored(g, 1)
         for _ in range(4):
             st, h, b, _ = get(g, "/c/a")
             assert st == 200 and b == b1 and h.get("Age") == "0", (st, dict(h), b)
@@ -184,6 +193,7 @@ def test_fresh_hits_ttl_and_cache_control():
                 assert get(g, f"{path}?cc={cc}")[0] == 200
             assert o.hits(path) == 3, (cc, o.hits(path))
         st, h, _, _ = get(g, "/c/long?cc=max-age%3D60")
+        stored(g, 3)
         time.sleep(1.2)  # past the rule's TTL, inside max-age
         st, h, b, _ = get(g, "/c/long?cc=max-age%3D60")
         assert o.hits("/c/long") == 1 and int(h.get("Age")) >= 1, dict(h)
@@ -202,7 +212,9 @@ def test_vary():
     with Origin() as o, gateway_for(o.port, RULES) as g:
         p = "/c/v?vary=Accept"
         _, _, a1, _ = get(g, p, {"Accept": "text/a"})
+        stored(g, 1)
         _, _, b1, _ = get(g, p, {"Accept": "text/b"})
+        stored(g, 2)
         _, _, a2, _ = get(g, p, {"Accept": "text/a"})
         _, _, b2, _ = get(g, p, {"Accept": "text/b"})
         assert o.hits("/c/v") == 2, o.hits("/c/v")
@@ -212,8 +224,10 @@ def test_vary():
 def test_purge_and_warm_through_the_api():
     with Origin() as o, gateway_for(o.port, 'cache: { rules: [{ path_glob: "/c/*", '
                                     'ttl_seconds: 300 }] }\n') as g:
-        for p in ("/c/k", "/c/p/1", "/c/p/2", "/c/products/category/shoes", "/c/w"):
+        for i, p in enumerate(("/c/k", "/c/p/1", "/c/p/2", "/c/products/category/shoes",
+                               "/c/w")):
             get(g, p)
+            stored(g, i + 1)
             get(g, p)
             assert o.hits(p) == 1, p
         # By key, by prefix, by key-store pattern.
@@ -272,6 +286,7 @@ def test_client_abort_stores_nothing():
         # The whole response, read to its end, is stored.
         st, _, b, _ = get(g, "/c/big?size=200000&chunked=1")
         assert st == 200 and len(b) == 200000
+        stored(g, 1)
         st, h, b, _ = get(g, "/c/big?size=200000&chunked=1")
         assert len(b) == 200000 and h.get("Age") is not None and o.hits("/c/big") == 2
 
@@ -291,6 +306,7 @@ def test_fallback_on_hanging_upstream_then_off():
         # No cache rule: the answers are kept for fallback only, never served fresh.
         st, _, good, _ = get(g, "/api/products/1")
         assert st == 200
+        stored(g, 1)
         assert get(g, "/api/products/1")[1].get("Age") is None
         assert metrics(g)["cache_hits_total"] == 0
         fault(api, {"endpoint": "/api/products", "hang": True})
@@ -324,6 +340,7 @@ def test_breaker_open_with_fallback():
     with demo_api(api, latency_scale=0), gateway_for(api, extra) as g:
         st, _, good, _ = get(g, "/api/products/3")
         assert st == 200
+        stored(g, 1)
         fault(api, {"endpoint": "/api/products", "error_rate": 1.0})
         # 5xx answers are replaced by the stored one while the breaker counts them.
         seen = [get(g, "/api/products/3") for _ in range(8)]
