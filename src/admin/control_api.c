@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,29 +429,194 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, const ch
                                  (json_int_t)retiring, "took_ms", (double)took / 1000.0));
 }
 
-static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct tg_admin_resp *r)
+/* Appends the audit row of an action that changes no setting. 0, or the 500 filled. */
+static int audit_action(const struct tg_admin_control_ctx *c, const char *actor, const char *action,
+                        const char *target, const char *detail, struct tg_admin_resp *r)
 {
-    int64_t before, after, vs;
-    tg_admin_procmem(&before, &vs);
-    malloc_trim(0);
-    tg_admin_procmem(&after, &vs);
-    char detail[128];
-    snprintf(detail, sizeof detail, "{\"rss_before_bytes\":%lld,\"rss_after_bytes\":%lld}",
-             (long long)before, (long long)after);
     struct tg_store_audit row = {.ts_us = tg_clock_wall_us(),
                                  .actor = actor,
-                                 .action = "POST " PREFIX "gc",
-                                 .target = "process",
+                                 .action = action,
+                                 .target = target,
                                  .new_json = detail};
     struct tg_errbuf eb = {0};
     if (tg_store_audit_append(tg_runtime_store(c->rt), &row, NULL, &eb) != 0) {
         tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The GC call: the response cache drops entries past their retention (nothing still
+ * servable is evicted: that would only cost the upstream), then malloc gives back what
+ * it can. */
+static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct tg_admin_resp *r)
+{
+    int64_t before, after, vs;
+    tg_admin_procmem(&before, &vs);
+    struct tg_cache *cache = tg_gateway_cache(c->gw);
+    struct tg_cache_trim_result t = {0};
+    if (cache)
+        t = tg_cache_trim(cache, tg_clock_mono_us(), SIZE_MAX);
+    malloc_trim(0);
+    tg_admin_procmem(&after, &vs);
+    json_t *cj = json_pack("{s:I,s:I,s:I,s:I}", "expired", (json_int_t)t.expired, "evicted",
+                           (json_int_t)t.evicted, "bytes_before", (json_int_t)t.bytes_before,
+                           "bytes_after", (json_int_t)t.bytes_after);
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:o}", "status", "ok", "action",
+                            "cache_trim,malloc_trim", "rss_before_bytes", (json_int_t)before,
+                            "rss_after_bytes", (json_int_t)after, "cache", cj);
+    char *detail = json_dumps(out, JSON_COMPACT);
+    if (audit_action(c, actor, "POST " PREFIX "gc", "process", detail, r) == 0)
+        tg_admin_resp_json(r, 200, out);
+    else
+        json_decref(out);
+    free(detail);
+}
+
+/* Only the fields in allowed[] (NULL-terminated); else 400 naming the first other. */
+static bool only_fields(json_t *body, const char *const *allowed, const char *list,
+                        struct tg_admin_resp *r)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        const char *const *a = allowed;
+        while (*a && strcmp(*a, k) != 0)
+            a++;
+        if (!*a) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown field \"%.60s\" (allowed: %s)", k, list);
+            tg_admin_resp_error(r, 400, msg, k);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A request target a cache key can be: "/path" or "/path?query", printable, no spaces. */
+static bool target_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 1024 || s[0] != '/')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* POST /cache/purge: {"keys": [...]} (path and query exactly), {"prefix": "..."} or
+ * {"pattern": "..."} (fnmatch, or a key-store name like "products:category:*"). */
+static void cache_purge(const struct tg_admin_control_ctx *c, json_t *body, const char *actor,
+                        struct tg_admin_resp *r)
+{
+    static const char *const allowed[] = {"keys", "prefix", "pattern", NULL};
+    if (!only_fields(body, allowed, "keys, prefix, pattern", r))
+        return;
+    if (json_object_size(body) != 1) {
+        tg_admin_resp_error(r, 400, "give exactly one of keys, prefix, pattern", NULL);
         return;
     }
-    tg_admin_resp_json(r, 200,
-                       json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "action", "malloc_trim",
-                                 "rss_before_bytes", (json_int_t)before, "rss_after_bytes",
-                                 (json_int_t)after));
+    json_t *keys = json_object_get(body, "keys"), *prefix = json_object_get(body, "prefix");
+    json_t *pattern = json_object_get(body, "pattern");
+    size_t idx;
+    json_t *v;
+    if (keys) {
+        bool ok = json_is_array(keys) && json_array_size(keys) > 0 && json_array_size(keys) <= 1000;
+        json_array_foreach(keys, idx, v) ok = ok && target_ok(json_string_value(v));
+        if (!ok) {
+            tg_admin_resp_error(r, 400,
+                                "keys must be 1-1000 request targets (\"/path\" or "
+                                "\"/path?query\", printable, no spaces)",
+                                "keys");
+            return;
+        }
+    } else if (prefix && !(json_is_string(prefix) && json_string_length(prefix) > 0 &&
+                           json_string_length(prefix) <= 1024)) {
+        tg_admin_resp_error(r, 400, "prefix must be a string of 1-1024 bytes", "prefix");
+        return;
+    } else if (pattern && !(json_is_string(pattern) && json_string_length(pattern) > 0 &&
+                            json_string_length(pattern) <= 1024)) {
+        tg_admin_resp_error(r, 400, "pattern must be a string of 1-1024 bytes", "pattern");
+        return;
+    }
+    struct tg_cache *cache = tg_gateway_cache(c->gw);
+    long purged = 0;
+    if (cache && keys) {
+        json_array_foreach(keys, idx, v) {
+            const char *k = json_string_value(v), *q = strchr(k, '?');
+            size_t plen = q ? (size_t)(q - k) : strlen(k);
+            purged += (long)tg_cache_purge_key(cache, k, plen, q ? q + 1 : "", q ? strlen(q + 1) : 0);
+        }
+    } else if (cache && prefix) {
+        purged = (long)tg_cache_purge_prefix(cache, json_string_value(prefix),
+                                             json_string_length(prefix));
+    } else if (cache) {
+        purged = tg_cache_purge_pattern(cache, json_string_value(pattern));
+    }
+    if (purged < 0) {
+        tg_admin_resp_error(r, 400, "not a usable pattern", "pattern");
+        return;
+    }
+    json_t *what = json_deep_copy(body);
+    json_object_set_new(what, "purged", json_integer(purged));
+    char *detail = json_dumps(what, JSON_COMPACT);
+    json_decref(what);
+    if (audit_action(c, actor, "POST " PREFIX "cache/purge", "cache", detail, r) == 0) {
+        tg_log(TG_LOG_INFO, "control", "cache-purged actor=%s entries=%ld", actor, purged);
+        tg_admin_resp_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "purged",
+                                             (json_int_t)purged));
+    }
+    free(detail);
+}
+
+/* POST /cache/warm {"paths": [...]}: GETs through the gateway of each path that lacks an
+ * entry fresh for the next minute; answered at once (202), the fetches go on. */
+static void cache_warm(const struct tg_admin_control_ctx *c, json_t *body, const char *actor,
+                       struct tg_admin_resp *r)
+{
+    static const char *const allowed[] = {"paths", NULL};
+    if (!only_fields(body, allowed, "paths", r))
+        return;
+    json_t *paths = json_object_get(body, "paths");
+    size_t idx;
+    json_t *v;
+    bool ok = json_is_array(paths) && json_array_size(paths) > 0 && json_array_size(paths) <= 100;
+    json_array_foreach(paths, idx, v) ok = ok && target_ok(json_string_value(v));
+    if (!ok) {
+        tg_admin_resp_error(r, 400,
+                            "paths must be 1-100 request targets (\"/path\" or \"/path?query\", "
+                            "printable, no spaces)",
+                            "paths");
+        return;
+    }
+    if (!tg_gateway_cache_active(c->gw)) {
+        tg_admin_resp_error(r, 409,
+                            "the cache is off: add cache.rules or turn fallback on (and keep "
+                            "cache.max_bytes above 0)",
+                            "paths");
+        return;
+    }
+    json_t *started = json_array(), *fresh = json_array(), *skipped = json_array();
+    json_t *failed = json_array();
+    json_array_foreach(paths, idx, v) {
+        const char *p = json_string_value(v);
+        int rc = tg_gateway_cache_warm(c->gw, p, 60 * 1000000LL);
+        json_array_append(rc == TG_GATEWAY_WARM_STARTED      ? started
+                          : rc == TG_GATEWAY_WARM_FRESH      ? fresh
+                          : rc == TG_GATEWAY_WARM_NOT_CACHED ? skipped
+                                                             : failed,
+                          v);
+    }
+    json_t *out = json_pack("{s:s,s:o,s:o,s:o,s:o}", "status", "accepted", "warming", started,
+                            "fresh", fresh, "not_cached", skipped, "failed", failed);
+    char *detail = json_dumps(out, JSON_COMPACT);
+    if (audit_action(c, actor, "POST " PREFIX "cache/warm", "cache", detail, r) == 0)
+        tg_admin_resp_json(r, 202, out);
+    else
+        json_decref(out);
+    free(detail);
 }
 
 static void get_config(const struct tg_admin_control_ctx *c, struct tg_admin_resp *r)
@@ -579,8 +745,9 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     }
     bool is_features = strcmp(sub, "features/disable") == 0 || strcmp(sub, "features/enable") == 0;
     bool is_override = strncmp(sub, "overrides/", 10) == 0 && sub[10];
-    bool known = op || is_features || is_override || strcmp(sub, "workers") == 0 ||
-                 strcmp(sub, "gc") == 0;
+    bool is_cache_op = strcmp(sub, "cache/purge") == 0 || strcmp(sub, "cache/warm") == 0;
+    bool known = op || is_features || is_override || is_cache_op ||
+                 strcmp(sub, "workers") == 0 || strcmp(sub, "gc") == 0;
     if (!known) {
         tg_admin_resp_error(r, 404, "not found", NULL);
         return true;
@@ -623,6 +790,10 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
         features(c, sub[9] == 'd', obj, actor, r);
     else if (strcmp(sub, "workers") == 0)
         workers(c, obj, actor, r);
+    else if (strcmp(sub, "cache/purge") == 0)
+        cache_purge(c, obj, actor, r);
+    else if (strcmp(sub, "cache/warm") == 0)
+        cache_warm(c, obj, actor, r);
     else if (json_object_size(obj))
         tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
                                                                   json_object_iter(obj)));

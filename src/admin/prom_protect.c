@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The protections in /metrics: each circuit breaker's state (the runbook greps
- * circuit_breaker_state), its transitions and refusals, and each rate limit's decisions
- * and table. Breakers and limits the running configuration no longer enables keep their
+ * circuit_breaker_state), its transitions and refusals, each rate limit's decisions
+ * and table, and the response cache (the runbooks grep cache_hit_rate). Breakers and limits the running configuration no longer enables keep their
  * state but leave the exposition, so their series go stale. */
 #include <stdio.h>
 
@@ -77,8 +77,55 @@ static void on_limit(const struct tg_gateway_ratelimit_info *r, void *vctx)
                                                      : r->stats.evictions_live_total));
 }
 
+static void one(struct tg_text *t, const char *name, const char *type, const char *help,
+                double v)
+{
+    family(t, name, type, help);
+    tg_text_printf(t, "%s %.17g\n", name, v);
+}
+
+/* The cache's counters; zeros before any configuration turned it on, so the names the
+ * runbooks grep are always there. */
+static void cache_metrics(struct tg_text *t, struct tg_gateway *gw)
+{
+    struct tg_cache_stats st = {0};
+    struct tg_cache *c = tg_gateway_cache(gw);
+    if (c)
+        tg_cache_stats(c, &st);
+    one(t, "cache_hits_total", "counter", "Requests answered from the response cache (fresh).",
+        (double)st.hits);
+    one(t, "cache_misses_total", "counter",
+        "Cacheable requests the response cache had nothing usable for.", (double)st.misses);
+    uint64_t looked = st.hits + st.misses;
+    one(t, "cache_hit_rate", "gauge", "cache_hits_total / (hits + misses), 0 with neither.",
+        looked ? (double)st.hits / (double)looked : 0.0);
+    one(t, "tailguard_cache_stale_served_total", "counter",
+        "Stale answers served (fallback, or a request's max-stale).", (double)st.stale_served);
+    one(t, "tailguard_cache_fallback_served_total", "counter",
+        "Answers fallback gave for a failing upstream or an open breaker.",
+        (double)st.fallback_served);
+    one(t, "tailguard_cache_stores_total", "counter", "Responses stored.", (double)st.stores);
+    one(t, "tailguard_cache_evictions_total", "counter",
+        "Entries evicted to make room (least recently used first).", (double)st.evictions);
+    one(t, "tailguard_cache_expired_total", "counter",
+        "Entries dropped past their retention by POST /api/v1/system/gc.", (double)st.expired);
+    one(t, "tailguard_cache_purged_total", "counter", "Entries removed by purges.",
+        (double)st.purged);
+    family(t, "tailguard_cache_declined_total", "counter", "Responses not stored, by reason.");
+    for (int d = TG_CACHE_DECLINE_NONE + 1; d < TG_CACHE_DECLINE__COUNT; d++)
+        tg_text_printf(t, "tailguard_cache_declined_total{reason=\"%s\"} %llu\n",
+                       tg_cache_decline_name((enum tg_cache_decline)d),
+                       (unsigned long long)st.declined[d]);
+    one(t, "tailguard_cache_entries", "gauge", "Entries stored.", (double)st.entries);
+    one(t, "tailguard_cache_bytes", "gauge",
+        "Memory the entries hold, counted against cache.max_bytes.", (double)st.bytes);
+    one(t, "tailguard_cache_max_bytes", "gauge", "The cache's memory budget (cache.max_bytes).",
+        (double)st.max_bytes);
+}
+
 void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
 {
+    cache_metrics(t, gw);
     struct bctx c = {t, P_STATE};
     family(t, "circuit_breaker_state", "gauge",
            "Circuit breaker state: 0 closed, 1 open, 2 half-open.");

@@ -491,13 +491,6 @@ int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "concurrency.queue: queueing is not available yet (requests "
                                "over the limit are refused at once); leave it at 0");
-    if (cfg->fallback.enabled)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "fallback.enabled: the response cache that fallback serves from "
-                               "is not on the request path yet");
-    if (cfg->cache.nrules)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "cache.rules: the response cache is not on the request path yet");
     if (cfg->retries.base_delay_ms)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "retries.base_delay_ms: a backoff between tries is not available "

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The protection chain; see chain.h. Order: feature switch (the cheapest, and a shed
  * feature should not spend anyone's rate-limit budget), rate limits (every rule whose
- * prefix matches takes its token, as stacked middlewares do), then the breaker, whose
- * ticket is the one thing the outcome report needs. */
+ * prefix matches takes its token, as stacked middlewares do), the concurrency limit, the
+ * cache lookup (a hit needs no breaker ticket: the upstream is not asked), then the
+ * breaker, whose ticket is the one thing the outcome report needs. */
 #include "protect/chain.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,10 @@ struct tg_protect_chain {
     struct tg_retry_params rp;
     char **unames;
     size_t nupstreams, nroutes;
+    struct tg_cache *cache;
+    struct tg_protect_cache_rule *crules; /* globs owned */
+    size_t ncrules;
+    int64_t fallback_us;
 };
 
 static void *dup_array(const void *p, size_t n, size_t size)
@@ -61,11 +67,19 @@ int tg_protect_chain_new(const struct tg_protect_params *p, struct tg_protect_ch
                    ? dup_array(p->upstream_retries, p->nupstreams, sizeof *ch->uret)
                    : calloc(p->nupstreams ? p->nupstreams : 1, sizeof *ch->uret);
     ch->rp = p->retry_params;
+    ch->cache = p->cache;
+    ch->fallback_us = p->fallback_max_age_us;
+    ch->crules = calloc(p->ncache_rules ? p->ncache_rules : 1, sizeof *ch->crules);
     ch->ntrusted = p->ntrusted;
     ch->nupstreams = p->nupstreams;
     ch->nroutes = p->nroutes;
     bool ok = rc == 0 && ch->rules && ch->trusted && ch->ubrk && ch->rbrk && ch->unames &&
-              ch->ulim && ch->uret;
+              ch->ulim && ch->uret && ch->crules;
+    for (size_t i = 0; ok && i < p->ncache_rules; i++) {
+        ch->crules[i].ttl_us = p->cache_rules[i].ttl_us;
+        ok = (ch->crules[i].path_glob = strdup(p->cache_rules[i].path_glob)) != NULL;
+        ch->ncrules += ok;
+    }
     for (size_t i = 0; ok && i < p->nupstreams; i++)
         ok = (ch->unames[i] = strdup(p->upstream_names ? p->upstream_names[i] : "")) != NULL;
     for (size_t i = 0; ok && i < p->nrules; i++) {
@@ -100,6 +114,9 @@ void tg_protect_chain_free(struct tg_protect_chain *ch)
     for (size_t i = 0; ch->unames && i < ch->nupstreams; i++)
         free(ch->unames[i]);
     free(ch->unames);
+    for (size_t i = 0; i < ch->ncrules; i++)
+        free((char *)ch->crules[i].path_glob);
+    free(ch->crules);
     free(ch->rules);
     free(ch->trusted);
     free(ch->ubrk);
@@ -214,9 +231,86 @@ struct tg_breaker *tg_protect_breaker_of(const struct tg_protect_chain *ch, int 
     return upstream < ch->nupstreams ? ch->ubrk[upstream] : NULL;
 }
 
+/* The cache settings of a GET or HEAD of `path`: served from the cache when a rule's glob
+ * matches (the first that does), kept for fallback when fallback is on. Paths longer
+ * than the copy below match no rule (a glob needs a terminated string). Cost: one
+ * fnmatch per rule up to the first match. */
+static struct tg_cache_rule cache_rule_of(const struct tg_protect_chain *ch, const char *path,
+                                          size_t len)
+{
+    struct tg_cache_rule r = {.fallback_max_age_us = ch->fallback_us};
+    char p[1024];
+    if (!ch->ncrules || len >= sizeof p)
+        return r;
+    memcpy(p, path, len);
+    p[len] = '\0';
+    for (size_t i = 0; i < ch->ncrules; i++) {
+        if (fnmatch(ch->crules[i].path_glob, p, 0) == 0) {
+            r.serve = true;
+            r.default_ttl_us = ch->crules[i].ttl_us;
+            break;
+        }
+    }
+    return r;
+}
+
+/* The cache lookup: true when the request is answered (a hit, or only-if-cached with
+ * nothing to give). On a miss the ticket says whether to offer the response. */
+static bool cache_lookup(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
+                         struct tg_protect_verdict *v, struct tg_protect_ticket *t)
+{
+    t->cache = ch->cache;
+    if (!f->cache_req)
+        return false;
+    t->cache_rule = cache_rule_of(ch, f->path, f->path_len);
+    if (!t->cache_rule.serve && !t->cache_rule.fallback_max_age_us)
+        return false;
+    enum tg_cache_verdict cv = tg_cache_lookup(ch->cache, f->cache_req, &t->cache_rule,
+                                               f->now_us, &v->hit);
+    t->purge_gen = v->hit.purge_gen;
+    t->cache_offer = cv == TG_CACHE_MISS;
+    if (cv == TG_CACHE_HIT) {
+        v->kind = TG_PROTECT_CACHED;
+        v->cause = TG_PCAUSE_CACHE_HIT;
+    } else if (cv == TG_CACHE_UNSATISFIABLE) {
+        /* RFC 9111 §5.2.1.7: only-if-cached with nothing stored is a 504. */
+        reject(v, TG_PCAUSE_ONLY_IF_CACHED, 504);
+        set_body(v, snprintf(v->body, sizeof v->body,
+                             "{\"error\":\"not in cache (only-if-cached)\",\"status\":504}\n"));
+    } else {
+        return false;
+    }
+    tg_protect_cancel(t); /* gives back the concurrency slot */
+    return true;
+}
+
+struct tg_cache_rule tg_protect_cache_rule(const struct tg_protect_chain *ch, const char *path,
+                                           size_t len)
+{
+    return ch->cache ? cache_rule_of(ch, path, len) : (struct tg_cache_rule){0};
+}
+
+struct tg_cache *tg_protect_cache(const struct tg_protect_chain *ch)
+{
+    return ch->cache;
+}
+
+bool tg_protect_fallback(const struct tg_protect_ticket *t, const struct tg_cache_req *rq,
+                         int64_t now_us, struct tg_cache_hit *hit)
+{
+    if (!t->cache || !rq || t->cache_rule.fallback_max_age_us <= 0)
+        return false;
+    return tg_cache_lookup_stale(t->cache, rq, &t->cache_rule, now_us, hit);
+}
+
 void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
                       struct tg_protect_verdict *v, struct tg_protect_ticket *t)
 {
+    v->hit.entry = NULL;
+    t->cache = NULL;
+    t->cache_rule = (struct tg_cache_rule){0};
+    t->purge_gen = 0;
+    t->cache_offer = false;
     v->kind = TG_PROTECT_ALLOW;
     v->cause = TG_PCAUSE_NONE;
     v->headers[0] = '\0';
@@ -243,6 +337,8 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
     struct tg_conclimit *cl = f->upstream < ch->nupstreams ? ch->ulim[f->upstream] : NULL;
     if (cl && f->feature && !concurrency(ch, cl, f, v, t))
         return;
+    if (ch->cache && f->feature && cache_lookup(ch, f, v, t))
+        return;
     struct tg_breaker *b = tg_protect_breaker_of(ch, f->route, f->upstream);
     if (!b)
         return;
@@ -254,6 +350,12 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
         return;
     }
     tg_protect_cancel(t); /* gives back the concurrency slot */
+    if (tg_protect_fallback(t, f->cache_req, f->now_us, &v->hit)) {
+        v->kind = TG_PROTECT_CACHED;
+        v->cause = TG_PCAUSE_CACHE_FALLBACK;
+        t->cache_offer = false;
+        return;
+    }
     reject(v, TG_PCAUSE_BREAKER_OPEN, 503);
     long long s = (long long)ceil_s(retry_us);
     snprintf(v->headers, sizeof v->headers, "Retry-After: %lld\r\n", s);

@@ -5,7 +5,7 @@
  * reject (with status, headers and body), serve from cache or queue, and the outcome of
  * every admitted request comes back once through tg_protect_observe. A chain is built
  * with each configuration snapshot and is immutable; the state that must outlive a
- * snapshot (breaker states, rate-limit buckets) lives in a struct tg_protect_state keyed
+ * snapshot (breaker states, rate-limit buckets, the response cache) lives in a struct tg_protect_state keyed
  * by upstream and route names, which the next chain takes over. Decisions take the time
  * and the request's facts as arguments: no clock, no socket, no configuration parsing. */
 #ifndef TG_PROTECT_CHAIN_H
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "protect/breaker.h"
+#include "protect/cache.h"
 #include "protect/clientip.h"
 #include "protect/conclimit.h"
 #include "protect/ratelimit.h"
@@ -34,11 +35,14 @@ struct tg_protect_facts {
     const struct tg_clientip_field *xff; /* X-Forwarded-For lines, in order */
     size_t nxff;
     enum tg_conclimit_tier tier; /* the route's (standard without a route) */
+    const struct tg_cache_req *cache_req; /* GET or HEAD as the cache sees it; NULL for
+                                           * other methods */
 };
 
 enum tg_protect_kind {
     TG_PROTECT_ALLOW = 0,
     TG_PROTECT_REJECT, /* answer status/headers/body without touching the upstream */
+    TG_PROTECT_CACHED, /* answer with the cache entry in `hit` (a reference to give back) */
 };
 
 /* Why a request was refused (the proxy maps these onto its cause labels). */
@@ -51,6 +55,9 @@ enum tg_protect_cause {
     TG_PCAUSE_BREAKER_OPEN,
     TG_PCAUSE_CONCURRENCY, /* the upstream's hard limit, or the tier's share of it */
     TG_PCAUSE_SHED,        /* over the soft limit: a sheddable request */
+    TG_PCAUSE_CACHE_HIT,   /* CACHED: a fresh entry (or stale within the request's max-stale) */
+    TG_PCAUSE_CACHE_FALLBACK, /* CACHED: the breaker is open and fallback found an entry */
+    TG_PCAUSE_ONLY_IF_CACHED, /* REJECT 504: only-if-cached and nothing usable */
 };
 
 /* What the outcome report needs back from admit; kept by the caller per request. */
@@ -58,6 +65,15 @@ struct tg_protect_ticket {
     struct tg_breaker *breaker; /* NULL: no breaker to report to */
     uint32_t breaker_ticket;
     struct tg_conclimit *limit; /* NULL: no in-flight slot to give back */
+    /* The response cache's side, left alone by observe and cancel. `cache` is set for
+     * every request the chain saw while a cache exists (a write purges what it changed);
+     * `cache_offer` for a GET that missed and whose response may be stored, with the
+     * lookup's `purge_gen`; `cache_rule.fallback_max_age_us` > 0 when fallback may answer
+     * it (tg_protect_fallback). */
+    struct tg_cache *cache;
+    struct tg_cache_rule cache_rule;
+    uint64_t purge_gen;
+    bool cache_offer;
 };
 
 struct tg_protect_verdict {
@@ -67,6 +83,7 @@ struct tg_protect_verdict {
     char headers[384]; /* "Retry-After: 30\r\n"-style lines, "" for none */
     char body[512];    /* JSON */
     size_t body_len;
+    struct tg_cache_hit hit; /* CACHED: the entry, its age, whether stale */
 };
 
 /* Per-snapshot parameters of the chain, from the configuration (the proxy fills them). */
@@ -76,6 +93,14 @@ struct tg_protect_rule {
     enum tg_ratelimit_scope scope;
     const char *prefix;
     const char *message; /* the 429's error text */
+};
+
+/* A cache rule: GETs of paths matching `path_glob` (fnmatch(3) without flags: '*' also
+ * matches '/') are answered from the cache, with `ttl_us` as the lifetime of responses
+ * that state none. The first matching rule applies. */
+struct tg_protect_cache_rule {
+    const char *path_glob;
+    int64_t ttl_us;
 };
 
 /* Per-snapshot parameters of the chain, from the configuration (the proxy fills them;
@@ -98,6 +123,10 @@ struct tg_protect_params {
     struct tg_conclimit_params limit_params;     /* the same numbers for each */
     struct tg_retry *const *upstream_retries;    /* one per upstream (the budget) */
     struct tg_retry_params retry_params;
+    struct tg_cache *cache; /* borrowed (state.h); NULL: no caching and no fallback */
+    const struct tg_protect_cache_rule *cache_rules;
+    size_t ncache_rules;
+    int64_t fallback_max_age_us; /* fallback on: entries up to this age answer a failure */
 };
 
 struct tg_protect_chain;
@@ -107,7 +136,11 @@ int tg_protect_chain_new(const struct tg_protect_params *p, struct tg_protect_ch
 void tg_protect_chain_free(struct tg_protect_chain *ch); /* accepts NULL */
 
 /* The admission decision for one request. Any thread. `t` is filled for the outcome
- * report: pass it to exactly one of tg_protect_observe and tg_protect_cancel. */
+ * report: pass it to exactly one of tg_protect_observe and tg_protect_cancel. A CACHED
+ * verdict holds a reference to an entry (release it with tg_cache_release once written);
+ * its ticket has nothing left to report (cancel is harmless). The cache lookup sits
+ * between the concurrency limit and the breaker; an open breaker answers from the cache
+ * (stale entries too, TG_PCAUSE_CACHE_FALLBACK) when fallback is on and one may serve. */
 void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
                       struct tg_protect_verdict *v, struct tg_protect_ticket *t);
 
@@ -115,6 +148,19 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
  * `failed` as the proxy sees it (no answer, or a 5xx), its latency. Any thread. */
 void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
                         int64_t latency_us);
+
+/* The upstream failed the admitted GET or HEAD `rq` (as given to admit in its facts):
+ * true with a reference in `hit` if fallback may answer with a cached entry. Any thread;
+ * the ticket may already have been observed. */
+bool tg_protect_fallback(const struct tg_protect_ticket *t, const struct tg_cache_req *rq,
+                         int64_t now_us, struct tg_cache_hit *hit);
+
+/* The cache settings a GET of `path` (without the query) gets: `serve` when a cache rule
+ * matches, `fallback_max_age_us` when fallback is on; all zero without a cache. */
+struct tg_cache_rule tg_protect_cache_rule(const struct tg_protect_chain *ch, const char *path,
+                                           size_t len);
+/* The chain's cache, NULL when caching and fallback are off. */
+struct tg_cache *tg_protect_cache(const struct tg_protect_chain *ch);
 
 /* An admitted request that never reached the upstream. Any thread. */
 void tg_protect_cancel(struct tg_protect_ticket *t);

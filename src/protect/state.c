@@ -24,6 +24,7 @@ struct tg_protect_state {
     uint64_t seed;
     uint64_t gen;
     struct entry *breakers, *limiters, *conclimits, *retries;
+    struct tg_cache *cache;
 };
 
 int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
@@ -65,6 +66,7 @@ void tg_protect_state_free(struct tg_protect_state *st)
     free_list(st->limiters, K_RATELIMIT);
     free_list(st->conclimits, K_CONCLIMIT);
     free_list(st->retries, K_RETRY);
+    tg_cache_free(st->cache);
     free(st);
 }
 
@@ -217,4 +219,22 @@ void tg_protect_state_foreach_retry(struct tg_protect_state *st, tg_protect_retr
 {
     for (struct entry *e = st->retries; e; e = e->next)
         fn(e->name, e->obj, e->gen == st->gen, ctx);
+}
+
+struct tg_cache *tg_protect_state_cache(struct tg_protect_state *st,
+                                        const struct tg_cache_limits *lim, struct tg_errbuf *eb)
+{
+    int rc = st->cache ? tg_cache_set_limits(st->cache, lim)
+                       : tg_cache_new(lim, st->seed ^ UINT64_C(0x9e3779b97f4a7c15), &st->cache);
+    if (rc != 0) {
+        tg_errbuf_set(eb, rc, rc == -EINVAL ? "cache: max_object_bytes must be at most max_bytes"
+                                            : "out of memory");
+        return NULL;
+    }
+    return st->cache;
+}
+
+struct tg_cache *tg_protect_state_cache_get(struct tg_protect_state *st)
+{
+    return st->cache;
 }

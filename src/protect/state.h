@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Protection state that outlives configuration snapshots: circuit breakers and rate
- * limiters, each by name ("upstream/api", "route/search", "rate_limit/client_ip",
+/* Protection state that outlives configuration snapshots: circuit breakers, rate
+ * limiters and the response cache, each by name ("upstream/api", "route/search", "rate_limit/client_ip",
  * "rule/0"). A snapshot's chain (chain.h) borrows them; the next snapshot finds the same
  * objects by name, applies its parameters to them and carries their state on, the way
  * server health is carried across reloads. Objects a new configuration no longer names
@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "protect/breaker.h"
+#include "protect/cache.h"
 #include "protect/conclimit.h"
 #include "protect/ratelimit.h"
 #include "protect/retry.h"
@@ -48,6 +49,14 @@ struct tg_conclimit *tg_protect_state_conclimit(struct tg_protect_state *st, con
 
 /* The retry budget `name`, created on first use. NULL when out of memory. */
 struct tg_retry *tg_protect_state_retry(struct tg_protect_state *st, const char *name);
+
+/* The response cache, one per state: created on the first call with `lim`, given `lim` on
+ * later ones (a smaller budget evicts at once). Its entries outlive snapshots, reloads and
+ * control-API changes. NULL with `eb` filled. */
+struct tg_cache *tg_protect_state_cache(struct tg_protect_state *st,
+                                        const struct tg_cache_limits *lim, struct tg_errbuf *eb);
+/* The cache if one was ever created, else NULL (for the control API and metrics). */
+struct tg_cache *tg_protect_state_cache_get(struct tg_protect_state *st);
 
 typedef void tg_protect_breaker_fn(const char *name, struct tg_breaker *b, bool active,
                                    void *ctx);

@@ -87,9 +87,9 @@ static void unlink_conn(struct cconn *c)
         c->next->prev = c->prev;
 }
 
-/* Ends the exchange's hold on its upstream connection and snapshot view. */
-static void exchange_release(struct cconn *c, bool upstream_reusable)
+void tg__client_exchange_release(struct cconn *c, bool upstream_reusable)
 {
+    tg__cache_exchange_end(c);
     if (c->u) {
         struct uconn *u = c->u;
         c->u = NULL;
@@ -122,7 +122,7 @@ void tg__client_close(struct cconn *c)
             c->x.cause = TG_CAUSE_CLIENT_ABORT;
         tg__forward_record(c);
     }
-    exchange_release(c, false);
+    tg__client_exchange_release(c, false);
     tg_timer_stop(w->loop, &c->timer);
     tg_io_stop(w->loop, &c->io);
     close(c->fd);
@@ -172,7 +172,7 @@ void tg__client_exchange_done(struct cconn *c)
     bool reusable = x->resp_done && x->req_done && x->upstream_keepalive && !x->dechunk;
     bool consumed = x->req_done || x->req_body == TG_HTTP_BODY_NONE;
     bool keep = x->client_keepalive && !c->close_after && consumed && !c->w->draining;
-    exchange_release(c, reusable);
+    tg__client_exchange_release(c, reusable);
     memset(x, 0, sizeof *x);
     x->route = -1;
     c->requests++;
@@ -208,7 +208,7 @@ void tg__client_respond(struct cconn *c, int status, const char *headers, const 
     /* The connection can carry on only if the client's request was read to its end. */
     bool consumed = x->req_done || x->req_body == TG_HTTP_BODY_NONE;
     bool keep = c->state == C_EXCHANGE && consumed && x->client_keepalive && !c->close_after;
-    exchange_release(c, false);
+    tg__client_exchange_release(c, false);
     if (!keep)
         c->close_after = true;
     tg_buf_release(&c->out, &c->w->bufs);
@@ -501,8 +501,10 @@ static void client_timeout(struct tg_timer *t)
             c->close_after = true;
             tg__client_error(c, 408, "request body timeout");
         } else if (!c->x.resp_head_done) {
-            c->x.cause = TG_CAUSE_UPSTREAM_TIMEOUT;
-            tg__client_error(c, 504, "upstream timeout");
+            if (!tg__cache_fallback(c, TG_CAUSE_UPSTREAM_TIMEOUT)) {
+                c->x.cause = TG_CAUSE_UPSTREAM_TIMEOUT;
+                tg__client_error(c, 504, "upstream timeout");
+            }
         } else {
             tg__client_close(c); /* response body stalled */
             return;

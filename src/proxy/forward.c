@@ -58,6 +58,8 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_RATE_LIMITED_IP] = "rate_limited_ip",
     [TG_CAUSE_RATE_LIMITED_ROUTE] = "rate_limited_route",
     [TG_CAUSE_CONCURRENCY] = "concurrency_limit",
+    [TG_CAUSE_CACHE_FALLBACK] = "cache_fallback",
+    [TG_CAUSE_ONLY_IF_CACHED] = "only_if_cached",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -131,6 +133,8 @@ static void connect_next(struct cconn *c, const struct wk_server *avoid)
     struct exchange *x = &c->x;
     struct wk_server *srv = tg__balance_pick(c->w, x->ws, x->upstream, now_of(c), avoid);
     if (!srv) {
+        if (tg__cache_fallback(c, TG_CAUSE_NO_SERVER))
+            return;
         x->cause = TG_CAUSE_NO_SERVER;
         tg__client_error(c, 502, cause_msg[x->cause]);
         return;
@@ -291,7 +295,7 @@ void tg__forward_record(struct cconn *c)
         x->retry_held = false;
     }
     uint32_t key = x->endpoint * TG_GATEWAY_METHODS + (uint32_t)x->method;
-    bool server_error = x->cause != TG_CAUSE_OK && x->cause != TG_CAUSE_RETRIED;
+    bool server_error = tg_gateway_cause_is_error((unsigned)x->cause);
     server_error = server_error || x->status >= 500;
     int64_t upstream_us = x->sent_us ? now - x->sent_us : -1;
     if (!c->w->cur->snap->cfg->metrics_enabled)
@@ -393,6 +397,8 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
         connect_next(c, avoid);
         return;
     }
+    if (tg__cache_fallback(c, cause))
+        return;
     x->cause = cause;
     tg__client_error(c, cause == TG_CAUSE_UPSTREAM_TIMEOUT ? 504 : 502, cause_msg[cause]);
 }
@@ -634,6 +640,11 @@ static bool response_head(struct cconn *c, struct uconn *u)
     x->head_us = now_of(c);
     tg__balance_result(x->srv, true, now_of(c) - x->start_us, now_of(c),
                        &x->ws->snap->cfg->upstreams[x->upstream]);
+    /* A 5xx is the upstream failing: with fallback on, a stored answer replaces it (the
+     * head just written to c->out has not been sent). */
+    if (m->status >= 500 && tg__cache_fallback(c, TG_CAUSE_UPSTREAM_BAD))
+        return true;
+    tg__cache_offer(c, m);
     if (m->status == 101) {
         tg__forward_record(c); /* the exchange ends here; the tunnel is not a request */
         c->state = C_TUNNEL;
@@ -785,6 +796,7 @@ static bool pump_response(struct cconn *c, struct uconn *u)
                 x->resp_started = true;
             x->bytes_out += (uint64_t)w;
             if (sent) {
+                tg__cache_fill(c, u->in.data + u->in.head, sent);
                 tg_buf_consume(&u->in, sent);
                 x->resp_ready -= sent;
                 if (x->resp_body == TG_HTTP_BODY_LENGTH)
@@ -799,6 +811,7 @@ static bool pump_response(struct cconn *c, struct uconn *u)
             x->upstream_keepalive = false; /* EOF-delimited, or stray bytes after it */
         if (!x->req_done)
             c->close_after = true; /* answered before the body finished: cannot reuse */
+        tg__cache_response_done(c);
         tg__client_exchange_done(c);
         return true;
     }
@@ -810,21 +823,36 @@ bool tg__forward_step(struct cconn *c)
     struct exchange *x = &c->x;
     struct uconn *u = c->u;
     if (!u) {
-        /* A local response (error page) is being written; then the cycle goes on. */
+        /* A local response (error page, or a cache entry after its head) is being
+         * written; then the cycle goes on. */
         bool progress = false;
-        if (tg_buf_len(&c->out) && c->writable) {
-            long w = send(c->fd, c->out.data + c->out.head, tg_buf_len(&c->out), MSG_NOSIGNAL);
+        uint32_t out_len = tg_buf_len(&c->out);
+        size_t body_left = x->served_len - x->served_off;
+        if ((out_len || body_left) && c->writable) {
+            struct iovec iov[2];
+            int n = 0;
+            if (out_len)
+                iov[n++] = (struct iovec){c->out.data + c->out.head, out_len};
+            if (body_left)
+                iov[n++] = (struct iovec){(void *)(x->served_body + x->served_off), body_left};
+            long w = tg__client_writev(c, iov, n);
             if (w > 0) {
-                tg_buf_consume(&c->out, (uint32_t)w);
+                uint32_t h = (uint64_t)w < out_len ? (uint32_t)w : out_len;
+                tg_buf_consume(&c->out, h);
+                x->served_off += (size_t)w - h;
                 progress = true;
-            } else if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                c->writable = false;
-            } else if (w == -1 && errno != EINTR) {
+                if (x->served) {
+                    x->bytes_out += (uint64_t)w;
+                    arm_deadline(c, now_of(c) + c->w->cur->snap->cfg->idle_timeout_us);
+                }
+            } else if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                if (x->served)
+                    x->cause = TG_CAUSE_CLIENT_ABORT;
                 tg__client_close(c);
                 return false;
             }
         }
-        if (tg_buf_len(&c->out) == 0 && x->resp_done) {
+        if (tg_buf_len(&c->out) == 0 && x->served_off == x->served_len && x->resp_done) {
             tg__client_exchange_done(c);
             return true;
         }

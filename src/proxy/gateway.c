@@ -202,6 +202,7 @@ const struct tg_config *tg_gateway_config(struct tg_gateway *gw)
 
 void tg_gateway_health_attach(struct tg_gateway *gw, struct tg_loop *loop)
 {
+    gw->warm_loop = loop;
     if (!gw->health && tg__health_new(gw, loop, &gw->health) != 0)
         tg_log(TG_LOG_ERROR, "proxy", "health-checks-disabled err=ENOMEM");
     tg__resize_attach(gw, loop);
@@ -237,6 +238,7 @@ void tg_gateway_free(struct tg_gateway *gw)
         tg_io_stop(gw->ctl_loop, &gw->notify_io);
     if (gw->notify_fd != -1)
         close(gw->notify_fd);
+    tg__warm_stop_all(gw);
     tg__health_free(gw->health);
     tg__snapshot_unref(atomic_load(&gw->snap));
     tg_endpoints_free(gw->endpoints);
@@ -419,7 +421,7 @@ const char *tg_gateway_cause_rate_scope(unsigned c)
 bool tg_gateway_cause_is_error(unsigned c)
 {
     return c < TG_CAUSE_COUNT && c != TG_CAUSE_OK && c != TG_CAUSE_RETRIED &&
-           c != TG_CAUSE_CACHE_HIT;
+           c != TG_CAUSE_CACHE_HIT && c != TG_CAUSE_CACHE_FALLBACK;
 }
 
 const char *tg_gateway_trace_endpoint(struct tg_gateway *gw, const struct tg_reqtrace *t,
@@ -485,4 +487,14 @@ unsigned tg_gateway_duration_buckets(struct tg_gateway *gw, int64_t *out, unsign
     for (unsigned i = 0; i < n; i++)
         out[i] = cfg->buckets_us[i];
     return n;
+}
+
+struct tg_cache *tg_gateway_cache(struct tg_gateway *gw)
+{
+    return tg_protect_state_cache_get(gw->protect);
+}
+
+struct tg_cache *tg_gateway_cache_active(struct tg_gateway *gw)
+{
+    return tg_protect_cache(atomic_load(&gw->snap)->protect);
 }

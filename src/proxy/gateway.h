@@ -18,6 +18,7 @@
 #include "metrics/agg.h"
 #include "metrics/trace.h"
 #include "protect/breaker.h"
+#include "protect/cache.h"
 #include "protect/ratelimit.h"
 
 struct tg_gateway;
@@ -115,7 +116,8 @@ const char *tg_gateway_server_name(struct tg_gateway *gw, uint32_t key);
 uint32_t tg_gateway_server_count(struct tg_gateway *gw);
 
 /* Label value of cause code `c` (how a request ended), NULL past the last one. Causes
- * "ok", "retried" and "cache_hit" are successes; the others are errors. */
+ * "ok", "retried", "cache_hit" and "cache_fallback" (a stored answer given instead of a
+ * failing upstream's) are successes; the others are errors. */
 const char *tg_gateway_cause_name(unsigned c);
 bool tg_gateway_cause_is_error(unsigned c);
 /* The rate-limit scope ("global", "client_ip", "route") of a 429 cause, else NULL. */
@@ -205,6 +207,27 @@ struct tg_gateway_ratelimit_info {
 };
 typedef void tg_gateway_ratelimit_fn(const struct tg_gateway_ratelimit_info *r, void *ctx);
 void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn *fn, void *ctx);
+
+/* The response cache: NULL until a configuration turned it on (then it stays, with its
+ * counters, across every later change). The control API purges and trims it directly
+ * (protect/cache.h). */
+struct tg_cache *tg_gateway_cache(struct tg_gateway *gw);
+/* The cache when the running configuration has it on (rules or fallback), else NULL. */
+struct tg_cache *tg_gateway_cache_active(struct tg_gateway *gw);
+
+/* Warming one path ("/api/products?page=1"): unless the cache already holds an entry
+ * that stays fresh for `min_fresh_us` more, a GET of it goes through the gateway's own
+ * listener (asynchronously, on the control loop given to tg_gateway_health_attach), and
+ * the proxy stores its answer as it would any other. Returns one of the values below, or
+ * -EBUSY with TG_GATEWAY_WARM_MAX fetches under way, -EAGAIN before the control loop is
+ * attached, -errno when the fetch could not start. */
+#define TG_GATEWAY_WARM_MAX 256
+enum {
+    TG_GATEWAY_WARM_STARTED = 0,
+    TG_GATEWAY_WARM_FRESH = 1,      /* a fresh entry is there: nothing to do */
+    TG_GATEWAY_WARM_NOT_CACHED = 2, /* no cache rule matches and fallback is off */
+};
+int tg_gateway_cache_warm(struct tg_gateway *gw, const char *path, int64_t min_fresh_us);
 
 /* Calls `fn` for every worker serving now, ids 0..n-1 (racy reads of per-worker
  * counters; the accept queue is read from the kernel, one getsockopt per worker). Workers

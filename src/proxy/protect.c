@@ -105,6 +105,37 @@ static int build_rules(const struct tg_config *cfg, struct tg_protect_state *st,
     return 0;
 }
 
+/* Whether the cache has anything to do: a budget, and rules to serve or fallback. */
+static bool cache_on(const struct tg_config *cfg)
+{
+    return cfg->cache.max_bytes && (cfg->cache.nrules || cfg->fallback.enabled);
+}
+
+/* The cache of the state, with the limits of `cfg`, when it is on. When it is off its
+ * entries are dropped (those not being written out), so that turning it on again cannot
+ * serve answers that writes made while it was off have outdated. */
+static int build_cache(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
+                       struct tg_cache **out, struct tg_errbuf *eb)
+{
+    *out = NULL;
+    if (!cache_on(cfg)) {
+        struct tg_cache *old = tg_protect_state_cache_get(st);
+        if (old)
+            tg_cache_trim(old, now_us, 0);
+        return 0;
+    }
+    /* An object limit above the budget means "as large as the budget". */
+    struct tg_cache_limits lim = {
+        .max_bytes = (size_t)cfg->cache.max_bytes,
+        .max_object_bytes = (size_t)(cfg->cache.max_object_bytes < cfg->cache.max_bytes
+                                         ? cfg->cache.max_object_bytes
+                                         : cfg->cache.max_bytes),
+    };
+    if (!(*out = tg_protect_state_cache(st, &lim, eb)))
+        return TG_ECONFIG;
+    return 0;
+}
+
 int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
                       struct tg_protect_chain **out, struct tg_errbuf *eb)
 {
@@ -190,6 +221,14 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     lp.hard_limit = cfg->concurrency.hard_limit;
     lp.soft_limit = cfg->concurrency.soft_limit;
     lp.queue_timeout_us = (int64_t)cfg->concurrency.queue_timeout_ms * 1000;
+    struct tg_cache *cache = NULL;
+    struct tg_protect_cache_rule crules[TG_CFG_MAX_CACHE_RULES];
+    for (uint32_t i = 0; i < cfg->cache.nrules; i++)
+        crules[i] = (struct tg_protect_cache_rule){cfg->cache.rules[i].path_glob,
+                                                    (int64_t)cfg->cache.rules[i].ttl_seconds *
+                                                        1000000};
+    if (rc == 0)
+        rc = build_cache(cfg, st, now_us, &cache, eb);
     if (rc == 0) {
         struct tg_protect_params p = {
             .upstream_limits = ul,
@@ -209,6 +248,12 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
             .route_breakers = rb,
             .nroutes = cfg->nroutes,
             .upstream_names = unames,
+            .cache = cache,
+            .cache_rules = crules,
+            .ncache_rules = cfg->cache.nrules,
+            .fallback_max_age_us = cfg->fallback.enabled
+                                       ? (int64_t)cfg->fallback.cache_ttl * 1000000
+                                       : 0,
         };
         if (tg_protect_chain_new(&p, out) != 0)
             rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
@@ -247,6 +292,12 @@ static enum tg_cause cause_of(enum tg_protect_cause pc)
         return TG_CAUSE_CONCURRENCY;
     case TG_PCAUSE_SHED:
         return TG_CAUSE_SHED;
+    case TG_PCAUSE_CACHE_HIT:
+        return TG_CAUSE_CACHE_HIT;
+    case TG_PCAUSE_CACHE_FALLBACK:
+        return TG_CAUSE_CACHE_FALLBACK;
+    case TG_PCAUSE_ONLY_IF_CACHED:
+        return TG_CAUSE_ONLY_IF_CACHED;
     case TG_PCAUSE_NONE:
         break;
     }
@@ -268,6 +319,12 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
                 xff[nxff++] = (struct tg_clientip_field){h->value.p, h->value.len};
         }
     }
+    /* GET and HEAD as the cache sees them, when a cache is on. */
+    struct tg_cache_field cf[TG_HTTP_MAX_HEADERS];
+    struct tg_cache_req crq;
+    bool cacheable = (req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD) && cache_on(cfg);
+    if (cacheable)
+        tg__cache_req(req, &crq, cf, TG_HTTP_MAX_HEADERS);
     struct tg_protect_facts f = {
         .now_us = tg_loop_now_us(c->w->loop),
         .route = x->route,
@@ -280,6 +337,7 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
         .nxff = nxff,
         .tier = x->route >= 0 ? (enum tg_conclimit_tier)cfg->routes[x->route].tier
                               : TG_CONCLIMIT_STANDARD,
+        .cache_req = cacheable ? &crq : NULL,
     };
     if (exempt(cfg, x->route)) {
         x->pticket.breaker = NULL;
@@ -296,6 +354,10 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
     tg_buf_consume(&c->in, req->head_len);
     if (req->body != TG_HTTP_BODY_NONE)
         c->close_after = true;
+    if (v.kind == TG_PROTECT_CACHED) {
+        tg__cache_serve(c, &v.hit, false, x->cause);
+        return true;
+    }
     tg__client_respond(c, v.status, v.headers, "application/json", v.body, v.body_len);
     return true;
 }
@@ -305,14 +367,18 @@ void tg__protect_outcome(struct cconn *c, int64_t now_us)
     struct exchange *x = &c->x;
     if (!x->pticket.breaker && !x->pticket.limit)
         return;
-    bool no_server = x->cause == TG_CAUSE_NO_SERVER;
+    /* An answer fallback gave hides the upstream's failure from the status and cause;
+     * the breaker must still see it. */
+    enum tg_cause why = x->upstream_cause != TG_CAUSE_OK ? x->upstream_cause : x->cause;
+    bool no_server = why == TG_CAUSE_NO_SERVER;
     if (!x->dispatch_us && !no_server) {
         tg_protect_cancel(&x->pticket);
         return;
     }
-    bool failed = no_server || x->cause == TG_CAUSE_UPSTREAM_CONNECT ||
-                  x->cause == TG_CAUSE_UPSTREAM_TIMEOUT || x->cause == TG_CAUSE_UPSTREAM_RESET ||
-                  x->cause == TG_CAUSE_UPSTREAM_BAD || x->status >= 500;
+    bool failed = no_server || why == TG_CAUSE_UPSTREAM_CONNECT ||
+                  why == TG_CAUSE_UPSTREAM_TIMEOUT || why == TG_CAUSE_UPSTREAM_RESET ||
+                  why == TG_CAUSE_UPSTREAM_BAD || x->status >= 500 ||
+                  x->cause == TG_CAUSE_CACHE_FALLBACK;
     tg_protect_observe(&x->pticket, now_us, failed, now_us - x->start_us);
 }
 

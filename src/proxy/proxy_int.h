@@ -131,6 +131,7 @@ struct wk_snap {
 };
 
 struct tg_gateway;
+struct warm;
 
 struct tg_worker {
     struct tg_gateway *gw;
@@ -172,6 +173,7 @@ struct tg_worker {
     char *alog;          /* access-log buffer (NULL without an access log) */
     uint32_t alog_len;
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
+    struct tg_http_msg scratch_req; /* the upstream request head re-read for the cache */
 };
 
 uint64_t tg__worker_rand(struct tg_worker *w);
@@ -230,6 +232,10 @@ struct tg_gateway {
     struct tg_health *health;
     struct tg_aging *aging; /* control thread: removal of idle endpoints */
     struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
+    /* Cache warming (warm.c): fetches under way on the control loop. */
+    struct tg_loop *warm_loop; /* the control loop, once attached */
+    struct warm *warms;
+    uint32_t nwarms;
 };
 
 /* Every worker with a struct still: those serving, then those retiring. Control thread. */
@@ -255,6 +261,8 @@ void tg__resize_reap(struct tg_gateway *gw);
  * worker (takes `h`); wake the control thread. */
 void tg__resize_handoff(struct tg_gateway *gw, struct tg_handoff *h);
 void tg__resize_notify(struct tg_gateway *gw);
+/* warm.c: ends the warming fetches under way (gateway free). */
+void tg__warm_stop_all(struct tg_gateway *gw);
 
 /* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
 struct tg_aging;
@@ -313,6 +321,10 @@ enum tg_cause {
     TG_CAUSE_RATE_LIMITED_ROUTE, /* 429: a per-route rate limit */
     TG_CAUSE_CONCURRENCY,        /* 503: the upstream's concurrency limit (SHED: over the
                                   * soft limit, a sheddable route) */
+    /* Answered from the response cache instead of the upstream, which failed (connect,
+     * reset, 5xx, timeout, no server) or whose breaker is open (CACHE_HIT: fresh). */
+    TG_CAUSE_CACHE_FALLBACK,
+    TG_CAUSE_ONLY_IF_CACHED, /* 504: only-if-cached, and the cache has nothing usable */
     TG_CAUSE_COUNT,
 };
 
@@ -378,6 +390,17 @@ struct exchange {
     /* Timing for the metrics (loop clock, µs; 0 = did not happen) and byte counts. */
     int64_t dispatch_us, connected_us, sent_us, head_us;
     struct tg_protect_ticket pticket; /* what the outcome report owes the chain */
+    /* The response cache (cache.c). `fill` receives a response being stored while it
+     * streams to the client (`fill_chunk` strips chunked framing from the copy);
+     * `served` is an entry being written to the client instead, held by its reference
+     * until the last byte is out. `upstream_cause` keeps why the upstream failed when
+     * fallback answered, for the breaker's outcome report. */
+    struct tg_cache_fill fill;
+    struct tg_http_chunked fill_chunk;
+    struct tg_cache_entry *served;
+    const char *served_body;
+    size_t served_len, served_off;
+    enum tg_cause upstream_cause;
     bool retry_held; /* a retry's place in the upstream's retry budget is taken */
     bool new_conn;
     bool recorded;
@@ -460,6 +483,9 @@ int64_t tg__protect_cut_us(const struct tg_config *cfg, int route, uint32_t upst
 
 void tg__client_respond(struct cconn *c, int status, const char *headers, const char *ctype,
                         const char *body, size_t blen);
+/* Ends the exchange's hold on its upstream connection, snapshot view, cache entry and
+ * fill (an unfinished fill is dropped). */
+void tg__client_exchange_release(struct cconn *c, bool upstream_reusable);
 void tg__client_exchange_done(struct cconn *c);
 int tg__client_read(struct cconn *c);
 void tg__client_arm_deadline(struct cconn *c, int64_t due_us);
@@ -474,6 +500,29 @@ bool tg__forward_step(struct cconn *c);
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
 void tg__forward_record(struct cconn *c);
 bool tg__tunnel_step(struct cconn *c);
+
+/* cache.c: the proxy's side of the response cache (protect/cache.h). */
+/* The request as the cache sees it, from a parsed head; `f` has room for `cap` fields. */
+void tg__cache_req(const struct tg_http_msg *m, struct tg_cache_req *rq, struct tg_cache_field *f,
+                   uint32_t cap);
+/* Answers the exchange with the entry of `hit` (takes its reference): the stored head,
+ * Content-Length, Age (and Warning when stale), then the body, written from the entry
+ * with no copy (forward.c). `cause` labels the request. */
+void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, bool revalidation_failed,
+                     enum tg_cause cause);
+/* The upstream failed with `cause` and nothing reached the client: true if fallback
+ * answered from the cache instead (then the exchange is being answered). */
+bool tg__cache_fallback(struct cconn *c, enum tg_cause cause);
+/* The response head `m` arrived: offers it to the cache when the chain said so. */
+void tg__cache_offer(struct cconn *c, const struct tg_http_msg *m);
+/* `n` response bytes at `p` (as forwarded: with chunked framing unless dechunked) reached
+ * the client: copied into the open fill. */
+void tg__cache_fill(struct cconn *c, const char *p, size_t n);
+/* The response reached the client whole: commits the fill, or for a write answered
+ * below 400, purges the entries of its path (RFC 9111 §4.4). */
+void tg__cache_response_done(struct cconn *c);
+/* Drops the exchange's fill and gives back its served entry. */
+void tg__cache_exchange_end(struct cconn *c);
 
 /* observe.c: traces and the access log for one finished request */
 void tg__observe(struct cconn *c, const struct tg_reqsample *smp, uint32_t key);
