@@ -400,9 +400,7 @@ void tg_protect_retry(const struct tg_protect_chain *ch, uint32_t upstream,
     tg_retry_end(r, &ch->rp, t, now_us, rnd, d);
 }
 
-void tg_protect_retry_end(const struct tg_protect_chain *ch, uint32_t upstream)
+struct tg_retry *tg_protect_retry_of(const struct tg_protect_chain *ch, uint32_t upstream)
 {
-    struct tg_retry *r = upstream < ch->nupstreams ? ch->uret[upstream] : NULL;
-    if (r)
-        tg_retry_cancel(r);
+    return upstream < ch->nupstreams ? ch->uret[upstream] : NULL;
 }

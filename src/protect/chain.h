@@ -167,12 +167,14 @@ void tg_protect_cancel(struct tg_protect_ticket *t);
 
 /* A try of a request to `upstream` ended in a failure the proxy could retry: whether to
  * try again (max_attempts, the retry budget), with the retry's budget place taken on
- * TG_RETRY_AGAIN. `*held` tells tg_protect_retry_end there is a place to give back. */
+ * TG_RETRY_AGAIN (see tg_protect_retry_of). */
 void tg_protect_retry(const struct tg_protect_chain *ch, uint32_t upstream,
                       const struct tg_retry_try *t, int64_t now_us, uint64_t rnd,
                       struct tg_retry_decision *d);
-/* A retry that was granted has ended (any outcome, or it never started). */
-void tg_protect_retry_end(const struct tg_protect_chain *ch, uint32_t upstream);
+/* The retry budget of `upstream` (NULL: none): a granted retry gives its place back with
+ * tg_retry_cancel on it when the retry ends another way than through tg_protect_retry.
+ * It lives in the state registry, so it may be kept beyond this chain. */
+struct tg_retry *tg_protect_retry_of(const struct tg_protect_chain *ch, uint32_t upstream);
 
 /* True when a request of `route` (-1: none) to `upstream` meets an enabled breaker; the
  * proxy then cuts the call at the breaker's timeout. */

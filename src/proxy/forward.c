@@ -290,9 +290,9 @@ void tg__forward_record(struct cconn *c)
     tg__protect_outcome(c, now);
     if (x->retry_held) {
         /* The retry in progress ended another way (an answer, a late failure, the client
-         * leaving): its budget place goes back. */
-        tg_protect_retry_end(x->ws->snap->protect, x->upstream);
-        x->retry_held = false;
+         * leaving, the deadline): its budget place goes back. */
+        tg_retry_cancel(x->retry_held);
+        x->retry_held = NULL;
     }
     uint32_t key = x->endpoint * TG_GATEWAY_METHODS + (uint32_t)x->method;
     bool server_error = tg_gateway_cause_is_error((unsigned)x->cause);
@@ -336,13 +336,15 @@ static bool retry_decide(struct cconn *c, enum tg_cause cause, bool other)
     struct tg_retry_decision d;
     tg_protect_retry(x->ws->snap->protect, x->upstream, &t, now_of(c), tg__worker_rand(c->w),
                      &d);
-    x->retry_held = d.verdict == TG_RETRY_AGAIN;
+    x->retry_held = d.verdict == TG_RETRY_AGAIN
+                        ? tg_protect_retry_of(x->ws->snap->protect, x->upstream)
+                        : NULL;
     if (x->retry_held && (!other || d.delay_us > 0)) {
         /* No server to go to, or a backoff (not offered: base_delay_ms is 0). */
-        tg_protect_retry_end(x->ws->snap->protect, x->upstream);
-        x->retry_held = false;
+        tg_retry_cancel(x->retry_held);
+        x->retry_held = NULL;
     }
-    return x->retry_held;
+    return x->retry_held != NULL;
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
@@ -382,7 +384,7 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
     bool other = retry && tg__balance_any(x->ws, x->upstream, now_of(c), avoid);
     /* The retry protection decides: retries.max_attempts, and the budget that keeps
      * retries from multiplying the load on a failing upstream. */
-    if (retry || x->retry_held)
+    if (retry || x->retry_held != NULL)
         retry = retry_decide(c, cause, other) && other;
     if (retry) {
         /* Back to "nothing sent": the head goes out again, and body bytes that were only

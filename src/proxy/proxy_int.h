@@ -401,7 +401,10 @@ struct exchange {
     const char *served_body;
     size_t served_len, served_off;
     enum tg_cause upstream_cause;
-    bool retry_held; /* a retry's place in the upstream's retry budget is taken */
+    /* The retry budget a granted retry holds a place in (NULL: none). The budget lives in
+     * the gateway's protection state, not in the snapshot, so it outlives the view the
+     * exchange gives back when it answers early. */
+    struct tg_retry *retry_held;
     bool new_conn;
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
