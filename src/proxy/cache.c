@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The proxy's side of the response cache (protect/cache.h; ADR 0004): answering from an
+/* The proxy's side of the response cache (protect/cache.h; ADR 0005): answering from an
  * entry, storing a response while it streams to the client, falling back to a stored
  * answer when the upstream fails, and purging what a write changed. The chain decides
  * at admission whether a request is answered from the cache or may fill it (the ticket's
