@@ -35,4 +35,9 @@ void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
 struct tg_text;
 void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw);
 
+/* Appends the store's families to a /metrics answer: its file and write-ahead log sizes,
+ * audit rows, overrides, commits and failed writes. */
+struct tg_store;
+void tg_admin_prom_store(struct tg_admin_resp *r, struct tg_store *store);
+
 #endif

@@ -4,10 +4,13 @@
  * and table, and the response cache (the runbooks grep cache_hit_rate). Breakers and limits the running configuration no longer enables keep their
  * state but leave the exposition, so their series go stale. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "admin/prom.h"
 #include "admin/text.h"
 #include "proxy/gateway.h"
+#include "store/store.h"
 
 static void family(struct tg_text *t, const char *name, const char *type, const char *help)
 {
@@ -146,4 +149,38 @@ void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
     family(t, "tailguard_rate_limit_evictions_live_total", "counter",
            "Per-client entries a rate limit's full table gave up while they still mattered.");
     tg_gateway_foreach_ratelimit(gw, on_limit, &r);
+}
+
+void tg_admin_prom_store(struct tg_admin_resp *r, struct tg_store *store)
+{
+    struct tg_store_stats st;
+    tg_store_stats(store, &st);
+    char add[1400];
+    int n = snprintf(
+        add, sizeof add,
+        "# HELP tailguard_store_file_bytes Size of the store's database file.\n"
+        "# TYPE tailguard_store_file_bytes gauge\ntailguard_store_file_bytes %lld\n"
+        "# HELP tailguard_store_wal_bytes Size of the store's write-ahead log.\n"
+        "# TYPE tailguard_store_wal_bytes gauge\ntailguard_store_wal_bytes %lld\n"
+        "# HELP tailguard_store_audit_rows Rows in the audit log.\n"
+        "# TYPE tailguard_store_audit_rows gauge\ntailguard_store_audit_rows %lld\n"
+        "# HELP tailguard_store_overrides Control-API overrides in force.\n"
+        "# TYPE tailguard_store_overrides gauge\ntailguard_store_overrides %lld\n"
+        "# HELP tailguard_store_commits_total Store write transactions that reached the disk.\n"
+        "# TYPE tailguard_store_commits_total counter\ntailguard_store_commits_total %llu\n"
+        "# HELP tailguard_store_write_errors_total Store writes that failed and were rolled "
+        "back.\n"
+        "# TYPE tailguard_store_write_errors_total counter\n"
+        "tailguard_store_write_errors_total %llu\n",
+        (long long)st.file_bytes, (long long)st.wal_bytes, (long long)st.audit_rows,
+        (long long)st.overrides, (unsigned long long)st.commits_total,
+        (unsigned long long)st.write_errors_total);
+    if (n <= 0 || (size_t)n >= sizeof add)
+        return;
+    char *b = realloc(r->body, r->body_len + (size_t)n + 1);
+    if (!b)
+        return;
+    memcpy(b + r->body_len, add, (size_t)n + 1);
+    r->body = b;
+    r->body_len += (size_t)n;
 }
