@@ -126,6 +126,24 @@ int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *a
 static const char *const per_names[] = {"global", "client_ip", "route", NULL};
 static const char *const rule_key_names[] = {"global", "ip", NULL};
 
+/* Reads list `node` of at most `max` items, calling `item(w, node_i, i, arg)` for each
+ * with the key path naming it ("rate_limit.rules[2]"); stops at the first error. */
+typedef int list_item_fn(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg);
+
+static int read_list(struct tg_config_walk *w, yaml_node_t *node, size_t max, list_item_fn *item,
+                     void *arg)
+{
+    yaml_node_item_t *items;
+    size_t n;
+    int rc = tg_config__walk_seq(w, node, max, &items, &n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t mark = tg_config__walk_push_index(w, i);
+        rc = item(w, tg_config__walk_node(w, items[i]), i, arg);
+        tg_config__walk_pop(w, mark);
+    }
+    return rc;
+}
+
 static int read_rule(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_rl_rule *r)
 {
     int key = 1;
@@ -146,22 +164,20 @@ static int read_rule(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_
     return rc;
 }
 
-static int read_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+static int rule_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg)
 {
     struct tg_cfg_ratelimit *rl = arg;
-    yaml_node_item_t *items;
-    size_t n;
-    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_RL_RULES, &items, &n);
-    rl->nrules = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t mark = tg_config__walk_push_index(w, i);
-        memset(&rl->rules[i], 0, sizeof rl->rules[i]);
-        rc = read_rule(w, tg_config__walk_node(w, items[i]), &rl->rules[i]);
-        tg_config__walk_pop(w, mark);
-        if (rc == 0)
-            rl->nrules++;
-    }
+    memset(&rl->rules[i], 0, sizeof rl->rules[i]);
+    int rc = read_rule(w, item, &rl->rules[i]);
+    if (rc == 0)
+        rl->nrules++;
     return rc;
+}
+
+static int read_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    ((struct tg_cfg_ratelimit *)arg)->nrules = 0;
+    return read_list(w, node, TG_CFG_MAX_RL_RULES, rule_item, arg);
 }
 
 /* "10.0.0.0/8", "::1", "fd00::/8": an address alone is a /32 or /128. */
@@ -198,28 +214,25 @@ static int parse_cidr(const char *s, struct tg_cfg_cidr *c)
     return -1;
 }
 
-static int read_trusted(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+static int trusted_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg)
 {
     struct tg_cfg_ratelimit *rl = arg;
-    yaml_node_item_t *items;
-    size_t n;
-    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_TRUSTED, &items, &n);
-    rl->ntrusted = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        yaml_node_t *item = tg_config__walk_node(w, items[i]);
-        size_t mark = tg_config__walk_push_index(w, i);
-        const char *s;
-        rc = tg_config__walk_scalar(w, item, "an address or network such as 10.0.0.0/8", &s);
-        if (rc == 0 && parse_cidr(s, &rl->trusted[i]) != 0)
-            rc = tg_config__walk_err(w, item,
-                                     "bad network \"%s\" (use an address or a CIDR such as "
-                                     "10.0.0.0/8 or fd00::/8)",
-                                     s);
-        tg_config__walk_pop(w, mark);
-        if (rc == 0)
-            rl->ntrusted++;
-    }
+    const char *s;
+    int rc = tg_config__walk_scalar(w, item, "an address or network such as 10.0.0.0/8", &s);
+    if (rc == 0 && parse_cidr(s, &rl->trusted[i]) != 0)
+        rc = tg_config__walk_err(w, item,
+                                 "bad network \"%s\" (use an address or a CIDR such as "
+                                 "10.0.0.0/8 or fd00::/8)",
+                                 s);
+    if (rc == 0)
+        rl->ntrusted++;
     return rc;
+}
+
+static int read_trusted(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    ((struct tg_cfg_ratelimit *)arg)->ntrusted = 0;
+    return read_list(w, node, TG_CFG_MAX_TRUSTED, trusted_item, arg);
 }
 
 int tg_config__read_ratelimit(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -255,27 +268,25 @@ int tg_config__read_ratelimit(struct tg_config_walk *w, yaml_node_t *node, void 
     return rc;
 }
 
-static int read_feature_list(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+static int feature_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg)
 {
     struct tg_cfg_features *ft = arg;
-    yaml_node_item_t *items;
-    size_t n;
-    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_FEATURES, &items, &n);
-    ft->ndisabled = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t mark = tg_config__walk_push_index(w, i);
-        struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_NAME,
-                                    .out = ft->disabled[ft->ndisabled],
-                                    .cap = sizeof ft->disabled[0]};
-        rc = tg_config__walk_value(w, tg_config__walk_node(w, items[i]), &f);
-        tg_config__walk_pop(w, mark);
-        bool dup = false;
-        for (uint32_t j = 0; rc == 0 && j < ft->ndisabled; j++)
-            dup |= strcmp(ft->disabled[j], ft->disabled[ft->ndisabled]) == 0;
-        if (rc == 0 && !dup)
-            ft->ndisabled++;
-    }
+    (void)i;
+    struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_NAME,
+                                .out = ft->disabled[ft->ndisabled], .cap = sizeof ft->disabled[0]};
+    int rc = tg_config__walk_value(w, item, &f);
+    bool dup = false;
+    for (uint32_t j = 0; rc == 0 && j < ft->ndisabled; j++)
+        dup |= strcmp(ft->disabled[j], ft->disabled[ft->ndisabled]) == 0;
+    if (rc == 0 && !dup)
+        ft->ndisabled++;
     return rc;
+}
+
+static int read_feature_list(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    ((struct tg_cfg_features *)arg)->ndisabled = 0;
+    return read_list(w, node, TG_CFG_MAX_FEATURES, feature_item, arg);
 }
 
 int tg_config__read_features(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -297,31 +308,29 @@ int tg_config__read_fallback(struct tg_config_walk *w, yaml_node_t *node, void *
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
 
-static int read_cache_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+static int cache_rule_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg)
 {
     struct tg_cfg_cache *c = arg;
-    yaml_node_item_t *items;
-    size_t n;
-    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_CACHE_RULES, &items, &n);
-    c->nrules = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct tg_cfg_cache_rule *r = &c->rules[i];
-        memset(r, 0, sizeof *r);
-        struct tg_config_field f[] = {
-            {.key = "path_glob", .kind = TG_CONFIG_K_STR, .out = r->path_glob,
-             .cap = sizeof r->path_glob, .required = true},
-            {.key = "ttl_seconds", .kind = TG_CONFIG_K_U32, .out = &r->ttl_seconds, .min = 1,
-             .max = 365 * 86400, .required = true},
-        };
-        size_t mark = tg_config__walk_push_index(w, i);
-        rc = tg_config__walk_map(w, tg_config__walk_node(w, items[i]), f, NFIELDS(f));
-        if (rc == 0 && r->path_glob[0] != '/')
-            rc = tg_config__walk_err(w, f[0].node, "path_glob must start with \"/\"");
-        tg_config__walk_pop(w, mark);
-        if (rc == 0)
-            c->nrules++;
-    }
+    struct tg_cfg_cache_rule *r = &c->rules[i];
+    memset(r, 0, sizeof *r);
+    struct tg_config_field f[] = {
+        {.key = "path_glob", .kind = TG_CONFIG_K_STR, .out = r->path_glob,
+         .cap = sizeof r->path_glob, .required = true},
+        {.key = "ttl_seconds", .kind = TG_CONFIG_K_U32, .out = &r->ttl_seconds, .min = 1,
+         .max = 365 * 86400, .required = true},
+    };
+    int rc = tg_config__walk_map(w, item, f, NFIELDS(f));
+    if (rc == 0 && r->path_glob[0] != '/')
+        rc = tg_config__walk_err(w, f[0].node, "path_glob must start with \"/\"");
+    if (rc == 0)
+        c->nrules++;
     return rc;
+}
+
+static int read_cache_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    ((struct tg_cfg_cache *)arg)->nrules = 0;
+    return read_list(w, node, TG_CFG_MAX_CACHE_RULES, cache_rule_item, arg);
 }
 
 int tg_config__read_cache(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -337,24 +346,23 @@ int tg_config__read_cache(struct tg_config_walk *w, yaml_node_t *node, void *arg
     return tg_config__walk_map(w, node, f, NFIELDS(f));
 }
 
-static int read_statuses(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+static int status_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg)
 {
     struct tg_cfg_retries *r = arg;
-    yaml_node_item_t *items;
-    size_t n;
-    int rc = tg_config__walk_seq(w, node, TG_CFG_MAX_RETRY_STATUSES, &items, &n);
-    r->nstatuses = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        uint32_t v = 0;
-        struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_U32, .out = &v, .min = 500,
-                                    .max = 599};
-        size_t mark = tg_config__walk_push_index(w, i);
-        rc = tg_config__walk_value(w, tg_config__walk_node(w, items[i]), &f);
-        tg_config__walk_pop(w, mark);
-        if (rc == 0)
-            r->statuses[r->nstatuses++] = (uint16_t)v;
-    }
+    uint32_t v = 0;
+    struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_U32, .out = &v, .min = 500,
+                                .max = 599};
+    (void)i;
+    int rc = tg_config__walk_value(w, item, &f);
+    if (rc == 0)
+        r->statuses[r->nstatuses++] = (uint16_t)v;
     return rc;
+}
+
+static int read_statuses(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    ((struct tg_cfg_retries *)arg)->nstatuses = 0;
+    return read_list(w, node, TG_CFG_MAX_RETRY_STATUSES, status_item, arg);
 }
 
 int tg_config__read_retries(struct tg_config_walk *w, yaml_node_t *node, void *arg)

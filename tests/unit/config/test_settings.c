@@ -93,6 +93,19 @@ static void test_errors_name_the_key(void)
     TG_EXPECT_EQ(apply(c, "circuit_breaker.enabled", "true, \"timeout_ms\": 1"), TG_ECONFIG);
     TG_EXPECT_EQ(apply(c, "circuit_breaker.enabled\": true, \"x", "1"), TG_ENOTFOUND);
     TG_EXPECT_EQ(apply(c, "circuit_breaker.enabled", ""), TG_ECONFIG);
+    /* Lists: each item is judged, and the message names its index. */
+    TG_EXPECT_EQ(apply(c, "rate_limit.trusted_proxies", "[\"10.0.0.0/8\", \"10.0.0.1/33\"]"),
+                 TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "rate_limit.trusted_proxies[1]: bad network") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "cache.rules", "[{\"path_glob\": \"api\", \"ttl_seconds\": 5}]"),
+                 TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "cache.rules[0]: path_glob must start") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "rate_limit.rules", "[{\"path_prefix\": \"/a\"}]"), TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "rate_limit.rules[0]: missing required key") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "features.disabled", "[\"a\", \"b\", \"a\"]"), 0);
+    TG_EXPECT_EQ(c->features.ndisabled, 2); /* duplicates fold */
+    TG_EXPECT_EQ(apply(c, "retries.statuses", "[502, 499]"), TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "retries.statuses[1]: 499 is out of range") == eb.msg);
     TG_EXPECT_EQ(c->breaker.timeout_ms, 5000);
     /* Settings bound to what is built at start. */
     TG_EXPECT_EQ(apply(c, "tracing.buffer", "64"), TG_ERESTART);
