@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "admin/procmem.h"
 #include "admin/query.h"
@@ -46,13 +45,8 @@ static const struct put_op put_ops[] = {
 
 static const struct tg_str *header(const struct tg_http_msg *m, const char *name)
 {
-    size_t n = strlen(name);
-    for (uint32_t i = 0; i < m->nheaders; i++) {
-        const struct tg_http_header *h = &m->headers[i];
-        if (h->name.len == n && strncasecmp(h->name.p, name, n) == 0)
-            return &h->value;
-    }
-    return NULL;
+    int i = tg_http1_find_header(m, name);
+    return i < 0 ? NULL : &m->headers[i].value;
 }
 
 /* Equal strings in time that depends only on the length of the presented one. */
@@ -635,12 +629,8 @@ static int audit_row(void *vout, const struct tg_store_audit *row)
                           row->actor, "action", row->action, "target",
                           row->target ? row->target : "", "result",
                           row->result ? row->result : "ok", "time", "");
-    time_t t = (time_t)(row->ts_us / 1000000);
-    struct tm tm;
-    char buf[40];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_object_set_new(o, "time", json_string(buf));
+    char at[32];
+    json_object_set_new(o, "time", json_string(tg_clock_iso(row->ts_us, at, sizeof at)));
     json_object_set_new(o, "old", row->old_json ? json_loads(row->old_json, JSON_DECODE_ANY, NULL)
                                                 : json_null());
     json_object_set_new(o, "new", row->new_json ? json_loads(row->new_json, JSON_DECODE_ANY, NULL)

@@ -36,10 +36,6 @@ static const double duration_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1,
 static const char *const phases[TG_PHASE_COUNT] = {"queue", "connect", "upstream_first_byte",
                                                    "transfer"};
 
-static void family(struct tg_text *t, const char *name, const char *type, const char *help)
-{
-    tg_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 static void labels_ep(struct tg_text *t, struct tg_gateway *gw, uint32_t key)
 {
@@ -87,7 +83,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
     struct tg_magg *a = tg_gateway_metrics(gw);
     uint32_t nkeys = tg_magg_nkeys(a);
 
-    family(t, "http_requests_total", "counter", "Requests answered, by endpoint, method and status.");
+    tg_text_family(t, "http_requests_total", "counter", "Requests answered, by endpoint, method and status.");
     for (uint32_t k = 0; k < nkeys; k++) {
         const struct tg_reqstats *s = tg_magg_total(a, k);
         if (!s)
@@ -110,7 +106,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
     if (nb == 0)
         for (; nb < NBOUNDS; nb++)
             bounds_us[nb] = (int64_t)(duration_bounds_s[nb] * 1e6 + 0.5);
-    family(t, "http_request_duration_seconds", "histogram",
+    tg_text_family(t, "http_request_duration_seconds", "histogram",
            "Request duration at the gateway, from the request head to the last response byte.");
     for (uint32_t k = 0; k < nkeys; k++) {
         const struct tg_reqstats *s = tg_magg_total(a, k);
@@ -134,7 +130,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         tg_text_printf(t, "} %llu\n", (unsigned long long)s->latency.count);
     }
 
-    family(t, "http_request_errors_total", "counter",
+    tg_text_family(t, "http_request_errors_total", "counter",
            "Requests that failed at or behind the gateway, by endpoint, method and cause.");
     for (uint32_t k = 0; k < nkeys; k++) {
         const struct tg_reqstats *s = tg_magg_total(a, k);
@@ -150,7 +146,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
-    family(t, "rate_limit_hits_total", "counter",
+    tg_text_family(t, "rate_limit_hits_total", "counter",
            "Requests refused with 429 by a rate limit, by endpoint, method and scope "
            "(global, client_ip, route).");
     for (uint32_t k = 0; k < nkeys; k++) {
@@ -165,7 +161,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
-    family(t, "tailguard_request_causes_total", "counter",
+    tg_text_family(t, "tailguard_request_causes_total", "counter",
            "How requests ended (Envoy-style response flags), by endpoint, method and cause.");
     for (uint32_t k = 0; k < nkeys; k++) {
         const struct tg_reqstats *s = tg_magg_total(a, k);
@@ -179,7 +175,7 @@ static void request_families(struct tg_text *t, struct tg_gateway *gw)
         }
     }
 
-    family(t, "tailguard_request_phase_seconds", "histogram",
+    tg_text_family(t, "tailguard_request_phase_seconds", "histogram",
            "Where request time went: gateway queue, upstream connect, upstream time to first "
            "byte, transfer.");
     for (uint32_t k = 0; k < nkeys; k++) {
@@ -383,11 +379,11 @@ static void on_service(const struct tg_gateway_server_info *s, void *vctx)
 
 static void histogram_families(struct tg_text *t, struct tg_gateway *gw)
 {
-    family(t, "upstream_request_duration_seconds", "histogram",
+    tg_text_family(t, "upstream_request_duration_seconds", "histogram",
            "Upstream time per request, from the request sent to the response complete.");
     struct srv_ctx c = {gw, NULL, t};
     tg_gateway_foreach_server(gw, on_server_hist, &c);
-    family(t, "external_api_duration_seconds", "histogram",
+    tg_text_family(t, "external_api_duration_seconds", "histogram",
            "Time spent in each upstream service (all its servers), per request.");
     struct svc_ctx sc = {.gw = gw, .t = t};
     tg_gateway_foreach_server(gw, on_service, &sc);
@@ -513,7 +509,7 @@ static void put_text(void *ctx, const char *s, size_t n)
 }
 
 void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
-                           struct tg_registry *reg, int64_t start_wall_us,
+                           struct tg_store *store, struct tg_registry *reg, int64_t start_wall_us,
                            const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
                            struct tg_admin_resp *r)
 {
@@ -527,6 +523,8 @@ void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
     request_families(&t, gw);
     histogram_families(&t, gw);
     tg_admin_prom_protect(&t, gw);
+    if (store)
+        tg_admin_prom_store(&t, store);
     tg_registry_expose(reg, put_text, &t);
     if (t.oom) {
         tg_text_free(&t);

@@ -22,22 +22,24 @@ struct tg_admin_reload {
     uint32_t restart_pending; /* settings the applied file changes that wait for a restart */
 };
 
+struct tg_store;
+struct tg_text;
+
 /* Writes the exposition into `r`: the request families from the gateway's aggregate,
  * then the counters and gauges kept in `reg` (refreshed here), with the control thread's
- * task figures when `ctl` is not NULL. `start_wall_us` is the process start (wall clock);
- * `admin` the admin listener's own counters. Control thread. */
+ * task figures when `ctl` is not NULL and the store's when `store` is not NULL.
+ * `start_wall_us` is the process start (wall clock); `admin` the admin listener's own
+ * counters. Control thread. */
 void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
-                           struct tg_registry *reg, int64_t start_wall_us,
+                           struct tg_store *store, struct tg_registry *reg, int64_t start_wall_us,
                            const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
                            struct tg_admin_resp *r);
 
-/* The protections' families (prom_protect.c): circuit breakers and rate limiters. */
-struct tg_text;
+/* The protections' families (prom_protect.c): circuit breakers, rate limiters, cache. */
 void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw);
 
-/* Appends the store's families to a /metrics answer: its file and write-ahead log sizes,
- * audit rows, overrides, commits and failed writes. */
-struct tg_store;
-void tg_admin_prom_store(struct tg_admin_resp *r, struct tg_store *store);
+/* The store's families (prom_protect.c): its file and write-ahead log sizes, audit rows,
+ * overrides, commits and failed writes. */
+void tg_admin_prom_store(struct tg_text *t, struct tg_store *store);
 
 #endif

@@ -12,10 +12,6 @@
 #include "proxy/gateway.h"
 #include "store/store.h"
 
-static void family(struct tg_text *t, const char *name, const char *type, const char *help)
-{
-    tg_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 static void labels(struct tg_text *t, const struct tg_gateway_breaker_info *b)
 {
@@ -83,7 +79,7 @@ static void on_limit(const struct tg_gateway_ratelimit_info *r, void *vctx)
 static void one(struct tg_text *t, const char *name, const char *type, const char *help,
                 double v)
 {
-    family(t, name, type, help);
+    tg_text_family(t, name, type, help);
     tg_text_printf(t, "%s %.17g\n", name, v);
 }
 
@@ -114,7 +110,7 @@ static void cache_metrics(struct tg_text *t, struct tg_gateway *gw)
         "Entries dropped past their retention by POST /api/v1/system/gc.", (double)st.expired);
     one(t, "tailguard_cache_purged_total", "counter", "Entries removed by purges.",
         (double)st.purged);
-    family(t, "tailguard_cache_declined_total", "counter", "Responses not stored, by reason.");
+    tg_text_family(t, "tailguard_cache_declined_total", "counter", "Responses not stored, by reason.");
     for (int d = TG_CACHE_DECLINE_NONE + 1; d < TG_CACHE_DECLINE__COUNT; d++)
         tg_text_printf(t, "tailguard_cache_declined_total{reason=\"%s\"} %llu\n",
                        tg_cache_decline_name((enum tg_cache_decline)d),
@@ -130,57 +126,40 @@ void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
 {
     cache_metrics(t, gw);
     struct bctx c = {t, P_STATE};
-    family(t, "circuit_breaker_state", "gauge",
+    tg_text_family(t, "circuit_breaker_state", "gauge",
            "Circuit breaker state: 0 closed, 1 open, 2 half-open.");
     tg_gateway_foreach_breaker(gw, on_breaker, &c);
-    family(t, "circuit_breaker_transitions_total", "counter",
+    tg_text_family(t, "circuit_breaker_transitions_total", "counter",
            "Circuit breaker state changes, by the state entered.");
     c.pass = P_TRANSITIONS;
     tg_gateway_foreach_breaker(gw, on_breaker, &c);
-    family(t, "circuit_breaker_rejected_total", "counter",
+    tg_text_family(t, "circuit_breaker_rejected_total", "counter",
            "Requests a circuit breaker refused (open, or half-open with its probes busy).");
     c.pass = P_REJECTED;
     tg_gateway_foreach_breaker(gw, on_breaker, &c);
     struct rctx r = {t, 0};
-    family(t, "tailguard_rate_limit_decisions_limited_total", "counter",
+    tg_text_family(t, "tailguard_rate_limit_decisions_limited_total", "counter",
            "Requests each rate limit found over its limit, dry-run decisions included.");
     tg_gateway_foreach_ratelimit(gw, on_limit, &r);
     r.pass = 1;
-    family(t, "tailguard_rate_limit_evictions_live_total", "counter",
+    tg_text_family(t, "tailguard_rate_limit_evictions_live_total", "counter",
            "Per-client entries a rate limit's full table gave up while they still mattered.");
     tg_gateway_foreach_ratelimit(gw, on_limit, &r);
 }
 
-void tg_admin_prom_store(struct tg_admin_resp *r, struct tg_store *store)
+void tg_admin_prom_store(struct tg_text *t, struct tg_store *store)
 {
     struct tg_store_stats st;
     tg_store_stats(store, &st);
-    char add[1400];
-    int n = snprintf(
-        add, sizeof add,
-        "# HELP tailguard_store_file_bytes Size of the store's database file.\n"
-        "# TYPE tailguard_store_file_bytes gauge\ntailguard_store_file_bytes %lld\n"
-        "# HELP tailguard_store_wal_bytes Size of the store's write-ahead log.\n"
-        "# TYPE tailguard_store_wal_bytes gauge\ntailguard_store_wal_bytes %lld\n"
-        "# HELP tailguard_store_audit_rows Rows in the audit log.\n"
-        "# TYPE tailguard_store_audit_rows gauge\ntailguard_store_audit_rows %lld\n"
-        "# HELP tailguard_store_overrides Control-API overrides in force.\n"
-        "# TYPE tailguard_store_overrides gauge\ntailguard_store_overrides %lld\n"
-        "# HELP tailguard_store_commits_total Store write transactions that reached the disk.\n"
-        "# TYPE tailguard_store_commits_total counter\ntailguard_store_commits_total %llu\n"
-        "# HELP tailguard_store_write_errors_total Store writes that failed and were rolled "
-        "back.\n"
-        "# TYPE tailguard_store_write_errors_total counter\n"
-        "tailguard_store_write_errors_total %llu\n",
-        (long long)st.file_bytes, (long long)st.wal_bytes, (long long)st.audit_rows,
-        (long long)st.overrides, (unsigned long long)st.commits_total,
-        (unsigned long long)st.write_errors_total);
-    if (n <= 0 || (size_t)n >= sizeof add)
-        return;
-    char *b = realloc(r->body, r->body_len + (size_t)n + 1);
-    if (!b)
-        return;
-    memcpy(b + r->body_len, add, (size_t)n + 1);
-    r->body = b;
-    r->body_len += (size_t)n;
+    one(t, "tailguard_store_file_bytes", "gauge", "Size of the store's database file.",
+        (double)st.file_bytes);
+    one(t, "tailguard_store_wal_bytes", "gauge", "Size of the store's write-ahead log.",
+        (double)st.wal_bytes);
+    one(t, "tailguard_store_audit_rows", "gauge", "Rows in the audit log.", (double)st.audit_rows);
+    one(t, "tailguard_store_overrides", "gauge", "Control-API overrides in force.",
+        (double)st.overrides);
+    one(t, "tailguard_store_commits_total", "counter",
+        "Store write transactions that reached the disk.", (double)st.commits_total);
+    one(t, "tailguard_store_write_errors_total", "counter",
+        "Store writes that failed and were rolled back.", (double)st.write_errors_total);
 }

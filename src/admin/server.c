@@ -52,9 +52,8 @@ static void prom_metrics(struct tg_admin *a, struct tg_admin_resp *resp)
 {
     struct tg_hsrv_stats hs;
     tg_admin_server_stats(a, &hs);
-    tg_admin_prom_metrics(a->gw, a->ctl, a->reg, a->start_wall_us, &a->reload, &hs, resp);
-    if (resp->status == 200 && a->rt)
-        tg_admin_prom_store(resp, tg_runtime_store(a->rt));
+    tg_admin_prom_metrics(a->gw, a->ctl, a->rt ? tg_runtime_store(a->rt) : NULL, a->reg,
+                          a->start_wall_us, &a->reload, &hs, resp);
 }
 
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,

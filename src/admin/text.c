@@ -85,3 +85,8 @@ void tg_text_free(struct tg_text *t)
     t->p = NULL;
     t->len = t->cap = 0;
 }
+
+void tg_text_family(struct tg_text *t, const char *name, const char *type, const char *help)
+{
+    tg_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}

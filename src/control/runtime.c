@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/override.h"
 
@@ -66,25 +66,6 @@ static long ovlist_find(const struct ovlist *l, const char *key)
     return -1;
 }
 
-/* Appends (the newest last); an existing entry for the key is removed first. */
-static void ovlist_put(struct ovlist *l, const char *key, const char *json, const char *by,
-                       int64_t at)
-{
-    long i = ovlist_find(l, key);
-    if (i >= 0) {
-        free(l->v[i].key);
-        free(l->v[i].json);
-        free(l->v[i].set_by);
-        memmove(&l->v[i], &l->v[i + 1], (l->n - (size_t)i - 1) * sizeof *l->v);
-        l->n--;
-    }
-    struct override *nv = realloc(l->v, (l->n + 1) * sizeof *l->v);
-    if (!nv)
-        abort();
-    l->v = nv;
-    l->v[l->n++] = (struct override){xstrdup(key), xstrdup(json), xstrdup(by), at};
-}
-
 static void ovlist_del(struct ovlist *l, const char *key)
 {
     long i = ovlist_find(l, key);
@@ -97,18 +78,23 @@ static void ovlist_del(struct ovlist *l, const char *key)
     l->n--;
 }
 
+/* Appends (the newest last); an existing entry for the key is removed first. */
+static void ovlist_put(struct ovlist *l, const char *key, const char *json, const char *by,
+                       int64_t at)
+{
+    ovlist_del(l, key);
+    struct override *nv = realloc(l->v, (l->n + 1) * sizeof *l->v);
+    if (!nv)
+        abort();
+    l->v = nv;
+    l->v[l->n++] = (struct override){xstrdup(key), xstrdup(json), xstrdup(by), at};
+}
+
 static void ovlist_copy(struct ovlist *dst, const struct ovlist *src)
 {
     memset(dst, 0, sizeof *dst);
     for (size_t i = 0; i < src->n; i++)
         ovlist_put(dst, src->v[i].key, src->v[i].json, src->v[i].set_by, src->v[i].set_at_us);
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Builds from `base`: overrides `ovs` (those failing are skipped and logged), then the
@@ -308,7 +294,7 @@ int tg_runtime_change(struct tg_runtime *rt, const struct tg_runtime_set *sets, 
         abort();
     for (size_t i = 0; i < n; i++)
         ss[i] = (struct tg_store_set){sets[i].key, sets[i].json};
-    int64_t now = wall_us();
+    int64_t now = tg_clock_wall_us();
     struct tg_store_audit row = {
         .ts_us = now,
         .actor = who->actor,
@@ -342,15 +328,6 @@ const char *tg_runtime_layer_name(enum tg_runtime_layer l)
     return (unsigned)l <= TG_LAYER_FLAG ? names[l] : "?";
 }
 
-static json_t *iso_time(int64_t wall_us)
-{
-    time_t t = (time_t)(wall_us / 1000000);
-    struct tm tm;
-    char buf[40];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(buf);
-}
 
 struct settings_ctx {
     const struct tg_runtime *rt;
@@ -373,7 +350,9 @@ static void add_setting(const struct tg_config_setting *s, void *vctx)
         json_object_set_new(o, "needs_restart", json_string(s->why));
     if (layer == TG_LAYER_OVERRIDE) {
         json_object_set_new(o, "set_by", json_string(c->rt->ovs.v[ov].set_by));
-        json_object_set_new(o, "set_at", iso_time(c->rt->ovs.v[ov].set_at_us));
+        char at[32];
+        json_object_set_new(o, "set_at",
+                            json_string(tg_clock_iso(c->rt->ovs.v[ov].set_at_us, at, sizeof at)));
     }
     json_array_append_new(c->out, o);
 }

@@ -3,6 +3,7 @@
 #ifndef TG_CORE_CLOCK_H
 #define TG_CORE_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Monotonic microseconds (vDSO, no syscall on x86-64 Linux). */
@@ -10,5 +11,9 @@ int64_t tg_clock_mono_us(void);
 
 /* Wall-clock microseconds since the Unix epoch. */
 int64_t tg_clock_wall_us(void);
+
+/* Formats wall-clock microseconds as UTC "2026-11-30T06:51:35Z" into buf[0..cap) (21
+ * bytes suffice); returns buf. */
+const char *tg_clock_iso(int64_t wall_us, char *buf, size_t cap);
 
 #endif

@@ -303,19 +303,28 @@ bool tg_cache_http_date(const char *s, size_t n, int64_t *unix_s)
 
 /* ---- facts ---------------------------------------------------------------------------- */
 
+/* The next member of the comma-separated list v[0..n) from *i, whitespace trimmed, into
+ * [*start, *end) (possibly empty); false at the end of the list. */
+static bool next_member(const char *v, size_t n, size_t *i, size_t *start, size_t *end)
+{
+    while (*i < n && (is_ows(v[*i]) || v[*i] == ','))
+        (*i)++;
+    if (*i >= n)
+        return false;
+    *start = *i;
+    while (*i < n && v[*i] != ',')
+        (*i)++;
+    *end = *i;
+    while (*end > *start && is_ows(v[*end - 1]))
+        (*end)--;
+    return true;
+}
+
 /* True if the comma-separated list v[0..n) has the token `lower` (case-insensitive). */
 static bool list_has(const char *v, size_t n, const char *lower)
 {
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (is_ows(v[i]) || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && is_ows(v[end - 1]))
-            end--;
+    size_t i = 0, start, end;
+    while (next_member(v, n, &i, &start, &end)) {
         if (ieq(v + start, end - start, lower))
             return true;
     }
@@ -347,16 +356,8 @@ void tg_cache_req_facts(const struct tg_cache_field *f, uint32_t n, struct tg_ca
  * request, so it counts as "*". */
 static void parse_vary(struct tg_cache_resp_facts *rs, const char *v, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (is_ows(v[i]) || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && is_ows(v[end - 1]))
-            end--;
+    size_t i = 0, start, end;
+    while (next_member(v, n, &i, &start, &end)) {
         if (end == start)
             continue;
         bool token = true;

@@ -136,6 +136,19 @@ static int build_cache(const struct tg_config *cfg, struct tg_protect_state *st,
     return 0;
 }
 
+/* The breaker "<kind>/<name>" from the state registry, with `c` applied. */
+static int breaker_for(struct tg_protect_state *st, const char *kind, const char *name,
+                       const struct tg_cfg_breaker *c, int64_t now_us, struct tg_breaker **out,
+                       struct tg_errbuf *eb)
+{
+    struct tg_breaker_params p;
+    breaker_params(c, &p);
+    char key[96];
+    snprintf(key, sizeof key, "%s/%s", kind, name);
+    *out = tg_protect_state_breaker(st, key, &p, now_us, eb);
+    return *out ? 0 : TG_ECONFIG;
+}
+
 int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
                       struct tg_protect_chain **out, struct tg_errbuf *eb)
 {
@@ -166,25 +179,13 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     for (uint32_t i = 0; rc == 0 && i < cfg->nupstreams; i++) {
         const struct tg_cfg_upstream *u = &cfg->upstreams[i];
         unames[i] = u->name;
-        if (!u->breaker.enabled || strcmp(u->name, "tailguard-admin") == 0)
-            continue;
-        struct tg_breaker_params p;
-        breaker_params(&u->breaker, &p);
-        char name[96];
-        snprintf(name, sizeof name, "upstream/%s", u->name);
-        if (!(ub[i] = tg_protect_state_breaker(st, name, &p, now_us, eb)))
-            rc = TG_ECONFIG;
+        if (u->breaker.enabled && strcmp(u->name, "tailguard-admin") != 0)
+            rc = breaker_for(st, "upstream", u->name, &u->breaker, now_us, &ub[i], eb);
     }
     for (uint32_t i = 0; rc == 0 && i < cfg->nroutes; i++) {
         const struct tg_cfg_route *r = &cfg->routes[i];
-        if (!r->own_breaker || !r->breaker.enabled || exempt(cfg, (int)i))
-            continue;
-        struct tg_breaker_params p;
-        breaker_params(&r->breaker, &p);
-        char name[96];
-        snprintf(name, sizeof name, "route/%s", r->name);
-        if (!(rb[i] = tg_protect_state_breaker(st, name, &p, now_us, eb)))
-            rc = TG_ECONFIG;
+        if (r->own_breaker && r->breaker.enabled && !exempt(cfg, (int)i))
+            rc = breaker_for(st, "route", r->name, &r->breaker, now_us, &rb[i], eb);
     }
     struct tg_conclimit **ul = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *ul);
     if (!ul && rc == 0)
