@@ -37,15 +37,21 @@ static void add_server(const struct tg_gateway_server_info *s, void *ctx)
     json_t *arr = ctx;
     bool probed = s->last_check_wall_us != 0;
     const char *state = !s->healthy ? "down" : s->ejected ? "ejected" : "up";
-    json_array_append_new(
-        arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}", "upstream",
-                       s->upstream, "server", s->address, "state", state, "healthy", s->healthy,
-                       "ejected", s->ejected, "active_checks", s->checked, "weight", s->weight,
-                       "in_flight", s->inflight, "last_check_ms_ago",
-                       probed ? json_integer((tg_clock_wall_us() - s->last_check_wall_us) / 1000)
-                              : json_null(),
-                       "check_latency_ms", ms_or_null(s->last_check_latency_us, probed),
-                       "last_error", s->last_error ? json_string(s->last_error) : json_null()));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}", "upstream", s->upstream,
+        "server", s->address, "state", state, "healthy", s->healthy, "ejected", s->ejected,
+        "active_checks", s->checked, "weight", s->weight, "in_flight", s->inflight,
+        "last_check_ms_ago",
+        probed ? json_integer((tg_clock_wall_us() - s->last_check_wall_us) / 1000) : json_null(),
+        "check_latency_ms", ms_or_null(s->last_check_latency_us, probed), "last_error",
+        s->last_error ? json_string(s->last_error) : json_null());
+    /* Passive ejection's view: how long it stays out, how often it was, its ramp. */
+    json_object_set_new(o, "ejected_for_ms", json_integer(s->ejected_for_us / 1000));
+    json_object_set_new(o, "times_ejected", json_integer(s->times_ejected));
+    json_object_set_new(o, "weight_ratio", json_real(s->weight_permille / 1000.0));
+    json_object_set_new(o, "latency_ewma_ms",
+                        ms_or_null(s->latency_ewma_us, s->latency_samples != 0));
+    json_array_append_new(arr, o);
 }
 
 static void add_worker(const struct tg_gateway_worker_info *w, void *ctx)

@@ -209,7 +209,7 @@ static void service_labels(struct tg_text *t, const void *ctx)
 /* The scrape-time families that are plain counters and gauges, kept in the series
  * registry (created on the first scrape, refreshed on each). */
 struct gauges {
-    struct tg_family *up, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
+    struct tg_family *up, *ejected, *weight, *ewma, *inflight, *errors, *active, *cpu, *rss, *vsize, *fds, *max_fds,
         *start, *build, *endpoints, *dropped, *accept_errors, *refused, *reload_ok, *reload_ts,
         *restart_pending, *accept_queue, *admin_conns, *admin_conn_results, *admin_refusals,
         *admin_requests, *admin_closes, *admin_accept_errors, *task_runs, *task_overruns,
@@ -233,6 +233,15 @@ static int define(struct tg_registry *reg, struct gauges *g)
         size_t n;
     } defs[] = {
         {&g->up, "upstream_server_up", "1 when the server takes traffic (healthy, not ejected).",
+         TG_METRIC_GAUGE, srv, 2},
+        {&g->ejected, "tailguard_upstream_server_ejected",
+         "1 while passive ejection keeps the server out of rotation.", TG_METRIC_GAUGE, srv, 2},
+        {&g->weight, "tailguard_upstream_server_weight_ratio",
+         "Share of its configured weight the server gets: below 1 during a slow start.",
+         TG_METRIC_GAUGE, srv, 2},
+        {&g->ewma, "tailguard_upstream_server_latency_ewma_seconds",
+         "The server's time to response head, averaged over its last responses (what "
+         "passive ejection compares with its peers).",
          TG_METRIC_GAUGE, srv, 2},
         {&g->inflight, "upstream_server_in_flight", "Requests in flight to the server.",
          TG_METRIC_GAUGE, srv, 2},
@@ -332,6 +341,10 @@ static void on_server(const struct tg_gateway_server_info *s, void *vctx)
     const char *const labels[] = {s->upstream, s->address};
     const struct tg_srvstats *st = tg_magg_server_total(tg_gateway_metrics(c->gw), s->key);
     tg_family_set(c->g->up, labels, s->healthy && !s->ejected);
+    tg_family_set(c->g->ejected, labels, s->ejected);
+    tg_family_set(c->g->weight, labels, s->weight_permille / 1000.0);
+    if (s->latency_samples) /* none yet, or judged afresh after an ejection */
+        tg_family_set(c->g->ewma, labels, (double)s->latency_ewma_us / 1e6);
     tg_family_set(c->g->inflight, labels, s->inflight);
     tg_family_set(c->g->errors, labels, st ? (double)st->errors : 0);
 }
@@ -458,6 +471,9 @@ static void refresh(struct tg_gateway *gw, const struct tg_control *ctl, struct 
     tg_family_set(g->restart_pending, NULL, rl->restart_pending);
     /* Servers come and go with reloads: rebuild their series each time. */
     tg_family_clear(g->up);
+    tg_family_clear(g->ejected);
+    tg_family_clear(g->weight);
+    tg_family_clear(g->ewma);
     tg_family_clear(g->inflight);
     tg_family_clear(g->errors);
     struct srv_ctx c = {gw, g, NULL};

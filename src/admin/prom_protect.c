@@ -122,9 +122,50 @@ static void cache_metrics(struct tg_text *t, struct tg_gateway *gw)
         (double)st.max_bytes);
 }
 
+/* Passive ejection per upstream: one pass per family, as the exposition format wants
+ * each family's samples together. */
+static void on_outlier(const struct tg_gateway_outlier_info *o, void *vctx)
+{
+    struct rctx *c = vctx;
+    if (c->pass == 0) {
+        for (int r = 0; r < TG_OUTLIER_R_COUNT; r++) {
+            tg_text_put(c->t, "tailguard_outlier_ejections_total{upstream=\"", 44);
+            tg_text_label_value(c->t, o->upstream);
+            tg_text_printf(c->t, "\",reason=\"%s\"} %llu\n",
+                           tg_outlier_reason_name((enum tg_outlier_reason)r),
+                           (unsigned long long)o->stats.ejections_total[r]);
+        }
+        return;
+    }
+    tg_text_put(c->t, c->pass == 1 ? "tailguard_outlier_ejected_servers{upstream=\""
+                                   : "tailguard_outlier_ejections_refused_total{upstream=\"",
+                c->pass == 1 ? 44 : 52);
+    tg_text_label_value(c->t, o->upstream);
+    tg_text_printf(c->t, "\"} %llu\n",
+                   (unsigned long long)(c->pass == 1 ? o->stats.ejected_now
+                                                     : o->stats.cap_refused_total));
+}
+
+static void outlier_metrics(struct tg_text *t, struct tg_gateway *gw)
+{
+    struct rctx c = {t, 0};
+    tg_text_family(t, "tailguard_outlier_ejections_total", "counter",
+                   "Servers taken out of rotation by passive ejection, by reason.");
+    tg_gateway_foreach_outlier(gw, on_outlier, &c);
+    c.pass = 1;
+    tg_text_family(t, "tailguard_outlier_ejected_servers", "gauge",
+                   "Servers of the upstream out of rotation now.");
+    tg_gateway_foreach_outlier(gw, on_outlier, &c);
+    c.pass = 2;
+    tg_text_family(t, "tailguard_outlier_ejections_refused_total", "counter",
+                   "Ejections due but refused by passive.max_ejection_percent.");
+    tg_gateway_foreach_outlier(gw, on_outlier, &c);
+}
+
 void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
 {
     cache_metrics(t, gw);
+    outlier_metrics(t, gw);
     struct bctx c = {t, P_STATE};
     tg_text_family(t, "circuit_breaker_state", "gauge",
            "Circuit breaker state: 0 closed, 1 open, 2 half-open.");

@@ -78,8 +78,17 @@ void tg_config__upstream_defaults(struct tg_cfg_upstream *u)
     u->health.timeout_us = 1 * TG_US_PER_S;
     u->health.rise = 2;
     u->health.fall = 3;
-    u->passive.failures = 5;
-    u->passive.eject_us = 30 * TG_US_PER_S;
+    u->passive = (struct tg_cfg_passive){
+        .failures = 5,
+        .eject_us = 30 * TG_US_PER_S,
+        .max_eject_us = 300 * TG_US_PER_S,
+        .max_ejection_percent = 50,
+        .latency_factor = 3,
+        .latency_min_excess_us = 5 * TG_US_PER_MS,
+        .latency_min_samples = 20,
+        .slow_start_us = 30 * TG_US_PER_S,
+        .slow_start_min_percent = 10,
+    };
 }
 
 void tg_config__route_defaults(struct tg_cfg_route *r)
@@ -266,6 +275,7 @@ static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
     tg_config__upstream_defaults(u);
     snprintf(u->name, sizeof u->name, "tailguard-admin");
     u->passive.failures = 0; /* never eject our own admin listener */
+    u->passive.latency_factor = 0;
     u->servers = tg_config__xreallocarray(NULL, 1, sizeof *u->servers);
     u->servers[0].addr = a;
     u->servers[0].weight = 1;

@@ -92,9 +92,17 @@ struct tg_cfg_health {
 };
 
 struct tg_cfg_passive {
-    uint32_t failures; /* consecutive connect errors, timeouts or resets (not HTTP 5xx)
-                        * before a server is ejected; 0 = passive ejection off. 5 */
-    int64_t eject_us;  /* how long an ejected server stays out: 30 s */
+    uint32_t failures;        /* errors in a row (connect errors, timeouts, resets, 502/503/504;
+                               * every 5xx with count_5xx) that eject a server; 0 = off. 5 */
+    bool count_5xx;           /* every 5xx counts as an error, not only 502/503/504: false */
+    int64_t eject_us;         /* the first ejection's length: 30 s, growing on repeat */
+    int64_t max_eject_us;     /* the longest ejection: 5 min */
+    uint32_t max_ejection_percent; /* share of an upstream's servers out at once: 50 */
+    double latency_factor;    /* latency EWMA above this × the servers' median ejects; 0 off. 3 */
+    int64_t latency_min_excess_us; /* and at least this far above it: 5 ms */
+    uint32_t latency_min_samples;  /* responses a server needs before it is judged: 20 */
+    int64_t slow_start_us;    /* a returning server's weight ramps over this: 30 s, 0 off */
+    uint32_t slow_start_min_percent; /* the ramp's starting weight: 10 */
 };
 
 struct tg_cfg_upstream {

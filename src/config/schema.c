@@ -278,13 +278,46 @@ static int read_passive(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     struct tg_cfg_passive *p = arg;
     struct tg_config_field f[] = {
         {.key = "failures", .kind = TG_CONFIG_K_U32, .out = &p->failures, .min = 0, .max = 1000},
+        {.key = "count_5xx", .kind = TG_CONFIG_K_BOOL, .out = &p->count_5xx},
         {.key = "eject_time",
          .kind = TG_CONFIG_K_DURATION,
          .out = &p->eject_us,
          .min = MS,
          .max = 24 * HOUR},
+        {.key = "max_eject_time",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &p->max_eject_us,
+         .min = MS,
+         .max = 24 * HOUR},
+        {.key = "max_ejection_percent", .kind = TG_CONFIG_K_U32,
+         .out = &p->max_ejection_percent, .min = 0, .max = 100},
+        {.key = "latency_factor", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_factor,
+         .out = &p->latency_factor},
+        {.key = "latency_min_excess",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &p->latency_min_excess_us,
+         .min = 0,
+         .max = HOUR},
+        {.key = "latency_min_samples", .kind = TG_CONFIG_K_U32, .out = &p->latency_min_samples,
+         .min = 1, .max = 65535},
+        {.key = "slow_start",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &p->slow_start_us,
+         .min = 0,
+         .max = HOUR},
+        {.key = "slow_start_min_percent", .kind = TG_CONFIG_K_U32,
+         .out = &p->slow_start_min_percent, .min = 1, .max = 100},
     };
-    return tg_config__walk_map(w, node, f, NFIELDS(f));
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    /* A factor of 1 or less would eject every server at or above the median. */
+    if (rc == 0 && p->latency_factor != 0 && p->latency_factor <= 1)
+        return tg_config__walk_err(w, f[5].node, "latency_factor must be 0 (off) or above 1");
+    if (rc == 0 && p->max_eject_us < p->eject_us) {
+        if (f[3].node)
+            return tg_config__walk_err(w, f[3].node, "max_eject_time is shorter than eject_time");
+        p->max_eject_us = p->eject_us; /* a long eject_time alone is not an error */
+    }
+    return rc;
 }
 
 /* One entry of `servers:`: "host:port" or {address: "host:port", weight: n}. */

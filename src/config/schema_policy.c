@@ -73,7 +73,7 @@ int tg_config__read_ratio(struct tg_config_walk *w, yaml_node_t *node, void *arg
     return read_number(w, node, arg, 0, 1, "ratio", "a decimal from 0 to 1");
 }
 
-static int read_factor(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+int tg_config__read_factor(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     return read_number(w, node, arg, 0, 1000, "factor", "a decimal from 0 to 1000");
 }
@@ -103,7 +103,7 @@ int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *a
         [TG_BRK_HALF_OPEN] = {.key = "half_open_requests", .kind = TG_CONFIG_K_U32,
                               .out = &b->half_open_requests, .min = 1, .max = 1000},
         [TG_BRK_LATENCY] = {.key = "latency_factor", .kind = TG_CONFIG_K_FUNC,
-                            .fn = read_factor, .out = &b->latency_factor},
+                            .fn = tg_config__read_factor, .out = &b->latency_factor},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     for (unsigned i = 0; i < TG_BRK_KEYS; i++) {

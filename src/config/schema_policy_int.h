@@ -11,6 +11,7 @@
 void tg_config__policy_defaults(struct tg_config *cfg);
 
 tg_config_walk_fn tg_config__read_ratio;       /* double * in 0..1 */
+tg_config_walk_fn tg_config__read_factor;      /* double * in 0..1000 */
 tg_config_walk_fn tg_config__read_breaker;     /* struct tg_cfg_breaker * */
 tg_config_walk_fn tg_config__read_ratelimit;   /* struct tg_cfg_ratelimit * */
 tg_config_walk_fn tg_config__read_features;    /* struct tg_cfg_features * */

@@ -128,6 +128,17 @@ void tg_outlier_carry(struct tg_outlier *dst, uint32_t di, const struct tg_outli
     store32(&d->times, load32(&s->times));
 }
 
+void tg_outlier_carry_totals(struct tg_outlier *dst, const struct tg_outlier *src)
+{
+    for (int r = 0; r < TG_OUTLIER_R_COUNT; r++)
+        atomic_fetch_add_explicit(&dst->ejections[r],
+                                  atomic_load_explicit(&src->ejections[r], memory_order_relaxed),
+                                  memory_order_relaxed);
+    atomic_fetch_add_explicit(&dst->cap_refused,
+                              atomic_load_explicit(&src->cap_refused, memory_order_relaxed),
+                              memory_order_relaxed);
+}
+
 /* Most servers out at once: the share, at least one, never all. */
 static uint32_t max_out(uint32_t n, const struct tg_outlier_params *p)
 {
@@ -295,7 +306,9 @@ void tg_outlier_returned(struct tg_outlier *o, uint32_t i, int64_t now_us)
                                           &s->until, &w, (now_us & ~COUNTED) | (w & COUNTED),
                                           memory_order_relaxed, memory_order_relaxed))
         ;
-    store64(&s->ramp_start_us, now_us);
+    store32(&s->consecutive, 0);
+    /* 0 means "never returned"; a return at time 0 (only in tests) ramps from 1 µs. */
+    store64(&s->ramp_start_us, now_us ? now_us : 1);
 }
 
 bool tg_outlier_usable(const struct tg_outlier *o, uint32_t i, int64_t now_us)
@@ -307,7 +320,7 @@ uint32_t tg_outlier_weight(const struct tg_outlier *o, const struct tg_outlier_p
                            uint32_t i, int64_t now_us)
 {
     int64_t start = load64(&o->srv[i].ramp_start_us);
-    if (p->slow_start_us <= 0 || now_us >= start + p->slow_start_us)
+    if (start == 0 || p->slow_start_us <= 0 || now_us >= start + p->slow_start_us)
         return 1000;
     double min = (p->slow_start_min_pct ? p->slow_start_min_pct : 1) / 100.0;
     double f = now_us > start ? (double)(now_us - start) / (double)p->slow_start_us : 0.0;

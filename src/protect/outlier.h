@@ -94,6 +94,11 @@ void tg_outlier_free(struct tg_outlier *o); /* accepts NULL; nothing may use it 
 void tg_outlier_carry(struct tg_outlier *dst, uint32_t di, const struct tg_outlier *src,
                       uint32_t si);
 
+/* Adds the upstream-wide counters of `src` (ejections by reason, cap refusals) to those
+ * of `dst`, a new snapshot's object for the same upstream, so the counters a user graphs
+ * never go back at a reload. Control thread. */
+void tg_outlier_carry_totals(struct tg_outlier *dst, const struct tg_outlier *src);
+
 /* Records the outcome of a try to server `i`; true if it ejected the server (log it
  * once). Outcomes of a server already out are ignored: they were sent before it left.
  * Any worker; cost: a few relaxed loads and stores on the server's own cache line (a

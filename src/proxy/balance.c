@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Load balancing and passive health. A server is usable when the active checks say it is
- * up and passive ejection has not taken it out. If ejection alone would leave no usable
- * server, ejection is ignored (Envoy's panic mode): sending traffic to a server that
- * recently failed beats failing every request outright. Algorithms:
+ * up and passive ejection (protect/outlier.h: errors in a row, latency far above its
+ * peers) has not taken it out. If ejection alone would leave no usable server, ejection
+ * is ignored (Envoy's panic mode): sending traffic to a server that recently failed beats
+ * failing every request outright. A server back from an ejection (or back up after its
+ * health checks failed) has its weight ramped up over `passive.slow_start`. Algorithms:
  * - round_robin: smooth weighted round robin (nginx's), per worker, no shared state;
  * - least_conn: fewest in-flight requests per unit of weight, counted across workers;
  * - p2c_ewma: two random usable servers, the one with the lower latency EWMA times
@@ -22,13 +24,15 @@ static bool usable(const struct wk_server *s, int64_t now_us, bool ignore_ejecti
 {
     if (!atomic_load_explicit(&s->rt->healthy, memory_order_relaxed))
         return false;
-    return ignore_ejection ||
-           atomic_load_explicit(&s->rt->ejected_until_us, memory_order_relaxed) <= now_us;
+    return ignore_ejection || tg_outlier_usable(s->rt->outlier, s->rt->idx, now_us);
 }
 
-static uint32_t weight_of(const struct wk_server *s)
+/* The configured weight in thousandths, times the slow-start multiplier. */
+static uint32_t weight_of(const struct wk_server *s, int64_t now_us)
 {
-    return s->rt->cfg->weight ? s->rt->cfg->weight : 1;
+    uint32_t w = s->rt->cfg->weight ? s->rt->cfg->weight : 1;
+    uint32_t m = tg_outlier_weight(s->rt->outlier, s->rt->op, s->rt->idx, now_us);
+    return w * (m ? m : 1);
 }
 
 static struct wk_server *pick_rr(struct wk_server *base, uint32_t n, int64_t now,
@@ -40,8 +44,9 @@ static struct wk_server *pick_rr(struct wk_server *base, uint32_t n, int64_t now
         struct wk_server *s = &base[i];
         if (s == avoid || !usable(s, now, panic))
             continue;
-        s->rr_current += (int32_t)weight_of(s);
-        total += (int32_t)weight_of(s);
+        int32_t w = (int32_t)weight_of(s, now);
+        s->rr_current += w;
+        total += w;
         if (!best || s->rr_current > best->rr_current)
             best = s;
     }
@@ -61,7 +66,7 @@ static struct wk_server *pick_least(struct wk_server *base, uint32_t n, int64_t 
         if (s == avoid || !usable(s, now, panic))
             continue;
         int inflight = atomic_load_explicit(&s->rt->inflight, memory_order_relaxed);
-        double score = (inflight + 1.0) / weight_of(s);
+        double score = (inflight + 1.0) / weight_of(s, now);
         if (!best || score < best_score) {
             best = s;
             best_score = score;
@@ -70,9 +75,9 @@ static struct wk_server *pick_least(struct wk_server *base, uint32_t n, int64_t 
     return best;
 }
 
-static double p2c_score(const struct wk_server *s)
+static double p2c_score(const struct wk_server *s, int64_t now_us)
 {
-    return (s->ewma_us + 1.0) * (s->local_inflight + 1.0) / weight_of(s);
+    return (s->ewma_us + 1.0) * (s->local_inflight + 1.0) / weight_of(s, now_us);
 }
 
 static struct wk_server *pick_p2c(struct tg_worker *w, struct wk_server *base, uint32_t n,
@@ -91,7 +96,7 @@ static struct wk_server *pick_p2c(struct tg_worker *w, struct wk_server *base, u
     uint32_t a = (uint32_t)(r % m), b = (uint32_t)((r >> 32) % (m - 1));
     if (b >= a)
         b++;
-    return p2c_score(cand[a]) <= p2c_score(cand[b]) ? cand[a] : cand[b];
+    return p2c_score(cand[a], now) <= p2c_score(cand[b], now) ? cand[a] : cand[b];
 }
 
 struct wk_server *tg__balance_pick(struct tg_worker *w, struct wk_snap *ws, uint32_t upstream,
@@ -131,25 +136,19 @@ bool tg__balance_any(struct wk_snap *ws, uint32_t upstream, int64_t now_us,
     return false;
 }
 
-void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_t now_us,
-                        const struct tg_cfg_upstream *ucfg)
+void tg__balance_result(struct wk_server *s, const struct tg_outlier_result *r, int64_t now_us)
 {
-    double sample = ok ? (double)latency_us : FAIL_PENALTY_US;
+    bool ok = r->kind == TG_OUTLIER_RESPONSE;
+    double sample = ok ? (double)r->latency_us : FAIL_PENALTY_US;
     s->ewma_us = s->ewma_us == 0 ? sample : s->ewma_us + EWMA_ALPHA * (sample - s->ewma_us);
-    if (ok) {
-        if (atomic_load_explicit(&s->rt->consecutive_fails, memory_order_relaxed))
-            atomic_store_explicit(&s->rt->consecutive_fails, 0, memory_order_relaxed);
+    const struct tg_server_rt *rt = s->rt;
+    if (!tg_outlier_observe(rt->outlier, rt->op, rt->idx, now_us, r))
         return;
-    }
-    unsigned f = atomic_fetch_add_explicit(&s->rt->consecutive_fails, 1, memory_order_relaxed) + 1;
-    if (ucfg->passive.failures && f >= ucfg->passive.failures) {
-        atomic_store_explicit(&s->rt->consecutive_fails, 0, memory_order_relaxed);
-        long long was = atomic_exchange_explicit(&s->rt->ejected_until_us,
-                                                 now_us + ucfg->passive.eject_us,
-                                                 memory_order_relaxed);
-        if (was > now_us)
-            return; /* already out (another worker, or panic-mode traffic): log once */
-        tg_log(TG_LOG_WARN, "proxy", "server-ejected upstream=%s server=%s failures=%u eject_ms=%lld",
-               ucfg->name, s->rt->cfg->addr.text, f, (long long)(ucfg->passive.eject_us / 1000));
-    }
+    struct tg_outlier_server_stats st;
+    tg_outlier_read_server(rt->outlier, rt->op, rt->idx, now_us, &st);
+    tg_log(TG_LOG_WARN, "proxy",
+           "server-ejected upstream=%s server=%s reason=consecutive_errors errors=%u "
+           "times=%u eject_ms=%lld",
+           s->ucfg->name, rt->cfg->addr.text, rt->op->consecutive_errors, st.times_ejected,
+           (long long)((st.ejected_until_us - now_us) / 1000));
 }

@@ -353,9 +353,14 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
     struct uconn *u = c->u;
     bool reused = u && u->reused;
     struct wk_server *srv = x->srv;
-    if (srv && cause != TG_CAUSE_UPSTREAM_BAD)
-        tg__balance_result(srv, false, 0, now_of(c),
-                           &x->ws->snap->cfg->upstreams[x->upstream]);
+    if (srv && cause != TG_CAUSE_UPSTREAM_BAD) {
+        struct tg_outlier_result r = {
+            .kind = cause == TG_CAUSE_UPSTREAM_CONNECT   ? TG_OUTLIER_CONNECT
+                    : cause == TG_CAUSE_UPSTREAM_TIMEOUT ? TG_OUTLIER_TIMEOUT
+                                                         : TG_OUTLIER_RESET,
+        };
+        tg__balance_result(srv, &r, now_of(c));
+    }
     if (u) {
         c->u = NULL;
         u->client = NULL;
@@ -640,8 +645,13 @@ static bool response_head(struct cconn *c, struct uconn *u)
     tg_buf_consume(&u->in, (uint32_t)r);
     x->resp_head_done = true;
     x->head_us = now_of(c);
-    tg__balance_result(x->srv, true, now_of(c) - x->start_us, now_of(c),
-                       &x->ws->snap->cfg->upstreams[x->upstream]);
+    /* The server's own time: from the request's last byte sent to the response head. */
+    struct tg_outlier_result res = {
+        .kind = TG_OUTLIER_RESPONSE,
+        .status = m->status,
+        .latency_us = now_of(c) - (x->sent_us ? x->sent_us : x->start_us),
+    };
+    tg__balance_result(x->srv, &res, now_of(c));
     /* A 5xx is the upstream failing: with fallback on, a stored answer replaces it (the
      * head just written to c->out has not been sent). */
     if (m->status >= 500 && tg__cache_fallback(c, TG_CAUSE_UPSTREAM_BAD))

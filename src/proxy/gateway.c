@@ -278,12 +278,19 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
                 .weight = rt->cfg->weight,
                 .healthy = atomic_load_explicit(&rt->healthy, memory_order_relaxed),
                 .checked = ur->cfg->health.enabled,
-                .ejected = atomic_load_explicit(&rt->ejected_until_us, memory_order_relaxed) > now,
+                .ejected = !tg_outlier_usable(rt->outlier, rt->idx, now),
                 .inflight = atomic_load_explicit(&rt->inflight, memory_order_relaxed),
                 .last_check_wall_us = rt->hc_last_wall_us,
                 .last_check_latency_us = rt->hc_last_latency_us,
                 .last_error = rt->hc_last_error,
             };
+            struct tg_outlier_server_stats os;
+            tg_outlier_read_server(rt->outlier, rt->op, rt->idx, now, &os);
+            info.weight_permille = os.weight_permille;
+            info.times_ejected = os.times_ejected;
+            info.ejected_for_us = os.ejected ? os.ejected_until_us - now : 0;
+            info.latency_ewma_us = os.ewma_us;
+            info.latency_samples = os.samples;
             fn(&info, ctx);
         }
     }
@@ -345,6 +352,7 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
     atomic_store_explicit(&gw->live_p99_us, w.count >= 100 ? w.p99_us : 0,
                           memory_order_relaxed);
     tg__protect_feed(gw, now_s * 1000000);
+    tg__protect_sweep_outliers(gw, tg_clock_mono_us());
 }
 
 void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate)

@@ -19,6 +19,7 @@
 #include "metrics/trace.h"
 #include "protect/breaker.h"
 #include "protect/cache.h"
+#include "protect/outlier.h"
 #include "protect/ratelimit.h"
 
 struct tg_gateway;
@@ -161,6 +162,11 @@ struct tg_gateway_server_info {
     bool healthy;              /* active checks say up (always true without checks) */
     bool checked;              /* the upstream has active health checks */
     bool ejected;              /* passive ejection in force now */
+    int64_t ejected_for_us;    /* how much longer it lasts, 0 when not ejected */
+    uint32_t times_ejected;    /* ejections counted toward the next one's length */
+    uint32_t weight_permille;  /* slow-start multiplier of its weight: 1000 outside a ramp */
+    int64_t latency_ewma_us;   /* its time to response head, averaged (ejection's view) */
+    uint32_t latency_samples;  /* responses in that average (saturates at 65535) */
     int inflight;              /* requests in flight to it, all workers */
     int64_t last_check_wall_us; /* 0 = no probe has ended yet */
     int64_t last_check_latency_us;
@@ -170,6 +176,16 @@ typedef void tg_gateway_server_fn(const struct tg_gateway_server_info *s, void *
 
 /* Calls `fn` for every server of every upstream of the current snapshot. */
 void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, void *ctx);
+
+/* Passive ejection of one upstream's servers, as metrics show it. */
+struct tg_gateway_outlier_info {
+    const char *upstream;
+    struct tg_outlier_stats stats;
+};
+typedef void tg_gateway_outlier_fn(const struct tg_gateway_outlier_info *o, void *ctx);
+
+/* Calls `fn` for every upstream of the current snapshot. */
+void tg_gateway_foreach_outlier(struct tg_gateway *gw, tg_gateway_outlier_fn *fn, void *ctx);
 
 struct tg_gateway_worker_info {
     uint32_t id;

@@ -45,17 +45,19 @@ static void probe_timer(struct tg_timer *t);
 /* A server the active checks call healthy is not kept out by passive ejection: the
  * ejection guessed from failed requests that the server was gone, and a passing check is
  * better evidence that it is back (Envoy's successful_active_health_check_uneject_host).
- * Without this a restarted server waits out the whole eject_time. */
-static void readmit(struct probe *p)
+ * Without this a restarted server waits out the whole eject_time. Either way, a server
+ * that comes back (from down, or from an ejection) starts with a slow start. */
+static void readmit(struct probe *p, bool came_up)
 {
     int64_t now = tg_loop_now_us(p->h->loop);
-    long long until = atomic_load_explicit(&p->rt->ejected_until_us, memory_order_relaxed);
-    atomic_store_explicit(&p->rt->consecutive_fails, 0, memory_order_relaxed);
-    if (until <= now)
+    bool ejected = !tg_outlier_usable(p->rt->outlier, p->rt->idx, now);
+    if (!ejected && !came_up)
         return;
-    atomic_store_explicit(&p->rt->ejected_until_us, 0, memory_order_relaxed);
-    tg_log(TG_LOG_INFO, "proxy", "server-readmitted upstream=%s server=%s reason=\"health check\"",
-           p->ucfg->name, p->rt->cfg->addr.text);
+    tg_outlier_returned(p->rt->outlier, p->rt->idx, now);
+    if (ejected)
+        tg_log(TG_LOG_INFO, "proxy",
+               "server-readmitted upstream=%s server=%s reason=\"health check\"", p->ucfg->name,
+               p->rt->cfg->addr.text);
 }
 
 static void probe_end(struct probe *p, bool ok, const char *why)
@@ -74,13 +76,15 @@ static void probe_end(struct probe *p, bool ok, const char *why)
     int was = atomic_load(&p->rt->healthy);
     if (ok) {
         p->rt->hc_fail_run = 0;
+        bool came_up = false;
         if (++p->rt->hc_ok_run >= hc->rise && !was) {
+            came_up = true;
             atomic_store(&p->rt->healthy, 1);
             tg_log(TG_LOG_INFO, "proxy", "server-up upstream=%s server=%s", p->ucfg->name,
                    p->rt->cfg->addr.text);
         }
         if (p->rt->hc_ok_run >= hc->rise)
-            readmit(p);
+            readmit(p, came_up);
     } else {
         p->rt->hc_ok_run = 0;
         if (++p->rt->hc_fail_run >= hc->fall && was) {

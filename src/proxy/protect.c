@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
@@ -454,5 +455,47 @@ void tg__protect_feed(struct tg_gateway *gw, int64_t now_us)
         }
         if (best.count)
             tg_breaker_feed_latency(b, now_us, best.p95_us, best.count);
+    }
+}
+
+/* Once a second: passive ejection's latency rule over each upstream's servers, which also
+ * gives back the places of ejections that ran out. A server it ejects is logged here; an
+ * ejection for errors is logged by the worker that saw the last error. */
+void tg__protect_sweep_outliers(struct tg_gateway *gw, int64_t now_us)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    for (uint32_t u = 0; u < s->cfg->nupstreams; u++) {
+        const struct tg_upstream_rt *ur = &s->ups[u];
+        uint32_t n = ur->cfg->nservers;
+        /* Read before the sweep: an ejection clears the server's average. Ejections of
+         * servers past the 64th of an upstream are in the metrics but not logged one by
+         * one (an upstream that large is better watched through its metrics anyway). */
+        struct tg_outlier_server_stats was[64];
+        for (uint32_t i = 0; i < n && i < 64; i++)
+            tg_outlier_read_server(ur->outlier, &ur->op, i, now_us, &was[i]);
+        if (tg_outlier_sweep(ur->outlier, &ur->op, now_us) == 0)
+            continue;
+        for (uint32_t i = 0; i < n && i < 64; i++) {
+            struct tg_outlier_server_stats st;
+            tg_outlier_read_server(ur->outlier, &ur->op, i, now_us, &st);
+            if (!st.ejected || was[i].ejected)
+                continue;
+            tg_log(TG_LOG_WARN, "proxy",
+                   "server-ejected upstream=%s server=%s reason=latency ewma_ms=%.1f times=%u "
+                   "eject_ms=%lld",
+                   ur->cfg->name, ur->servers[i].cfg->addr.text, (double)was[i].ewma_us / 1000,
+                   st.times_ejected, (long long)((st.ejected_until_us - now_us) / 1000));
+        }
+    }
+}
+
+void tg_gateway_foreach_outlier(struct tg_gateway *gw, tg_gateway_outlier_fn *fn, void *ctx)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    int64_t now = tg_clock_mono_us();
+    for (uint32_t u = 0; u < s->cfg->nupstreams; u++) {
+        struct tg_gateway_outlier_info info = {.upstream = s->ups[u].cfg->name};
+        tg_outlier_read(s->ups[u].outlier, now, &info.stats);
+        fn(&info, ctx);
     }
 }

@@ -36,6 +36,7 @@
 #include "proxy/endpoints.h"
 #include "proxy/route.h"
 #include "protect/chain.h"
+#include "protect/outlier.h"
 #include "protect/state.h"
 
 /* ---------------------------------------------------------------- shared state */
@@ -45,8 +46,10 @@ struct tg_server_rt {
     const struct tg_cfg_server *cfg;
     uint32_t key; /* id in the gateway's server registry ("upstream/address") */
     atomic_int healthy;              /* active health checks: 1 up, 0 down */
-    atomic_llong ejected_until_us;   /* passive ejection, monotonic clock */
-    atomic_uint consecutive_fails;
+    /* Passive ejection and slow start: server `idx` of its upstream's outlier state. */
+    struct tg_outlier *outlier;
+    const struct tg_outlier_params *op;
+    uint32_t idx;
     atomic_int inflight;             /* requests in flight, all workers */
     /* health checker's state (control thread only: the checker writes, admin reads) */
     uint32_t hc_ok_run, hc_fail_run;
@@ -58,6 +61,8 @@ struct tg_server_rt {
 struct tg_upstream_rt {
     const struct tg_cfg_upstream *cfg;
     struct tg_server_rt *servers;
+    struct tg_outlier *outlier; /* passive ejection of its servers, shared by workers */
+    struct tg_outlier_params op;
     uint32_t first_server; /* index of servers[0] in the flattened per-worker array */
 };
 
@@ -479,6 +484,8 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
                       struct tg_protect_chain **out, struct tg_errbuf *eb);
 /* The route breakers' latency rule, fed from the metrics tick. Control thread. */
 void tg__protect_feed(struct tg_gateway *gw, int64_t now_us);
+/* Passive ejection's latency rule and the return of ejected servers. Control thread. */
+void tg__protect_sweep_outliers(struct tg_gateway *gw, int64_t now_us);
 /* Reports the exchange's outcome to the chain, once (from tg__forward_record). */
 void tg__protect_outcome(struct cconn *c, int64_t now_us);
 /* The breaker timeout that cuts calls of this route, 0 when no breaker applies. */
@@ -545,8 +552,9 @@ struct wk_server *tg__balance_pick(struct tg_worker *w, struct wk_snap *ws, uint
                                    int64_t now_us, const struct wk_server *avoid);
 bool tg__balance_any(struct wk_snap *ws, uint32_t upstream, int64_t now_us,
                      const struct wk_server *avoid);
-void tg__balance_result(struct wk_server *s, bool ok, int64_t latency_us, int64_t now_us,
-                        const struct tg_cfg_upstream *ucfg);
+/* How a try to `s` ended: feeds the worker's latency EWMA and passive ejection (the
+ * outlier state), and logs an ejection. */
+void tg__balance_result(struct wk_server *s, const struct tg_outlier_result *r, int64_t now_us);
 
 /* headers.c */
 int tg__headers_request(struct tg_buf *out, const struct tg_http_msg *req, const char *client_ip,

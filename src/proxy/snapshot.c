@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Configuration snapshots: the config plus what is compiled from it (route table) and
- * the shared per-server state (health, ejection, in-flight). Immutable except for those
+ * the shared per-server state (health, passive ejection, in-flight). Immutable except for those
  * relaxed atomics. Freed when the last reference goes (gateway + workers still on it). */
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +14,10 @@ static void snapshot_free(struct tg_snapshot *s)
     if (!s)
         return;
     if (s->ups) {
-        for (uint32_t i = 0; i < s->cfg->nupstreams; i++)
+        for (uint32_t i = 0; i < s->cfg->nupstreams; i++) {
             free(s->ups[i].servers);
+            tg_outlier_free(s->ups[i].outlier);
+        }
         free(s->ups);
     }
     tg_route_table_free(s->routes);
@@ -25,30 +27,54 @@ static void snapshot_free(struct tg_snapshot *s)
     free(s);
 }
 
-/* Carries health over from `prev` for servers with the same upstream name and address,
- * so a reload does not send traffic to a server the checker knows is down. */
-static void inherit_health(struct tg_server_rt *rt, const char *upname,
-                           const struct tg_snapshot *prev)
+/* The upstream of `prev` named `name`, NULL if none. */
+static const struct tg_upstream_rt *prev_upstream(const struct tg_snapshot *prev, const char *name)
 {
-    if (!prev)
+    for (uint32_t u = 0; prev && u < prev->cfg->nupstreams; u++)
+        if (strcmp(prev->ups[u].cfg->name, name) == 0)
+            return &prev->ups[u];
+    return NULL;
+}
+
+/* Carries health and passive ejection over from `pu` (the same upstream in the previous
+ * snapshot) for the server with the same address, so a reload does not send traffic to a
+ * server the checker knows is down, or forget an ejection or a slow start in progress. A
+ * server that is new to a running upstream starts slowly, as one back from an ejection. */
+static void inherit_health(struct tg_upstream_rt *ur, uint32_t i, const struct tg_upstream_rt *pu,
+                           int64_t now_us)
+{
+    struct tg_server_rt *rt = &ur->servers[i];
+    if (!pu)
         return;
-    for (uint32_t u = 0; u < prev->cfg->nupstreams; u++) {
-        const struct tg_upstream_rt *pu = &prev->ups[u];
-        if (strcmp(pu->cfg->name, upname) != 0)
+    for (uint32_t k = 0; k < pu->cfg->nservers; k++) {
+        const struct tg_server_rt *p = &pu->servers[k];
+        if (strcmp(p->cfg->addr.text, rt->cfg->addr.text) != 0)
             continue;
-        for (uint32_t i = 0; i < pu->cfg->nservers; i++) {
-            const struct tg_server_rt *p = &pu->servers[i];
-            if (strcmp(p->cfg->addr.text, rt->cfg->addr.text) != 0)
-                continue;
-            atomic_store(&rt->healthy, atomic_load(&p->healthy));
-            atomic_store(&rt->ejected_until_us, atomic_load(&p->ejected_until_us));
-            rt->hc_ok_run = p->hc_ok_run;
-            rt->hc_fail_run = p->hc_fail_run;
-            rt->hc_last_wall_us = p->hc_last_wall_us;
-            rt->hc_last_latency_us = p->hc_last_latency_us;
-            rt->hc_last_error = p->hc_last_error;
-        }
+        atomic_store(&rt->healthy, atomic_load(&p->healthy));
+        tg_outlier_carry(ur->outlier, i, pu->outlier, k);
+        rt->hc_ok_run = p->hc_ok_run;
+        rt->hc_fail_run = p->hc_fail_run;
+        rt->hc_last_wall_us = p->hc_last_wall_us;
+        rt->hc_last_latency_us = p->hc_last_latency_us;
+        rt->hc_last_error = p->hc_last_error;
+        return;
     }
+    tg_outlier_returned(ur->outlier, i, now_us);
+}
+
+static void outlier_params(const struct tg_cfg_passive *c, struct tg_outlier_params *p)
+{
+    tg_outlier_params_init(p);
+    p->consecutive_errors = c->failures;
+    p->count_5xx = c->count_5xx;
+    p->base_eject_us = c->eject_us;
+    p->max_eject_us = c->max_eject_us;
+    p->max_ejection_pct = c->max_ejection_percent;
+    p->latency_factor = c->latency_factor;
+    p->latency_min_excess_us = c->latency_min_excess_us;
+    p->latency_min_samples = c->latency_min_samples;
+    p->slow_start_us = c->slow_start_us;
+    p->slow_start_min_pct = c->slow_start_min_percent;
 }
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
@@ -86,16 +112,23 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
         ur->cfg = uc;
         ur->first_server = s->nservers_total;
         ur->servers = calloc(uc->nservers ? uc->nservers : 1, sizeof *ur->servers);
-        if (!ur->servers)
+        if (!ur->servers || tg_outlier_new(uc->nservers, &ur->outlier) != 0)
             goto fail;
+        outlier_params(&uc->passive, &ur->op);
+        const struct tg_upstream_rt *pu = prev_upstream(prev, uc->name);
+        if (pu)
+            tg_outlier_carry_totals(ur->outlier, pu->outlier);
         for (uint32_t i = 0; i < uc->nservers; i++) {
             struct tg_server_rt *rt = &ur->servers[i];
             rt->cfg = &uc->servers[i];
             char name[TG_ENDPOINT_NAME_MAX];
             int n = snprintf(name, sizeof name, "%s/%s", uc->name, rt->cfg->addr.text);
             rt->key = tg_endpoints_intern(servers, name, (size_t)n);
+            rt->outlier = ur->outlier;
+            rt->op = &ur->op;
+            rt->idx = i;
             atomic_init(&rt->healthy, 1);
-            inherit_health(rt, uc->name, prev);
+            inherit_health(ur, i, pu, now_us);
         }
         s->nservers_total += uc->nservers;
     }

@@ -177,7 +177,7 @@ workers: 1
 upstreams:
   - name: api
     servers: ["{a.addr()}", "{b.addr()}"]
-    passive: {{ failures: 2, eject_time: 1s }}
+    passive: {{ failures: 2, eject_time: 1s, slow_start: 0s }}
 """
         with gateway(port, admin, [], config=cfg):
             # GET is idempotent: each request "bad" drops is retried on "good"; after two

@@ -362,7 +362,7 @@ static void test_health_errors(void)
     EXPECT_ERR(UP "    servers: [\":1\"]\n    passive: {eject_time: 0}\n", "0}",
                "upstreams[0].passive.eject_time: 0 is out of range (allowed 1ms to 24h)");
     EXPECT_ERR(UP "    servers: [\":1\"]\n    passive: {eject: 1s}\n", "eject:",
-               "upstreams[0].passive: unknown key \"eject\" (allowed: failures, eject_time)");
+               "upstreams[0].passive: unknown key \"eject\" (allowed: failures, count_5xx, eject_time, max_eject_time, max_ejection_percent, latency_factor, latency_min_excess, latency_min_samples, slow_start, slow_start_min_percent)");
 }
 
 #define R0 "upstreams: [{name: api, servers: [\":1\"]}, {name: auth, servers: [\":2\"]}]\nroutes:\n"
