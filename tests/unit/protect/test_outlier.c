@@ -267,7 +267,30 @@ static void test_carry(void)
     tg_outlier_read_server(o, &p, 2, t, &ss);
     TG_EXPECT_EQ(ss.times_ejected, 1);
     TG_EXPECT_EQ(ss.ejected_until_us, t + 30 * S);
+    /* The upstream's counters follow into the new object (a reload never lowers them). */
+    struct tg_outlier_stats st;
+    tg_outlier_carry_totals(o, old);
+    tg_outlier_read(o, t, &st);
+    TG_EXPECT_EQ(st.ejections_total[TG_OUTLIER_R_ERRORS], 2);
+    TG_EXPECT_EQ(st.cap_refused_total, 20); /* errors_to_eject on server 0 ran 100 times */
     tg_outlier_free(old);
+    tg_outlier_free(o);
+}
+
+/* A server that never returned has no ramp, whatever the clock says (a monotonic clock
+ * may be small after boot); returning ends an ejection and its run of errors. */
+static void test_returned(void)
+{
+    struct tg_outlier_params p;
+    tg_outlier_params_init(&p);
+    struct tg_outlier *o = new_outlier(3);
+    TG_EXPECT_EQ(tg_outlier_weight(o, &p, 0, 1 * S), 1000);
+    for (int k = 0; k < 4; k++)
+        TG_EXPECT(!tg_outlier_observe(o, &p, 1, 10 * S, &gw_err));
+    tg_outlier_returned(o, 1, 10 * S);
+    TG_EXPECT_EQ(tg_outlier_weight(o, &p, 1, 10 * S), 100);
+    TG_EXPECT(!tg_outlier_observe(o, &p, 1, 10 * S, &gw_err)); /* the run started over */
+    TG_EXPECT_EQ(errors_to_eject(o, &p, 1, 10 * S), 4);
     tg_outlier_free(o);
 }
 
@@ -395,6 +418,7 @@ int main(void)
     test_latency();
     test_slow_start();
     test_carry();
+    test_returned();
     test_cap_threads();
     test_race_threads();
     return tg_test_report("protect/outlier");
