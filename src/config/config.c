@@ -368,6 +368,37 @@ static int check_routes(struct tg_config *cfg, struct tg_errbuf *eb)
     return rc;
 }
 
+/* A count window can never hold more calls than its size: a breaker needing more would
+ * never open. Checked once the upstream and route breakers have taken the top-level keys
+ * they did not write, since the two keys may come from different levels. */
+static int breaker_check(const struct tg_config *cfg, const struct tg_cfg_breaker *b,
+                         const char *kind, const char *name, struct tg_errbuf *eb)
+{
+    if (!b->window_requests || b->min_requests <= b->window_requests)
+        return 0;
+    char where[160];
+    if (kind)
+        snprintf(where, sizeof where, "%s[%s].circuit_breaker", kind, name);
+    else
+        snprintf(where, sizeof where, "circuit_breaker");
+    return tg_config__errf(eb, TG_ECONFIG, cfg->file, 0, 0,
+                           "%s.min_requests: %u is above window_requests %u (a window of that "
+                           "many calls could never open it)",
+                           where, b->min_requests, b->window_requests);
+}
+
+static int breakers_check(const struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    int rc = breaker_check(cfg, &cfg->breaker, NULL, "", eb);
+    for (uint32_t i = 0; rc == 0 && i < cfg->nupstreams; i++)
+        rc = breaker_check(cfg, &cfg->upstreams[i].breaker, "upstreams", cfg->upstreams[i].name,
+                           eb);
+    for (uint32_t i = 0; rc == 0 && i < cfg->nroutes; i++)
+        if (cfg->routes[i].own_breaker)
+            rc = breaker_check(cfg, &cfg->routes[i].breaker, "routes", cfg->routes[i].name, eb);
+    return rc;
+}
+
 int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
 {
     const char *file = cfg->file;
@@ -416,7 +447,7 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                "$TAILGUARD_ADMIN_TOKEN)",
                                cfg->listen.text);
     tg_config__policy_resolve(cfg);
-    if ((rc = tg_config__policy_check(cfg, eb)) != 0)
+    if ((rc = tg_config__policy_check(cfg, eb)) != 0 || (rc = breakers_check(cfg, eb)) != 0)
         return rc;
     if (cfg->admin_mount_on_proxy)
         return mount_admin(cfg, eb);

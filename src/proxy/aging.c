@@ -52,19 +52,12 @@
 #include "proxy/gateway.h"
 #include "proxy/proxy_int.h"
 
-/* A worker's `turns` as of the unlink; `w` NULL once the worker is gone. */
-struct mark {
-    struct tg_worker *w;
-    uint64_t turns;
-};
-
 struct tg_aging {
     uint32_t max;     /* endpoint ids are 1..max */
     int64_t *since_s; /* per id: first tick that saw it live, INT64_MIN if none */
     uint32_t *batch;  /* ids unlinked, in their grace period */
     uint32_t nbatch;
-    struct mark *marks; /* every live worker at the unlink (at most 2 * TG_CFG_MAX_WORKERS) */
-    uint32_t nmarks;
+    struct tg__quiesce *grace; /* the batch's grace period */
     uint32_t *held; /* ids past grace that an in-flight request still lists */
     uint32_t nheld;
     unsigned char *listed;  /* per id, scratch: listed by an in-flight request */
@@ -82,9 +75,9 @@ int tg__aging_new(uint32_t max_endpoints, struct tg_aging **out)
     ag->since_s = calloc((size_t)max_endpoints + 1, sizeof *ag->since_s);
     ag->batch = calloc(max_endpoints ? max_endpoints : 1, sizeof *ag->batch);
     ag->held = calloc(max_endpoints ? max_endpoints : 1, sizeof *ag->held);
-    ag->marks = calloc(2 * TG_CFG_MAX_WORKERS, sizeof *ag->marks);
+    ag->grace = calloc(1, sizeof *ag->grace);
     ag->listed = calloc((size_t)max_endpoints + 1, 1);
-    if (!ag->since_s || !ag->batch || !ag->held || !ag->marks || !ag->listed) {
+    if (!ag->since_s || !ag->batch || !ag->held || !ag->grace || !ag->listed) {
         tg__aging_free(ag);
         return -ENOMEM;
     }
@@ -101,32 +94,21 @@ void tg__aging_free(struct tg_aging *ag)
     free(ag->since_s);
     free(ag->batch);
     free(ag->held);
-    free(ag->marks);
+    free(ag->grace);
     free(ag->listed);
     free(ag);
 }
 
 void tg__aging_worker_gone(struct tg_aging *ag, struct tg_worker *w)
 {
-    for (uint32_t i = 0; i < ag->nmarks; i++)
-        if (ag->marks[i].w == w)
-            ag->marks[i].w = NULL;
+    tg__quiesce_worker_gone(ag->grace, w);
     ag->freed_gone += tg_mshard_released(w->shard);
 }
 
 bool tg__aging_grace_over(struct tg_aging *ag, struct tg_gateway *gw)
 {
     (void)gw;
-    if (!ag->nbatch)
-        return false;
-    for (uint32_t i = 0; i < ag->nmarks; i++) {
-        const struct tg_worker *w = ag->marks[i].w;
-        if (!w || atomic_load_explicit(&w->exited, memory_order_acquire))
-            continue;
-        if (atomic_load_explicit(&w->turns, memory_order_acquire) == ag->marks[i].turns)
-            return false;
-    }
-    return true;
+    return ag->nbatch && tg__quiesce_over(ag->grace);
 }
 
 /* The last second any method of endpoint `id` had a request, or when aging first saw
@@ -157,14 +139,8 @@ static void unlink_idle(struct tg_aging *ag, struct tg_gateway *gw, int64_t now_
         if (tg_endpoints_remove(gw->endpoints, id) == 0)
             ag->batch[ag->nbatch++] = id;
     }
-    if (!ag->nbatch)
-        return;
-    atomic_thread_fence(memory_order_seq_cst);
-    ag->nmarks = tg__gateway_nlive(gw);
-    for (uint32_t i = 0; i < ag->nmarks; i++) {
-        struct tg_worker *w = tg__gateway_live(gw, i);
-        ag->marks[i] = (struct mark){w, atomic_load_explicit(&w->turns, memory_order_relaxed)};
-    }
+    if (ag->nbatch)
+        tg__quiesce_start(ag->grace, gw);
 }
 
 static void mark_listed(const struct tg_active_entry *e, void *ctx)

@@ -114,6 +114,7 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     if (tg_endpoints_new(TG_GATEWAY_MAX_SERVER_KEYS - 1, &gw->servers) != 0 ||
         tg_magg_new(nkeys, TG_GATEWAY_MAX_SERVER_KEYS, TG_GATEWAY_WINDOW_S, &gw->agg) != 0 ||
         tg__aging_new(cfg->max_endpoints + 1, &gw->aging) != 0 ||
+        !(gw->breaker_grace = calloc(1, sizeof *gw->breaker_grace)) ||
         tg_protect_state_new(seed(), &gw->protect) != 0 ||
         (gw->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
         tg_config_free(cfg);
@@ -190,6 +191,9 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_ke
     for (uint32_t i = 0; i < tg__gateway_nlive(gw); i++)
         tg_loop_wake(tg__gateway_live(gw, i)->loop);
     tg__health_snapshot_changed(gw->health);
+    /* Breaker windows the new parameters replaced are freed once no worker can still be
+     * counting into them (see reclaim_breakers). */
+    tg__quiesce_start(gw->breaker_grace, gw);
     tg__snapshot_unref(old);
     tg_log(TG_LOG_INFO, "proxy", "config-reloaded generation=%llu", (unsigned long long)gw->gen);
     return 0;
@@ -245,6 +249,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg_endpoints_free(gw->servers);
     tg_magg_free(gw->agg);
     tg__aging_free(gw->aging);
+    free(gw->breaker_grace);
     tg_protect_state_free(gw->protect);
     if (atomic_load(&gw->access_fd) >= 0)
         close(atomic_load(&gw->access_fd));
@@ -330,6 +335,24 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
     }
 }
 
+static void reclaim_one(const char *name, struct tg_breaker *b, bool active, void *ctx)
+{
+    (void)name, (void)active, (void)ctx;
+    tg_breaker_reclaim(b);
+}
+
+/* A breaker whose window changed shape (a new window_seconds or window_requests) keeps its
+ * old window until every worker has passed a loop turn since the change: a worker holds
+ * the window only within one call. Without this, each such change would keep its old
+ * window until the gateway stops. */
+static void reclaim_breakers(struct tg_gateway *gw)
+{
+    if (!gw->breaker_grace->armed || !tg__quiesce_over(gw->breaker_grace))
+        return;
+    gw->breaker_grace->armed = false;
+    tg_protect_state_foreach_breaker(gw->protect, reclaim_one, NULL);
+}
+
 void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
 {
     if (!gw->started)
@@ -353,6 +376,7 @@ void tg_gateway_metrics_tick(struct tg_gateway *gw, int64_t now_s)
                           memory_order_relaxed);
     tg__protect_feed(gw, now_s * 1000000);
     tg__protect_sweep_outliers(gw, tg_clock_mono_us());
+    reclaim_breakers(gw);
 }
 
 void tg_gateway_set_tracing(struct tg_gateway *gw, bool enabled, double sample_rate)

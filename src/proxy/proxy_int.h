@@ -236,6 +236,7 @@ struct tg_gateway {
     uint32_t buf_block;             /* worker buffer size (holds a whole request head) */
     struct tg_health *health;
     struct tg_aging *aging; /* control thread: removal of idle endpoints */
+    struct tg__quiesce *breaker_grace; /* control thread: replaced breaker windows' grace */
     struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
     /* Cache warming (warm.c): fetches under way on the control loop. */
     struct tg_loop *warm_loop; /* the control loop, once attached */
@@ -268,6 +269,23 @@ void tg__resize_handoff(struct tg_gateway *gw, struct tg_handoff *h);
 void tg__resize_notify(struct tg_gateway *gw);
 /* warm.c: ends the warming fetches under way (gateway free). */
 void tg__warm_stop_all(struct tg_gateway *gw);
+
+/* quiesce.c: grace periods over the workers' loop turns (control thread). */
+struct tg__qmark {
+    struct tg_worker *w; /* NULL once the worker is gone */
+    uint64_t turns;      /* its `turns` when the grace period started */
+};
+struct tg__quiesce {
+    struct tg__qmark marks[2 * TG_CFG_MAX_WORKERS]; /* every live worker at the start */
+    uint32_t n;
+    bool armed; /* for the caller: a grace period was started and not yet used */
+};
+/* Starts a grace period for what was unlinked before the call. */
+void tg__quiesce_start(struct tg__quiesce *q, struct tg_gateway *gw);
+/* True once every marked worker has completed a loop turn since the start, or exited. */
+bool tg__quiesce_over(const struct tg__quiesce *q);
+/* Worker `w` is about to be freed: stop waiting for it. */
+void tg__quiesce_worker_gone(struct tg__quiesce *q, struct tg_worker *w);
 
 /* aging.c: removal of idle endpoints, from the control thread's metrics tick. */
 struct tg_aging;

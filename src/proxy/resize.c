@@ -316,6 +316,7 @@ void tg__resize_reap(struct tg_gateway *gw)
         gw->retired_refused += atomic_load(&w->conns_refused);
         gw->retired_dropped += tg_mshard_dropped(w->shard);
         tg__aging_worker_gone(gw->aging, w);
+        tg__quiesce_worker_gone(gw->breaker_grace, w);
         tg__worker_deinit(w);
         free(w);
     }

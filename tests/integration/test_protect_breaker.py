@@ -159,5 +159,44 @@ def test_route_breaker_and_scope_by_api():
         assert get(g.port, "/api/analytics/daily")[0] == 200
 
 
+def test_window_changes_under_load_lose_nothing():
+    # A new window size swaps the breaker's window while workers count into it; the old
+    # one is freed once every worker has moved on (the sanitizer build would catch a
+    # worker writing into a freed window). Requests keep flowing and counting throughout.
+    api = free_port()
+    with demo_api(api, latency_scale=0), gateway_for(api, "workers: 2\n") as g:
+        breaker_put(g.port, {"enabled": True, "min_requests": 1000, "window_seconds": 10})
+        # A count window smaller than min_requests could never open: refused, naming it.
+        st, _, b = http("PUT", f"http://127.0.0.1:{g.port}/api/v1/system/circuit-breaker",
+                        json.dumps({"window_requests": 50}), J)
+        assert st == 400 and b"min_requests: 1000 is above window_requests 50" in b, (st, b)
+        breaker_put(g.port, {"min_requests": 40})
+        stop = time.monotonic() + scaled(6, 12)
+        statuses = []
+
+        def load():
+            while time.monotonic() < stop:
+                statuses.append(get(g.port)[0])
+
+        def flip():
+            for i in range(12):
+                if time.monotonic() >= stop:
+                    break
+                body = {"window_seconds": 10 + i % 2 * 50} if i % 3 else {"window_requests": 50 + i}
+                breaker_put(g.port, body)
+                time.sleep(0.4)
+
+        parallel([load, load, flip], timeout=60)
+        assert statuses and all(s == 200 for s in statuses), collections_count(statuses)
+        assert metric(g.admin, "circuit_breaker_state") == 0
+
+
+def collections_count(xs):
+    out = {}
+    for x in xs:
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
 if __name__ == "__main__":
     run_tests()
