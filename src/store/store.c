@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -380,6 +381,29 @@ static int prepare_all(struct tg_store *s, struct tg_errbuf *eb)
     return 0;
 }
 
+/* One writer process per file: two gateways writing the same store would each apply its
+ * own overrides and interleave audit rows, a mix neither operator asked for. SQLite's own
+ * locks only serialise the writes. An flock on the file (Linux keeps flock and SQLite's
+ * POSIX locks apart) says the file is taken, and goes away with the process, however it
+ * ends. Readers (read_only) do not take it. */
+static int take_owner_lock(struct tg_store *s, struct tg_errbuf *eb)
+{
+    s->owner_fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (s->owner_fd == -1) {
+        int e = errno;
+        return tg_errbuf_set(eb, -e, "store %s: cannot open: %s", s->path, tg_strerror(-e));
+    }
+    if (flock(s->owner_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int e = errno;
+    if (e == EWOULDBLOCK)
+        return tg_errbuf_set(eb, TG_ESTORE,
+                             "store %s: in use by another tailguard process (each gateway "
+                             "needs a store file of its own: store.path or --store)",
+                             s->path);
+    return tg_errbuf_set(eb, -e, "store %s: cannot lock: %s", s->path, tg_strerror(-e));
+}
+
 int tg_store_open(const char *path, const struct tg_store_opts *opts, struct tg_store **out,
                   struct tg_errbuf *eb)
 {
@@ -397,6 +421,8 @@ int tg_store_open(const char *path, const struct tg_store_opts *opts, struct tg_
     if (rc)
         return rc;
     struct tg_store *s = calloc(1, sizeof *s);
+    if (s)
+        s->owner_fd = -1;
     if (!s || !(s->path = strdup(path)) || asprintf(&s->wal_path, "%s-wal", path) == -1) {
         if (s)
             s->wal_path = NULL; /* asprintf leaves it undefined on failure */
@@ -407,6 +433,9 @@ int tg_store_open(const char *path, const struct tg_store_opts *opts, struct tg_
     s->audit_max_rows = o->audit_max_rows > 0 ? o->audit_max_rows : 0;
     s->audit_max_age_us = o->audit_max_age_us > 0 ? o->audit_max_age_us : 0;
     if ((rc = open_db(s, eb)) || (rc = check_identity(s, eb)))
+        goto fail;
+    /* check_identity has read the file, so SQLite has created it. */
+    if (!s->read_only && strcmp(path, ":memory:") != 0 && (rc = take_owner_lock(s, eb)))
         goto fail;
     if (!o->skip_quick_check && (rc = quick_check(s, eb)))
         goto fail;
@@ -437,6 +466,8 @@ void tg_store_close(struct tg_store *s)
     if (ready && !s->read_only)
         sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
     sqlite3_close(s->db);
+    if (s->owner_fd != -1)
+        close(s->owner_fd); /* after the close: the last write is out before the lock goes */
     free(s->path);
     free(s->wal_path);
     free(s);

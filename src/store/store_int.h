@@ -36,6 +36,7 @@ struct tg_store {
     char *path;
     char *wal_path;
     bool read_only;
+    int owner_fd; /* holds the owner lock (flock) of a writable file store, else -1 */
     int64_t audit_max_rows;
     int64_t audit_max_age_us;
     sqlite3_stmt *stmt[TG_STORE__NSTMT];

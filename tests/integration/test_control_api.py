@@ -7,6 +7,7 @@ content type, a missing or wrong token) changes nothing and writes no audit row.
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -274,6 +275,27 @@ def test_damaged_store_is_an_error_at_start():
         assert bad in g.log(), g.log()
     with open(bad, "rb") as f:
         assert f.read().startswith(b"this is not a database")  # left as it was
+
+
+def test_two_gateways_cannot_share_a_store():
+    d = tempfile.mkdtemp(prefix="tg-control-")
+    path = os.path.join(d, "state.db")
+    try:
+        first = free_port()
+        argv = [BIN, "run", "--listen", f"127.0.0.1:{free_port()}", "--admin",
+                f"127.0.0.1:{first}", "--upstream", "127.0.0.1:1", "--store", path]
+        with Proc(argv, name="gateway-owner") as g:
+            g.wait_port(first)
+            argv2 = [BIN, "run", "--listen", f"127.0.0.1:{free_port()}", "--admin",
+                     f"127.0.0.1:{free_port()}", "--upstream", "127.0.0.1:1", "--store", path]
+            with Proc(argv2, name="gateway-second", expect_exit=(2,)) as g2:
+                assert g2.wait_exit(10) == 2
+                assert "in use by another tailguard process" in g2.log(), g2.log()
+            # the first one is untouched and keeps its store
+            st, _, _ = http("GET", f"http://127.0.0.1:{first}/health")
+            assert st == 200
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -864,6 +864,33 @@ static void test_sizes(void)
     tg_store_close(NULL);
 }
 
+/* One writer process per file: a second writable open is refused with a message that
+ * says why, a reader is not, and the file is free again once the owner closes it. */
+static void test_one_owner(void)
+{
+    char path[PATH_MAX];
+    tst_path(path, sizeof path, dir, "owner.db");
+    struct tg_store *a = open_ok(path, NULL), *b = NULL;
+    struct tg_errbuf eb = {0};
+    TG_EXPECT_EQ(tg_store_open(path, NULL, &b, &eb), TG_ESTORE);
+    TG_EXPECT(b == NULL);
+    TG_EXPECT(strstr(eb.msg, "in use by another tailguard process") != NULL);
+    TG_EXPECT(strstr(eb.msg, path) != NULL);
+    struct tg_store_opts ro = {.read_only = true};
+    struct tg_store *r = open_ok(path, &ro);
+    tg_store_close(r);
+    tg_store_close(a);
+    b = open_ok(path, NULL);
+    TG_EXPECT(b != NULL);
+    tg_store_close(b);
+    /* Memory stores share nothing. */
+    a = open_ok(":memory:", NULL);
+    b = open_ok(":memory:", NULL);
+    TG_EXPECT(a && b);
+    tg_store_close(a);
+    tg_store_close(b);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -883,6 +910,7 @@ int main(int argc, char **argv)
     test_reader_while_writing();
     test_reader_thread();
     test_sizes();
+    test_one_owner();
     tst_rmtree(dir);
     return tg_test_report(argv[0]);
 }
