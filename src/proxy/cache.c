@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "protect/cache_cond.h"
 #include "proxy/proxy_int.h"
 
 /* Room the serving head needs beyond the stored head: status line, Content-Length, Age
@@ -65,8 +66,27 @@ static bool upstream_req(struct cconn *c, struct tg_cache_req *rq, struct tg_cac
     return true;
 }
 
-void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, bool revalidation_failed,
-                     enum tg_cause cause)
+/* The stored head lines a 304 carries (tg_cache_304_keeps), copied to `out`. */
+static size_t head_304(const char *head, size_t hlen, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *p = head, *end = head + hlen;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        const char *colon = memchr(p, ':', (size_t)(next - p));
+        size_t len = (size_t)(next - p);
+        if (colon && tg_cache_304_keeps(p, (size_t)(colon - p)) && o + len <= cap) {
+            memcpy(out + o, p, len);
+            o += len;
+        }
+        p = next;
+    }
+    return o;
+}
+
+void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, const struct tg_cache_req *rq,
+                     bool revalidation_failed, enum tg_cause cause)
 {
     struct exchange *x = &c->x;
     struct tg_cache *cache = x->pticket.cache;
@@ -86,11 +106,20 @@ void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, bool reval
     const char *head = tg_cache_entry_head(e, &hlen);
     const char *body = tg_cache_entry_body(e, &blen);
     int status = tg_cache_entry_status(e);
+    /* A client that holds this representation already (If-None-Match, If-Modified-Since)
+     * gets 304 and the lines that describe the copy, without the body. */
+    char head304[2048];
+    if (rq && tg_cache_not_modified(rq->fields, rq->nfields, status, head, hlen)) {
+        status = 304;
+        hlen = head_304(head, hlen, head304, sizeof head304);
+        head = head304;
+        blen = 0;
+    }
     char age[128];
     size_t alen = tg_cache_format_age(age, sizeof age, hit->age_us, hit->stale,
                                       revalidation_failed);
     char clen[48] = "";
-    if (status != 204)
+    if (status != 204 && status != 304)
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", blen);
     const char *conn = !keep ? "Connection: close\r\n"
                        : x->minor == 0 ? "Connection: keep-alive\r\n"
@@ -108,7 +137,7 @@ void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, bool reval
     c->out.tail = (uint32_t)n;
     x->served = e;
     x->served_body = body;
-    x->served_len = head_only || status == 204 ? 0 : blen;
+    x->served_len = head_only || status == 204 || status == 304 ? 0 : blen;
     x->served_off = 0;
     x->status = status;
     x->cause = cause;
@@ -139,7 +168,7 @@ bool tg__cache_fallback(struct cconn *c, enum tg_cause cause)
     if (!upstream_req(c, &rq, f) || !tg_protect_fallback(&x->pticket, &rq, now_of(c), &hit))
         return false;
     x->upstream_cause = cause;
-    tg__cache_serve(c, &hit, true, TG_CAUSE_CACHE_FALLBACK);
+    tg__cache_serve(c, &hit, &rq, true, TG_CAUSE_CACHE_FALLBACK);
     return true;
 }
 

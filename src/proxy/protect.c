@@ -352,14 +352,16 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
         return false;
     x->cause = cause_of(v.cause);
     /* The head is answered here; a body the client still sends is not read, so the
-     * connection closes after the answer. */
-    tg_buf_consume(&c->in, req->head_len);
+     * connection closes after the answer. A cache answer reads the request's fields
+     * (conditional GET) before the head leaves the buffer. */
     if (req->body != TG_HTTP_BODY_NONE)
         c->close_after = true;
     if (v.kind == TG_PROTECT_CACHED) {
-        tg__cache_serve(c, &v.hit, false, x->cause);
+        tg__cache_serve(c, &v.hit, &crq, false, x->cause);
+        tg_buf_consume(&c->in, req->head_len);
         return true;
     }
+    tg_buf_consume(&c->in, req->head_len);
     tg__client_respond(c, v.status, v.headers, "application/json", v.body, v.body_len);
     return true;
 }

@@ -535,9 +535,10 @@ void tg__cache_req(const struct tg_http_msg *m, struct tg_cache_req *rq, struct 
                    uint32_t cap);
 /* Answers the exchange with the entry of `hit` (takes its reference): the stored head,
  * Content-Length, Age (and Warning when stale), then the body, written from the entry
- * with no copy (forward.c). `cause` labels the request. */
-void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, bool revalidation_failed,
-                     enum tg_cause cause);
+ * with no copy (forward.c); or 304 when the request `rq` (NULL: none) already holds the
+ * representation (protect/cache_cond.h). `cause` labels the request. */
+void tg__cache_serve(struct cconn *c, const struct tg_cache_hit *hit, const struct tg_cache_req *rq,
+                     bool revalidation_failed, enum tg_cause cause);
 /* The upstream failed with `cause` and nothing reached the client: true if fallback
  * answered from the cache instead (then the exchange is being answered). */
 bool tg__cache_fallback(struct cconn *c, enum tg_cause cause);

@@ -9,7 +9,8 @@
  * first line's status as a number): the facts and every decision run over it, and the
  * response is offered to a small real cache, filled, committed and looked up, after which
  * the stored head must hold no field a replay must not carry, the body must be what was
- * stored, and after a purge of everything no byte may be left counted. The corpus is
+ * stored, a conditional GET over it is decided the same each time and never turns a
+ * non-200 into a 304, and after a purge of everything no byte may be left counted. The corpus is
  * tests/fuzz/corpus/cache_control/; run with -dict=tests/fuzz/cache_control.dict. */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include "protect/cache.h"
+#include "protect/cache_cond.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,6 +123,28 @@ static uint32_t split_fields(const char *s, size_t n, struct tg_cache_field *f, 
     return nf;
 }
 
+/* Conditional GET over the stored head (protect/cache_cond.c): the request's own fields
+ * as conditions, then the input as an If-None-Match and an If-Modified-Since value. The
+ * answer is the same twice; "*" matches any 200; only a 200 ever gives 304. */
+static void fuzz_conditional(const struct tg_cache_field *f, uint32_t nf, int status,
+                             const char *head, size_t hl)
+{
+    bool a = tg_cache_not_modified(f, nf, status, head, hl);
+    CHECK(a == tg_cache_not_modified(f, nf, status, head, hl));
+    CHECK(!a || status == 200);
+    for (uint32_t i = 0; i < nf; i++) {
+        struct tg_cache_field q[2] = {{"If-None-Match", f[i].value, 13, f[i].value_len},
+                                      {"If-Modified-Since", f[i].value, 17, f[i].value_len}};
+        CHECK(!tg_cache_not_modified(q, 1, status, head, hl) || status == 200);
+        CHECK(!tg_cache_not_modified(q + 1, 1, status, head, hl) || status == 200);
+    }
+    struct tg_cache_field star = {"if-none-match", " * ", 13, 3};
+    CHECK(tg_cache_not_modified(&star, 1, status, head, hl) == (status == 200));
+    for (size_t i = 0; i < hl; i++) /* and every header name a 304 may keep is a name */
+        if (head[i] == ':')
+            (void)tg_cache_304_keeps(head, i);
+}
+
 /* The stored head has no line starting with a field a replay must not carry. */
 static void check_head(const char *h, size_t n)
 {
@@ -179,6 +203,7 @@ static void fuzz_store(const char *s, size_t n)
             size_t hl, bl;
             const char *head = tg_cache_entry_head(h.entry, &hl);
             check_head(head, hl);
+            fuzz_conditional(f, nf, status, head, hl);
             const char *b = tg_cache_entry_body(h.entry, &bl);
             CHECK(bl == sizeof body - 1 && memcmp(b, body, bl) == 0);
             CHECK(tg_cache_entry_status(h.entry) == status);

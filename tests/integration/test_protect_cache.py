@@ -24,7 +24,7 @@ J = {"Content-Type": "application/json"}
 
 class Origin:
     """An origin on 127.0.0.1 that counts requests per path. Query parameters: `cc` (the
-    Cache-Control to send), `vary`, `size` (body bytes, default a short text), `slow`
+    Cache-Control to send), `vary`, `etag`, `lm` (Last-Modified), `size` (body bytes, default a short text), `slow`
     (seconds to wait between 4 KiB pieces of the body), `chunked` (send the body chunked,
     so only its last chunk says it is complete)."""
 
@@ -70,6 +70,10 @@ class Origin:
                     self.send_header("Cache-Control", q["cc"])
                 if "vary" in q:
                     self.send_header("Vary", q["vary"])
+                if "etag" in q:
+                    self.send_header("ETag", q["etag"])
+                if "lm" in q:
+                    self.send_header("Last-Modified", q["lm"])
                 self.end_headers()
                 if not with_body:
                     return
@@ -206,6 +210,45 @@ def test_fresh_hits_ttl_and_cache_control():
         assert m['tailguard_cache_declined_total{reason="no_store"}'] == 3, m
         assert m['tailguard_cache_declined_total{reason="private"}'] == 3, m
         assert m["tailguard_cache_entries"] >= 2 and m["tailguard_cache_bytes"] > 0, m
+
+
+def test_conditional_get_from_the_cache():
+    # A client that holds the representation gets 304 from the cache: If-None-Match with
+    # the weak comparison and "*", else If-Modified-Since against Last-Modified.
+    cc = "&cc=max-age%3D60"
+    lm = "Mon, 30 Nov 2026 08:00:00 GMT"
+    with Origin() as o, gateway_for(o.port, RULES) as g:
+        p = "/c/e?etag=%22v1%22" + cc
+        st, h, body, _ = get(g, p)
+        assert st == 200 and h.get("ETag") == '"v1"', dict(h)
+        stored(g, 1)
+        for inm in ('"v1"', 'W/"v1"', '"v0", "v1"', "*"):
+            st, h, b, _ = get(g, p, {"If-None-Match": inm})
+            assert st == 304 and b == b"", (inm, st, b)
+            assert h.get("ETag") == '"v1"' and h.get("Age") is not None, dict(h)
+            assert h.get("Content-Length") is None and h.get("Content-Type") is None, dict(h)
+        for inm in ('"v2"', 'v1', '"v1'):  # another tag, and malformed ones: the full answer
+            st, _, b, _ = get(g, p, {"If-None-Match": inm})
+            assert st == 200 and b == body, (inm, st)
+        # If-None-Match decides alone when present, even with a matching date.
+        st, _, _, _ = get(g, p, {"If-None-Match": '"v2"', "If-Modified-Since": lm})
+        assert st == 200
+        st, _, b, _ = get(g, p, {"If-None-Match": '"v1"'}, method="HEAD")
+        assert st == 304 and b == b""
+        assert o.hits("/c/e") == 1
+        q = "/c/m?lm=" + urllib.parse.quote(lm) + cc
+        assert get(g, q)[0] == 200
+        stored(g, 2)
+        for ims, want in ((lm, 304), ("Mon, 30 Nov 2026 09:00:00 GMT", 304),
+                          ("Mon, 30 Nov 2026 07:59:59 GMT", 200), ("yesterday", 200)):
+            st, h, b, _ = get(g, q, {"If-Modified-Since": ims})
+            assert st == want, (ims, st)
+            assert (b == b"") == (want == 304), (ims, b)
+        assert o.hits("/c/m") == 1
+        # Counted as what the client got (merged from the workers once a second).
+        wait_until(lambda: sum(v for k, v in metrics(g).items()
+                               if k.startswith("http_requests_total") and 'status="304"' in k)
+                   >= 7, timeout=3, what="the 304s in /metrics")
 
 
 def test_vary():
