@@ -188,6 +188,11 @@ static bool rate_limit(const struct tg_protect_chain *ch, const struct tg_protec
             [TG_RATELIMIT_ROUTE] = TG_PCAUSE_RATE_ROUTE,
         };
         reject(v, by_scope[r->r.scope], 429);
+        v->rule_prefix = r->prefix;
+        if (have_ip)
+            memcpy(v->client, key.ip, sizeof v->client);
+        else
+            memset(v->client, 0, sizeof v->client);
         int h = tg_ratelimit_format_headers(&rv, v->headers, sizeof v->headers - 1);
         v->headers[h > 0 ? h : 0] = '\0';
         char msg[300];

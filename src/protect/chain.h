@@ -84,6 +84,10 @@ struct tg_protect_verdict {
     char body[512];    /* JSON */
     size_t body_len;
     struct tg_cache_hit hit; /* CACHED: the entry, its age, whether stale */
+    /* A rate-limit refusal: the rule's path prefix ("" for all paths; owned by the
+     * chain) and the client it was counted for (client-IP rules), for the log. */
+    const char *rule_prefix;
+    uint8_t client[16];
 };
 
 /* Per-snapshot parameters of the chain, from the configuration (the proxy fills them). */

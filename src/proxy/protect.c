@@ -306,6 +306,39 @@ static enum tg_cause cause_of(enum tg_protect_cause pc)
     return TG_CAUSE_OK;
 }
 
+/* The runbook finds rate-limited clients with `logs | grep "rate limit"`: each (client,
+ * rule) pair is logged the first time it is refused and then at most once a minute per
+ * worker, with the refusals in between counted, so a flood costs a line a minute, not a
+ * line a request. Slots are a small direct-mapped table: two pairs that share a slot
+ * only log more often. */
+static void log_rate_limited(struct cconn *c, const struct tg_protect_verdict *v, int64_t now)
+{
+    const char *rule = v->rule_prefix ? v->rule_prefix : "";
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof v->client; i++)
+        h = (h ^ v->client[i]) * 1099511628211ull;
+    for (const char *p = rule; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h |= 1;
+    struct tg__rl_log *slot = &c->w->rl_log[(h >> 32) % TG__RL_LOG_SLOTS];
+    if (slot->key == h && now - slot->last_us < 60000000) {
+        slot->quiet++;
+        return;
+    }
+    uint32_t quiet = slot->key == h ? slot->quiet : 0;
+    *slot = (struct tg__rl_log){h, now, 0};
+    char ip[TG_CLIENTIP_STRLEN] = "-";
+    if (v->cause == TG_PCAUSE_RATE_CLIENT_IP)
+        tg_clientip_format(v->client, ip, sizeof ip);
+    static const char *const scope[] = {[TG_PCAUSE_RATE_GLOBAL] = "global",
+                                        [TG_PCAUSE_RATE_CLIENT_IP] = "client_ip",
+                                        [TG_PCAUSE_RATE_ROUTE] = "route"};
+    tg_log(TG_LOG_WARN, "proxy",
+           "rate limit exceeded client=%s scope=%s rule=\"%s\" path=\"%.*s\" "
+           "refused_since_last=%u",
+           ip, scope[v->cause], rule[0] ? rule : "*", (int)c->x.path_len, c->x.path, quiet);
+}
+
 bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
 {
     struct exchange *x = &c->x;
@@ -351,6 +384,9 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
     if (v.kind == TG_PROTECT_ALLOW)
         return false;
     x->cause = cause_of(v.cause);
+    if (v.cause == TG_PCAUSE_RATE_GLOBAL || v.cause == TG_PCAUSE_RATE_CLIENT_IP ||
+        v.cause == TG_PCAUSE_RATE_ROUTE)
+        log_rate_limited(c, &v, f.now_us);
     /* The head is answered here; a body the client still sends is not read, so the
      * connection closes after the answer. A cache answer reads the request's fields
      * (conditional GET) before the head leaves the buffer. */

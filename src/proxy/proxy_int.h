@@ -138,6 +138,15 @@ struct wk_snap {
 struct tg_gateway;
 struct warm;
 
+/* One slot of a worker's rate-limit log (protect.c): a (client, rule) pair is logged at
+ * most once a minute, the refusals in between counted. */
+struct tg__rl_log {
+    uint64_t key;     /* hash of client and rule; 0 = free */
+    int64_t last_us;  /* when it was last logged */
+    uint32_t quiet;   /* refusals since, not logged */
+};
+#define TG__RL_LOG_SLOTS 64
+
 struct tg_worker {
     struct tg_gateway *gw;
     uint32_t id;
@@ -179,6 +188,7 @@ struct tg_worker {
     uint32_t alog_len;
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
     struct tg_http_msg scratch_req; /* the upstream request head re-read for the cache */
+    struct tg__rl_log rl_log[TG__RL_LOG_SLOTS];
 };
 
 uint64_t tg__worker_rand(struct tg_worker *w);

@@ -118,6 +118,12 @@ def test_noisy_address_limited_quiet_one_not():
         wait_until(lambda: metric_sum(g.admin, 'rate_limit_hits_total{endpoint="/api/products",'
                                                'method="GET",scope="client_ip"}')
                    == loud.count(429), timeout=3, what="rate_limit_hits_total")
+        # The runbook's `logs | grep "rate limit"` names the noisy client, not the quiet
+        # one, in a line per worker and minute rather than one per refusal.
+        lines = [x for x in g.log().splitlines() if "rate limit" in x]
+        assert 1 <= len(lines) <= 2 and len(lines) < loud.count(429), lines
+        assert all("client=127.0.0.2 scope=client_ip" in x for x in lines), lines
+        assert "127.0.0.3" not in g.log()
 
 
 def test_seed_rules_messages_and_trusted_proxies():
@@ -151,6 +157,11 @@ def test_seed_rules_messages_and_trusted_proxies():
         u = Client(g.port, "127.0.0.6")
         spoof = [u.get(headers={"X-Forwarded-For": f"10.2.0.{i}"})[0] for i in range(8)]
         assert spoof.count(200) == 6, spoof
+        # Each rule that refused a client is logged under its own prefix.
+        log = g.log()
+        assert 'client=127.0.0.4 scope=client_ip rule="/api/content/generate"' in log, log
+        assert 'client=127.0.0.4 scope=client_ip rule="/api/"' in log, log
+        assert 'client=10.2.0.' not in log and 'client=127.0.0.6' in log
 
 
 def test_dry_run_counts_but_refuses_nothing():
