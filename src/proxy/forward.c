@@ -495,10 +495,10 @@ static bool status_retry(struct cconn *c, int status)
     if (!listed || x->upgrade)
         return false;
     struct wk_server *srv = x->srv;
+    if (!retry_granted(c, TG_RETRY_OK, status, srv))
+        return false; /* forwarded: response_head goes on, and reports it to the balancer */
     tg__balance_result(srv, true, now_of(c) - x->start_us, now_of(c),
                        &x->ws->snap->cfg->upstreams[x->upstream]);
-    if (!retry_granted(c, TG_RETRY_OK, status, srv))
-        return false;
     end_try(c);
     retry_start(c, false);
     return true;
