@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The protections in /metrics: each circuit breaker's state (the runbook greps
  * circuit_breaker_state), its transitions and refusals, each rate limit's decisions
- * and table, and the response cache (the runbooks grep cache_hit_rate). Breakers and limits the running configuration no longer enables keep their
- * state but leave the exposition, so their series go stale. */
+ * and table, each upstream's retries, and the response cache (the runbooks grep
+ * cache_hit_rate). Breakers, limits and retry budgets the running configuration no
+ * longer uses keep their state but leave the exposition, so their series go stale. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,69 @@ static void on_limit(const struct tg_gateway_ratelimit_info *r, void *vctx)
     tg_text_printf(c->t, "\"} %llu\n",
                    (unsigned long long)(c->pass == 0 ? r->stats.hits_total
                                                      : r->stats.evictions_live_total));
+}
+
+enum tpass { T_RETRIES = 0, T_REFUSED, T_INFLIGHT };
+
+struct tctx {
+    struct tg_text *t;
+    enum tpass pass;
+};
+
+static void on_retry(const struct tg_gateway_retry_info *r, void *vctx)
+{
+    struct tctx *c = vctx;
+    /* Reasons by enum tg_retry_failure: a listed status, connect, reset, timeout. */
+    static const char *const reason[TG_RETRY_LATE_FAILURE] = {"status", "connect", "reset",
+                                                              "timeout"};
+    const struct tg_retry_stats *st = &r->stats;
+    if (!r->active)
+        return;
+    switch (c->pass) {
+    case T_RETRIES:
+        for (int i = 0; i < TG_RETRY_LATE_FAILURE; i++) {
+            tg_text_put(c->t, "tailguard_retries_total{upstream=\"", 34);
+            tg_text_label_value(c->t, r->upstream);
+            tg_text_printf(c->t, "\",reason=\"%s\"} %llu\n", reason[i],
+                           (unsigned long long)st->retries_by[i]);
+        }
+        break;
+    case T_REFUSED: {
+        const char *why[] = {"budget", "exhausted", "deadline"};
+        uint64_t n[] = {st->no_budget_total, st->exhausted_total, st->no_time_total};
+        for (int i = 0; i < 3; i++) {
+            tg_text_put(c->t, "tailguard_retries_refused_total{upstream=\"", 42);
+            tg_text_label_value(c->t, r->upstream);
+            tg_text_printf(c->t, "\",reason=\"%s\"} %llu\n", why[i], (unsigned long long)n[i]);
+        }
+        break;
+    }
+    case T_INFLIGHT:
+        tg_text_put(c->t, "tailguard_retries_in_flight{upstream=\"", 38);
+        tg_text_label_value(c->t, r->upstream);
+        tg_text_printf(c->t, "\"} %u\n", st->retries_inflight);
+        break;
+    }
+}
+
+/* Retries per upstream: granted by the failure that led to them, refused by why, and
+ * those under way (backoffs included), which is what the retry budget bounds. */
+static void retry_metrics(struct tg_text *t, struct tg_gateway *gw)
+{
+    struct tctx c = {t, T_RETRIES};
+    tg_text_family(t, "tailguard_retries_total", "counter",
+                   "Retries granted, by what ended the try before (status, connect, reset, "
+                   "timeout).");
+    tg_gateway_foreach_retry(gw, on_retry, &c);
+    tg_text_family(t, "tailguard_retries_refused_total", "counter",
+                   "Failed tries worth a retry that got none: the retry budget was spent, "
+                   "max_attempts were made, or the backoff would pass the deadline.");
+    c.pass = T_REFUSED;
+    tg_gateway_foreach_retry(gw, on_retry, &c);
+    tg_text_family(t, "tailguard_retries_in_flight", "gauge",
+                   "Retries under way, backoffs included (the retry budget bounds it).");
+    c.pass = T_INFLIGHT;
+    tg_gateway_foreach_retry(gw, on_retry, &c);
 }
 
 static void one(struct tg_text *t, const char *name, const char *type, const char *help,
@@ -186,6 +250,7 @@ void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
     tg_text_family(t, "tailguard_rate_limit_evictions_live_total", "counter",
            "Per-client entries a rate limit's full table gave up while they still mattered.");
     tg_gateway_foreach_ratelimit(gw, on_limit, &r);
+    retry_metrics(t, gw);
 }
 
 void tg_admin_prom_store(struct tg_text *t, struct tg_store *store)

@@ -18,6 +18,7 @@
 const char *const tg_config__lb_names[] = {"round_robin", "least_conn", "p2c_ewma", NULL};
 const char *const tg_config__class_names[] = {"default", "critical", NULL};
 const char *const tg_config__tier_names[] = {"critical", "standard", "sheddable", NULL};
+const char *const tg_config__jitter_names[] = {"full", "decorrelated", "none", NULL};
 const char *const tg_config__method_names[] = {
     "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", NULL};
 static const char *const match_names[] = {"prefix", "template", "exact"};

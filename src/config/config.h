@@ -129,6 +129,8 @@ struct tg_cfg_route {
     enum tg_route_class cls;
     char feature[64];   /* feature switch name, "" = none */
     int64_t timeout_us; /* upstream response timeout; 0 = the class default */
+    int64_t per_try_timeout_us; /* 0 = timeouts.per_try */
+    bool retry_non_idempotent;  /* retry any method as if it were idempotent */
     enum tg_tier tier;  /* standard */
     /* A breaker of its own when `circuit_breaker:` is given for the route (own_breaker);
      * after validation its unwritten keys come from the top-level section. */
@@ -160,6 +162,9 @@ struct tg_config {
     int64_t idle_timeout_us;     /* 60 s keep-alive idle */
     int64_t default_timeout_us;  /* 30 s upstream response timeout, class default */
     int64_t critical_timeout_us; /* 60 s, class critical */
+    /* 0 = none: a try with no response head this long after its request went out is
+     * abandoned and retried (idempotent requests), else answered 504. */
+    int64_t per_try_timeout_us;
     int64_t drain_timeout_us;    /* 30 s graceful stop */
     struct tg_cfg_upstream *upstreams;
     uint32_t nupstreams;

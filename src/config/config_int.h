@@ -44,6 +44,7 @@ long tg_config__set_add(struct tg_config_set *s, const char *key, long i);
 extern const char *const tg_config__lb_names[];
 extern const char *const tg_config__class_names[];
 extern const char *const tg_config__tier_names[];
+extern const char *const tg_config__jitter_names[]; /* enum tg_cfg_jitter */
 extern const char *const tg_config__method_names[]; /* index = bit number; [0] "OTHER" */
 
 #endif

@@ -108,14 +108,23 @@ struct tg_cfg_cache {
     uint32_t nrules;
 };
 
+/* How a backoff is spread (protect/retry.h): uniformly below the exponential delay,
+ * decorrelated from the previous wait, or exactly the exponential delay. */
+enum tg_cfg_jitter {
+    TG_CFG_JITTER_FULL = 0,
+    TG_CFG_JITTER_DECORRELATED,
+    TG_CFG_JITTER_NONE,
+};
+
 struct tg_cfg_retries {
     uint32_t max_attempts;  /* 3 tries in all, the first included; 1 = no retries */
-    uint32_t base_delay_ms; /* 0: first retry at once; later ones back off from it */
-    double factor;          /* 2: delay = base x factor^(n-1), with full jitter */
-    uint32_t max_delay_ms;  /* 1000 */
+    uint32_t base_delay_ms; /* 0: retry at once; else wait base x factor^(n-1) first */
+    double factor;          /* 2 */
+    uint32_t max_delay_ms;  /* 1000: cap on any wait */
+    enum tg_cfg_jitter jitter; /* full */
     double budget_ratio;    /* 0.2: retries in flight at most this share of requests */
     uint32_t min_concurrent; /* 3: retries always allowed in flight, whatever the ratio */
-    uint16_t statuses[TG_CFG_MAX_RETRY_STATUSES]; /* upstream statuses retried; none */
+    uint16_t statuses[TG_CFG_MAX_RETRY_STATUSES]; /* upstream 5xx statuses retried; none */
     uint32_t nstatuses;
 };
 

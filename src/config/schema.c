@@ -85,7 +85,7 @@ static int read_limits(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 int tg_config__read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_config *cfg = arg;
-    uint32_t default_ms = 0, critical_ms = 0;
+    uint32_t default_ms = 0, critical_ms = 0, per_try_ms = 0;
     struct tg_config_field f[] = {
         {.key = "header",
          .kind = TG_CONFIG_K_DURATION,
@@ -122,15 +122,28 @@ int tg_config__read_timeouts(struct tg_config_walk *w, yaml_node_t *node, void *
          .max = 86400000},
         {.key = "critical_ms", .kind = TG_CONFIG_K_U32, .out = &critical_ms, .min = 1,
          .max = 86400000},
+        /* 0 turns the per-try timeout off. */
+        {.key = "per_try",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cfg->per_try_timeout_us,
+         .min = 0,
+         .max = 24 * HOUR},
+        {.key = "per_try_ms", .kind = TG_CONFIG_K_U32, .out = &per_try_ms, .min = 0,
+         .max = 86400000},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
-    for (int i = 0; rc == 0 && i < 2; i++) {
-        yaml_node_t *ms = f[6 + i].node, *dur = f[3 + i].node;
+    /* Each duration and its millisecond spelling: default, critical, per_try. */
+    static const int pairs[][2] = {{3, 6}, {4, 7}, {8, 9}};
+    int64_t *const outs[] = {&cfg->default_timeout_us, &cfg->critical_timeout_us,
+                             &cfg->per_try_timeout_us};
+    const uint32_t vals[] = {default_ms, critical_ms, per_try_ms};
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        yaml_node_t *dur = f[pairs[i][0]].node, *ms = f[pairs[i][1]].node;
         if (ms && dur)
-            rc = tg_config__walk_err(w, ms, "give either %s or %s", f[3 + i].key, f[6 + i].key);
+            rc = tg_config__walk_err(w, ms, "give either %s or %s", f[pairs[i][0]].key,
+                                     f[pairs[i][1]].key);
         else if (ms)
-            *(i ? &cfg->critical_timeout_us : &cfg->default_timeout_us) =
-                (int64_t)(i ? critical_ms : default_ms) * MS;
+            *outs[i] = (int64_t)vals[i] * MS;
     }
     return rc;
 }
@@ -638,6 +651,14 @@ static int read_route(struct tg_config_walk *w, yaml_node_t *node, struct route_
         {.key = "tier", .kind = TG_CONFIG_K_ENUM, .out = &tier, .names = tg_config__tier_names},
         {.key = "circuit_breaker", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_breaker,
          .out = &r->breaker},
+        {.key = "per_try_timeout",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &r->per_try_timeout_us,
+         .min = MS,
+         .max = 24 * HOUR},
+        {.key = "retry_non_idempotent",
+         .kind = TG_CONFIG_K_BOOL,
+         .out = &r->retry_non_idempotent},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     if (rc)

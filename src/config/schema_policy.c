@@ -368,6 +368,7 @@ static int read_statuses(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 int tg_config__read_retries(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     struct tg_cfg_retries *r = arg;
+    int jitter = (int)r->jitter;
     struct tg_config_field f[] = {
         {.key = "max_attempts", .kind = TG_CONFIG_K_U32, .out = &r->max_attempts, .min = 1,
          .max = 10},
@@ -381,8 +382,14 @@ int tg_config__read_retries(struct tg_config_walk *w, yaml_node_t *node, void *a
         {.key = "min_concurrent", .kind = TG_CONFIG_K_U32, .out = &r->min_concurrent, .min = 0,
          .max = 100000},
         {.key = "statuses", .kind = TG_CONFIG_K_FUNC, .fn = read_statuses, .out = r},
+        {.key = "jitter",
+         .kind = TG_CONFIG_K_ENUM,
+         .out = &jitter,
+         .names = tg_config__jitter_names},
     };
-    return tg_config__walk_map(w, node, f, NFIELDS(f));
+    int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
+    r->jitter = (enum tg_cfg_jitter)jitter;
+    return rc;
 }
 
 int tg_config__read_concurrency(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -499,14 +506,6 @@ int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "concurrency.queue: queueing is not available yet (requests "
                                "over the limit are refused at once); leave it at 0");
-    if (cfg->retries.base_delay_ms)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "retries.base_delay_ms: a backoff between tries is not available "
-                               "yet (retries go at once, to another server); leave it at 0");
-    if (cfg->retries.nstatuses)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "retries.statuses: retrying on a response status is not available "
-                               "yet (responses are streamed to the client as they arrive)");
     if (cfg->concurrency.adaptive)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "concurrency.adaptive: the adaptive limit is not available yet");

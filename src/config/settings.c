@@ -140,11 +140,11 @@ static json_t *render_retries(const struct tg_config *cfg, const void *sec)
     json_t *st = json_array();
     for (uint32_t i = 0; i < r->nstatuses; i++)
         json_array_append_new(st, json_integer(r->statuses[i]));
-    return json_pack("{s:I,s:I,s:f,s:I,s:f,s:I,s:o}", "max_attempts",
+    return json_pack("{s:I,s:I,s:f,s:I,s:s,s:f,s:I,s:o}", "max_attempts",
                      (json_int_t)r->max_attempts, "base_delay_ms", (json_int_t)r->base_delay_ms,
-                     "factor", r->factor, "max_delay_ms", (json_int_t)r->max_delay_ms,
-                     "budget_ratio", r->budget_ratio, "min_concurrent",
-                     (json_int_t)r->min_concurrent, "statuses", st);
+                     "factor", r->factor, "max_delay_ms", (json_int_t)r->max_delay_ms, "jitter",
+                     tg_config__jitter_names[r->jitter], "budget_ratio", r->budget_ratio,
+                     "min_concurrent", (json_int_t)r->min_concurrent, "statuses", st);
 }
 
 static json_t *render_concurrency(const struct tg_config *cfg, const void *sec)
@@ -160,8 +160,10 @@ static json_t *render_concurrency(const struct tg_config *cfg, const void *sec)
 static json_t *render_timeouts(const struct tg_config *cfg, const void *sec)
 {
     (void)sec;
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "default_ms", ms(cfg->default_timeout_us),
-                     "critical_ms", ms(cfg->critical_timeout_us), "header_ms",
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "default_ms",
+                     ms(cfg->default_timeout_us), "critical_ms",
+                     ms(cfg->critical_timeout_us), "per_try_ms",
+                     ms(cfg->per_try_timeout_us), "header_ms",
                      ms(cfg->header_timeout_us), "request_body_ms", ms(cfg->body_timeout_us),
                      "idle_ms", ms(cfg->idle_timeout_us), "drain_ms", ms(cfg->drain_timeout_us));
 }
@@ -200,7 +202,7 @@ static int read_process(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 
 static const char *const tracing_fixed[] = {"buffer", NULL};
 /* Changed by editing the file and reloading; the control API's PUT /timeouts carries
- * the two the runbook sets. */
+ * the two the runbook sets and the per-try timeout. */
 static const char *const timeouts_closed[] = {"header_ms", "request_body_ms", "idle_ms",
                                               "drain_ms", NULL};
 static const char *const ratelimit_closed[] = {"max_clients", NULL};

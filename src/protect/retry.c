@@ -12,6 +12,7 @@
 struct tg_retry {
     atomic_uint retries; /* retries in flight, from decision to end */
     atomic_ullong retries_total, no_budget, exhausted, no_time;
+    atomic_ullong by[TG_RETRY_LATE_FAILURE]; /* retries granted, by the failure */
 };
 
 void tg_retry_params_init(struct tg_retry_params *p)
@@ -61,9 +62,8 @@ bool tg_retry_worth(const struct tg_retry_params *p, const struct tg_retry_try *
         return false; /* it may have acted on it: a second try could do it twice */
     switch (t->failure) {
     case TG_RETRY_RESET:
-        return true;
     case TG_RETRY_TIMEOUT:
-        return status_listed(p, 504); /* the timeout becomes a 504 answer */
+        return true;
     case TG_RETRY_OK:
         return status_listed(p, t->status);
     default:
@@ -146,6 +146,7 @@ void tg_retry_end(struct tg_retry *r, const struct tg_retry_params *p, const str
         return;
     }
     count(&r->retries_total);
+    count(&r->by[t->failure]);
     out->verdict = TG_RETRY_AGAIN;
     out->delay_us = delay;
     out->other_server = t->other_server;
@@ -158,4 +159,6 @@ void tg_retry_read(const struct tg_retry *r, struct tg_retry_stats *out)
     out->no_budget_total = atomic_load_explicit(&r->no_budget, memory_order_relaxed);
     out->exhausted_total = atomic_load_explicit(&r->exhausted, memory_order_relaxed);
     out->no_time_total = atomic_load_explicit(&r->no_time, memory_order_relaxed);
+    for (int i = 0; i < TG_RETRY_LATE_FAILURE; i++)
+        out->retries_by[i] = atomic_load_explicit(&r->by[i], memory_order_relaxed);
 }

@@ -5,9 +5,11 @@
  * What may be retried: a failed connect always (the server never saw the request); for
  * an idempotent request (RFC 9110 §9.2.2), or any request on a route that opts in, also
  * a connection reset or closed before any response byte, a per-try timeout, and the
- * configured statuses (502, 503, 504 by default). A request whose body is no longer at
- * hand to send again is never retried, and neither is a try answered by a status not in
- * the list: the server meant it. At most max_attempts tries in all (3).
+ * configured statuses (502, 503, 504 by default). A per-try timeout is retried whatever
+ * the statuses say: configuring one asks for it, and tying it to the list of what a
+ * server answers would quietly make it a shorter total timeout. A request whose body is
+ * no longer at hand to send again is never retried, and neither is a try answered by a
+ * status not in the list: the server meant it. At most max_attempts tries in all (3).
  *
  * Backoff before retry n (n = 1 for the first retry): d = min(cap, base · factor^(n−1)),
  * then jitter with a random 64-bit value the caller passes in: "full" waits uniformly in
@@ -38,7 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TG_RETRY_MAX_STATUSES 8
+#define TG_RETRY_MAX_STATUSES 16
 
 enum tg_retry_jitter {
     TG_RETRY_JITTER_FULL = 0,
@@ -129,6 +131,9 @@ int64_t tg_retry_backoff(const struct tg_retry_params *p, uint32_t n, int64_t pr
 struct tg_retry_stats {
     uint32_t retries_inflight; /* now, backoffs included */
     uint64_t retries_total;    /* retries granted (AGAIN) */
+    /* The same, by how the try that led to each ended: indexed by TG_RETRY_OK (a listed
+     * status), TG_RETRY_CONNECT, TG_RETRY_RESET, TG_RETRY_TIMEOUT. */
+    uint64_t retries_by[TG_RETRY_LATE_FAILURE];
     uint64_t no_budget_total;  /* refused by the budget */
     uint64_t exhausted_total;  /* worth a retry, out of attempts */
     uint64_t no_time_total;    /* refused for the deadline */

@@ -101,6 +101,9 @@ void tg__client_exchange_release(struct cconn *c, bool upstream_reusable)
         c->x.srv->local_inflight--;
         c->x.srv = NULL;
     }
+    /* No retry waits and no try runs any more: their times must not fire. */
+    c->x.retry_at_us = 0;
+    c->x.try_due_us = 0;
     if (c->x.ws) {
         tg__worker_view_put(c->w, c->x.ws);
         c->x.ws = NULL;
@@ -491,9 +494,12 @@ static void client_timeout(struct tg_timer *t)
                                &c->w->scratch, NULL);
         reject(c, &c->w->scratch, 408, TG_CAUSE_HEADER_TIMEOUT, "request header timeout");
         break;
-    case C_EXCHANGE:
-        if (!tg__client_deadline_passed(c))
+    case C_EXCHANGE: {
+        enum tg__fwd_timer fired = tg__forward_timer(c);
+        if (fired == TG__FWD_NOT_YET)
             return;
+        if (fired == TG__FWD_ACTED)
+            break;
         if (!c->x.resp_head_done && !c->x.req_done && c->x.wait_client) {
             /* The client stopped sending (or crawls below its minimum rate) in the middle
              * of its body: the slow-body form of slowloris. */
@@ -510,6 +516,7 @@ static void client_timeout(struct tg_timer *t)
             return;
         }
         break;
+    }
     case C_TUNNEL:
         if (!tg__client_deadline_passed(c))
             return;

@@ -67,17 +67,28 @@ static int64_t now_of(struct cconn *c)
     return tg_loop_now_us(c->w->loop);
 }
 
-/* Sets the exchange's deadline. The connection timer only ever moves earlier: a later
- * deadline is just recorded, and a timer that fires before it re-arms itself (see
- * tg__client_deadline_passed), so the progress of a streaming body costs no timer work. */
-static void arm_deadline(struct cconn *c, int64_t due_us)
+/* Arms the connection timer for the earliest of the exchange's times: its deadline, the
+ * per-try timeout of the try under way, the end of a backoff. The timer only ever moves
+ * earlier: a later time is just recorded, and a timer that fires before it re-arms
+ * itself (tg__forward_timer), so the progress of a streaming body costs no timer work. */
+static void arm_next(struct cconn *c)
 {
     struct exchange *x = &c->x;
-    x->deadline_us = due_us;
-    if (x->timer_due_us && due_us >= x->timer_due_us)
+    int64_t due = x->deadline_us;
+    if (x->try_due_us && (!due || x->try_due_us < due))
+        due = x->try_due_us;
+    if (x->retry_at_us && (!due || x->retry_at_us < due))
+        due = x->retry_at_us;
+    if (x->timer_due_us && due >= x->timer_due_us)
         return;
-    x->timer_due_us = due_us;
-    tg__client_arm_deadline(c, due_us);
+    x->timer_due_us = due;
+    tg__client_arm_deadline(c, due);
+}
+
+static void arm_deadline(struct cconn *c, int64_t due_us)
+{
+    c->x.deadline_us = due_us;
+    arm_next(c);
 }
 
 bool tg__client_deadline_passed(struct cconn *c)
@@ -85,8 +96,8 @@ bool tg__client_deadline_passed(struct cconn *c)
     struct exchange *x = &c->x;
     if (x->deadline_us <= now_of(c))
         return true;
-    x->timer_due_us = x->deadline_us;
-    tg__client_arm_deadline(c, x->deadline_us);
+    x->timer_due_us = 0;
+    arm_next(c);
     return false;
 }
 
@@ -100,6 +111,14 @@ static int64_t route_timeout_us(const struct tg_config *cfg, int route)
             return cfg->critical_timeout_us;
     }
     return cfg->default_timeout_us;
+}
+
+/* The per-try timeout of the exchange's route, 0 for none. */
+static int64_t per_try_us(const struct tg_config *cfg, int route)
+{
+    if (route >= 0 && cfg->routes[route].per_try_timeout_us)
+        return cfg->routes[route].per_try_timeout_us;
+    return cfg->per_try_timeout_us;
 }
 
 static bool is_idempotent(enum tg_http_method m)
@@ -315,43 +334,121 @@ static uint32_t upstream_inflight(const struct exchange *x)
     return n;
 }
 
-/* Ends the try that failed with `cause` (giving back a retry's budget place) and says
- * whether to try again; keeps the new place in x->retry_held. */
-static bool retry_decide(struct cconn *c, enum tg_cause cause, bool other)
+/* Ends the try under way: its connection is closed, never pooled (it failed, or its
+ * response is dropped), and its server has one request fewer in flight. */
+static void end_try(struct cconn *c)
 {
     struct exchange *x = &c->x;
-    bool worth = cause == TG_CAUSE_UPSTREAM_CONNECT || cause == TG_CAUSE_UPSTREAM_RESET;
+    struct uconn *u = c->u;
+    if (u) {
+        c->u = NULL;
+        u->client = NULL;
+        tg__upstream_release(u, false);
+    }
+    if (x->srv) {
+        atomic_fetch_sub_explicit(&x->srv->rt->inflight, 1, memory_order_relaxed);
+        x->srv->local_inflight--;
+        x->srv = NULL;
+    }
+    x->try_due_us = 0;
+}
+
+/* Asks the retry policy about the try that ended with `f` (`status`: the response's,
+ * for TG_RETRY_OK). A retry holds a place in the upstream's budget from here until its
+ * own try ends (tg__forward_record gives it back if the exchange ends another way). True
+ * when one is granted; retry_start then starts it. `avoid` is the server that failed,
+ * NULL when the failure says nothing about it. */
+static bool retry_granted(struct cconn *c, enum tg_retry_failure f, int status,
+                          const struct wk_server *avoid)
+{
+    struct exchange *x = &c->x;
+    const struct tg_config *cfg = x->ws->snap->cfg;
+    int64_t now = now_of(c);
+    /* Nothing irrevocable yet: no body byte went out (bodies are streamed, not kept to
+     * send again) and nothing of the response reached the client. */
+    bool possible = !x->resp_started && !x->req_body_started;
+    /* Where a retry would go: to another server when one is usable; with none, to the
+     * same one only after a backoff. A server restarting refuses connections or answers
+     * 503 for a moment, and the wait is its chance to come back; at once, the retry would
+     * only meet the same failure, and the failure is reported as what it is. */
+    bool other = possible && tg__balance_any(x->ws, x->upstream, now, avoid);
+    bool target = other || (possible && cfg->retries.base_delay_ms > 0);
+    if (!target && !x->retry_held)
+        return false;
+    const struct tg_cfg_route *r = x->route >= 0 ? &cfg->routes[x->route] : NULL;
     struct tg_retry_try t = {
         .attempt = (uint32_t)x->tries,
-        .failure = cause == TG_CAUSE_UPSTREAM_CONNECT ? TG_RETRY_CONNECT
-                   : worth                            ? TG_RETRY_RESET
-                                                      : TG_RETRY_LATE_FAILURE,
-        /* Nothing reached the server on a failed connect: any method may go again. */
-        .idempotent = cause == TG_CAUSE_UPSTREAM_CONNECT || is_idempotent(x->method),
+        /* With nowhere to go, the decision only gives back a retry's place. */
+        .failure = target ? f : TG_RETRY_LATE_FAILURE,
+        .status = status,
+        .idempotent = is_idempotent(x->method) || (r && r->retry_non_idempotent),
         .replayable = true,
         .other_server = other,
         .inflight = upstream_inflight(x),
+        .prev_delay_us = x->retry_delay_us,
         .deadline_us = x->deadline_us,
     };
     struct tg_retry_decision d;
-    tg_protect_retry(x->ws->snap->protect, x->upstream, &t, now_of(c), tg__worker_rand(c->w),
-                     &d);
+    tg_protect_retry(x->ws->snap->protect, x->upstream, &t, now, tg__worker_rand(c->w), &d);
     x->retry_held = d.verdict == TG_RETRY_AGAIN
                         ? tg_protect_retry_of(x->ws->snap->protect, x->upstream)
                         : NULL;
-    if (x->retry_held && (!other || d.delay_us > 0)) {
-        /* No server to go to, or a backoff (not offered: base_delay_ms is 0). */
-        tg_retry_cancel(x->retry_held);
-        x->retry_held = NULL;
+    if (!x->retry_held)
+        return false;
+    x->retry_avoid = other ? avoid : NULL;
+    x->retry_delay_us = d.delay_us;
+    return true;
+}
+
+/* Starts the granted retry (after end_try): at once, or once its backoff is over, when
+ * the connection timer fires (tg__forward_timer). While it waits the exchange holds no
+ * upstream connection and no server, only its view of the snapshot (which keeps the
+ * server it avoids alive); a client that leaves meanwhile ends it (tg__forward_step). */
+static void retry_start(struct cconn *c, bool fresh_conn)
+{
+    struct exchange *x = &c->x;
+    /* Back to "nothing sent": the head goes out again, and body bytes that were only
+     * scanned (never sent, or req_body_started would be set) are scanned again. */
+    x->uhead_off = 0;
+    x->req_ready = 0;
+    x->req_done = false;
+    x->req_chunk = (struct tg_http_chunked){0};
+    x->req_chunk_done = false;
+    x->sent_us = 0;
+    x->fresh_conn = fresh_conn;
+    if (x->retry_delay_us > 0) {
+        x->retry_at_us = now_of(c) + x->retry_delay_us;
+        arm_next(c);
+        return;
     }
-    return x->retry_held != NULL;
+    connect_next(c, x->retry_avoid);
+}
+
+enum tg__fwd_timer tg__forward_timer(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    int64_t now = now_of(c);
+    x->timer_due_us = 0; /* it fired */
+    if (x->deadline_us <= now)
+        return TG__FWD_DEADLINE;
+    if (x->retry_at_us && x->retry_at_us <= now) {
+        x->retry_at_us = 0;
+        connect_next(c, x->retry_avoid);
+        return TG__FWD_ACTED;
+    }
+    if (x->try_due_us && x->try_due_us <= now) {
+        /* No response head within the per-try timeout: this try is abandoned. */
+        tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_TIMEOUT);
+        return TG__FWD_ACTED;
+    }
+    arm_next(c);
+    return TG__FWD_NOT_YET;
 }
 
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
 {
     struct exchange *x = &c->x;
-    struct uconn *u = c->u;
-    bool reused = u && u->reused;
+    bool reused = c->u && c->u->reused;
     struct wk_server *srv = x->srv;
     if (srv && cause != TG_CAUSE_UPSTREAM_BAD) {
         struct tg_outlier_result r = {
@@ -361,53 +458,68 @@ void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause)
         };
         tg__balance_result(srv, &r, now_of(c));
     }
-    if (u) {
-        c->u = NULL;
-        u->client = NULL;
-        tg__upstream_release(u, false);
-    }
-    if (srv) {
-        atomic_fetch_sub_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
-        srv->local_inflight--;
-        x->srv = NULL;
-    }
+    end_try(c);
     /* Retry what the upstream cannot have acted on, or may act on twice without harm: a
-     * failed connect; or, for an idempotent request (RFC 9110 §9.2.2) whose body has not
-     * started, a connection closed or reset before any of the response arrived (a server
-     * restarting, or a pooled keep-alive connection the server closed under us: a race
-     * every pooling proxy meets). This is nginx's proxy_next_upstream default; a request
+     * failed connect; or, for an idempotent request (RFC 9110 §9.2.2, or a route with
+     * retry_non_idempotent) whose body has not started, a connection closed or reset
+     * before any of the response arrived (a server restarting, or a pooled keep-alive
+     * connection the server closed under us: a race every pooling proxy meets), or a try
+     * past its per-try timeout. This is nginx's proxy_next_upstream default; a request
      * that kills its server ("query of death") is tried at most retries.max_attempts
      * times, and retries in flight stay within the upstream's retry budget. */
-    bool retry = !x->resp_head_done && !x->resp_started && !x->req_body_started &&
-                 (cause == TG_CAUSE_UPSTREAM_CONNECT ||
-                  (cause == TG_CAUSE_UPSTREAM_RESET && is_idempotent(x->method)));
-    /* A retry needs another server to go to; the only server failing is reported as
-     * what it is, not as "no server". A reused connection that failed says nothing about
-     * the server, so it may be tried again, on a new connection: the rest of its pool
-     * may be as stale as the one that failed. */
+    enum tg_retry_failure f = cause == TG_CAUSE_UPSTREAM_CONNECT ? TG_RETRY_CONNECT
+                              : cause == TG_CAUSE_UPSTREAM_RESET ? TG_RETRY_RESET
+                              : cause == TG_CAUSE_UPSTREAM_TIMEOUT ? TG_RETRY_TIMEOUT
+                                                                   : TG_RETRY_LATE_FAILURE;
+    if (x->resp_head_done)
+        f = TG_RETRY_LATE_FAILURE;
+    /* A reused connection that failed says nothing about the server, so it may be tried
+     * again, on a new connection: the rest of its pool may be as stale as that one. */
     const struct wk_server *avoid = cause == TG_CAUSE_UPSTREAM_RESET && reused ? NULL : srv;
-    bool other = retry && tg__balance_any(x->ws, x->upstream, now_of(c), avoid);
-    /* The retry protection decides: retries.max_attempts, and the budget that keeps
-     * retries from multiplying the load on a failing upstream. */
-    if (retry || x->retry_held != NULL)
-        retry = retry_decide(c, cause, other) && other;
-    if (retry) {
-        /* Back to "nothing sent": the head goes out again, and body bytes that were only
-         * scanned (never sent, or req_body_started would be set) are scanned again. */
-        x->uhead_off = 0;
-        x->req_ready = 0;
-        x->req_done = false;
-        x->req_chunk = (struct tg_http_chunked){0};
-        x->req_chunk_done = false;
-        x->sent_us = 0;
-        x->fresh_conn = reused;
-        connect_next(c, avoid);
+    if (retry_granted(c, f, 0, avoid)) {
+        retry_start(c, reused);
         return;
     }
     if (tg__cache_fallback(c, cause))
         return;
     x->cause = cause;
     tg__client_error(c, cause == TG_CAUSE_UPSTREAM_TIMEOUT ? 504 : 502, cause_msg[cause]);
+}
+
+/* A response head with `status` came from the try's server: the balancer's latency
+ * average and passive ejection learn of it. The server's own time is from the request's
+ * last byte sent to the response head. */
+static void response_result(struct cconn *c, int status)
+{
+    struct exchange *x = &c->x;
+    struct tg_outlier_result r = {
+        .kind = TG_OUTLIER_RESPONSE,
+        .status = status,
+        .latency_us = now_of(c) - (x->sent_us ? x->sent_us : x->start_us),
+    };
+    tg__balance_result(x->srv, &r, now_of(c));
+}
+
+/* A response head with a status listed in retries.statuses, none of it sent yet: the
+ * retry is decided before anything is dropped, because when it is refused (attempts
+ * exhausted, the budget spent, no time left) this response is what the client gets. On
+ * a retry the response goes with its connection. True when a retry took over. */
+static bool status_retry(struct cconn *c, int status)
+{
+    struct exchange *x = &c->x;
+    const struct tg_cfg_retries *rc = &x->ws->snap->cfg->retries;
+    bool listed = false;
+    for (uint32_t i = 0; i < rc->nstatuses && !listed; i++)
+        listed = rc->statuses[i] == status;
+    if (!listed || x->upgrade)
+        return false;
+    struct wk_server *srv = x->srv;
+    if (!retry_granted(c, TG_RETRY_OK, status, srv))
+        return false; /* forwarded: response_head goes on, and reports it to the balancer */
+    response_result(c, status);
+    end_try(c);
+    retry_start(c, false);
+    return true;
 }
 
 /* Clears request body bytes in c->in for forwarding. Returns false on a framing error
@@ -552,7 +664,10 @@ static bool pump_request(struct cconn *c, struct uconn *u)
         client_wait_end(c);
         x->req_done = true;
         x->sent_us = now_of(c);
-        /* The response deadline counts from the moment the request is fully sent. */
+        /* The response deadline, and the try's own, count from the moment the request is
+         * fully sent. */
+        int64_t per_try = per_try_us(x->ws->snap->cfg, x->route);
+        x->try_due_us = per_try ? x->sent_us + per_try : 0;
         arm_deadline(c, now_of(c) + call_timeout_us(x, x->ws->snap->cfg));
         return true;
     }
@@ -628,6 +743,9 @@ static bool response_head(struct cconn *c, struct uconn *u)
         tg__forward_upstream_failed(c, TG_CAUSE_UPSTREAM_BAD);
         return true;
     }
+    x->try_due_us = 0; /* the try has its answer */
+    if (status_retry(c, m->status))
+        return true;
     x->status = m->status;
     x->resp_body = m->body;
     x->resp_left = m->body == TG_HTTP_BODY_LENGTH ? m->content_length : 0;
@@ -645,13 +763,7 @@ static bool response_head(struct cconn *c, struct uconn *u)
     tg_buf_consume(&u->in, (uint32_t)r);
     x->resp_head_done = true;
     x->head_us = now_of(c);
-    /* The server's own time: from the request's last byte sent to the response head. */
-    struct tg_outlier_result res = {
-        .kind = TG_OUTLIER_RESPONSE,
-        .status = m->status,
-        .latency_us = now_of(c) - (x->sent_us ? x->sent_us : x->start_us),
-    };
-    tg__balance_result(x->srv, &res, now_of(c));
+    response_result(c, m->status);
     /* A 5xx is the upstream failing: with fallback on, a stored answer replaces it (the
      * head just written to c->out has not been sent). */
     if (m->status >= 500 && tg__cache_fallback(c, TG_CAUSE_UPSTREAM_BAD))
@@ -834,6 +946,16 @@ bool tg__forward_step(struct cconn *c)
 {
     struct exchange *x = &c->x;
     struct uconn *u = c->u;
+    if (x->retry_at_us) {
+        /* Waiting out a backoff. A client that leaves (its FIN, as nginx reads it) ends
+         * the exchange: the retry is not made, and tg__forward_record gives its budget
+         * place back. */
+        if (c->rdhup || c->hup) {
+            x->cause = TG_CAUSE_CLIENT_ABORT;
+            tg__client_close(c);
+        }
+        return false;
+    }
     if (!u) {
         /* A local response (error page, or a cache entry after its head) is being
          * written; then the cycle goes on. */

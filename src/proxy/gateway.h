@@ -21,6 +21,7 @@
 #include "protect/cache.h"
 #include "protect/outlier.h"
 #include "protect/ratelimit.h"
+#include "protect/retry.h"
 
 struct tg_gateway;
 
@@ -223,6 +224,15 @@ struct tg_gateway_ratelimit_info {
 };
 typedef void tg_gateway_ratelimit_fn(const struct tg_gateway_ratelimit_info *r, void *ctx);
 void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn *fn, void *ctx);
+
+/* One upstream's retries: "upstream/<name>". */
+struct tg_gateway_retry_info {
+    const char *upstream;
+    bool active;
+    struct tg_retry_stats stats;
+};
+typedef void tg_gateway_retry_fn(const struct tg_gateway_retry_info *r, void *ctx);
+void tg_gateway_foreach_retry(struct tg_gateway *gw, tg_gateway_retry_fn *fn, void *ctx);
 
 /* The response cache: NULL until a configuration turned it on (then it stays, with its
  * counters, across every later change). The control API purges and trims it directly

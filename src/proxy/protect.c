@@ -17,6 +17,12 @@ _Static_assert((int)TG_TIER_CRITICAL == (int)TG_CONCLIMIT_CRITICAL &&
                    (int)TG_TIER_STANDARD == (int)TG_CONCLIMIT_STANDARD &&
                    (int)TG_TIER_SHEDDABLE == (int)TG_CONCLIMIT_SHEDDABLE,
                "route tiers and concurrency tiers are the same scale");
+_Static_assert((int)TG_CFG_JITTER_FULL == (int)TG_RETRY_JITTER_FULL &&
+                   (int)TG_CFG_JITTER_DECORRELATED == (int)TG_RETRY_JITTER_DECORRELATED &&
+                   (int)TG_CFG_JITTER_NONE == (int)TG_RETRY_JITTER_NONE,
+               "configured jitters and retry jitters are listed alike");
+_Static_assert(TG_CFG_MAX_RETRY_STATUSES <= TG_RETRY_MAX_STATUSES,
+               "every configured retry status fits the retry parameters");
 
 /* The routes admin.mount_on_proxy adds (the control and monitoring API, the
  * application's agent paths) are the operator's way back in: no protection sheds them. */
@@ -215,7 +221,10 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     rp.base_delay_us = (int64_t)cfg->retries.base_delay_ms * 1000;
     rp.factor = cfg->retries.factor;
     rp.max_delay_us = (int64_t)cfg->retries.max_delay_ms * 1000;
-    rp.nstatuses = 0; /* a response is streamed to the client as it comes: never retried */
+    rp.jitter = (enum tg_retry_jitter)cfg->retries.jitter;
+    rp.nstatuses = 0;
+    for (uint32_t i = 0; i < cfg->retries.nstatuses; i++)
+        rp.statuses[rp.nstatuses++] = cfg->retries.statuses[i];
     rp.budget_ratio_pct = (uint32_t)(cfg->retries.budget_ratio * 100 + 0.5);
     rp.min_concurrent = cfg->retries.min_concurrent;
     struct tg_conclimit_params lp;
@@ -468,6 +477,26 @@ void tg_gateway_foreach_ratelimit(struct tg_gateway *gw, tg_gateway_ratelimit_fn
 {
     struct rctx c = {fn, ctx};
     tg_protect_state_foreach_ratelimit(gw->protect, one_limit, &c);
+}
+
+struct tctx {
+    tg_gateway_retry_fn *fn;
+    void *ctx;
+};
+
+static void one_retry(const char *name, struct tg_retry *r, bool active, void *vctx)
+{
+    struct tctx *c = vctx;
+    const char *slash = strchr(name, '/');
+    struct tg_gateway_retry_info info = {.upstream = slash ? slash + 1 : name, .active = active};
+    tg_retry_read(r, &info.stats);
+    c->fn(&info, c->ctx);
+}
+
+void tg_gateway_foreach_retry(struct tg_gateway *gw, tg_gateway_retry_fn *fn, void *ctx)
+{
+    struct tctx c = {fn, ctx};
+    tg_protect_state_foreach_retry(gw->protect, one_retry, &c);
 }
 
 /* Once a second: each route breaker with a latency rule gets its route's p95 over the

@@ -438,6 +438,12 @@ struct exchange {
      * the gateway's protection state, not in the snapshot, so it outlives the view the
      * exchange gives back when it answers early. */
     struct tg_retry *retry_held;
+    /* Retries (forward.c). While `retry_at_us` is set the exchange waits out a backoff:
+     * no upstream connection, no server, only the client connection and its timer. */
+    int64_t retry_at_us;    /* when the retry starts; 0 = not waiting */
+    int64_t retry_delay_us; /* the last backoff (decorrelated jitter grows from it) */
+    const struct wk_server *retry_avoid; /* the server the retry avoids, NULL = none */
+    int64_t try_due_us; /* the per-try timeout of the try under way; 0 = none */
     bool new_conn;
     bool recorded;
     uint32_t server_key; /* the server registry id of x->srv, UINT32_MAX if none */
@@ -534,6 +540,15 @@ long tg__client_writev(struct cconn *c, const struct iovec *iov, int n);
 void tg__exchange_begin(struct cconn *c, const struct tg_http_msg *req, int64_t start_us);
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req);
 bool tg__client_deadline_passed(struct cconn *c);
+/* The connection timer fired during an exchange: NOT_YET (re-armed), ACTED (a backoff
+ * ended or a try timed out, and the exchange moved on: drive the connection) or
+ * DEADLINE (the exchange's deadline passed: the caller answers it). */
+enum tg__fwd_timer {
+    TG__FWD_NOT_YET = 0,
+    TG__FWD_ACTED,
+    TG__FWD_DEADLINE,
+};
+enum tg__fwd_timer tg__forward_timer(struct cconn *c);
 bool tg__forward_step(struct cconn *c);
 void tg__forward_upstream_failed(struct cconn *c, enum tg_cause cause);
 void tg__forward_record(struct cconn *c);

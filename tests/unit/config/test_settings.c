@@ -67,6 +67,18 @@ static void test_one_key_over_the_file(void)
     TG_EXPECT_EQ(apply(c, "rate_limit.requests_per_minute", "1000"), 0);
     TG_EXPECT_EQ(c->ratelimit.requests_per_minute, 1000);
     TG_EXPECT_EQ(apply(c, "fallback.cache_ttl", "3600"), 0);
+    /* Retries on statuses with a backoff, and the per-try timeout, are live settings. */
+    TG_EXPECT_EQ(apply(c, "retries.statuses", "[502, 503]"), 0);
+    TG_EXPECT_EQ(apply(c, "retries.base_delay_ms", "200"), 0);
+    TG_EXPECT_EQ(apply(c, "retries.jitter", "\"decorrelated\""), 0);
+    TG_EXPECT_EQ(c->retries.nstatuses, 2);
+    TG_EXPECT_EQ(c->retries.statuses[1], 503);
+    TG_EXPECT_EQ(c->retries.base_delay_ms, 200);
+    TG_EXPECT_EQ(c->retries.jitter, TG_CFG_JITTER_DECORRELATED);
+    TG_EXPECT_EQ(c->retries.factor, 2); /* the default, untouched */
+    TG_EXPECT_EQ(apply(c, "timeouts.per_try_ms", "300"), 0);
+    TG_EXPECT_EQ(c->per_try_timeout_us, 300000);
+    TG_EXPECT_EQ(c->default_timeout_us, 10000000); /* untouched */
     TG_EXPECT_EQ(tg_config_validate(c, &eb), 0);
     TG_EXPECT_STREQ(c->ratelimit.rules[0].message, "Too many requests, please try again later.");
     tg_config_free(c);
@@ -106,6 +118,10 @@ static void test_errors_name_the_key(void)
     TG_EXPECT_EQ(c->features.ndisabled, 2); /* duplicates fold */
     TG_EXPECT_EQ(apply(c, "retries.statuses", "[502, 499]"), TG_ECONFIG);
     TG_EXPECT(strstr(eb.msg, "retries.statuses[1]: 499 is out of range") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "retries.jitter", "\"sometimes\""), TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "retries.jitter: ") == eb.msg);
+    TG_EXPECT_EQ(apply(c, "timeouts.per_try_ms", "-1"), TG_ECONFIG);
+    TG_EXPECT(strstr(eb.msg, "timeouts.per_try_ms: ") == eb.msg);
     TG_EXPECT_EQ(c->breaker.timeout_ms, 5000);
     /* Settings bound to what is built at start. */
     TG_EXPECT_EQ(apply(c, "tracing.buffer", "64"), TG_ERESTART);

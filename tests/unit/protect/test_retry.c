@@ -57,7 +57,11 @@ static void test_worth(void)
     p.nstatuses = 1;
     p.statuses[0] = 503;
     t = try_of(1, TG_RETRY_TIMEOUT, 0);
-    TG_EXPECT(!tg_retry_worth(&p, &t)); /* 504 no longer listed */
+    TG_EXPECT(tg_retry_worth(&p, &t)); /* a per-try timeout, listed or not */
+    p.nstatuses = 0;
+    TG_EXPECT(tg_retry_worth(&p, &t));
+    t.idempotent = false;
+    TG_EXPECT(!tg_retry_worth(&p, &t)); /* a POST may have been acted on */
 }
 
 static void test_backoff(void)
@@ -136,6 +140,8 @@ static void test_attempts_and_deadline(void)
     tg_retry_read(r, &st);
     TG_EXPECT_EQ(st.retries_inflight, 0);
     TG_EXPECT_EQ(st.retries_total, 2);
+    TG_EXPECT_EQ(st.retries_by[TG_RETRY_OK], 2); /* both for the 503 */
+    TG_EXPECT_EQ(st.retries_by[TG_RETRY_RESET], 0);
     TG_EXPECT_EQ(st.exhausted_total, 1);
     TG_EXPECT_EQ(st.no_time_total, 1);
     TG_EXPECT_EQ(st.no_budget_total, 0);
