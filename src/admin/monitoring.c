@@ -179,7 +179,7 @@ static void endpoints_stats(struct tg_gateway *gw, struct tg_str q, struct tg_ad
 
 struct threads_view {
     json_t *rows;
-    uint64_t workers, busy, connections, queue_depth;
+    uint64_t workers, busy, connections, queue_depth, waiting;
 };
 
 /* One row per worker and the sums, from one read of each worker (so they agree). */
@@ -187,28 +187,33 @@ static void add_worker(const struct tg_gateway_worker_info *w, void *ctx)
 {
     struct threads_view *v = ctx;
     json_array_append_new(
-        v->rows, json_pack("{s:i, s:I, s:I, s:o, s:I, s:I, s:I}", "id", w->id, "connections",
-                           (json_int_t)w->connections, "active_requests", (json_int_t)w->active,
-                           "loop_lag_ms", ms(w->loop_lag_us), "loop_turns",
-                           (json_int_t)w->loop_turns, "queue_depth", (json_int_t)w->queue_depth,
-                           "queue_limit", (json_int_t)w->queue_limit));
+        v->rows, json_pack("{s:i, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "id", w->id,
+                           "connections", (json_int_t)w->connections, "active_requests",
+                           (json_int_t)w->active, "loop_lag_ms", ms(w->loop_lag_us),
+                           "loop_turns", (json_int_t)w->loop_turns, "queue_depth",
+                           (json_int_t)w->queue_depth, "queue_limit",
+                           (json_int_t)w->queue_limit, "waiting_requests",
+                           (json_int_t)w->waiting));
     v->workers++;
     v->busy += w->active;
     v->connections += w->connections;
     v->queue_depth += w->queue_depth;
+    v->waiting += w->waiting;
 }
 
 /* `queue_depth`: connections the kernel has accepted that no worker has taken yet, the
- * runbook's "requests waiting for a thread" (in-flight requests are `busy`). */
+ * runbook's "requests waiting for a thread" (in-flight requests are `busy`);
+ * `waiting_requests`: requests parked for a concurrency slot (part of `busy`). */
 static void threads(struct tg_gateway *gw, struct tg_admin_resp *r)
 {
     struct threads_view v = {.rows = json_array()};
     tg_gateway_foreach_worker(gw, add_worker, &v);
     tg_admin_resp_json(r, 200,
-                       json_pack("{s:I, s:I, s:I, s:I, s:o}", "workers", (json_int_t)v.workers,
-                                 "busy", (json_int_t)v.busy, "connections",
-                                 (json_int_t)v.connections, "queue_depth",
-                                 (json_int_t)v.queue_depth, "threads", v.rows));
+                       json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "workers",
+                                 (json_int_t)v.workers, "busy", (json_int_t)v.busy,
+                                 "connections", (json_int_t)v.connections, "queue_depth",
+                                 (json_int_t)v.queue_depth, "waiting_requests",
+                                 (json_int_t)v.waiting, "threads", v.rows));
 }
 
 struct ext_ctx {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The protections in /metrics: each circuit breaker's state (the runbook greps
  * circuit_breaker_state), its transitions and refusals, each rate limit's decisions
- * and table, each upstream's retries, and the response cache (the runbooks grep
- * cache_hit_rate). Breakers, limits and retry budgets the running configuration no
- * longer uses keep their state but leave the exposition, so their series go stale. */
+ * and table, each upstream's retries and concurrency limit (in flight, queue, refusals,
+ * the adaptive limit), and the response cache (the runbooks grep cache_hit_rate).
+ * Breakers, limits and retry budgets the running configuration no longer uses keep their
+ * state but leave the exposition, so their series go stale. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,122 @@ static void on_retry(const struct tg_gateway_retry_info *r, void *vctx)
     }
 }
 
+/* ---- Concurrency limits: one series per upstream a limit is on for, family by family. */
+
+enum cfam {
+    CF_INFLIGHT = 0,
+    CF_LIMIT,
+    CF_SOFT,
+    CF_QUEUE,
+    CF_QUEUED,
+    CF_DEQUEUED,
+    CF_SOFT_ADMITTED,
+    CF_REJECTED,
+    CF_A_LIMIT,
+    CF_A_BASELINE,
+    CF_A_LATENCY,
+    CF_COUNT
+};
+
+static const struct {
+    const char *name, *type, *help;
+} cfams[CF_COUNT] = {
+    [CF_INFLIGHT] = {"tailguard_concurrency_in_flight", "gauge",
+                     "Requests holding a concurrency slot of the upstream, all workers."},
+    [CF_LIMIT] = {"tailguard_concurrency_limit", "gauge",
+                  "The effective hard limit: concurrency.hard_limit, or the adaptive limit "
+                  "when lower."},
+    [CF_SOFT] = {"tailguard_concurrency_soft_limit", "gauge",
+                 "The effective soft limit (scaled with the adaptive limit)."},
+    [CF_QUEUE] = {"tailguard_concurrency_queue_depth", "gauge",
+                  "Requests waiting for a slot now, all workers."},
+    [CF_QUEUED] = {"tailguard_concurrency_queued_total", "counter",
+                   "Requests that waited for a slot."},
+    [CF_DEQUEUED] = {"tailguard_concurrency_dequeued_total", "counter",
+                     "Waiting requests that got a slot."},
+    [CF_SOFT_ADMITTED] = {"tailguard_concurrency_admitted_soft_total", "counter",
+                          "Requests admitted above the soft limit."},
+    [CF_REJECTED] = {"tailguard_concurrency_rejected_total", "counter",
+                     "Requests refused with 503, by reason (limit, shed, queue_full, "
+                     "queue_timeout) and tier."},
+    [CF_A_LIMIT] = {"tailguard_concurrency_adaptive_limit", "gauge",
+                    "The adaptive limit (concurrency.adaptive)."},
+    [CF_A_BASELINE] = {"tailguard_concurrency_adaptive_baseline_seconds", "gauge",
+                       "The latency the adaptive limit takes as the upstream's unloaded one."},
+    [CF_A_LATENCY] = {"tailguard_concurrency_adaptive_latency_seconds", "gauge",
+                      "The upstream's recent latency as the adaptive limit sees it (smoothed)."},
+};
+
+struct cctx {
+    struct tg_text *t;
+    enum cfam fam;
+};
+
+static void cseries(struct tg_text *t, const char *fam, const char *upstream, double v)
+{
+    tg_text_printf(t, "%s{upstream=\"", fam);
+    tg_text_label_value(t, upstream);
+    tg_text_printf(t, "\"} %.17g\n", v);
+}
+
+static void on_conclimit(const struct tg_gateway_conclimit_info *ci, void *vctx)
+{
+    struct cctx *c = vctx;
+    const struct tg_conclimit_stats *st = &ci->stats;
+    const char *fam = cfams[c->fam].name;
+    if (!ci->active)
+        return;
+    switch (c->fam) {
+    case CF_INFLIGHT:
+        cseries(c->t, fam, ci->upstream, st->inflight);
+        break;
+    case CF_LIMIT:
+        cseries(c->t, fam, ci->upstream, st->limit);
+        break;
+    case CF_SOFT:
+        cseries(c->t, fam, ci->upstream, st->soft_limit);
+        break;
+    case CF_QUEUE:
+        cseries(c->t, fam, ci->upstream, st->queued);
+        break;
+    case CF_QUEUED:
+        cseries(c->t, fam, ci->upstream, (double)st->queued_total);
+        break;
+    case CF_DEQUEUED:
+        cseries(c->t, fam, ci->upstream, (double)st->dequeued_total);
+        break;
+    case CF_SOFT_ADMITTED:
+        cseries(c->t, fam, ci->upstream, (double)st->admitted_soft);
+        break;
+    case CF_REJECTED:
+        for (unsigned r = 0; r < TG_CONCLIMIT_R_COUNT; r++) {
+            for (unsigned tier = 0; tier < TG_CONCLIMIT_TIERS; tier++) {
+                tg_text_printf(c->t, "%s{upstream=\"", fam);
+                tg_text_label_value(c->t, ci->upstream);
+                tg_text_printf(c->t, "\",reason=\"%s\",tier=\"%s\"} %llu\n",
+                               tg_conclimit_reason_name((enum tg_conclimit_reason)r),
+                               tg_conclimit_tier_name((enum tg_conclimit_tier)tier),
+                               (unsigned long long)st->rejected[r][tier]);
+            }
+        }
+        break;
+    case CF_A_LIMIT:
+        if (ci->adaptive)
+            cseries(c->t, fam, ci->upstream, ci->adaptive_stats.limit);
+        break;
+    case CF_A_BASELINE:
+        if (ci->adaptive)
+            cseries(c->t, fam, ci->upstream, ci->adaptive_stats.baseline_us / 1e6);
+        break;
+    case CF_A_LATENCY:
+        if (ci->adaptive)
+            cseries(c->t, fam, ci->upstream, ci->adaptive_stats.short_us / 1e6);
+        break;
+    case CF_COUNT:
+        break;
+    }
+}
+
 /* Retries per upstream: granted by the failure that led to them, refused by why, and
  * those under way (backoffs included), which is what the retry budget bounds. */
 static void retry_metrics(struct tg_text *t, struct tg_gateway *gw)
@@ -138,6 +255,15 @@ static void retry_metrics(struct tg_text *t, struct tg_gateway *gw)
                    "Retries under way, backoffs included (the retry budget bounds it).");
     c.pass = T_INFLIGHT;
     tg_gateway_foreach_retry(gw, on_retry, &c);
+}
+
+static void conclimit_metrics(struct tg_text *t, struct tg_gateway *gw)
+{
+    struct cctx c = {t, CF_INFLIGHT};
+    for (; c.fam < CF_COUNT; c.fam++) {
+        tg_text_family(t, cfams[c.fam].name, cfams[c.fam].type, cfams[c.fam].help);
+        tg_gateway_foreach_conclimit(gw, on_conclimit, &c);
+    }
 }
 
 static void one(struct tg_text *t, const char *name, const char *type, const char *help,
@@ -230,6 +356,7 @@ void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw)
 {
     cache_metrics(t, gw);
     outlier_metrics(t, gw);
+    conclimit_metrics(t, gw);
     struct bctx c = {t, P_STATE};
     tg_text_family(t, "circuit_breaker_state", "gauge",
            "Circuit breaker state: 0 closed, 1 open, 2 half-open.");

@@ -131,9 +131,11 @@ struct tg_cfg_retries {
 struct tg_cfg_concurrency {
     uint32_t hard_limit;       /* 0 = off; in-flight requests per upstream, then 503 */
     uint32_t soft_limit;       /* 0 = off; above it sheddable routes are shed */
-    uint32_t queue;            /* requests that may wait for a slot; 0 */
+    uint32_t queue;            /* requests that may wait for a slot, all workers; 0 */
     uint32_t queue_timeout_ms; /* 1000 */
-    bool adaptive;             /* the limit follows latency (gradient) */
+    bool adaptive;             /* the limit follows latency (gradient), under hard_limit */
+    uint32_t min_limit;        /* 5: the adaptive limit's floor */
+    double tolerance;          /* 1.5: latency over its baseline tolerated before a cut */
 };
 
 enum tg_tier {

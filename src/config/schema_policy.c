@@ -47,7 +47,8 @@ void tg_config__policy_defaults(struct tg_config *cfg)
         .budget_ratio = 0.2,
         .min_concurrent = 3,
     };
-    cfg->concurrency = (struct tg_cfg_concurrency){.queue_timeout_ms = 1000};
+    cfg->concurrency = (struct tg_cfg_concurrency){.queue_timeout_ms = 1000, .min_limit = 5,
+                                                   .tolerance = 1.5};
     snprintf(cfg->store_path, sizeof cfg->store_path, "tailguard.db");
 }
 
@@ -81,6 +82,11 @@ int tg_config__read_factor(struct tg_config_walk *w, yaml_node_t *node, void *ar
 static int read_growth(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     return read_number(w, node, arg, 1, 10, "factor", "a decimal from 1 to 10");
+}
+
+static int read_tolerance(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    return read_number(w, node, arg, 1.05, 10, "tolerance", "a decimal from 1.05 to 10");
 }
 
 int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -400,10 +406,13 @@ int tg_config__read_concurrency(struct tg_config_walk *w, yaml_node_t *node, voi
          .max = 10000000},
         {.key = "soft_limit", .kind = TG_CONFIG_K_U32, .out = &c->soft_limit, .min = 0,
          .max = 10000000},
-        {.key = "queue", .kind = TG_CONFIG_K_U32, .out = &c->queue, .min = 0, .max = 1000000},
+        {.key = "queue", .kind = TG_CONFIG_K_U32, .out = &c->queue, .min = 0, .max = 65535},
         {.key = "queue_timeout_ms", .kind = TG_CONFIG_K_U32, .out = &c->queue_timeout_ms,
          .min = 1, .max = 600000},
         {.key = "adaptive", .kind = TG_CONFIG_K_BOOL, .out = &c->adaptive},
+        {.key = "min_limit", .kind = TG_CONFIG_K_U32, .out = &c->min_limit, .min = 1,
+         .max = 10000000},
+        {.key = "tolerance", .kind = TG_CONFIG_K_FUNC, .fn = read_tolerance, .out = &c->tolerance},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     if (rc == 0 && c->hard_limit && c->soft_limit > c->hard_limit)
@@ -500,15 +509,24 @@ int tg_config__policy_check(const struct tg_config *cfg, struct tg_errbuf *eb)
         return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
                                "rate_limit.requests_per_second: at most 1000000 per %s",
                                rl->per == TG_RL_CLIENT_IP ? "client" : "route");
+    /* The adaptive limit moves between min_limit and hard_limit, its ceiling; a queue
+     * holds requests over a limit. Checked here, where the file's values and a control
+     * change's have been merged. */
+    const struct tg_cfg_concurrency *cc = &cfg->concurrency;
+    if (cc->adaptive && !cc->hard_limit)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "concurrency.adaptive: needs hard_limit (the highest limit it "
+                               "may reach)");
+    if (cc->adaptive && cc->min_limit > cc->hard_limit)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "concurrency.min_limit: %u is above hard_limit %u", cc->min_limit,
+                               cc->hard_limit);
+    if (cc->queue && !cc->hard_limit)
+        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
+                               "concurrency.queue: needs hard_limit (requests wait for a slot "
+                               "under it)");
     /* Parts of the protections that are not built yet are refused, not accepted and
      * ignored. */
-    if (cfg->concurrency.queue)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "concurrency.queue: queueing is not available yet (requests "
-                               "over the limit are refused at once); leave it at 0");
-    if (cfg->concurrency.adaptive)
-        return tg_config__errf(eb, TG_ECONFIG, file, 0, 0,
-                               "concurrency.adaptive: the adaptive limit is not available yet");
     for (uint32_t i = 0; i < rl->nrules; i++) {
         uint32_t most = rl->rules[i].key == TG_RL_GLOBAL ? 16777215 : 65535;
         if (rl->rules[i].max > most)

@@ -151,10 +151,11 @@ static json_t *render_concurrency(const struct tg_config *cfg, const void *sec)
 {
     (void)cfg;
     const struct tg_cfg_concurrency *c = sec;
-    return json_pack("{s:I,s:I,s:I,s:I,s:b}", "hard_limit", (json_int_t)c->hard_limit,
+    return json_pack("{s:I,s:I,s:I,s:I,s:b,s:I,s:f}", "hard_limit", (json_int_t)c->hard_limit,
                      "soft_limit", (json_int_t)c->soft_limit, "queue", (json_int_t)c->queue,
                      "queue_timeout_ms", (json_int_t)c->queue_timeout_ms, "adaptive",
-                     c->adaptive);
+                     c->adaptive, "min_limit", (json_int_t)c->min_limit, "tolerance",
+                     c->tolerance);
 }
 
 static json_t *render_timeouts(const struct tg_config *cfg, const void *sec)

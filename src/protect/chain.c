@@ -3,7 +3,10 @@
  * feature should not spend anyone's rate-limit budget), rate limits (every rule whose
  * prefix matches takes its token, as stacked middlewares do), the concurrency limit, the
  * cache lookup (a hit needs no breaker ticket: the upstream is not asked), then the
- * breaker, whose ticket is the one thing the outcome report needs. */
+ * breaker, whose ticket is the one thing the outcome report needs. A request that waited
+ * for its concurrency slot comes back after the limit (tg_protect_resume): it has had
+ * its feature and rate-limit decisions, and the cache and breaker are asked only now,
+ * when it may go on. */
 #include "protect/chain.h"
 
 #include <errno.h>
@@ -205,27 +208,56 @@ static bool rate_limit(const struct tg_protect_chain *ch, const struct tg_protec
     return false;
 }
 
-/* Takes an in-flight slot of the upstream's limit; false (and the refusal in `v`) when
- * the tier may not have one. Queueing is not offered here: a request is admitted or
- * refused at once. */
+static void overloaded(struct tg_protect_verdict *v, enum tg_protect_cause cause,
+                       enum tg_conclimit_reason why, enum tg_conclimit_tier tier)
+{
+    reject(v, cause, 503);
+    snprintf(v->headers, sizeof v->headers, "Retry-After: 1\r\n");
+    set_body(v, snprintf(v->body, sizeof v->body,
+                         "{\"error\":\"overloaded\",\"reason\":\"%s\",\"tier\":\"%s\","
+                         "\"status\":503}\n",
+                         tg_conclimit_reason_name(why), tg_conclimit_tier_name(tier)));
+}
+
+/* Takes an in-flight slot of the upstream's limit; false when the request does not go on
+ * now: refused (the refusal in `v`), or parked on the facts' queue (QUEUED) when the
+ * caller gave one and the tier may wait. */
 static bool concurrency(const struct tg_protect_chain *ch, struct tg_conclimit *cl,
                         const struct tg_protect_facts *f, struct tg_protect_verdict *v,
                         struct tg_protect_ticket *t)
 {
     enum tg_conclimit_reason why;
-    enum tg_conclimit_verdict cv = tg_conclimit_admit(cl, &ch->lp, NULL, NULL, f->tier,
+    enum tg_conclimit_verdict cv = tg_conclimit_admit(cl, &ch->lp, f->queue, f->waiter, f->tier,
                                                       f->now_us, &why);
     if (cv == TG_CONCLIMIT_ADMIT || cv == TG_CONCLIMIT_ADMIT_SOFT) {
         t->limit = cl;
         return true;
     }
-    reject(v, why == TG_CONCLIMIT_R_SHED ? TG_PCAUSE_SHED : TG_PCAUSE_CONCURRENCY, 503);
-    snprintf(v->headers, sizeof v->headers, "Retry-After: 1\r\n");
-    set_body(v, snprintf(v->body, sizeof v->body,
-                         "{\"error\":\"overloaded\",\"reason\":\"%s\",\"tier\":\"%s\","
-                         "\"status\":503}\n",
-                         tg_conclimit_reason_name(why), tg_conclimit_tier_name(f->tier)));
+    if (cv == TG_CONCLIMIT_QUEUE) {
+        v->kind = TG_PROTECT_QUEUED;
+        t->waiting = cl;
+        return false;
+    }
+    overloaded(v, why == TG_CONCLIMIT_R_SHED ? TG_PCAUSE_SHED : TG_PCAUSE_CONCURRENCY, why,
+               f->tier);
     return false;
+}
+
+void tg_protect_queue_timeout(enum tg_conclimit_tier tier, struct tg_protect_verdict *v)
+{
+    v->hit.entry = NULL;
+    v->waiters = false;
+    overloaded(v, TG_PCAUSE_QUEUE_TIMEOUT, TG_CONCLIMIT_R_QUEUE_TIMEOUT, tier);
+}
+
+struct tg_conclimit *tg_protect_limit_of(const struct tg_protect_chain *ch, uint32_t upstream)
+{
+    return upstream < ch->nupstreams ? ch->ulim[upstream] : NULL;
+}
+
+const struct tg_conclimit_params *tg_protect_limit_params(const struct tg_protect_chain *ch)
+{
+    return &ch->lp;
 }
 
 struct tg_breaker *tg_protect_breaker_of(const struct tg_protect_chain *ch, int route,
@@ -285,7 +317,7 @@ static bool cache_lookup(const struct tg_protect_chain *ch, const struct tg_prot
     } else {
         return false;
     }
-    tg_protect_cancel(t); /* gives back the concurrency slot */
+    v->waiters = tg_protect_cancel(t); /* gives back the concurrency slot */
     return true;
 }
 
@@ -308,10 +340,10 @@ bool tg_protect_fallback(const struct tg_protect_ticket *t, const struct tg_cach
     return tg_cache_lookup_stale(t->cache, rq, &t->cache_rule, now_us, hit);
 }
 
-void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
-                      struct tg_protect_verdict *v, struct tg_protect_ticket *t)
+static void reset(struct tg_protect_verdict *v, struct tg_protect_ticket *t)
 {
     v->hit.entry = NULL;
+    v->waiters = false;
     t->cache = NULL;
     t->cache_rule = (struct tg_cache_rule){0};
     t->purge_gen = 0;
@@ -323,6 +355,47 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
     t->breaker = NULL;
     t->breaker_ticket = 0;
     t->limit = NULL;
+    t->waiting = NULL;
+}
+
+/* The steps after the concurrency limit: the cache lookup, then the breaker. */
+static void after_limit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
+                        struct tg_protect_verdict *v, struct tg_protect_ticket *t)
+{
+    if (ch->cache && f->feature && cache_lookup(ch, f, v, t))
+        return;
+    struct tg_breaker *b = tg_protect_breaker_of(ch, f->route, f->upstream);
+    if (!b)
+        return;
+    int64_t retry_us = 0;
+    uint32_t ticket = 0;
+    if (tg_breaker_admit(b, f->now_us, &ticket, &retry_us)) {
+        t->breaker = b;
+        t->breaker_ticket = ticket;
+        return;
+    }
+    v->waiters = tg_protect_cancel(t); /* gives back the concurrency slot */
+    if (tg_protect_fallback(t, f->cache_req, f->now_us, &v->hit)) {
+        v->kind = TG_PROTECT_CACHED;
+        v->cause = TG_PCAUSE_CACHE_FALLBACK;
+        t->cache_offer = false;
+        return;
+    }
+    reject(v, TG_PCAUSE_BREAKER_OPEN, 503);
+    long long s = (long long)ceil_s(retry_us);
+    snprintf(v->headers, sizeof v->headers, "Retry-After: %lld\r\n", s);
+    char name[160];
+    json_text(name, sizeof name, f->upstream < ch->nupstreams ? ch->unames[f->upstream] : "");
+    set_body(v, snprintf(v->body, sizeof v->body,
+                         "{\"error\":\"circuit breaker open\",\"upstream\":\"%s\",\"status\":503,"
+                         "\"retry_after_s\":%lld}\n",
+                         name, s));
+}
+
+void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
+                      struct tg_protect_verdict *v, struct tg_protect_ticket *t)
+{
+    reset(v, t);
     if (!tg_features_none(ch->features) && f->feature) {
         const char *off = tg_features_shed(ch->features, f->feature, f->path, f->path_len);
         if (off) {
@@ -342,55 +415,37 @@ void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect
     struct tg_conclimit *cl = f->upstream < ch->nupstreams ? ch->ulim[f->upstream] : NULL;
     if (cl && f->feature && !concurrency(ch, cl, f, v, t))
         return;
-    if (ch->cache && f->feature && cache_lookup(ch, f, v, t))
-        return;
-    struct tg_breaker *b = tg_protect_breaker_of(ch, f->route, f->upstream);
-    if (!b)
-        return;
-    int64_t retry_us = 0;
-    uint32_t ticket = 0;
-    if (tg_breaker_admit(b, f->now_us, &ticket, &retry_us)) {
-        t->breaker = b;
-        t->breaker_ticket = ticket;
-        return;
-    }
-    tg_protect_cancel(t); /* gives back the concurrency slot */
-    if (tg_protect_fallback(t, f->cache_req, f->now_us, &v->hit)) {
-        v->kind = TG_PROTECT_CACHED;
-        v->cause = TG_PCAUSE_CACHE_FALLBACK;
-        t->cache_offer = false;
-        return;
-    }
-    reject(v, TG_PCAUSE_BREAKER_OPEN, 503);
-    long long s = (long long)ceil_s(retry_us);
-    snprintf(v->headers, sizeof v->headers, "Retry-After: %lld\r\n", s);
-    char name[160];
-    json_text(name, sizeof name, f->upstream < ch->nupstreams ? ch->unames[f->upstream] : "");
-    set_body(v, snprintf(v->body, sizeof v->body,
-                         "{\"error\":\"circuit breaker open\",\"upstream\":\"%s\",\"status\":503,"
-                         "\"retry_after_s\":%lld}\n",
-                         name, s));
+    after_limit(ch, f, v, t);
 }
 
-void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
+void tg_protect_resume(const struct tg_protect_chain *ch, struct tg_conclimit *cl,
+                       const struct tg_protect_facts *f, struct tg_protect_verdict *v,
+                       struct tg_protect_ticket *t)
+{
+    reset(v, t);
+    t->limit = cl;
+    after_limit(ch, f, v, t);
+}
+
+bool tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
                         int64_t latency_us)
 {
     if (t->breaker)
         tg_breaker_observe(t->breaker, now_us, t->breaker_ticket, failed, latency_us);
-    if (t->limit)
-        tg_conclimit_release(t->limit);
+    bool waiters = t->limit && tg_conclimit_release(t->limit);
     t->breaker = NULL;
     t->limit = NULL;
+    return waiters;
 }
 
-void tg_protect_cancel(struct tg_protect_ticket *t)
+bool tg_protect_cancel(struct tg_protect_ticket *t)
 {
     if (t->breaker)
         tg_breaker_cancel(t->breaker, t->breaker_ticket);
-    if (t->limit)
-        tg_conclimit_release(t->limit);
+    bool waiters = t->limit && tg_conclimit_release(t->limit);
     t->breaker = NULL;
     t->limit = NULL;
+    return waiters;
 }
 
 void tg_protect_retry(const struct tg_protect_chain *ch, uint32_t upstream,

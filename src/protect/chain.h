@@ -2,7 +2,8 @@
 /* The protections in the order every request meets them (ARCHITECTURE.md): feature
  * switch, rate limit, concurrency limit, cache lookup, circuit breaker. The proxy calls
  * them at one seam, between route match and upstream pick: tg_protect_admit says allow,
- * reject (with status, headers and body), serve from cache or queue, and the outcome of
+ * reject (with status, headers and body), serve from cache or queue (the request waits
+ * on its worker's queue and comes back through tg_protect_resume), and the outcome of
  * every admitted request comes back once through tg_protect_observe. A chain is built
  * with each configuration snapshot and is immutable; the state that must outlive a
  * snapshot (breaker states, rate-limit buckets, the response cache) lives in a struct tg_protect_state keyed
@@ -37,12 +38,18 @@ struct tg_protect_facts {
     enum tg_conclimit_tier tier; /* the route's (standard without a route) */
     const struct tg_cache_req *cache_req; /* GET or HEAD as the cache sees it; NULL for
                                            * other methods */
+    /* Where a request over its upstream's limit may wait: the calling worker's queue for
+     * that upstream's limiter, and the request's waiter. NULL: refused at once instead. */
+    struct tg_conclimit_queue *queue;
+    struct tg_conclimit_waiter *waiter;
 };
 
 enum tg_protect_kind {
     TG_PROTECT_ALLOW = 0,
     TG_PROTECT_REJECT, /* answer status/headers/body without touching the upstream */
     TG_PROTECT_CACHED, /* answer with the cache entry in `hit` (a reference to give back) */
+    TG_PROTECT_QUEUED, /* parked in the facts' queue: the caller polls it (conclimit.h), then
+                        * calls tg_protect_resume or answers tg_protect_queue_timeout */
 };
 
 /* Why a request was refused (the proxy maps these onto its cause labels). */
@@ -58,6 +65,7 @@ enum tg_protect_cause {
     TG_PCAUSE_CACHE_HIT,   /* CACHED: a fresh entry (or stale within the request's max-stale) */
     TG_PCAUSE_CACHE_FALLBACK, /* CACHED: the breaker is open and fallback found an entry */
     TG_PCAUSE_ONLY_IF_CACHED, /* REJECT 504: only-if-cached and nothing usable */
+    TG_PCAUSE_QUEUE_TIMEOUT,  /* REJECT 503: waited the queue timeout without a slot */
 };
 
 /* What the outcome report needs back from admit; kept by the caller per request. */
@@ -65,6 +73,7 @@ struct tg_protect_ticket {
     struct tg_breaker *breaker; /* NULL: no breaker to report to */
     uint32_t breaker_ticket;
     struct tg_conclimit *limit; /* NULL: no in-flight slot to give back */
+    struct tg_conclimit *waiting; /* QUEUED: the limiter whose queue holds the waiter */
     /* The response cache's side, left alone by observe and cancel. `cache` is set for
      * every request the chain saw while a cache exists (a write purges what it changed);
      * `cache_offer` for a GET that missed and whose response may be stored, with the
@@ -88,6 +97,9 @@ struct tg_protect_verdict {
      * chain) and the client it was counted for (client-IP rules), for the log. */
     const char *rule_prefix;
     uint8_t client[16];
+    /* A slot this decision took and gave back again (a cache hit, an open breaker) while
+     * requests wait for one: the caller polls its queues. */
+    bool waiters;
 };
 
 /* Per-snapshot parameters of the chain, from the configuration (the proxy fills them). */
@@ -148,9 +160,27 @@ void tg_protect_chain_free(struct tg_protect_chain *ch); /* accepts NULL */
 void tg_protect_admit(const struct tg_protect_chain *ch, const struct tg_protect_facts *f,
                       struct tg_protect_verdict *v, struct tg_protect_ticket *t);
 
+/* A QUEUED request got its slot of `cl` (tg_conclimit_poll granted it): the rest of the
+ * chain after the concurrency limit (cache lookup, breaker), as tg_protect_admit would
+ * have run it. The ticket now holds the slot. `f` as given to admit, at the time now. */
+void tg_protect_resume(const struct tg_protect_chain *ch, struct tg_conclimit *cl,
+                       const struct tg_protect_facts *f, struct tg_protect_verdict *v,
+                       struct tg_protect_ticket *t);
+
+/* The answer to a QUEUED request of `tier` whose wait ran out (tg_conclimit_poll said
+ * EXPIRED): 503, cause TG_PCAUSE_QUEUE_TIMEOUT, with Retry-After. */
+void tg_protect_queue_timeout(enum tg_conclimit_tier tier, struct tg_protect_verdict *v);
+
+/* The concurrency limiter of `upstream` (NULL: none) and the parameters of every one,
+ * for the worker that polls its queues. */
+struct tg_conclimit *tg_protect_limit_of(const struct tg_protect_chain *ch, uint32_t upstream);
+const struct tg_conclimit_params *tg_protect_limit_params(const struct tg_protect_chain *ch);
+
 /* The outcome of an admitted request that reached (or tried to reach) the upstream:
- * `failed` as the proxy sees it (no answer, or a 5xx), its latency. Any thread. */
-void tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
+ * `failed` as the proxy sees it (no answer, or a 5xx), its latency. Any thread. True
+ * when it gave back a slot that requests wait for: the caller polls its queues and
+ * nudges the other workers' (conclimit.h). */
+bool tg_protect_observe(struct tg_protect_ticket *t, int64_t now_us, bool failed,
                         int64_t latency_us);
 
 /* The upstream failed the admitted GET or HEAD `rq` (as given to admit in its facts):
@@ -166,8 +196,8 @@ struct tg_cache_rule tg_protect_cache_rule(const struct tg_protect_chain *ch, co
 /* The chain's cache, NULL when caching and fallback are off. */
 struct tg_cache *tg_protect_cache(const struct tg_protect_chain *ch);
 
-/* An admitted request that never reached the upstream. Any thread. */
-void tg_protect_cancel(struct tg_protect_ticket *t);
+/* An admitted request that never reached the upstream. Any thread. True as for observe. */
+bool tg_protect_cancel(struct tg_protect_ticket *t);
 
 /* A try of a request to `upstream` ended in a failure the proxy could retry: whether to
  * try again (max_attempts, the retry budget), with the retry's budget place taken on

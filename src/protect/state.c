@@ -23,7 +23,7 @@ struct entry {
 struct tg_protect_state {
     uint64_t seed;
     uint64_t gen;
-    struct entry *breakers, *limiters, *conclimits, *retries;
+    struct entry *breakers, *limiters, *conclimits, *retries, *adaptives;
     struct tg_cache *cache;
 };
 
@@ -38,7 +38,7 @@ int tg_protect_state_new(uint64_t seed, struct tg_protect_state **out)
     return 0;
 }
 
-enum kind { K_BREAKER = 0, K_RATELIMIT, K_CONCLIMIT, K_RETRY };
+enum kind { K_BREAKER = 0, K_RATELIMIT, K_CONCLIMIT, K_RETRY, K_ADAPTIVE };
 
 static void free_list(struct entry *e, enum kind k)
 {
@@ -50,6 +50,8 @@ static void free_list(struct entry *e, enum kind k)
             tg_ratelimit_free(e->obj);
         else if (k == K_CONCLIMIT)
             tg_conclimit_free(e->obj);
+        else if (k == K_ADAPTIVE)
+            tg_adaptive_free(e->obj);
         else
             tg_retry_free(e->obj);
         free(e->name);
@@ -66,6 +68,7 @@ void tg_protect_state_free(struct tg_protect_state *st)
     free_list(st->limiters, K_RATELIMIT);
     free_list(st->conclimits, K_CONCLIMIT);
     free_list(st->retries, K_RETRY);
+    free_list(st->adaptives, K_ADAPTIVE);
     tg_cache_free(st->cache);
     free(st);
 }
@@ -196,6 +199,29 @@ void tg_protect_state_foreach_conclimit(struct tg_protect_state *st,
 {
     for (struct entry *e = st->conclimits; e; e = e->next)
         fn(e->name, e->obj, e->gen == st->gen, ctx);
+}
+
+struct tg_adaptive *tg_protect_state_adaptive(struct tg_protect_state *st, const char *name,
+                                              const struct tg_adaptive_params *p)
+{
+    struct entry *e = find(st->adaptives, name);
+    if (!e) {
+        struct tg_adaptive *a;
+        if (tg_adaptive_new(p, &a) != 0)
+            return NULL;
+        if (!(e = add(&st->adaptives, name, a))) {
+            tg_adaptive_free(a);
+            return NULL;
+        }
+    }
+    e->gen = st->gen;
+    return e->obj;
+}
+
+struct tg_adaptive *tg_protect_state_adaptive_get(struct tg_protect_state *st, const char *name)
+{
+    struct entry *e = find(st->adaptives, name);
+    return e ? e->obj : NULL;
 }
 
 struct tg_retry *tg_protect_state_retry(struct tg_protect_state *st, const char *name)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Protection state that outlives configuration snapshots: circuit breakers, rate
- * limiters and the response cache, each by name ("upstream/api", "route/search", "rate_limit/client_ip",
+ * limiters, concurrency limiters and their adaptive controllers, retry budgets and the
+ * response cache, each by name ("upstream/api", "route/search", "rate_limit/client_ip",
  * "rule/0"). A snapshot's chain (chain.h) borrows them; the next snapshot finds the same
  * objects by name, applies its parameters to them and carries their state on, the way
  * server health is carried across reloads. Objects a new configuration no longer names
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "protect/adaptive.h"
 #include "protect/breaker.h"
 #include "protect/cache.h"
 #include "protect/conclimit.h"
@@ -46,6 +48,14 @@ struct tg_ratelimit *tg_protect_state_ratelimit(struct tg_protect_state *st, con
 /* The concurrency limiter `name`, created on first use (its parameters come with each
  * decision). NULL when out of memory. */
 struct tg_conclimit *tg_protect_state_conclimit(struct tg_protect_state *st, const char *name);
+
+/* The adaptive limit controller `name` (kept beside the limiter of the same name),
+ * created on first use at `p`'s initial limit; its parameters come with each update.
+ * NULL when out of memory. */
+struct tg_adaptive *tg_protect_state_adaptive(struct tg_protect_state *st, const char *name,
+                                              const struct tg_adaptive_params *p);
+/* The controller `name` if one was ever created, else NULL (control thread). */
+struct tg_adaptive *tg_protect_state_adaptive_get(struct tg_protect_state *st, const char *name);
 
 /* The retry budget `name`, created on first use. NULL when out of memory. */
 struct tg_retry *tg_protect_state_retry(struct tg_protect_state *st, const char *name);

@@ -117,7 +117,9 @@ void tg__client_close(struct cconn *c)
         return;
     c->closing = true;
     struct tg_worker *w = c->w;
-    if (c->state == C_EXCHANGE && !c->x.recorded && c->x.start_us) {
+    if (c->state == C_PARKED)
+        tg__queue_cancel(c); /* a client that leaves is not a queue timeout */
+    if ((c->state == C_EXCHANGE || c->state == C_PARKED) && !c->x.recorded && c->x.start_us) {
         /* The client went away (or the exchange was cut): count it, as nginx's 499. */
         if (!c->x.status || !c->x.resp_done)
             c->x.status = c->x.resp_head_done ? c->x.status : 499;
@@ -460,6 +462,9 @@ void tg__client_drive(struct cconn *c)
         case C_FLUSH_CLOSE:
             progress = step_flush_close(c);
             break;
+        case C_PARKED:
+            progress = tg__queue_step(c);
+            break;
         }
         if (!progress)
             break;
@@ -525,6 +530,8 @@ static void client_timeout(struct tg_timer *t)
     case C_FLUSH_CLOSE:
         tg__client_close(c);
         return;
+    case C_PARKED:
+        return; /* its timer is stopped: the queue's deadline bounds the wait */
     }
     tg__client_drive(c);
 }

@@ -60,6 +60,7 @@ const char *const tg_cause_names[TG_CAUSE_COUNT] = {
     [TG_CAUSE_CONCURRENCY] = "concurrency_limit",
     [TG_CAUSE_CACHE_FALLBACK] = "cache_fallback",
     [TG_CAUSE_ONLY_IF_CACHED] = "only_if_cached",
+    [TG_CAUSE_QUEUE_TIMEOUT] = "queue_timeout",
 };
 
 static int64_t now_of(struct cconn *c)
@@ -248,8 +249,15 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         return;
     }
     x->upstream = x->route >= 0 ? cfg->routes[x->route].upstream : cfg->default_upstream;
-    if (tg__protect_admit(c, req))
-        return;
+    if (tg__protect_admit(c, req) == TG__ADMIT_GO)
+        tg__forward_dispatch(c, req);
+}
+
+void tg__forward_dispatch(struct cconn *c, const struct tg_http_msg *req)
+{
+    struct tg_worker *w = c->w;
+    struct exchange *x = &c->x;
+    const struct tg_config *cfg = x->ws->snap->cfg;
     const struct tg_cfg_upstream *ucfg = &cfg->upstreams[x->upstream];
     /* The head is still in c->in on these two paths: the connection cannot go on. */
     if (!tg_buf_reserve(&x->uhead, &w->bufs)) {
@@ -265,8 +273,10 @@ void tg__forward_start(struct cconn *c, const struct tg_http_msg *req)
         return;
     }
     tg_buf_consume(&c->in, req->head_len);
-    x->up_progress_us = x->start_us;
-    arm_deadline(c, x->start_us + call_timeout_us(x, cfg));
+    /* The upstream's time counts from here: a wait for a concurrency slot is not its. */
+    x->admitted_us = now_of(c);
+    x->up_progress_us = x->admitted_us;
+    arm_deadline(c, x->admitted_us + call_timeout_us(x, cfg));
     connect_next(c, NULL);
 }
 

@@ -251,6 +251,7 @@ void tg_gateway_free(struct tg_gateway *gw)
     tg__aging_free(gw->aging);
     free(gw->breaker_grace);
     tg_protect_state_free(gw->protect);
+    free(gw->seen);
     if (atomic_load(&gw->access_fd) >= 0)
         close(atomic_load(&gw->access_fd));
     free(gw);
@@ -329,6 +330,7 @@ void tg_gateway_foreach_worker(struct tg_gateway *gw, tg_gateway_worker_fn *fn, 
             .loop_turns = atomic_load_explicit(&w->turns, memory_order_relaxed),
             .accept_errors = atomic_load_explicit(&w->accept_errors, memory_order_relaxed),
             .conns_refused = atomic_load_explicit(&w->conns_refused, memory_order_relaxed),
+            .waiting = atomic_load_explicit(&w->parked, memory_order_relaxed),
         };
         accept_queue(gw, w, &info);
         fn(&info, ctx);

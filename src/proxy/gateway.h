@@ -17,7 +17,9 @@
 #include "core/loop.h"
 #include "metrics/agg.h"
 #include "metrics/trace.h"
+#include "protect/adaptive.h"
 #include "protect/breaker.h"
+#include "protect/conclimit.h"
 #include "protect/cache.h"
 #include "protect/outlier.h"
 #include "protect/ratelimit.h"
@@ -199,6 +201,7 @@ struct tg_gateway_worker_info {
     uint32_t queue_depth; /* connections in its listener's accept queue, not yet accepted */
     uint32_t queue_limit; /* that queue's limit (the backlog, capped by somaxconn); both 0
                            * once the worker is draining or stopping */
+    uint32_t waiting;     /* its requests waiting for a concurrency slot (concurrency.queue) */
 };
 typedef void tg_gateway_worker_fn(const struct tg_gateway_worker_info *w, void *ctx);
 
@@ -233,6 +236,18 @@ struct tg_gateway_retry_info {
 };
 typedef void tg_gateway_retry_fn(const struct tg_gateway_retry_info *r, void *ctx);
 void tg_gateway_foreach_retry(struct tg_gateway *gw, tg_gateway_retry_fn *fn, void *ctx);
+/* One upstream's concurrency limiter. `active` is false for one the running configuration
+ * no longer limits (its counters are kept). The adaptive figures are filled when the
+ * adaptive limit is on. */
+struct tg_gateway_conclimit_info {
+    const char *upstream;
+    bool active;
+    struct tg_conclimit_stats stats;
+    bool adaptive;
+    struct tg_adaptive_stats adaptive_stats;
+};
+typedef void tg_gateway_conclimit_fn(const struct tg_gateway_conclimit_info *c, void *ctx);
+void tg_gateway_foreach_conclimit(struct tg_gateway *gw, tg_gateway_conclimit_fn *fn, void *ctx);
 
 /* The response cache: NULL until a configuration turned it on (then it stays, with its
  * counters, across every later change). The control API purges and trims it directly

@@ -156,6 +156,31 @@ static int breaker_for(struct tg_protect_state *st, const char *kind, const char
     return *out ? 0 : TG_ECONFIG;
 }
 
+static void adaptive_params(const struct tg_cfg_concurrency *c, struct tg_adaptive_params *p)
+{
+    tg_adaptive_params_init(p);
+    p->max_limit = c->hard_limit;
+    p->min_limit = c->min_limit < c->hard_limit ? c->min_limit : c->hard_limit;
+    p->tolerance = c->tolerance;
+}
+
+/* The adaptive controller beside limiter `cl` when the adaptive limit is on; when it is
+ * off, the limiter's adaptive limit is lifted (the controller keeps its state by name
+ * for the day it is on again). */
+static int adaptive_for(const struct tg_config *cfg, struct tg_protect_state *st,
+                        const char *name, struct tg_conclimit *cl, struct tg_errbuf *eb)
+{
+    if (!cfg->concurrency.adaptive) {
+        tg_conclimit_set_limit(cl, 0);
+        return 0;
+    }
+    struct tg_adaptive_params p;
+    adaptive_params(&cfg->concurrency, &p);
+    if (!tg_protect_state_adaptive(st, name, &p))
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    return 0;
+}
+
 int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
                       struct tg_protect_chain **out, struct tg_errbuf *eb)
 {
@@ -205,6 +230,8 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
         snprintf(name, sizeof name, "upstream/%s", cfg->upstreams[i].name);
         if (!(ul[i] = tg_protect_state_conclimit(st, name)))
             rc = tg_errbuf_set(eb, -ENOMEM, "out of memory");
+        else
+            rc = adaptive_for(cfg, st, name, ul[i], eb);
     }
     struct tg_retry **ur = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof *ur);
     if (!ur && rc == 0)
@@ -232,6 +259,7 @@ int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, 
     lp.hard_limit = cfg->concurrency.hard_limit;
     lp.soft_limit = cfg->concurrency.soft_limit;
     lp.queue_timeout_us = (int64_t)cfg->concurrency.queue_timeout_ms * 1000;
+    lp.queue_max = cfg->concurrency.queue;
     struct tg_cache *cache = NULL;
     struct tg_protect_cache_rule crules[TG_CFG_MAX_CACHE_RULES];
     for (uint32_t i = 0; i < cfg->cache.nrules; i++)
@@ -309,6 +337,8 @@ static enum tg_cause cause_of(enum tg_protect_cause pc)
         return TG_CAUSE_CACHE_FALLBACK;
     case TG_PCAUSE_ONLY_IF_CACHED:
         return TG_CAUSE_ONLY_IF_CACHED;
+    case TG_PCAUSE_QUEUE_TIMEOUT:
+        return TG_CAUSE_QUEUE_TIMEOUT;
     case TG_PCAUSE_NONE:
         break;
     }
@@ -348,28 +378,32 @@ static void log_rate_limited(struct cconn *c, const struct tg_protect_verdict *v
            ip, scope[v->cause], rule[0] ? rule : "*", (int)c->x.path_len, c->x.path, quiet);
 }
 
-bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
+/* The request as the chain sees it; `b` holds what the facts point at. */
+struct facts_buf {
+    struct tg_protect_facts f;
+    struct tg_clientip_field xff[8];
+    struct tg_cache_field cf[TG_HTTP_MAX_HEADERS];
+    struct tg_cache_req crq;
+};
+
+static void facts_of(struct cconn *c, const struct tg_http_msg *req, struct facts_buf *b)
 {
     struct exchange *x = &c->x;
-    const struct tg_snapshot *s = x->ws->snap;
-    const struct tg_config *cfg = s->cfg;
+    const struct tg_config *cfg = x->ws->snap->cfg;
     /* X-Forwarded-For lines, for per-client limits behind trusted proxies. */
-    struct tg_clientip_field xff[8];
     size_t nxff = 0;
     if (cfg->ratelimit.ntrusted) {
         for (uint32_t i = 0; i < req->nheaders && nxff < 8; i++) {
             const struct tg_http_header *h = &req->headers[i];
             if (h->name.len == 15 && strncasecmp(h->name.p, "X-Forwarded-For", 15) == 0)
-                xff[nxff++] = (struct tg_clientip_field){h->value.p, h->value.len};
+                b->xff[nxff++] = (struct tg_clientip_field){h->value.p, h->value.len};
         }
     }
     /* GET and HEAD as the cache sees them, when a cache is on. */
-    struct tg_cache_field cf[TG_HTTP_MAX_HEADERS];
-    struct tg_cache_req crq;
     bool cacheable = (req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD) && cache_on(cfg);
     if (cacheable)
-        tg__cache_req(req, &crq, cf, TG_HTTP_MAX_HEADERS);
-    struct tg_protect_facts f = {
+        tg__cache_req(req, &b->crq, b->cf, TG_HTTP_MAX_HEADERS);
+    b->f = (struct tg_protect_facts){
         .now_us = tg_loop_now_us(c->w->loop),
         .route = x->route,
         .upstream = x->upstream,
@@ -377,37 +411,77 @@ bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
         .path = req->path.p,
         .path_len = req->path.len,
         .peer = c->ip16,
-        .xff = xff,
+        .xff = b->xff,
         .nxff = nxff,
         .tier = x->route >= 0 ? (enum tg_conclimit_tier)cfg->routes[x->route].tier
                               : TG_CONCLIMIT_STANDARD,
-        .cache_req = cacheable ? &crq : NULL,
+        .cache_req = cacheable ? &b->crq : NULL,
     };
-    if (exempt(cfg, x->route)) {
-        x->pticket.breaker = NULL;
-        x->pticket.limit = NULL;
-        return false;
-    }
-    struct tg_protect_verdict v;
-    tg_protect_admit(s->protect, &f, &v, &x->pticket);
-    if (v.kind == TG_PROTECT_ALLOW)
-        return false;
-    x->cause = cause_of(v.cause);
-    if (v.cause == TG_PCAUSE_RATE_GLOBAL || v.cause == TG_PCAUSE_RATE_CLIENT_IP ||
-        v.cause == TG_PCAUSE_RATE_ROUTE)
-        log_rate_limited(c, &v, f.now_us);
+}
+
+/* Acts on a verdict other than ALLOW and QUEUED: the chain's answer. */
+static void answer(struct cconn *c, const struct tg_http_msg *req,
+                   const struct tg_protect_verdict *v, const struct tg_cache_req *crq)
+{
+    struct exchange *x = &c->x;
+    x->cause = cause_of(v->cause);
+    if (v->cause == TG_PCAUSE_RATE_GLOBAL || v->cause == TG_PCAUSE_RATE_CLIENT_IP ||
+        v->cause == TG_PCAUSE_RATE_ROUTE)
+        log_rate_limited(c, v, tg_loop_now_us(c->w->loop));
     /* The head is answered here; a body the client still sends is not read, so the
      * connection closes after the answer. A cache answer reads the request's fields
      * (conditional GET) before the head leaves the buffer. */
     if (req->body != TG_HTTP_BODY_NONE)
         c->close_after = true;
-    if (v.kind == TG_PROTECT_CACHED) {
-        tg__cache_serve(c, &v.hit, &crq, false, x->cause);
+    if (v->kind == TG_PROTECT_CACHED) {
+        tg__cache_serve(c, &v->hit, crq, false, x->cause);
         tg_buf_consume(&c->in, req->head_len);
-        return true;
+        return;
     }
     tg_buf_consume(&c->in, req->head_len);
-    tg__client_respond(c, v.status, v.headers, "application/json", v.body, v.body_len);
+    tg__client_respond(c, v->status, v->headers, "application/json", v->body, v->body_len);
+}
+
+enum tg__admit tg__protect_admit(struct cconn *c, const struct tg_http_msg *req)
+{
+    struct exchange *x = &c->x;
+    const struct tg_snapshot *s = x->ws->snap;
+    if (exempt(s->cfg, x->route)) {
+        x->pticket.breaker = NULL;
+        x->pticket.limit = NULL;
+        x->pticket.waiting = NULL;
+        return TG__ADMIT_GO;
+    }
+    struct facts_buf b;
+    facts_of(c, req, &b);
+    b.f.queue = tg__queue_of(c->w, x->upstream);
+    b.f.waiter = &x->qwait;
+    struct tg_protect_verdict v;
+    tg_protect_admit(s->protect, &b.f, &v, &x->pticket);
+    if (v.waiters)
+        tg__queue_kick(c->w);
+    if (v.kind == TG_PROTECT_ALLOW)
+        return TG__ADMIT_GO;
+    if (v.kind == TG_PROTECT_QUEUED) {
+        tg__queue_park(c, req->head_len);
+        return TG__ADMIT_PARKED;
+    }
+    answer(c, req, &v, b.f.cache_req);
+    return TG__ADMIT_ANSWERED;
+}
+
+bool tg__protect_resume(struct cconn *c, const struct tg_http_msg *req, struct tg_conclimit *cl)
+{
+    struct exchange *x = &c->x;
+    struct facts_buf b;
+    facts_of(c, req, &b);
+    struct tg_protect_verdict v;
+    tg_protect_resume(x->ws->snap->protect, cl, &b.f, &v, &x->pticket);
+    if (v.waiters)
+        tg__queue_kick(c->w);
+    if (v.kind == TG_PROTECT_ALLOW)
+        return false;
+    answer(c, req, &v, b.f.cache_req);
     return true;
 }
 
@@ -421,14 +495,18 @@ void tg__protect_outcome(struct cconn *c, int64_t now_us)
     enum tg_cause why = x->upstream_cause != TG_CAUSE_OK ? x->upstream_cause : x->cause;
     bool no_server = why == TG_CAUSE_NO_SERVER;
     if (!x->dispatch_us && !no_server) {
-        tg_protect_cancel(&x->pticket);
+        if (tg_protect_cancel(&x->pticket))
+            tg__queue_kick(c->w);
         return;
     }
     bool failed = no_server || why == TG_CAUSE_UPSTREAM_CONNECT ||
                   why == TG_CAUSE_UPSTREAM_TIMEOUT || why == TG_CAUSE_UPSTREAM_RESET ||
                   why == TG_CAUSE_UPSTREAM_BAD || x->status >= 500 ||
                   x->cause == TG_CAUSE_CACHE_FALLBACK;
-    tg_protect_observe(&x->pticket, now_us, failed, now_us - x->start_us);
+    /* From when it went on: a wait for a concurrency slot is not the upstream's time. */
+    int64_t from = x->admitted_us ? x->admitted_us : x->start_us;
+    if (tg_protect_observe(&x->pticket, now_us, failed, now_us - from))
+        tg__queue_kick(c->w);
 }
 
 /* ---- Control thread: reading the protections, feeding the breakers' latency rule. */
@@ -499,13 +577,97 @@ void tg_gateway_foreach_retry(struct tg_gateway *gw, tg_gateway_retry_fn *fn, vo
     tg_protect_state_foreach_retry(gw->protect, one_retry, &c);
 }
 
-/* Once a second: each route breaker with a latency rule gets its route's p95 over the
- * last 10 s (the method with the most requests: a route's methods usually share one
- * backend path, and mixing their percentiles is not possible). */
+struct cctx {
+    struct tg_gateway *gw;
+    const struct tg_snapshot *s;
+    tg_gateway_conclimit_fn *fn;
+    void *ctx;
+};
+
+static void one_conclimit(const char *name, struct tg_conclimit *cl, bool active, void *vctx)
+{
+    struct cctx *c = vctx;
+    const struct tg_config *cfg = c->s->cfg;
+    struct tg_gateway_conclimit_info info = {
+        .upstream = strchr(name, '/') ? strchr(name, '/') + 1 : name,
+        .active = active,
+    };
+    tg_conclimit_read(cl, tg_protect_limit_params(c->s->protect), &info.stats);
+    struct tg_adaptive *a = cfg->concurrency.adaptive
+                                ? tg_protect_state_adaptive_get(c->gw->protect, name)
+                                : NULL;
+    if (a) {
+        info.adaptive = true;
+        tg_adaptive_read(a, &info.adaptive_stats);
+    }
+    c->fn(&info, c->ctx);
+}
+
+void tg_gateway_foreach_conclimit(struct tg_gateway *gw, tg_gateway_conclimit_fn *fn, void *ctx)
+{
+    struct cctx c = {gw, atomic_load(&gw->snap), fn, ctx};
+    tg_protect_state_foreach_conclimit(gw->protect, one_conclimit, &c);
+}
+
+/* The responses of upstream `u` since the previous call: their count and mean latency
+ * (sent to complete), from its servers' since-start totals less what the previous call
+ * saw. A mean rather than a median: the servers' histograms have coarse buckets, and a
+ * tick's summary is all the adaptive limit needs (adaptive.h). */
+static void upstream_tick(struct tg_gateway *gw, const struct tg_upstream_rt *u,
+                          struct tg_adaptive_sample *smp)
+{
+    uint64_t n = 0, sum = 0;
+    for (uint32_t i = 0; i < u->cfg->nservers; i++) {
+        uint32_t key = u->servers[i].key;
+        const struct tg_srvstats *st = tg_magg_server_total(gw->agg, key);
+        if (!st || key >= TG_GATEWAY_MAX_SERVER_KEYS)
+            continue;
+        struct tg_gateway_seen *seen = &gw->seen[key];
+        bool back = st->latency.count < seen->count; /* forgotten and counted again */
+        n += st->latency.count - (back ? 0 : seen->count);
+        sum += st->latency.sum_us - (back ? 0 : seen->sum_us);
+        seen->count = st->latency.count;
+        seen->sum_us = st->latency.sum_us;
+    }
+    smp->count = n;
+    smp->latency_us = n ? (int64_t)(sum / n) : 0;
+}
+
+/* Once a second: each upstream's adaptive limit gets the tick's responses, latency and
+ * peak concurrency, and its limiter the new limit. */
+static void feed_adaptive(struct tg_gateway *gw, const struct tg_snapshot *s, int64_t now_us)
+{
+    const struct tg_config *cfg = s->cfg;
+    if (!gw->seen && !(gw->seen = calloc(TG_GATEWAY_MAX_SERVER_KEYS, sizeof *gw->seen)))
+        return;
+    struct tg_adaptive_params p;
+    adaptive_params(&cfg->concurrency, &p);
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        struct tg_conclimit *cl = tg_protect_limit_of(s->protect, i);
+        if (!cl)
+            continue;
+        struct tg_adaptive_sample smp;
+        upstream_tick(gw, &s->ups[i], &smp);
+        smp.peak_inflight = tg_conclimit_take_peak(cl);
+        char name[96];
+        snprintf(name, sizeof name, "upstream/%s", cfg->upstreams[i].name);
+        struct tg_adaptive *a = cfg->concurrency.adaptive
+                                    ? tg_protect_state_adaptive_get(gw->protect, name)
+                                    : NULL;
+        if (a)
+            tg_conclimit_set_limit(cl, tg_adaptive_update(a, &p, now_us, &smp));
+    }
+}
+
+/* Once a second: the adaptive concurrency limits (above), and each route breaker with a
+ * latency rule gets its route's p95 over the last 10 s (the method with the most
+ * requests: a route's methods usually share one backend path, and mixing their
+ * percentiles is not possible). */
 void tg__protect_feed(struct tg_gateway *gw, int64_t now_us)
 {
     struct tg_snapshot *s = atomic_load(&gw->snap);
     const struct tg_config *cfg = s->cfg;
+    feed_adaptive(gw, s, now_us);
     for (uint32_t i = 0; i < cfg->nroutes; i++) {
         const struct tg_cfg_route *r = &cfg->routes[i];
         if (!r->own_breaker || !r->breaker.enabled || r->breaker.latency_factor <= 0)

@@ -146,6 +146,11 @@ struct tg__rl_log {
     uint32_t quiet;   /* refusals since, not logged */
 };
 #define TG__RL_LOG_SLOTS 64
+/* One worker's waiters for one upstream's concurrency limiter (queue.c). */
+struct wk_queue {
+    struct tg_conclimit *cl; /* NULL: the upstream has no limiter */
+    struct tg_conclimit_queue q;
+};
 
 struct tg_worker {
     struct tg_gateway *gw;
@@ -189,6 +194,15 @@ struct tg_worker {
     struct tg_http_msg scratch; /* parse target; fields copied out before next parse */
     struct tg_http_msg scratch_req; /* the upstream request head re-read for the cache */
     struct tg__rl_log rl_log[TG__RL_LOG_SLOTS];
+    /* Requests waiting for a concurrency slot (queue.c): one queue per upstream of the
+     * current view, indexed like its configuration's upstreams. */
+    struct wk_queue *queues;
+    uint32_t nqueues;
+    atomic_uint parked;          /* requests waiting (written here, read by the control thread) */
+    uint32_t queue_releases;     /* slots given back this turn while requests waited */
+    uint32_t queue_grants;       /* waiters granted this turn */
+    struct tg_timer queue_timer; /* the next queue deadline, or the next periodic poll */
+    struct tg_defer queue_defer; /* a poll at the end of the turn */
 };
 
 uint64_t tg__worker_rand(struct tg_worker *w);
@@ -252,6 +266,14 @@ struct tg_gateway {
     struct tg_loop *warm_loop; /* the control loop, once attached */
     struct warm *warms;
     uint32_t nwarms;
+    /* What the adaptive limits' feed saw of each server's totals (protect.c), by server
+     * key; control thread. */
+    struct tg_gateway_seen {
+        uint64_t count, sum_us;
+    } *seen;
+    /* A worker gave back a concurrency slot it could not hand to a waiter of its own:
+     * the control thread wakes the workers holding waiters (queue.c). */
+    atomic_bool queue_nudge;
 };
 
 /* Every worker with a struct still: those serving, then those retiring. Control thread. */
@@ -321,6 +343,8 @@ enum cstate {
     C_EXCHANGE,      /* a request is being proxied */
     C_TUNNEL,        /* after 101 Switching Protocols: raw bytes both ways */
     C_FLUSH_CLOSE,   /* writing a final (error) response, then close */
+    C_PARKED,        /* the request waits for a concurrency slot (queue.c); its head
+                      * stays in c->in, nothing more is parsed */
 };
 
 /* Why a request ended the way it did (the cause code of the observability issue). */
@@ -358,6 +382,7 @@ enum tg_cause {
      * reset, 5xx, timeout, no server) or whose breaker is open (CACHE_HIT: fresh). */
     TG_CAUSE_CACHE_FALLBACK,
     TG_CAUSE_ONLY_IF_CACHED, /* 504: only-if-cached, and the cache has nothing usable */
+    TG_CAUSE_QUEUE_TIMEOUT,  /* 503: waited concurrency.queue_timeout_ms for a slot */
     TG_CAUSE_COUNT,
 };
 
@@ -376,7 +401,11 @@ struct exchange {
     uint32_t upstream;  /* index into cfg->upstreams */
     struct wk_snap *ws; /* the view this exchange started on */
     int64_t start_us, deadline_us;
+    int64_t admitted_us; /* when the protections let it go on (after any wait for a slot) */
     int tries;
+    /* While parked (C_PARKED): its place in the worker's queue and its head's length. */
+    struct tg_conclimit_waiter qwait;
+    uint32_t parked_head_len;
 
     struct tg_buf uhead; /* rewritten request head for the upstream */
     uint32_t uhead_off;
@@ -509,9 +538,14 @@ void tg__client_error(struct cconn *c, int status, const char *msg);
 /* Answers the request with a page of the gateway's own: `headers` (NULL or CRLF-ended
  * lines such as "Retry-After: 5\r\n"), content type and body, which must fit one buffer
  * with the head (protections' answers are a few hundred bytes). As tg__client_error. */
-/* protect.c: the protection seam. Called once the route is known; true when the chain
- * answered the request itself (the head is consumed, the response queued). */
-bool tg__protect_admit(struct cconn *c, const struct tg_http_msg *req);
+/* protect.c: the protection seam. Called once the route is known: GO to forward it,
+ * ANSWERED when the chain answered it (the head is consumed, the response queued), PARKED
+ * when it waits for a concurrency slot (queue.c takes it from there). */
+enum tg__admit { TG__ADMIT_GO = 0, TG__ADMIT_ANSWERED, TG__ADMIT_PARKED };
+enum tg__admit tg__protect_admit(struct cconn *c, const struct tg_http_msg *req);
+/* A parked request got its slot of `cl` (NULL: its limiter went away): the rest of the
+ * chain. True when that answered it (as for ANSWERED). */
+bool tg__protect_resume(struct cconn *c, const struct tg_http_msg *req, struct tg_conclimit *cl);
 /* Builds the chain of a new snapshot from its configuration over the gateway's carried
  * protection state. 0 or a negative code with `eb` filled. Control thread. */
 int tg__protect_build(const struct tg_config *cfg, struct tg_protect_state *st, int64_t now_us,
@@ -539,6 +573,9 @@ long tg__client_writev(struct cconn *c, const struct iovec *iov, int n);
 /* forward.c */
 void tg__exchange_begin(struct cconn *c, const struct tg_http_msg *req, int64_t start_us);
 void tg__forward_start(struct cconn *c, const struct tg_http_msg *req);
+/* The admitted request `req` goes to its upstream (from forward_start, or when a parked
+ * one gets its slot). */
+void tg__forward_dispatch(struct cconn *c, const struct tg_http_msg *req);
 bool tg__client_deadline_passed(struct cconn *c);
 /* The connection timer fired during an exchange: NOT_YET (re-armed), ACTED (a backoff
  * ended or a try timed out, and the exchange moved on: drive the connection) or
@@ -605,6 +642,29 @@ int tg__headers_request(struct tg_buf *out, const struct tg_http_msg *req, const
                         const char *reqid, uint32_t reqid_len, const char *host_fallback);
 int tg__headers_response(struct tg_buf *out, const struct tg_http_msg *resp, bool keepalive,
                          bool client_http10, bool dechunk, const char *reqid, uint32_t reqid_len);
+
+/* queue.c: requests waiting for a concurrency slot, on their connection's worker. */
+/* This worker's queue for `upstream` of its current view, NULL when it has no limiter. */
+struct tg_conclimit_queue *tg__queue_of(struct tg_worker *w, uint32_t upstream);
+/* The chain parked the request of `c` (its head of `head_len` bytes still in c->in). */
+void tg__queue_park(struct cconn *c, uint32_t head_len);
+/* The client of a parked request went away: its place is given up (not a timeout). */
+void tg__queue_cancel(struct cconn *c);
+/* What a parked connection does when the poller reports it: reads (not parses) what the
+ * client sends, to see it leave. True on progress. */
+bool tg__queue_step(struct cconn *c);
+/* A slot was given back while requests wait: poll at the end of the turn. */
+void tg__queue_kick(struct tg_worker *w);
+/* Polls this worker's queues now (wake-ups, the queue timer). */
+void tg__queue_poll(struct tg_worker *w);
+/* The worker moved to a new view: its queues follow the limiters they wait on. 0 or
+ * -ENOMEM (then every waiter has been let go and the worker queues nothing). */
+int tg__queue_switch(struct tg_worker *w);
+/* The worker stops: every parked request is answered 503. Then the table is freed. */
+void tg__queue_refuse_all(struct tg_worker *w);
+void tg__queue_free(struct tg_worker *w);
+/* Control thread, on a nudge: wakes the workers that hold waiters. */
+void tg__queue_nudge_all(struct tg_gateway *gw);
 
 /* worker.c: the view a new exchange should use (and its accounting). */
 struct wk_snap *tg__worker_view_get(struct tg_worker *w);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The set of worker threads and their listeners, and changing it while the gateway runs
  * (tg_gateway_resize, called by tg_gateway_reload when `workers` changes). Everything here
- * runs on the control thread, except tg__resize_handoff and tg__resize_notify.
+ * runs on the control thread, except tg__resize_handoff and tg__resize_notify. The
+ * notify descriptor also carries the concurrency queues' nudges (queue.c).
  *
  * Listeners. Each worker accepts on its own SO_REUSEPORT socket and the kernel spreads
  * new connections over the sockets of the port's group. Closing one of them resets the
@@ -277,6 +278,7 @@ static void on_notify(struct tg_io *io, unsigned events)
     (void)r;
     route_all(gw, tg__handoff_take(&gw->handoffs));
     join_exited(gw);
+    tg__queue_nudge_all(gw);
 }
 
 void tg__resize_handoff(struct tg_gateway *gw, struct tg_handoff *h)

@@ -90,6 +90,7 @@ static void switch_snapshot(struct tg_worker *w)
     }
     struct wk_snap *old = w->cur;
     w->cur = ws;
+    tg__queue_switch(w);
     if (!old)
         return;
     /* Idle pooled connections belong to the old view; new requests never use them. */
@@ -118,6 +119,8 @@ static bool idle(const struct cconn *c)
 
 static void close_all(struct tg_worker *w)
 {
+    /* Requests waiting for a slot get an answer, not a silent close. */
+    tg__queue_refuse_all(w);
     struct cconn *c = w->conns, *next;
     for (; c; c = next) {
         next = c->next;
@@ -227,6 +230,7 @@ static void on_wake(struct tg_loop *loop, void *data)
         next = h->next;
         adopt(w, h);
     }
+    tg__queue_poll(w); /* a nudge: another worker gave back a slot */
     if (atomic_load(&w->stop_req)) {
         stop_listening(w);
         close_all(w);
@@ -385,6 +389,7 @@ void tg__worker_deinit(struct tg_worker *w)
     if (w->loop) {
         stop_listening(w);
         tg_timer_stop(w->loop, &w->retire_timer);
+        tg_timer_stop(w->loop, &w->queue_timer);
         /* Connections closed by the stop request are freed by deferred work. */
         while (w->retired) {
             struct wk_snap *ws = w->retired;
@@ -416,5 +421,6 @@ void tg__worker_deinit(struct tg_worker *w)
     w->traces = NULL;
     tg_active_free(w->inflight);
     w->inflight = NULL;
+    tg__queue_free(w);
     tg_bufpool_deinit(&w->bufs);
 }

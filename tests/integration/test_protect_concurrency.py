@@ -70,16 +70,5 @@ def test_tiers_under_overload():
         assert got == [200] * 30, got
 
 
-def test_queue_and_adaptive_refused_until_built():
-    api = free_port()
-    port, admin = free_port(), free_port()
-    with demo_api(api, latency_scale=0), gateway(port, admin, [api]) as g:
-        for body, field in (({"queue": 10}, "queue"), ({"adaptive": True}, "adaptive")):
-            st, _, b = http("PUT", f"http://127.0.0.1:{admin}/api/v1/system/concurrency",
-                            json.dumps(body), J)
-            v = json.loads(b)
-            assert st == 400 and "not available yet" in v["error"], (st, v)
-
-
 if __name__ == "__main__":
     run_tests()

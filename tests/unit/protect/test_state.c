@@ -86,6 +86,20 @@ int main(int argc, char **argv)
     tg_protect_state_foreach_ratelimit(st, on_limit, &c);
     TG_EXPECT_EQ(c.n, 1); /* the replaced one is no longer listed */
     TG_EXPECT_EQ(c.active, 1);
+    /* An adaptive controller is carried by name, with its limit, and found again. */
+    struct tg_adaptive_params ap;
+    tg_adaptive_params_init(&ap);
+    ap.max_limit = 40;
+    TG_EXPECT(tg_protect_state_adaptive_get(st, "upstream/api") == NULL);
+    struct tg_adaptive *a1 = tg_protect_state_adaptive(st, "upstream/api", &ap);
+    TG_EXPECT(a1 != NULL);
+    tg_protect_state_begin(st);
+    ap.max_limit = 80; /* new parameters do not make a new controller */
+    TG_EXPECT(tg_protect_state_adaptive(st, "upstream/api", &ap) == a1);
+    TG_EXPECT(tg_protect_state_adaptive_get(st, "upstream/api") == a1);
+    struct tg_adaptive_stats as;
+    tg_adaptive_read(a1, &as);
+    TG_EXPECT_EQ(as.limit, 40);
     tg_protect_state_free(st);
     tg_protect_state_free(NULL);
     return tg_test_report(argv[0]);
