@@ -134,9 +134,13 @@ EOF
   echo "metrics: { enabled: false }" >>"$WORK/tg-nometrics.yaml"
   # the same with every protection switched on but never triggering: what the admit
   # decisions cost on the request path (a breaker with its window, a global rate limit
-  # and a per-client rule sharing cache lines across workers, a concurrency limit, a
-  # disabled feature no request matches)
+  # and a per-client rule sharing cache lines across workers, a concurrency limit with a
+  # queue, a disabled feature no request matches, a cache rule for paths not requested,
+  # status retries with a backoff and a per-try timeout; passive ejection is on by
+  # default). The adaptive limit is left out: under a saturating load latency does rise
+  # with concurrency, so it would trigger, as it should.
   sed -e "s/${PORT[tailguard]}/${PORT[tg-protect]}/" -e "s/$TG_ADMIN_PORT/$TG_PR_ADMIN_PORT/" \
+    -e "s/timeouts: { idle: 300s, drain: 1s }/timeouts: { idle: 300s, drain: 1s, per_try: 30s }/" \
     "$WORK/tailguard.yaml" >"$WORK/tg-protect.yaml"
   cat >>"$WORK/tg-protect.yaml" <<EOF
 circuit_breaker: { enabled: true, timeout_ms: 60000, failure_threshold: 0.5 }
@@ -145,8 +149,10 @@ rate_limit:
   requests_per_second: 10000000
   burst: 10000000
   rules: [{ path_prefix: "/", window_seconds: 1, max: 65535, key: ip }]
-concurrency: { hard_limit: 1000000, soft_limit: 900000 }
+concurrency: { hard_limit: 1000000, soft_limit: 900000, queue: 1000, queue_timeout_ms: 1000 }
 features: { disabled: [analytics] }
+cache: { rules: [{ path_glob: "/static/*", ttl_seconds: 60 }] }
+retries: { statuses: [502, 503, 504], base_delay_ms: 50 }
 store: { path: ":memory:" }
 EOF
   # wrk: one machine-readable line; PACE_MS > 0 adds a think time, uniform in [1, 2*PACE_MS-1]
