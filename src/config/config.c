@@ -290,6 +290,7 @@ static int mount_admin(struct tg_config *cfg, struct tg_errbuf *eb)
         snprintf(r->path, sizeof r->path, "%s", paths[i].path);
         r->match = paths[i].match;
         r->upstream = paths[i].app ? cfg->default_upstream : ui;
+        r->app_path = paths[i].app;
     }
     cfg->nroutes += (uint32_t)n;
     cfg->mounted_routes = (uint32_t)n;

@@ -131,6 +131,9 @@ struct tg_cfg_route {
     int64_t timeout_us; /* upstream response timeout; 0 = the class default */
     int64_t per_try_timeout_us; /* 0 = timeouts.per_try */
     bool retry_non_idempotent;  /* retry any method as if it were idempotent */
+    /* admin.mount_on_proxy's routes for the runbooks' app-specific paths (agents): sent
+     * to the application, whose 404 becomes 501 "unsupported" (it has no such part). */
+    bool app_path;
     enum tg_tier tier;  /* standard */
     /* A breaker of its own when `circuit_breaker:` is given for the route (own_breaker);
      * after validation its unwritten keys come from the top-level section. */

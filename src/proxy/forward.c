@@ -510,6 +510,26 @@ static void response_result(struct cconn *c, int status)
     tg__balance_result(x->srv, &r, now_of(c));
 }
 
+/* The runbooks' app-specific paths (the agent pool lives in the application) are sent
+ * to the application; one that has no such thing answers 404, and the runbook's caller
+ * gets 501 "unsupported" instead, which says that this deployment does not have the
+ * component rather than that the path is mistyped (seed-inventory M8). The 404 and its
+ * connection are dropped. True when it answered. */
+static bool app_unsupported(struct cconn *c)
+{
+    struct exchange *x = &c->x;
+    const struct tg_config *cfg = x->ws->snap->cfg;
+    if (x->route < 0 || !cfg->routes[x->route].app_path)
+        return false;
+    static const char body[] =
+        "{\"status\":\"unsupported\",\"component\":\"agents\",\"error\":\"the "
+        "application does not implement this app-specific path (it answered 404)\"}\n";
+    response_result(c, 404);
+    end_try(c);
+    tg__client_respond(c, 501, "", "application/json", body, sizeof body - 1);
+    return true;
+}
+
 /* A response head with a status listed in retries.statuses, none of it sent yet: the
  * retry is decided before anything is dropped, because when it is refused (attempts
  * exhausted, the budget spent, no time left) this response is what the client gets. On
@@ -754,6 +774,8 @@ static bool response_head(struct cconn *c, struct uconn *u)
         return true;
     }
     x->try_due_us = 0; /* the try has its answer */
+    if (m->status == 404 && app_unsupported(c))
+        return true;
     if (status_retry(c, m->status))
         return true;
     x->status = m->status;

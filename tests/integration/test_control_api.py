@@ -277,6 +277,55 @@ def test_damaged_store_is_an_error_at_start():
         assert f.read().startswith(b"this is not a database")  # left as it was
 
 
+def test_app_specific_paths_without_the_app_part_are_unsupported():
+    # The runbooks' agent calls go to the application; one without an agent pool
+    # answers 404, and the caller gets 501 "unsupported" instead of a bare 404.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    class NotFound(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def answer(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            self.rfile.read(n)
+            body = b"ok" if self.path == "/api/products" else b"no such thing"
+            self.send_response(200 if self.path == "/api/products" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass  # the gateway drops a 404 it answers 501 for, connection and all
+
+        do_GET = do_PUT = do_POST = answer
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        g = start(":memory:", api_port=srv.server_address[1])
+        with g:
+            for method, path, body in (
+                    ("PUT", "agents/config", {"max_coalition_size": 5}),
+                    ("POST", "agents/coordination/cleanup", b"")):
+                st, v = put(g, path, body, method=method)
+                assert st == 501 and v["status"] == "unsupported", (path, st, v)
+                assert v["component"] == "agents", v
+            st, _, b = http("GET", f"http://127.0.0.1:{g.port}/api/v1/monitoring/agents/pool")
+            assert st == 501 and json.loads(b)["status"] == "unsupported", (st, b)
+            # Other 404s of the application pass through as they are.
+            st, _, b = http("GET", f"http://127.0.0.1:{g.port}/api/nothing")
+            assert st == 404 and b == b"no such thing", (st, b)
+            assert http("GET", f"http://127.0.0.1:{g.port}/api/products")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_two_gateways_cannot_share_a_store():
     d = tempfile.mkdtemp(prefix="tg-control-")
     path = os.path.join(d, "state.db")
