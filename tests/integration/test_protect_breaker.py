@@ -89,6 +89,7 @@ def test_errors_open_fast_fail_probe_and_close():
         assert all(get(g.port)[0] == 503 for _ in range(n))
         wait_until(lambda: bucket(g.admin, "+Inf") - all0 >= n, timeout=3)
         fast, total = bucket(g.admin, "0.005") - fast0, bucket(g.admin, "+Inf") - all0
+        print(f"refused while open: {fast:.0f} of {total:.0f} under 5 ms")
         assert fast >= 0.99 * total, (fast, total)
         assert metric(g.admin, "circuit_breaker_state") == 1
         assert metric(g.admin, "circuit_breaker_transitions_total",

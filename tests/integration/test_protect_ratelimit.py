@@ -91,6 +91,9 @@ def test_runbook_limit_under_three_times_the_load():
         parallel([lambda i=i: run(i) for i in range(conns)], timeout=duration + 30)
         elapsed = duration
         allowed = 1000 * elapsed / 60
+        print(f"1000 rpm under 3000 rpm over 2 workers for {duration:.0f} s: "
+              f"{counts['ok']} accepted (limit {allowed:.0f}, plus a burst of 17), "
+              f"{counts['limited']} refused with 429")
         assert counts["other"] == [], counts["other"][:10]
         assert counts["ok"] + counts["limited"] >= 0.9 * rate * duration, counts
         # GCRA: the rate over the run plus the burst (one second's worth, 17).
