@@ -136,7 +136,7 @@ struct wk_snap {
 };
 
 struct tg_gateway;
-struct warm;
+struct tg_hclient;
 
 /* One slot of a worker's rate-limit log (protect.c): a (client, rule) pair is logged at
  * most once a minute, the refusals in between counted. */
@@ -264,8 +264,7 @@ struct tg_gateway {
     struct tg_protect_state *protect; /* breakers and rate limits, across snapshots */
     /* Cache warming (warm.c): fetches under way on the control loop. */
     struct tg_loop *warm_loop; /* the control loop, once attached */
-    struct warm *warms;
-    uint32_t nwarms;
+    struct tg_hclient *warm_client; /* created on the first warm */
     /* What the adaptive limits' feed saw of each server's totals (protect.c), by server
      * key; control thread. */
     struct tg_gateway_seen {
