@@ -3,38 +3,34 @@
  * of an upstream with `health_check` gets `GET <path>` on a fresh connection; a 2xx or
  * 3xx status within `timeout` is a success. `rise` successes in a row mark a server up,
  * `fall` failures mark it down (HAProxy's rise/fall). Workers read the verdict through
- * the server's `healthy` atomic. Only the status line is parsed: the rest of the reply
- * is not our business. On reload the probe set is rebuilt for the new snapshot. */
+ * the server's `healthy` atomic. Probes are calls of the control plane's HTTP client
+ * (http/client.h); a reply whose body is larger than HC_BODY_MAX fails. On reload the
+ * probe set is rebuilt for the new snapshot. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/client.h"
 #include "proxy/proxy_int.h"
+
+#define HC_BODY_MAX (1u << 20) /* a health page is small; more is a misconfigured path */
 
 struct probe {
     struct tg_health *h;
     struct tg_server_rt *rt;
     const struct tg_cfg_upstream *ucfg;
-    struct tg_timer timer;
-    struct tg_io io;
-    int fd;
-    bool running;
-    int64_t started_us;
-    uint32_t sent;
-    uint32_t len;
-    char req[512];
-    uint32_t req_len;
-    char buf[256];
+    struct tg_timer timer;            /* the next probe */
+    struct tg_hclient_call *call;     /* the probe under way, NULL between probes */
+    struct tg_hclient_target target;
 };
 
 struct tg_health {
     struct tg_gateway *gw;
     struct tg_loop *loop;
+    struct tg_hclient *client;
     struct tg_snapshot *snap;
     struct probe *probes;
     uint32_t nprobes;
@@ -60,17 +56,12 @@ static void readmit(struct probe *p, bool came_up)
                p->rt->cfg->addr.text);
 }
 
-static void probe_end(struct probe *p, bool ok, const char *why)
+static void probe_end(struct probe *p, bool ok, const char *why, int64_t took_us)
 {
     struct tg_loop *loop = p->h->loop;
-    if (p->fd != -1) {
-        tg_io_stop(loop, &p->io);
-        close(p->fd);
-        p->fd = -1;
-    }
-    p->running = false;
+    p->call = NULL;
     p->rt->hc_last_wall_us = tg_clock_wall_us();
-    p->rt->hc_last_latency_us = tg_loop_now_us(loop) - p->started_us;
+    p->rt->hc_last_latency_us = took_us;
     p->rt->hc_last_error = ok ? NULL : why;
     const struct tg_cfg_health *hc = &p->ucfg->health;
     int was = atomic_load(&p->rt->healthy);
@@ -96,81 +87,38 @@ static void probe_end(struct probe *p, bool ok, const char *why)
     tg_timer_start(loop, &p->timer, tg_loop_now_us(loop) + hc->interval_us, probe_timer, p);
 }
 
-/* Returns 1 for a good status line, 0 for a bad one, -1 if incomplete. */
-static int check_status(const char *b, uint32_t n)
+/* The probe's verdict: a 2xx or 3xx answer within the timeout. The reasons are static
+ * strings (the admin API shows the last one). */
+static void probe_done(void *ctx, const struct tg_hclient_resp *r)
 {
-    const char *eol = memchr(b, '\n', n);
-    if (!eol)
-        return n >= sizeof((struct probe *)0)->buf - 1 ? 0 : -1;
-    if (n < 12 || memcmp(b, "HTTP/1.", 7) != 0 || b[8] != ' ')
-        return 0;
-    return b[9] == '2' || b[9] == '3';
-}
-
-static void probe_io(struct tg_io *io, unsigned events)
-{
-    struct probe *p = io->data;
-    if (events & TG_IO_ERR) {
-        probe_end(p, false, "connect failed");
-        return;
-    }
-    if ((events & TG_IO_WRITE) && p->sent < p->req_len) {
-        ssize_t n = send(p->fd, p->req + p->sent, p->req_len - p->sent, MSG_NOSIGNAL);
-        if (n == -1 && errno != EAGAIN && errno != EINTR) {
-            probe_end(p, false, "send failed");
-            return;
-        }
-        if (n > 0)
-            p->sent += (uint32_t)n;
-    }
-    if (!(events & TG_IO_READ))
-        return;
-    for (;;) {
-        ssize_t n = recv(p->fd, p->buf + p->len, sizeof p->buf - 1 - p->len, 0);
-        if (n > 0) {
-            p->len += (uint32_t)n;
-            int st = check_status(p->buf, p->len);
-            if (st >= 0) {
-                probe_end(p, st == 1, "bad status");
-                return;
-            }
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EINTR))
-            return;
-        probe_end(p, false, n == 0 ? "closed before status" : "read failed");
-        return;
-    }
+    static const char *const why[TG_HCLIENT_ERRORS] = {
+        [TG_HCLIENT_OK] = "bad status",
+        [TG_HCLIENT_CONNECT] = "connect failed",
+        [TG_HCLIENT_TIMEOUT] = "timeout",
+        [TG_HCLIENT_IO] = "closed before the whole reply",
+        [TG_HCLIENT_BAD] = "bad reply",
+        [TG_HCLIENT_TOO_BIG] = "reply too large",
+    };
+    bool ok = r->error == TG_HCLIENT_OK && r->status >= 200 && r->status < 400;
+    probe_end(ctx, ok, why[r->error], r->duration_us);
 }
 
 static void probe_start(struct probe *p)
 {
-    struct tg_loop *loop = p->h->loop;
-    const struct tg_addr *a = &p->rt->cfg->addr;
-    p->len = p->sent = 0;
-    p->started_us = tg_loop_now_us(loop);
-    p->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (p->fd == -1) {
-        probe_end(p, false, "socket failed");
+    struct tg_hclient_req rq = {
+        .method = "GET",
+        .timeout_us = p->ucfg->health.timeout_us,
+        .max_body = HC_BODY_MAX,
+    };
+    if (tg_hclient_call(p->h->client, &p->target, &rq, probe_done, p, &p->call) != 0) {
+        probe_end(p, false, "out of resources", 0);
         return;
     }
-    if ((connect(p->fd, (const struct sockaddr *)&a->ss, a->len) == -1 && errno != EINPROGRESS) ||
-        tg_io_start(loop, &p->io, p->fd, probe_io, p) != 0) {
-        probe_end(p, false, "connect failed");
-        return;
-    }
-    p->running = true;
-    tg_timer_start(loop, &p->timer, tg_loop_now_us(loop) + p->ucfg->health.timeout_us, probe_timer,
-                   p);
 }
 
 static void probe_timer(struct tg_timer *t)
 {
-    struct probe *p = t->data;
-    if (p->running)
-        probe_end(p, false, "timeout");
-    else
-        probe_start(p);
+    probe_start(t->data);
 }
 
 static void probes_clear(struct tg_health *h)
@@ -178,10 +126,8 @@ static void probes_clear(struct tg_health *h)
     for (uint32_t i = 0; i < h->nprobes; i++) {
         struct probe *p = &h->probes[i];
         tg_timer_stop(h->loop, &p->timer);
-        if (p->fd != -1) {
-            tg_io_stop(h->loop, &p->io);
-            close(p->fd);
-        }
+        if (p->call)
+            tg_hclient_cancel(p->call);
     }
     free(h->probes);
     h->probes = NULL;
@@ -210,11 +156,11 @@ static void probes_build(struct tg_health *h)
             p->h = h;
             p->rt = &s->ups[u].servers[i];
             p->ucfg = uc;
-            p->fd = -1;
-            p->req_len = (uint32_t)snprintf(p->req, sizeof p->req,
-                                            "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
-                                            "tailguard-health\r\nConnection: close\r\n\r\n",
-                                            uc->health.path, uc->servers[i].addr.text);
+            const struct tg_addr *a = &uc->servers[i].addr;
+            memcpy(&p->target.addr, &a->ss, sizeof p->target.addr);
+            p->target.addr_len = a->len;
+            snprintf(p->target.host, sizeof p->target.host, "%s", a->text);
+            snprintf(p->target.path, sizeof p->target.path, "%s", uc->health.path);
             /* Spread the first probes over the interval so they do not all fire at once. */
             int64_t jitter = uc->health.interval_us * i / (uc->nservers + 1) / 4;
             tg_timer_start(h->loop, &p->timer, now + jitter, probe_timer, p);
@@ -229,6 +175,10 @@ int tg__health_new(struct tg_gateway *gw, struct tg_loop *loop, struct tg_health
         return -ENOMEM;
     h->gw = gw;
     h->loop = loop;
+    if (tg_hclient_new(loop, &h->client) != 0) {
+        free(h);
+        return -ENOMEM;
+    }
     probes_build(h);
     *out = h;
     return 0;
@@ -247,5 +197,6 @@ void tg__health_free(struct tg_health *h)
     if (!h)
         return;
     probes_clear(h);
+    tg_hclient_free(h->client);
     free(h);
 }
