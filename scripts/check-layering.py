@@ -15,7 +15,7 @@ ALLOWED = {
     "proxy": {"core", "http", "config", "metrics", "protect"},
     "tsdb": {"core", "metrics"},
     "promql": {"core", "tsdb"},
-    "rules": {"core", "promql", "tsdb"},
+    "rules": {"core", "http", "promql", "tsdb"},  # http: the notifier's client
     "store": {"core"},
     "diagnose": {"core", "rules", "tsdb", "protect", "store", "metrics"},
     "scale": {"core", "proxy", "tsdb"},
