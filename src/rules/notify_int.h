@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to the notifier (notify.c, notify_json.c). */
+/* Internal to src/rules/: shared by the notifier, the alert state and templates. */
 #ifndef TG_RULES_NOTIFY_INT_H
 #define TG_RULES_NOTIFY_INT_H
 

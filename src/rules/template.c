@@ -3,6 +3,8 @@
  * if/else) and an evaluator of pipelines over four kinds of value. */
 #include "rules/template.h"
 
+#include "rules/notify_int.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -537,10 +539,7 @@ static void val_free(struct val *v)
 
 static const char *label_of(const struct tg_labels *ls, const char *name)
 {
-    for (uint32_t i = 0; ls && i < ls->n; i++)
-        if (strcmp(ls->v[i].name, name) == 0)
-            return ls->v[i].value;
-    return "";
+    return ls ? tg_notify__label(ls, name) : "";
 }
 
 static bool truth(const struct val *v)
