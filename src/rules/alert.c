@@ -174,8 +174,10 @@ static int build(const struct tg_alert_rule *r, const struct tg_alert_sample *sm
         rc = lset_set(labels, "alertname", def->name);
     if (rc == 0)
         rc = expand_into(ann, def->annotations, def->nannotations, &d);
-    qsort(labels->v, labels->n, sizeof *labels->v, by_name);
-    qsort(ann->v, ann->n, sizeof *ann->v, by_name);
+    if (labels->n > 1)
+        qsort(labels->v, labels->n, sizeof *labels->v, by_name);
+    if (ann->n > 1)
+        qsort(ann->v, ann->n, sizeof *ann->v, by_name);
     return rc;
 }
 
@@ -348,7 +350,8 @@ int tg_alert_rule_eval(struct tg_alert_rule *r, int64_t ts, const struct tg_aler
         active += a->state != TG_ALERT_INACTIVE;
         i++;
     }
-    qsort(r->v, r->n, sizeof *r->v, cmp_inst);
+    if (r->n > 1)
+        qsort(r->v, r->n, sizeof *r->v, cmp_inst);
     if (def->limit && active > def->limit) {
         clear(r);
         return tg_errbuf_set(eb, TG_ELIMIT, "exceeded limit of %u with %zu alerts", def->limit,
@@ -381,11 +384,13 @@ static struct tg_labels send_labels(struct inst *in, const struct tg_labels *ext
     in->sendv = malloc((n + extra) * sizeof *in->sendv + 1);
     if (!in->sendv)
         return in->pub.labels;
-    memcpy(in->sendv, in->lv, n * sizeof *in->sendv);
+    if (n)
+        memcpy(in->sendv, in->lv, n * sizeof *in->sendv);
     for (uint32_t i = 0; i < extra; i++)
         if (!tg_notify__label(&in->pub.labels, ext->v[i].name)[0])
             in->sendv[n++] = ext->v[i];
-    qsort(in->sendv, n, sizeof *in->sendv, by_name);
+    if (n > 1)
+        qsort(in->sendv, n, sizeof *in->sendv, by_name);
     return (struct tg_labels){in->sendv, n};
 }
 
