@@ -64,6 +64,7 @@ static void on_close(struct tg_hconn *c)
     if (!d->w)
         return; /* closed before its first request */
     tg_timer_stop(d->w->loop, &d->timer);
+    tg_demo__ep_end(d);
     tg_buf_release(&d->big, &d->w->bigpool);
 }
 

@@ -209,6 +209,7 @@ int tg_demo_cmd(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     tg_demo__endpoints_init();
     struct tg_demo_shared sh = {.latency_scale = o.latency_scale, .nworkers = o.workers};
+    tg_demo_agents_init(&sh.agents);
     int fds[MAX_WORKERS];
     for (unsigned i = 0; i < o.workers; i++)
         fds[i] = -1;

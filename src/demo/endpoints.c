@@ -7,7 +7,8 @@
  * sleeping the thread), or holds a hung request. Response bodies are either static
  * (built once at start-up) or formatted into a stack buffer; /echo is built in the
  * connection's big block and lent to the engine; /_faults uses jansson, since it is
- * control traffic. */
+ * control traffic. The agent pool's paths are answered by agents_ep.c; each
+ * /api/v1/agents request is one coordination of its model while it is in progress. */
 #include "demo/server_int.h"
 
 #include <inttypes.h>
@@ -165,6 +166,9 @@ void tg_demo__ep_begin(struct tg_demo_conn *d, const struct tg_http_msg *m)
     r->route_err = tg_demo_route_match(m->method, m->path, &r->route);
     if (r->route_err != TG_DEMO_ROUTE_OK)
         return;
+    /* The agent pool's control paths are not faulted either (see agents_ep.c). */
+    if (tg_demo__agents_begin(d, m))
+        return;
     struct tg_str v;
     switch (r->route.ep) {
     case TG_DEMO_EP_FAULTS:
@@ -215,7 +219,7 @@ static void answer_route_err(struct tg_demo_conn *c)
     }
 }
 
-static void answer_fault_err(struct tg_demo_conn *c, int status, const char *msg, const char *field)
+void tg_demo__answer_error(struct tg_demo_conn *c, int status, const char *msg, const char *field)
 {
     char body[512];
     char *d = put_lit(body, "{\"error\":");
@@ -233,7 +237,7 @@ static void answer_fault_list(struct tg_demo_conn *c)
     char *s =
         tg_demo_faults_to_json(tg_demo_faults_current(w->sh->faults), tg_loop_now_us(w->loop));
     if (!s) {
-        answer_fault_err(c, 503, "out of memory", NULL);
+        tg_demo__answer_error(c, 503, "out of memory", NULL);
         return;
     }
     tg_hconn_respond_ref(c->hc, 200, JSON, NULL, s, strlen(s), free, s);
@@ -247,16 +251,16 @@ static void faults_post(struct tg_demo_conn *c)
     size_t len = 0;
     const char *body = tg_hconn_body(c->hc, &len);
     if (tg_demo_fault_parse(body ? body : "", len, tg_loop_now_us(w->loop), &f, &err)) {
-        answer_fault_err(c, 400, err.msg, err.field);
+        tg_demo__answer_error(c, 400, err.msg, err.field);
         return;
     }
     int rc = tg_demo_faults_put(w->sh->faults, &f);
     if (rc == TG_ELIMIT) {
-        answer_fault_err(c, 409, "too many active faults", "endpoint");
+        tg_demo__answer_error(c, 409, "too many active faults", "endpoint");
         return;
     }
     if (rc < 0) {
-        answer_fault_err(c, 503, "out of memory", NULL);
+        tg_demo__answer_error(c, 503, "out of memory", NULL);
         return;
     }
     tg_log(TG_LOG_INFO, "demo", "fault set endpoint=%s latency_ms=%" PRId64 " error_rate=%g",
@@ -277,11 +281,11 @@ static void faults_handle(struct tg_demo_conn *c)
     if (r->method == TG_HTTP_DELETE) {
         int n = tg_demo_faults_delete(w->sh->faults, r->has_name ? r->name : NULL, r->name_len);
         if (n < 0) {
-            answer_fault_err(c, 503, "out of memory", NULL);
+            tg_demo__answer_error(c, 503, "out of memory", NULL);
             return;
         }
         if (n == 0 && r->has_name) {
-            answer_fault_err(c, 404, "no fault for this endpoint", "endpoint");
+            tg_demo__answer_error(c, 404, "no fault for this endpoint", "endpoint");
             return;
         }
         if (n > 0) {
@@ -366,6 +370,7 @@ static void answer(struct tg_demo_conn *c)
         answer_generate(c);
         return;
     case TG_DEMO_EP_AGENTS:
+        tg_demo__ep_end(c);
         answer_json(c, 200, agents_json, sizeof agents_json - 1);
         return;
     case TG_DEMO_EP_ECHO:
@@ -388,6 +393,14 @@ static void answer(struct tg_demo_conn *c)
         answer_route_err(c);
         return;
     }
+}
+
+void tg_demo__ep_end(struct tg_demo_conn *d)
+{
+    if (!d->req.agent_busy)
+        return;
+    d->req.agent_busy = false;
+    tg_demo_agents_end(&d->w->sh->agents);
 }
 
 static void on_latency_done(struct tg_timer *t)
@@ -430,18 +443,24 @@ void tg_demo__ep_dispatch(struct tg_demo_conn *c, const struct tg_http_msg *m)
         faults_handle(c);
         return;
     }
+    if (tg_demo__agents_handle(c))
+        return;
     if (r->route.ep == TG_DEMO_EP_ECHO && !echo_begin(c, m))
         return;
-    if (r->effect.hang) {
-        /* Held until the client gives up. */
-        tg_hconn_cancel_on_hup(c->hc);
-        return;
-    }
     /* Injected errors fail fast (only the injected latency applies); a capacity model's
      * service time stands in for the endpoint's own. */
     int64_t delay = r->effect.delay_us;
     if (!r->effect.status && (!r->effect.capacity || r->route.ep == TG_DEMO_EP_SLEEP))
         delay += base_latency_us(c);
+    if (r->route.ep == TG_DEMO_EP_AGENTS && !r->effect.status) {
+        tg_demo_agents_begin(&c->w->sh->agents, delay, r->effect.hang);
+        r->agent_busy = true;
+    }
+    if (r->effect.hang) {
+        /* Held until the client gives up. */
+        tg_hconn_cancel_on_hup(c->hc);
+        return;
+    }
     int64_t due = r->head_us + delay;
     if (delay <= 0 || due <= tg_loop_now_us(c->w->loop)) {
         answer(c);

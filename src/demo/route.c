@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Demo API routing; see route.h. A fixed if-chain over a dozen paths: cheaper and easier
+/* Demo API routing; see route.h. A fixed if-chain over some fifteen paths: cheaper and easier
  * to read than a table at this size. The benchmark paths ("/", "/health") come first. */
 #include "demo/route.h"
 
@@ -105,6 +105,12 @@ static enum tg_demo_route_err match_api(enum tg_http_method m, struct tg_str pat
         return want(r, TG_DEMO_EP_GENERATE, m == TG_HTTP_POST, "POST");
     if (str_eq(path, "/api/v1/agents"))
         return want(r, TG_DEMO_EP_AGENTS, is_get(m), "GET, HEAD");
+    if (str_eq(path, "/api/v1/monitoring/agents/pool"))
+        return want(r, TG_DEMO_EP_AGENT_POOL, is_get(m), "GET, HEAD");
+    if (str_eq(path, "/api/v1/system/agents/config"))
+        return want(r, TG_DEMO_EP_AGENT_CONFIG, m == TG_HTTP_PUT, "PUT");
+    if (str_eq(path, "/api/v1/system/agents/coordination/cleanup"))
+        return want(r, TG_DEMO_EP_AGENT_CLEANUP, m == TG_HTTP_POST, "POST");
     return TG_DEMO_ROUTE_NOT_FOUND;
 }
 

@@ -26,6 +26,10 @@ enum tg_demo_ep {
     TG_DEMO_EP_STATUS,    /* any /status/:code           arg = code */
     TG_DEMO_EP_SLEEP,     /* any /sleep/:ms              arg = ms */
     TG_DEMO_EP_FAULTS,    /* GET, POST, DELETE /_faults */
+    /* The runbooks' app-specific agent paths (agents.h): */
+    TG_DEMO_EP_AGENT_POOL,    /* GET /api/v1/monitoring/agents/pool */
+    TG_DEMO_EP_AGENT_CONFIG,  /* PUT /api/v1/system/agents/config */
+    TG_DEMO_EP_AGENT_CLEANUP, /* POST /api/v1/system/agents/coordination/cleanup */
 };
 
 /* Route errors, answered by the caller before any endpoint logic runs. */

@@ -4,7 +4,7 @@
  * endpoints.c (what each endpoint answers). One worker per thread owns a loop, a
  * SO_REUSEPORT listener served by the engine (http/server.h), and its pools; workers
  * share only struct tg_demo_shared, which is read-only after start-up apart from the
- * fault registry and the stop flag. */
+ * fault registry, the agent pool's counters and settings (atomics), and the stop flag. */
 #ifndef TG_DEMO_SERVER_INT_H
 #define TG_DEMO_SERVER_INT_H
 
@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
+#include "demo/agents.h"
 #include "demo/faults.h"
 #include "demo/latency.h"
 #include "demo/route.h"
@@ -31,6 +32,7 @@ struct tg_demo_worker;
 struct tg_demo_shared {
     double latency_scale; /* multiplies simulated endpoint latency; 0 = none */
     struct tg_demo_faults *faults;
+    struct tg_demo_agents agents;
     unsigned nworkers;
     struct tg_demo_worker **workers;
     _Atomic bool stopping;
@@ -45,6 +47,7 @@ struct tg_demo_req {
     bool has_name;
     enum tg_http_method method;
     bool chunked_resp;
+    bool agent_busy; /* a /api/v1/agents coordination is counted in progress */
     struct tg_demo_effect effect;
     int64_t head_us;   /* loop time when the head was complete */
     uint32_t echo_len; /* echo: bytes of JSON written into `big` before the body */
@@ -100,5 +103,17 @@ void tg_demo__ep_begin(struct tg_demo_conn *d, const struct tg_http_msg *m);
 /* The body is complete (`m` is the head again): answer now, after a timer, or never
  * (hang). */
 void tg_demo__ep_dispatch(struct tg_demo_conn *d, const struct tg_http_msg *m);
+/* Answers `status` with {"error": msg, "field": field or null}. */
+void tg_demo__answer_error(struct tg_demo_conn *c, int status, const char *msg, const char *field);
+/* The request it was serving is over (answered, or its client left): a /api/v1/agents
+ * coordination in progress ends. */
+void tg_demo__ep_end(struct tg_demo_conn *d);
+
+/* agents_ep.c */
+/* For the agent pool's control and monitoring paths: sets up body handling and returns
+ * true; false for any other endpoint. */
+bool tg_demo__agents_begin(struct tg_demo_conn *d, const struct tg_http_msg *m);
+/* Answers an agent pool path and returns true; false for any other endpoint. */
+bool tg_demo__agents_handle(struct tg_demo_conn *d);
 
 #endif

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Integration tests of `tailguard demo-api`: every endpoint, HTTP/1 framing (keep-alive,
 pipelining, HTTP/1.0, chunked bodies, large responses with backpressure), fault injection
-(latency, errors, gradual and periodic patterns, hang, the capacity queue), input errors
-and a clean stop on SIGTERM. Each test starts its own server on a free port, so faults
+(latency, errors, gradual and periodic patterns, hang, the capacity queue), input errors,
+the simulated agent pool the runbooks' app-specific calls read and change, and a clean
+stop on SIGTERM. Each test starts its own server on a free port, so faults
 set by one test never leak into another. Timing checks leave generous slack (more under
 sanitizers) because CI machines are noisy; they check shape, not precision."""
 
@@ -448,6 +449,129 @@ def test_workers_share_faults():
         ok = parallel([lambda: sum(http("GET", url(port, "/"))[0] == 200
                                    for _ in range(n // 6))] * 6)
         assert sum(ok) == (n // 6) * 6
+
+
+POOL = "/api/v1/monitoring/agents/pool"
+AGENTS_CONFIG = "/api/v1/system/agents/config"
+CLEANUP = "/api/v1/system/agents/coordination/cleanup"
+SETTINGS = ("max_coalition_size", "coordination_timeout_ms", "parallel_execution")
+
+
+def _settings(v):
+    return {k: v[k] for k in SETTINGS}
+
+
+def test_agent_pool_and_config():
+    port = free_port()
+    # Three workers: a setting made through one is seen through every other.
+    with demo_api(port, workers=3, latency_scale=0):
+        status, h, v = http_json("GET", url(port, POOL))
+        assert status == 200 and h.get("Content-Type") == "application/json", (status, v)
+        assert (v["pool_size"], v["active"], v["idle"], v["queued"], v["coordinations"]) == \
+            (16, 0, 16, 0, 0), v
+        assert _settings(v) == {"max_coalition_size": 10, "coordination_timeout_ms": 30000,
+                                "parallel_execution": False}, v
+        status, h, body = http("HEAD", url(port, POOL))
+        assert status == 200 and body == b"" and int(h.get("Content-Length")) > 100
+        # The runbook's change, then a partial one: each answer has all three settings.
+        status, _, v = http_json("PUT", url(port, AGENTS_CONFIG), {
+            "max_coalition_size": 5, "coordination_timeout_ms": 5000, "parallel_execution": True})
+        want = {"max_coalition_size": 5, "coordination_timeout_ms": 5000,
+                "parallel_execution": True}
+        assert status == 200 and v == {"status": "ok", "config": want}, (status, v)
+        status, _, v = http_json("PUT", url(port, AGENTS_CONFIG), {"coordination_timeout_ms": 7})
+        want["coordination_timeout_ms"] = 7
+        assert status == 200 and v["config"] == want, v
+        for _ in range(scaled(9, 6)):  # new connections, spread over the workers
+            status, _, v = http_json("GET", url(port, POOL))
+            assert status == 200 and _settings(v) == want, v
+        # Bad bodies: 400 naming the field, and nothing changed (not even the valid part).
+        for body, field in [
+            (b"", None),
+            (b"{bad json", None),
+            (b'["max_coalition_size"]', None),
+            (b'{"max_coalition_size": 0}', "max_coalition_size"),
+            (b'{"max_coalition_size": 101}', "max_coalition_size"),
+            (b'{"max_coalition_size": "5"}', "max_coalition_size"),
+            (b'{"coordination_timeout_ms": 600001}', "coordination_timeout_ms"),
+            (b'{"coordination_timeout_ms": 2.5}', "coordination_timeout_ms"),
+            (b'{"parallel_execution": "yes"}', "parallel_execution"),
+            (b'{"max_coalition_size": 3, "parallelism": true}', "parallelism"),
+        ]:
+            status, _, raw_body = http("PUT", url(port, AGENTS_CONFIG), body=body,
+                                       headers={"Content-Type": "application/json"})
+            v = json.loads(raw_body)
+            assert status == 400 and v["error"] and v["field"] == field, (body, status, v)
+        assert _settings(http_json("GET", url(port, POOL))[2]) == want
+        status, _, _ = http("PUT", url(port, AGENTS_CONFIG), body=b"{" + b" " * 70000 + b"}")
+        assert status == 413
+        # Each path takes only its own method.
+        for method, path, allow in [("GET", AGENTS_CONFIG, "PUT"), ("POST", AGENTS_CONFIG, "PUT"),
+                                    ("GET", CLEANUP, "POST"), ("PUT", CLEANUP, "POST"),
+                                    ("POST", POOL, "GET, HEAD"), ("DELETE", POOL, "GET, HEAD")]:
+            status, h, _ = http(method, url(port, path), body=b"{}")
+            assert status == 405 and h.get("Allow") == allow, (method, path, status)
+        assert http("GET", url(port, "/api/v1/monitoring/agents"))[0] == 404
+
+
+def test_agent_cleanup_counts():
+    port = free_port()
+    with demo_api(port, latency_scale=0):
+        agents = url(port, "/api/v1/agents")
+        # Every agent request now takes 30 ms: over a 10 ms coordination timeout, each one
+        # is a stuck coordination; under the default 30 s, none is.
+        post_fault(port, {"endpoint": "/api/v1/agents", "latency_ms": 30})
+        assert http("PUT", url(port, AGENTS_CONFIG), {"coordination_timeout_ms": 10})[0] == 200
+        for _ in range(5):
+            assert http("GET", agents)[0] == 200
+        status, _, v = http_json("GET", url(port, POOL))
+        assert (v["coordinations_total"], v["stale_coordinations"], v["coordinations"]) == \
+            (5, 5, 0), v
+        status, _, v = http_json("POST", url(port, CLEANUP))
+        assert status == 200 and v == {"status": "ok", "cleaned": 5, "remaining": 0}, v
+        assert http_json("POST", url(port, CLEANUP))[2]["cleaned"] == 0
+        assert http("PUT", url(port, AGENTS_CONFIG), {"coordination_timeout_ms": 30000})[0] == 200
+        http("DELETE", url(port, "/_faults"))
+        # Fast ones: only the 50th coordination of the run gets stuck.
+        for _ in range(44):
+            assert http("GET", agents)[0] == 200
+        assert http_json("GET", url(port, POOL))[2]["stale_coordinations"] == 0
+        assert http("GET", agents)[0] == 200
+        status, _, v = http_json("GET", url(port, POOL))
+        assert (v["coordinations_total"], v["stale_coordinations"], v["cleaned_total"]) == \
+            (50, 1, 5), v
+        # A hung agent request is stuck and in progress until its client leaves; the
+        # cleanup clears it from the stuck count and reports it as still in progress.
+        post_fault(port, {"endpoint": "/api/v1/agents", "hang": True})
+        hung = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            hung.sendall(b"GET /api/v1/agents HTTP/1.1\r\nHost: x\r\n\r\n")
+            def in_progress():
+                v = http_json("GET", url(port, POOL))[2]
+                return v if v["coordinations"] == 1 else None
+            v = wait_until(in_progress, timeout=5, what="one in progress")
+            assert (v["active"], v["idle"], v["queued"], v["stale_coordinations"]) == \
+                (10, 6, 0, 2), v
+            status, _, v = http_json("POST", url(port, CLEANUP))
+            assert v == {"status": "ok", "cleaned": 2, "remaining": 1}, v
+        finally:
+            hung.close()
+        wait_until(lambda: http_json("GET", url(port, POOL))[2]["coordinations"] == 0,
+                   timeout=5, what="the hung coordination ends with its client")
+
+
+def test_agent_paths_are_never_faulted():
+    port = free_port()
+    with demo_api(port, latency_scale=0):
+        for ep in ("*", "/api/v1"):
+            post_fault(port, {"endpoint": ep, "error_rate": 1, "error_status": 503,
+                              "latency_ms": 2000})
+        assert http("GET", url(port, "/api/v1/agents"), timeout=10)[0] == 503
+        for method, path, body in [("GET", POOL, None),
+                                   ("PUT", AGENTS_CONFIG, {"parallel_execution": True}),
+                                   ("POST", CLEANUP, None)]:
+            status, _, _, dt = timed(method, url(port, path), body=body)
+            assert status == 200 and dt < 1.0, (path, status, dt)
 
 
 def test_sigterm_clean_exit():

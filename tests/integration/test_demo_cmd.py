@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: MIT
 """`tailguard demo` (what `make demo` runs): the gateway answers on the proxy port in front
-of the demo API, the admin port says ok, the light load reaches the API, and Ctrl-C
-(SIGINT) stops every process it started."""
+of the demo API, the admin port says ok, the light load reaches the API, the runbook's
+agent-pool calls answer as the runbook writes them, and Ctrl-C (SIGINT) stops every
+process it started."""
+import json
 import signal
+import socket
 import time
+from http.client import HTTPResponse
 
 from tgtest import *  # noqa: F401,F403
 
@@ -38,6 +42,51 @@ def test_demo_starts_and_stops_cleanly():
         assert "tailguard demo is running" in p.log()
         for k in kids:
             wait_until(lambda: not _alive(k), timeout=5, what=f"child {k} gone")
+
+
+# The runbook's agent coordination commands, as curl sends them (curl -s URL; curl -X PUT
+# with -H and a -d body written over several lines; curl -X POST with no body at all, so
+# no Content-Length either).
+_RUNBOOK_PUT_BODY = (b'{\n    "max_coalition_size": 5,\n    "coordination_timeout_ms": 5000,\n'
+                     b'    "parallel_execution": true\n  }')
+
+
+def _curl(port, method, path, extra=b"", body=b""):
+    req = (f"{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+           "User-Agent: curl/7.88.1\r\nAccept: */*\r\n").encode() + extra
+    if body:
+        req += f"Content-Length: {len(body)}\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(req + b"\r\n" + body)
+        resp = HTTPResponse(s)
+        resp.begin()
+        return resp.status, resp.read()
+
+
+def test_runbook_agent_calls():
+    port, admin, api = free_port(), free_port(), free_port()
+    p = Proc([BIN, "demo", "--port", str(port), "--admin-port", str(admin),
+              "--api-port", str(api)], name="demo").start()
+    with p:
+        p.wait_http(f"http://127.0.0.1:{port}/api/products", timeout=20)
+        # Check agent pool status
+        st, body = _curl(port, "GET", "/api/v1/monitoring/agents/pool")
+        v = json.loads(body)
+        assert st == 200 and v["pool_size"] > 0 and v["max_coalition_size"] == 10, (st, body)
+        # Reduce coordination complexity
+        st, body = _curl(port, "PUT", "/api/v1/system/agents/config",
+                         b"Content-Type: application/json\r\n", _RUNBOOK_PUT_BODY)
+        want = {"max_coalition_size": 5, "coordination_timeout_ms": 5000,
+                "parallel_execution": True}
+        assert st == 200 and json.loads(body) == {"status": "ok", "config": want}, (st, body)
+        st, body = _curl(port, "GET", "/api/v1/monitoring/agents/pool")
+        v = json.loads(body)
+        assert st == 200 and {k: v[k] for k in want} == want, v
+        # Clear stuck coordinations
+        st, body = _curl(port, "POST", "/api/v1/system/agents/coordination/cleanup")
+        v = json.loads(body)
+        assert st == 200 and v["status"] == "ok", (st, body)
+        assert isinstance(v["cleaned"], int) and isinstance(v["remaining"], int), v
 
 
 def _alive(pid):

@@ -51,9 +51,10 @@ routes: [ {{ name: sleep, path: "/sleep/:ms" }} ]
             st, _, v = http_json("GET", f"{base}/api/v1/health")
             assert st == 200 and v["status"] == "ok"
             # app-specific paths stay with the application on the proxy port (the demo API
-            # has no agent pool: its own 404), the admin port says 501 with a reason
-            st, h, _ = http("GET", f"{base}/api/v1/monitoring/agents/pool")
-            assert st == 404 and "tailguard" in h.get("via", ""), st
+            # simulates an agent pool), the admin port says 501 with a reason
+            st, h, b = http("GET", f"{base}/api/v1/monitoring/agents/pool")
+            assert st == 200 and "tailguard" in h.get("via", ""), st
+            assert json.loads(b)["pool_size"] > 0, b
             st, _, v = http_json("GET", f"http://127.0.0.1:{admin}/api/v1/monitoring/agents/pool")
             assert st == 501 and v["status"] == "unsupported", v
             st, _, v = http_json("GET", f"{base}/api/v1/monitoring/gc")

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for demo/route.c: every endpoint shape, argument bounds, method rules, the
- * fault selector's segment-boundary prefix rule, query lookup and percent-decoding. */
+/* Unit tests for demo/route.c: every endpoint shape (the agent pool's paths included),
+ * argument bounds, method rules, the fault selector's segment-boundary prefix rule, query
+ * lookup and percent-decoding. */
 #include "demo/route.h"
 
 #include <string.h>
@@ -80,6 +81,37 @@ static void test_methods(void)
     TG_EXPECT_EQ(match(TG_HTTP_DELETE, "/api/products/1", &r), TG_DEMO_ROUTE_BAD_METHOD);
 }
 
+/* The runbooks' app-specific agent paths, with exactly their methods. */
+static void test_agent_paths(void)
+{
+    struct tg_demo_route r;
+    TG_EXPECT_EQ(match(TG_HTTP_GET, "/api/v1/monitoring/agents/pool", &r), TG_DEMO_ROUTE_OK);
+    TG_EXPECT_EQ(r.ep, TG_DEMO_EP_AGENT_POOL);
+    TG_EXPECT_EQ(match(TG_HTTP_HEAD, "/api/v1/monitoring/agents/pool", &r), TG_DEMO_ROUTE_OK);
+    TG_EXPECT_EQ(match(TG_HTTP_POST, "/api/v1/monitoring/agents/pool", &r),
+                 TG_DEMO_ROUTE_BAD_METHOD);
+    TG_EXPECT_STREQ(r.allow, "GET, HEAD");
+    TG_EXPECT_EQ(match(TG_HTTP_PUT, "/api/v1/system/agents/config", &r), TG_DEMO_ROUTE_OK);
+    TG_EXPECT_EQ(r.ep, TG_DEMO_EP_AGENT_CONFIG);
+    TG_EXPECT_EQ(match(TG_HTTP_GET, "/api/v1/system/agents/config", &r), TG_DEMO_ROUTE_BAD_METHOD);
+    TG_EXPECT_STREQ(r.allow, "PUT");
+    TG_EXPECT_EQ(match(TG_HTTP_POST, "/api/v1/system/agents/coordination/cleanup", &r),
+                 TG_DEMO_ROUTE_OK);
+    TG_EXPECT_EQ(r.ep, TG_DEMO_EP_AGENT_CLEANUP);
+    TG_EXPECT_EQ(match(TG_HTTP_DELETE, "/api/v1/system/agents/coordination/cleanup", &r),
+                 TG_DEMO_ROUTE_BAD_METHOD);
+    TG_EXPECT_STREQ(r.allow, "POST");
+    /* Whole paths only: neighbours and extensions are not the agent paths. */
+    TG_EXPECT_EQ(match(TG_HTTP_GET, "/api/v1/monitoring/agents/pool/x", &r),
+                 TG_DEMO_ROUTE_NOT_FOUND);
+    TG_EXPECT_EQ(match(TG_HTTP_GET, "/api/v1/monitoring/agents", &r), TG_DEMO_ROUTE_NOT_FOUND);
+    TG_EXPECT_EQ(match(TG_HTTP_PUT, "/api/v1/system/agents/configs", &r),
+                 TG_DEMO_ROUTE_NOT_FOUND);
+    TG_EXPECT_EQ(match(TG_HTTP_POST, "/api/v1/system/agents/coordination", &r),
+                 TG_DEMO_ROUTE_NOT_FOUND);
+    TG_EXPECT_EQ(r.ep, TG_DEMO_EP_NOT_FOUND);
+}
+
 static void test_selects(void)
 {
     TG_EXPECT(tg_demo_path_selects("*", 1, S("/anything")));
@@ -117,6 +149,7 @@ int main(void)
     test_endpoints();
     test_numeric_bounds();
     test_methods();
+    test_agent_paths();
     test_selects();
     test_query_and_decode();
     return tg_test_report("test_route");
