@@ -5,7 +5,8 @@ rise 1, fall 1) and passive ejection. One server at a time is killed (SIGKILL, o
 for the graceful variant) and restarted on the same port, twice, while the load runs.
 
 Asserted: zero failed requests (every answer 2xx, no connection error: idempotent GETs
-caught by a dying server are the gateway's to retry), and after each restart both servers
+caught by a dying server are the gateway's to retry, with a retry budget that allows as
+many concurrent retries as there are clients), and after each restart both servers
 serve again within one health interval (plus RECOVERY_SLACK) of the restarted server
 accepting connections. Which server answered each request comes from the gateway's
 access log, joined on the X-Request-Id each client sets; the time is the client's send
@@ -136,6 +137,13 @@ upstreams:
     servers: ["127.0.0.1:{pa}", "127.0.0.1:{pb}"]
     health_check: {{ path: /health, interval: 1s, timeout: 500ms, rise: 1, fall: 1 }}
     passive: {{ failures: 1, eject_time: 1s }}
+# Every request caught by a dying server is retried only within the retry budget: at
+# least min_concurrent retries at once (default 3, Envoy's). With CLIENTS (4) requests in
+# flight all caught at once, the default could refuse the fourth, which slow start makes
+# likely (the server back from the last restart has a small share, so nearly all traffic
+# is on the one killed next). The budget is tested on its own in test_protect_retries.py;
+# here it must not be what fails a request.
+retries: {{ min_concurrent: {CLIENTS * 2} }}
 """
     apis = {pa: start_api(pa)[0], pb: start_api(pb)[0]}
     restarts = []  # (port, time of the signal, time the restarted server accepted connections)
