@@ -211,7 +211,7 @@ static size_t retention(struct tg_tsdb *db, int64_t now)
             k++;
         drop_chunks(db, s, k);
         dropped += k;
-        if (k == s->nchunks && s->head.n && s->head.maxt < cutoff) {
+        if (!s->nchunks && s->head.n && s->head.maxt < cutoff) {
             drop_head(db, s);
             dropped++;
         }
