@@ -113,8 +113,7 @@ static uint32_t *table_slot(const struct tg_tsdb *db, const struct tg_tsdb__tabl
 }
 
 /* A table of `cap` slots holding the first `n` series. */
-static int table_build(const struct tg_tsdb *db, struct tg_tsdb__table *t, uint32_t cap,
-                       uint32_t n)
+static int table_build(const struct tg_tsdb *db, struct tg_tsdb__table *t, uint32_t cap, uint32_t n)
 {
     t->slots = malloc((size_t)cap * sizeof *t->slots);
     if (!t->slots)
@@ -245,8 +244,7 @@ const struct tg_tsdb__postings *tg_tsdb__postings(const struct tg_tsdb *db, cons
     return ln ? value_find(ln, value, &pos) : NULL;
 }
 
-int tg_tsdb__series_add(struct tg_tsdb *db, const struct tg_labels *ls, uint64_t h,
-                        uint32_t *id)
+int tg_tsdb__series_add(struct tg_tsdb *db, const struct tg_labels *ls, uint64_t h, uint32_t *id)
 {
     if ((db->nseries + 1) * 2 > db->table.cap) {
         struct tg_tsdb__table t;

@@ -108,9 +108,9 @@ static size_t perl_group_len(const char *p, size_t *len_bad)
 static int re2_check(const char *re, struct tg_errbuf *eb)
 {
     int depth = 0;
-    bool can_repeat = false; /* something precedes that a quantifier may apply to */
-    bool repeated = false;   /* the previous item is a quantifier */
-    const char *q = NULL;    /* start of that quantifier, for the nested-repeat message */
+    bool can_repeat = false;  /* something precedes that a quantifier may apply to */
+    bool repeated = false;    /* the previous item is a quantifier */
+    const char *q = NULL;     /* start of that quantifier, for the nested-repeat message */
     const char *q_end = NULL; /* its end: a "?" right there makes it non-greedy */
     for (const char *p = re; *p;) {
         size_t n = 1;
@@ -139,8 +139,9 @@ static int re2_check(const char *re, struct tg_errbuf *eb)
         can_repeat = true;
         if (*p == '\\') {
             if (!p[1])
-                return tg_errbuf_set(eb, TG_EPARSE, "error parsing regexp: trailing backslash "
-                                                    "at end of expression: ``");
+                return tg_errbuf_set(eb, TG_EPARSE,
+                                     "error parsing regexp: trailing backslash "
+                                     "at end of expression: ``");
             n = escape_len(p);
             if (!n)
                 return re_error(eb, "invalid escape sequence", p, 2);
@@ -195,11 +196,10 @@ static int compile_re(struct tg_matcher *m, const char *value, struct tg_errbuf 
     memcpy(anchored + 4 + len, ")$", 3);
     int err = 0;
     PCRE2_SIZE off = 0;
-    pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
-                      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-                          PCRE2_NEVER_BACKSLASH_C,
-                      &err, &off, NULL);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
+                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                                         PCRE2_NEVER_BACKSLASH_C,
+                                     &err, &off, NULL);
     free(anchored);
     if (!code) {
         PCRE2_UCHAR msg[160];

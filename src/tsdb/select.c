@@ -135,8 +135,8 @@ bool tg_tsdb__has_sample_in(const struct tg_tsdb__series *s, int64_t mint, int64
         if (in_range(mint, maxt, c->mint, c->maxt, c->data, c->nbits, c->n))
             return true;
     }
-    return s->head.n && in_range(mint, maxt, s->head.mint, s->head.maxt, s->head.buf,
-                                 s->head.nbits, s->head.n);
+    return s->head.n &&
+           in_range(mint, maxt, s->head.mint, s->head.maxt, s->head.buf, s->head.nbits, s->head.n);
 }
 
 static char *arena_strdup(struct arena *a, const char *s)
@@ -149,8 +149,8 @@ static char *arena_strdup(struct arena *a, const char *s)
 }
 
 /* Copies `s`'s labels and `smp` into the arena as `out`. */
-static int copy_series(struct arena *a, const struct tg_tsdb__series *s,
-                       const struct samples *smp, struct tg_series *out)
+static int copy_series(struct arena *a, const struct tg_tsdb__series *s, const struct samples *smp,
+                       struct tg_series *out)
 {
     struct tg_label *l = arena_alloc(a, s->nlabels * sizeof *l);
     struct tg_sample *v = arena_alloc(a, smp->n * sizeof *v);
@@ -178,8 +178,8 @@ static bool bit(const uint64_t *bm, uint32_t i)
     return bm[i >> 6] >> (i & 63) & 1;
 }
 
-static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t mint,
-                     int64_t maxt, struct tg_series_set *out, struct tg_errbuf *eb)
+static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t mint, int64_t maxt,
+                     struct tg_series_set *out, struct tg_errbuf *eb)
 {
     struct tg_tsdb *db = ctx;
     memset(out, 0, sizeof *out);
@@ -258,9 +258,8 @@ static int finish_strings(const char **v, size_t n, char ***out, size_t *nout)
 
 /* Collects, from the matching series with a sample in range, every label name (`name`
  * NULL) or the non-empty values of label `name`. */
-static int collect(struct tg_tsdb *db, const char *name, const struct tg_matcher *ms,
-                   size_t nms, int64_t mint, int64_t maxt, char ***out, size_t *n,
-                   struct tg_errbuf *eb)
+static int collect(struct tg_tsdb *db, const char *name, const struct tg_matcher *ms, size_t nms,
+                   int64_t mint, int64_t maxt, char ***out, size_t *n, struct tg_errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -304,8 +303,7 @@ static int do_label_names(void *ctx, const struct tg_matcher *ms, size_t nms, in
 }
 
 static int do_label_values(void *ctx, const char *name, const struct tg_matcher *ms, size_t nms,
-                           int64_t mint, int64_t maxt, char ***out, size_t *n,
-                           struct tg_errbuf *eb)
+                           int64_t mint, int64_t maxt, char ***out, size_t *n, struct tg_errbuf *eb)
 {
     return collect(ctx, name, ms, nms, mint, maxt, out, n, eb);
 }

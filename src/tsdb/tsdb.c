@@ -93,8 +93,7 @@ bool tg_tsdb__newest(const struct tg_tsdb__series *s, int64_t *t)
     return false;
 }
 
-int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s,
-                        struct tg_tsdb__chunk *c)
+int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struct tg_tsdb__chunk *c)
 {
     if (s->nchunks == s->cap_chunks) {
         uint32_t cap = s->cap_chunks ? s->cap_chunks * 2 : 4;
@@ -244,8 +243,10 @@ static int victim_cmp(const void *a, const void *b)
  * order, so what goes is always a prefix of each series' chunks. */
 static size_t cap(struct tg_tsdb *db)
 {
+    if (!db->opts.max_bytes || !db->st.chunks)
+        return 0;
     uint64_t bytes = db->st.chunk_bytes + tg_tsdb__index_bytes(db);
-    if (!db->opts.max_bytes || bytes <= db->opts.max_bytes || !db->st.chunks)
+    if (bytes <= db->opts.max_bytes)
         return 0;
     uint64_t target = db->opts.max_bytes - db->opts.max_bytes / CAP_SLACK_DIVISOR;
     struct victim *v = malloc(db->st.chunks * sizeof *v);
@@ -283,8 +284,8 @@ size_t tg_tsdb_gc(struct tg_tsdb *db, int64_t now_ms)
     return dropped;
 }
 
-int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_point *pts,
-                         size_t n, size_t *appended)
+int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_point *pts, size_t n,
+                         size_t *appended)
 {
     size_t ok = 0;
     int err = 0;

@@ -65,8 +65,8 @@ struct tg_tsdb_point {
  * others still go in); the number stored is put in *appended (if not NULL). Then runs the
  * store's upkeep with `t` as now: retention at most once a minute of sample time, and the
  * memory cap. Returns 0, or -ENOMEM after storing what it could. */
-int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_point *pts,
-                         size_t n, size_t *appended);
+int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_point *pts, size_t n,
+                         size_t *appended);
 
 /* The end of a scrape of job `job` at time `t`: every series whose label job is `job`,
  * whose newest sample is older than `t` and is not already a stale marker, gets a stale
@@ -80,22 +80,22 @@ size_t tg_tsdb_gc(struct tg_tsdb *db, int64_t now_ms);
 
 /* Self-metrics, named after Prometheus's prometheus_tsdb_* families. */
 struct tg_tsdb_stats {
-    uint64_t series;                  /* head_series */
-    uint64_t series_created_total;    /* head_series_created_total */
-    uint64_t series_removed_total;    /* head_series_removed_total */
-    uint64_t samples_appended_total;  /* head_samples_appended_total (stale markers too) */
-    uint64_t out_of_order_total;      /* out_of_order_samples_total */
-    uint64_t duplicate_total;         /* samples at a time already present */
-    uint64_t invalid_total;           /* refused label sets */
-    uint64_t samples;                 /* samples held now */
-    uint64_t chunks;                  /* sealed chunks held */
-    uint64_t head_chunks;             /* head_chunks: non-empty head chunks */
-    uint64_t chunk_bytes;             /* encoded samples: sealed chunks + head buffers */
-    uint64_t index_bytes;             /* series, strings, postings, hash table */
-    uint64_t bytes;                   /* chunk_bytes + index_bytes: what the cap limits */
-    uint64_t retention_chunks_total;  /* chunks dropped for age (time_retentions) */
-    uint64_t cap_chunks_total;        /* chunks dropped by the memory cap (size_retentions) */
-    int64_t mint, maxt;               /* oldest and newest sample time; 0 when empty */
+    uint64_t series;                 /* head_series */
+    uint64_t series_created_total;   /* head_series_created_total */
+    uint64_t series_removed_total;   /* head_series_removed_total */
+    uint64_t samples_appended_total; /* head_samples_appended_total (stale markers too) */
+    uint64_t out_of_order_total;     /* out_of_order_samples_total */
+    uint64_t duplicate_total;        /* samples at a time already present */
+    uint64_t invalid_total;          /* refused label sets */
+    uint64_t samples;                /* samples held now */
+    uint64_t chunks;                 /* sealed chunks held */
+    uint64_t head_chunks;            /* head_chunks: non-empty head chunks */
+    uint64_t chunk_bytes;            /* encoded samples: sealed chunks + head buffers */
+    uint64_t index_bytes;            /* series, strings, postings, hash table */
+    uint64_t bytes;                  /* chunk_bytes + index_bytes: what the cap limits */
+    uint64_t retention_chunks_total; /* chunks dropped for age (time_retentions) */
+    uint64_t cap_chunks_total;       /* chunks dropped by the memory cap (size_retentions) */
+    int64_t mint, maxt;              /* oldest and newest sample time; 0 when empty */
 };
 
 void tg_tsdb_stats(const struct tg_tsdb *db, struct tg_tsdb_stats *out);

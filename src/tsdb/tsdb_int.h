@@ -29,7 +29,7 @@ struct tg_tsdb__series {
     struct tg_label *labels; /* interned strings */
     uint32_t nlabels;
     uint32_t nchunks, cap_chunks;
-    uint64_t hash; /* tg_labels_hash of the set */
+    uint64_t hash;                  /* tg_labels_hash of the set */
     struct tg_tsdb__chunk **chunks; /* sealed, oldest first, times increasing */
     struct tg_chunk_enc head;       /* being appended; n == 0 when empty */
     bool stale;                     /* the newest sample is a stale marker */
@@ -85,8 +85,7 @@ bool tg_tsdb__has_sample_in(const struct tg_tsdb__series *s, int64_t mint, int64
 /* Creates an empty series for the (valid, normalised) set `ls` with hash `h`: interns
  * its strings and indexes it. Sets *id. Returns 0 or -ENOMEM (the store is unchanged but
  * for interned strings, which the next rebuild sweeps). */
-int tg_tsdb__series_add(struct tg_tsdb *db, const struct tg_labels *ls, uint64_t h,
-                        uint32_t *id);
+int tg_tsdb__series_add(struct tg_tsdb *db, const struct tg_labels *ls, uint64_t h, uint32_t *id);
 
 /* The id of the series with set `ls` and hash `h`, or TG_TSDB__NONE. */
 uint32_t tg_tsdb__series_find(const struct tg_tsdb *db, const struct tg_labels *ls, uint64_t h);
@@ -115,8 +114,7 @@ uint64_t *tg_tsdb__match(const struct tg_tsdb *db, const struct tg_matcher *ms, 
 uint64_t tg_tsdb__index_bytes(const struct tg_tsdb *db);
 
 /* Appends a sealed chunk read from a file to `s` (after its others). 0 or -ENOMEM. */
-int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s,
-                        struct tg_tsdb__chunk *c);
+int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struct tg_tsdb__chunk *c);
 
 /* The file format's two halves without the file (file.c), for tg_tsdb_save and
  * tg_tsdb_load and for the fuzz target. `write` is called with the file's bytes in

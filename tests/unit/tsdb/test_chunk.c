@@ -68,10 +68,25 @@ static uint32_t roundtrip(const int64_t *t, const double *v, size_t n)
 
 static void test_edge_values(void)
 {
-    double v[] = {0.0,       -0.0,      INFINITY,  -INFINITY,        NAN,
-                  -NAN,      tg_stale_nan(), 1.0,   of_bits(1),       of_bits(UINT64_MAX),
-                  1.7976931348623157e308, -1.7976931348623157e308, 5e-324, 42.0,
-                  42.0,      tg_stale_nan(), tg_stale_nan(), 3.25, of_bits(0x7ff8000000000001ull),
+    double v[] = {0.0,
+                  -0.0,
+                  INFINITY,
+                  -INFINITY,
+                  NAN,
+                  -NAN,
+                  tg_stale_nan(),
+                  1.0,
+                  of_bits(1),
+                  of_bits(UINT64_MAX),
+                  1.7976931348623157e308,
+                  -1.7976931348623157e308,
+                  5e-324,
+                  42.0,
+                  42.0,
+                  tg_stale_nan(),
+                  tg_stale_nan(),
+                  3.25,
+                  of_bits(0x7ff8000000000001ull),
                   0.1};
     size_t n = sizeof v / sizeof v[0];
     int64_t t[sizeof v / sizeof v[0]];
@@ -83,8 +98,19 @@ static void test_edge_values(void)
 static void test_time_edges(void)
 {
     /* Huge gaps both ways of the delta-of-delta, the extremes of int64, negative times. */
-    int64_t t[] = {INT64_MIN, INT64_MIN + 1, -5, 0, 1, 2, 8195, 16390, 1 << 20,
-                   (int64_t)1 << 40, ((int64_t)1 << 40) + 1, INT64_MAX - 1, INT64_MAX};
+    int64_t t[] = {INT64_MIN,
+                   INT64_MIN + 1,
+                   -5,
+                   0,
+                   1,
+                   2,
+                   8195,
+                   16390,
+                   1 << 20,
+                   (int64_t)1 << 40,
+                   ((int64_t)1 << 40) + 1,
+                   INT64_MAX - 1,
+                   INT64_MAX};
     double v[sizeof t / sizeof t[0]];
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         v[i] = (double)i;
@@ -93,8 +119,8 @@ static void test_time_edges(void)
     double v2[] = {1, 2};
     roundtrip(t2, v2, 2);
     /* Every width of the delta-of-delta prefix code, at its boundaries. */
-    int64_t dods[] = {0, 1, -1, 8191, -8192, 8192, -8193, 65535, -65536, 65536, -65537,
-                      524287, -524288, 524288, -524289, (int64_t)1 << 40};
+    int64_t dods[] = {0,      1,     -1,     8191,   -8192,   8192,   -8193,   65535,
+                      -65536, 65536, -65537, 524287, -524288, 524288, -524289, (int64_t)1 << 40};
     int64_t t3[2 + sizeof dods / sizeof dods[0]];
     double v3[2 + sizeof dods / sizeof dods[0]];
     int64_t delta = 1000000000;

@@ -48,9 +48,8 @@ static struct tg_tsdb *sample_store(void)
     char path_v[32];
     for (int i = 0; i < 30; i++) {
         snprintf(path_v, sizeof path_v, "/api/%d", i);
-        struct tg_label l[] = {{"__name__", "http_requests_total"},
-                               {"endpoint", path_v},
-                               {"job", "tailguard"}};
+        struct tg_label l[] = {
+            {"__name__", "http_requests_total"}, {"endpoint", path_v}, {"job", "tailguard"}};
         struct tg_labels ls = {l, 3};
         for (int s = 0; s < 130 + i * 7; s++) {
             double v = s % 17 == 0 ? NAN : s % 29 == 0 ? -0.0 : (double)(s * i) / 3;
@@ -109,9 +108,8 @@ static void test_roundtrip(void)
     /* The stale markers came back as such: the end of a scrape does not mark again. */
     TG_EXPECT_EQ(tg_tsdb_end_scrape(back, "tailguard", 1700000000000 + 2000 * 5000), 0);
     /* Appends go on after the loaded data and refuse what is older. */
-    struct tg_label l[] = {{"__name__", "http_requests_total"},
-                           {"endpoint", "/api/3"},
-                           {"job", "tailguard"}};
+    struct tg_label l[] = {
+        {"__name__", "http_requests_total"}, {"endpoint", "/api/3"}, {"job", "tailguard"}};
     struct tg_labels ls = {l, 3};
     TG_EXPECT_EQ(tg_tsdb_append(back, &ls, 1700000000000, 1), -ERANGE);
     TG_EXPECT_EQ(tg_tsdb_append(back, &ls, 1700000000000 + 3000 * 5000, 1), 0);

@@ -61,7 +61,7 @@ static void test_regex(void)
     TG_EXPECT(m(TG_MATCH_REGEX, "é.", "éü")); /* "." is one code point, not one byte */
     TG_EXPECT(m(TG_MATCH_REGEX, "\\Qa.b\\E", "a.b"));
     TG_EXPECT(!m(TG_MATCH_REGEX, "\\Qa.b\\E", "axb"));
-    TG_EXPECT(m(TG_MATCH_REGEX, "a{", "a{")); /* not a repeat: a literal, as in Go */
+    TG_EXPECT(m(TG_MATCH_REGEX, "a{", "a{"));                /* not a repeat: a literal, as in Go */
     TG_EXPECT(!m(TG_MATCH_REGEX, ".*", "\xff\xfe") || true); /* invalid UTF-8: no crash */
     TG_EXPECT(m(TG_MATCH_NOT_REGEX, "5..", ""));
     TG_EXPECT(m(TG_MATCH_NOT_REGEX, "5..", "200"));

@@ -16,8 +16,9 @@
 #include "tg_test.h"
 #include "tsdb/chunk.h"
 
-#define L(...) ((struct tg_labels){(struct tg_label[]){__VA_ARGS__}, \
-                sizeof((struct tg_label[]){__VA_ARGS__}) / sizeof(struct tg_label)})
+#define L(...)                                                                                     \
+    ((struct tg_labels){(struct tg_label[]){__VA_ARGS__},                                          \
+                        sizeof((struct tg_label[]){__VA_ARGS__}) / sizeof(struct tg_label)})
 
 static struct tg_matcher mk(enum tg_match_type type, const char *name, const char *value)
 {
@@ -96,7 +97,7 @@ static void test_matchers_and_empty_values(void)
     TG_EXPECT_EQ(count1(db, TG_MATCH_NOT_EQUAL, "status", "200"), 4); /* missing != 200 */
     TG_EXPECT_EQ(count1(db, TG_MATCH_NOT_EQUAL, "status", ""), 3);
     TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", "5.."), 2);
-    TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", "5"), 0); /* anchored */
+    TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", "5"), 0);    /* anchored */
     TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", "5..|"), 4); /* or missing */
     TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", ".+"), 3);
     TG_EXPECT_EQ(count1(db, TG_MATCH_REGEX, "status", ".*"), 5);
@@ -165,8 +166,8 @@ static void test_matchers_against_scan(void)
         struct tg_matcher ms[3];
         for (size_t k = 0; k < nms; k++) {
             enum tg_match_type type = (enum tg_match_type)(rnd() % 4);
-            const char *v = type < TG_MATCH_REGEX ? (rnd() % 4 ? values[rnd() % VALUES] : "")
-                                                  : res[rnd() % 8];
+            const char *v =
+                type < TG_MATCH_REGEX ? (rnd() % 4 ? values[rnd() % VALUES] : "") : res[rnd() % 8];
             ms[k] = mk(type, names[rnd() % NAMES], v);
         }
         struct tg_series_set set;
@@ -180,15 +181,14 @@ static void test_matchers_against_scan(void)
         for (size_t i = 0; i < all.n; i++) {
             bool ok = true;
             for (size_t k = 0; k < nms && ok; k++)
-                ok = tg_matcher_matches(&ms[k], tg_labels_get(&all.series[i].labels,
-                                                              ms[k].name));
+                ok = tg_matcher_matches(&ms[k], tg_labels_get(&all.series[i].labels, ms[k].name));
             want += ok;
         }
         TG_EXPECT_EQ(set.n, want);
         for (size_t i = 0; i < set.n; i++)
             for (size_t k = 0; k < nms; k++)
-                TG_EXPECT(tg_matcher_matches(&ms[k], tg_labels_get(&set.series[i].labels,
-                                                                   ms[k].name)));
+                TG_EXPECT(
+                    tg_matcher_matches(&ms[k], tg_labels_get(&set.series[i].labels, ms[k].name)));
         tg_series_set_free(&set);
         tg_series_set_free(&all);
         for (size_t k = 0; k < nms; k++)
