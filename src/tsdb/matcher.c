@@ -61,6 +61,11 @@ static size_t escape_len(const char *p)
         return 2; /* escaped punctuation */
     if (c >= '1' && c <= '9')
         return isdigit((unsigned char)p[2]) ? 2 : 0; /* a lone digit is a back-reference */
+    if ((c == 'x' || c == 'p' || c == 'P') && p[2] == '{') {
+        /* \x{10FFFF}, \p{Greek}: the braces are part of the escape, not a repeat. */
+        const char *e = strchr(p + 3, '}');
+        return e ? (size_t)(e - p) + 1 : 0;
+    }
     if (c && strchr("0afntrvxdDsSwWAbBzpPQE", c))
         return 2;
     return 0;
