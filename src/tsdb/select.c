@@ -212,7 +212,8 @@ static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t
             goto fail;
         out->n++;
     }
-    qsort(out->series, out->n, sizeof *out->series, series_cmp);
+    if (out->n) /* qsort's base must not be NULL, even for no elements */
+        qsort(out->series, out->n, sizeof *out->series, series_cmp);
     free(smp.v);
     free(bm);
     return 0;
@@ -236,7 +237,8 @@ static int str_cmp(const void *a, const void *b)
  * hands out heap copies. */
 static int finish_strings(const char **v, size_t n, char ***out, size_t *nout)
 {
-    qsort(v, n, sizeof *v, str_cmp);
+    if (n)
+        qsort(v, n, sizeof *v, str_cmp);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (k == 0 || v[k - 1] != v[i])

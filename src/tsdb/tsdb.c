@@ -46,7 +46,8 @@ static void drop_chunks(struct tg_tsdb *db, struct tg_tsdb__series *s, uint32_t 
         db->st.samples -= s->chunks[i]->n;
         free(s->chunks[i]);
     }
-    memmove(s->chunks, s->chunks + k, (s->nchunks - k) * sizeof *s->chunks);
+    if (k) /* s->chunks may be NULL when k is 0 */
+        memmove(s->chunks, s->chunks + k, (s->nchunks - k) * sizeof *s->chunks);
     s->nchunks -= k;
     db->st.chunks -= k;
 }
