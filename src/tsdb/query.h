@@ -89,7 +89,7 @@ struct tg_series {
 
 /* Series selected by one call, sorted by label set (tg_labels_cmp). */
 struct tg_series_set {
-    struct tg_series *series;
+    struct tg_series *series; /* malloc'd array (or NULL), freed by tg_series_set_free */
     size_t n;
     void *mem; /* the queryable's storage for labels and samples; freed with the set */
     void (*free_mem)(void *mem);
