@@ -69,7 +69,7 @@ bool tg_promql_agg_has_param(enum tg_promql_agg op)
 #define F(n, id, ret, nargs, variadic, ...) \
     {#n, TG_PROMQL_FN_##id, __VA_ARGS__, nargs, variadic, ret}
 
-/* Sorted by name (byte order), indexed by id: the ids follow this order. */
+/* In the order of Prometheus's own table (nearly alphabetical), indexed by id. */
 static const struct tg_promql_func funcs[TG_PROMQL_FN_COUNT_] = {
     F(abs, ABS, V, 1, 0, {V}),
     F(absent, ABSENT, V, 1, 0, {V}),

@@ -89,7 +89,7 @@ enum tg_promql_agg {
 const char *tg_promql_agg_str(enum tg_promql_agg op); /* "sum", "count_values", ... */
 bool tg_promql_agg_has_param(enum tg_promql_agg op);
 
-/* Every function of Prometheus 2.42, in its table's (alphabetical) order. */
+/* Every function of Prometheus 2.42, in the order of its table (nearly alphabetical). */
 enum tg_promql_func_id {
     TG_PROMQL_FN_ABS = 0,
     TG_PROMQL_FN_ABSENT,
