@@ -10,20 +10,25 @@
 const char *tg_promql_type_name(enum tg_promql_type t)
 {
     switch (t) {
-    case TG_PROMQL_TYPE_SCALAR: return "scalar";
-    case TG_PROMQL_TYPE_VECTOR: return "instant vector";
-    case TG_PROMQL_TYPE_MATRIX: return "range vector";
-    case TG_PROMQL_TYPE_STRING: return "string";
-    default: return "none";
+    case TG_PROMQL_TYPE_SCALAR:
+        return "scalar";
+    case TG_PROMQL_TYPE_VECTOR:
+        return "instant vector";
+    case TG_PROMQL_TYPE_MATRIX:
+        return "range vector";
+    case TG_PROMQL_TYPE_STRING:
+        return "string";
+    default:
+        return "none";
     }
 }
 
 static const char *const op_names[] = {
-    [TG_PROMQL_OP_ADD] = "+",     [TG_PROMQL_OP_SUB] = "-",       [TG_PROMQL_OP_MUL] = "*",
-    [TG_PROMQL_OP_DIV] = "/",     [TG_PROMQL_OP_MOD] = "%",       [TG_PROMQL_OP_POW] = "^",
-    [TG_PROMQL_OP_ATAN2] = "atan2", [TG_PROMQL_OP_EQL] = "==",    [TG_PROMQL_OP_NEQ] = "!=",
-    [TG_PROMQL_OP_GTR] = ">",     [TG_PROMQL_OP_LSS] = "<",       [TG_PROMQL_OP_GTE] = ">=",
-    [TG_PROMQL_OP_LTE] = "<=",    [TG_PROMQL_OP_AND] = "and",     [TG_PROMQL_OP_OR] = "or",
+    [TG_PROMQL_OP_ADD] = "+",         [TG_PROMQL_OP_SUB] = "-",   [TG_PROMQL_OP_MUL] = "*",
+    [TG_PROMQL_OP_DIV] = "/",         [TG_PROMQL_OP_MOD] = "%",   [TG_PROMQL_OP_POW] = "^",
+    [TG_PROMQL_OP_ATAN2] = "atan2",   [TG_PROMQL_OP_EQL] = "==",  [TG_PROMQL_OP_NEQ] = "!=",
+    [TG_PROMQL_OP_GTR] = ">",         [TG_PROMQL_OP_LSS] = "<",   [TG_PROMQL_OP_GTE] = ">=",
+    [TG_PROMQL_OP_LTE] = "<=",        [TG_PROMQL_OP_AND] = "and", [TG_PROMQL_OP_OR] = "or",
     [TG_PROMQL_OP_UNLESS] = "unless",
 };
 
@@ -43,12 +48,18 @@ bool tg_promql_op_is_set(enum tg_promql_op op)
 }
 
 static const char *const agg_names[] = {
-    [TG_PROMQL_AGG_SUM] = "sum",         [TG_PROMQL_AGG_AVG] = "avg",
-    [TG_PROMQL_AGG_COUNT] = "count",     [TG_PROMQL_AGG_MIN] = "min",
-    [TG_PROMQL_AGG_MAX] = "max",         [TG_PROMQL_AGG_GROUP] = "group",
-    [TG_PROMQL_AGG_STDDEV] = "stddev",   [TG_PROMQL_AGG_STDVAR] = "stdvar",
-    [TG_PROMQL_AGG_TOPK] = "topk",       [TG_PROMQL_AGG_BOTTOMK] = "bottomk",
-    [TG_PROMQL_AGG_COUNT_VALUES] = "count_values", [TG_PROMQL_AGG_QUANTILE] = "quantile",
+    [TG_PROMQL_AGG_SUM] = "sum",
+    [TG_PROMQL_AGG_AVG] = "avg",
+    [TG_PROMQL_AGG_COUNT] = "count",
+    [TG_PROMQL_AGG_MIN] = "min",
+    [TG_PROMQL_AGG_MAX] = "max",
+    [TG_PROMQL_AGG_GROUP] = "group",
+    [TG_PROMQL_AGG_STDDEV] = "stddev",
+    [TG_PROMQL_AGG_STDVAR] = "stdvar",
+    [TG_PROMQL_AGG_TOPK] = "topk",
+    [TG_PROMQL_AGG_BOTTOMK] = "bottomk",
+    [TG_PROMQL_AGG_COUNT_VALUES] = "count_values",
+    [TG_PROMQL_AGG_QUANTILE] = "quantile",
 };
 
 const char *tg_promql_agg_str(enum tg_promql_agg op)
@@ -66,8 +77,10 @@ bool tg_promql_agg_has_param(enum tg_promql_agg op)
 #define M TG_PROMQL_TYPE_MATRIX
 #define S TG_PROMQL_TYPE_SCALAR
 #define STR TG_PROMQL_TYPE_STRING
-#define F(n, id, ret, nargs, variadic, ...) \
-    {#n, TG_PROMQL_FN_##id, __VA_ARGS__, nargs, variadic, ret}
+#define F(n, id, ret, nargs, variadic, ...)                                                        \
+    {                                                                                              \
+#n, TG_PROMQL_FN_##id, __VA_ARGS__, nargs, variadic, ret                                   \
+    }
 
 /* In the order of Prometheus's own table (nearly alphabetical), indexed by id. */
 static const struct tg_promql_func funcs[TG_PROMQL_FN_COUNT_] = {

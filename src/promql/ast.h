@@ -237,16 +237,16 @@ struct tg_promql_unary {
 
 enum tg_promql_card {
     TG_PROMQL_CARD_ONE_TO_ONE = 0,
-    TG_PROMQL_CARD_MANY_TO_ONE, /* group_left */
-    TG_PROMQL_CARD_ONE_TO_MANY, /* group_right */
+    TG_PROMQL_CARD_MANY_TO_ONE,  /* group_left */
+    TG_PROMQL_CARD_ONE_TO_MANY,  /* group_right */
     TG_PROMQL_CARD_MANY_TO_MANY, /* set operators */
 };
 
 /* How the two sides of a vector-vector operation are matched. */
 struct tg_promql_vmatch {
     enum tg_promql_card card;
-    bool on;                         /* on(labels); else ignoring(labels) */
-    struct tg_promql_strlist labels; /* the on/ignoring list */
+    bool on;                          /* on(labels); else ignoring(labels) */
+    struct tg_promql_strlist labels;  /* the on/ignoring list */
     struct tg_promql_strlist include; /* group_left/group_right list */
 };
 

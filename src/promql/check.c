@@ -12,11 +12,16 @@
 static const char *raw_type(enum tg_promql_type t)
 {
     switch (t) {
-    case TG_PROMQL_TYPE_SCALAR: return "scalar";
-    case TG_PROMQL_TYPE_VECTOR: return "vector";
-    case TG_PROMQL_TYPE_MATRIX: return "matrix";
-    case TG_PROMQL_TYPE_STRING: return "string";
-    default: return "none";
+    case TG_PROMQL_TYPE_SCALAR:
+        return "scalar";
+    case TG_PROMQL_TYPE_VECTOR:
+        return "vector";
+    case TG_PROMQL_TYPE_MATRIX:
+        return "matrix";
+    case TG_PROMQL_TYPE_STRING:
+        return "string";
+    default:
+        return "none";
     }
 }
 
@@ -41,8 +46,8 @@ static void expect_type(struct tg_promql_parser *p, struct tg_promql_node *n,
 static uint32_t op_pos(struct tg_promql_parser *p, const struct tg_promql_node *n)
 {
     uint32_t i = n->u.bin.lhs->pos.end;
-    while (i < p->len && (p->in[i] == ' ' || p->in[i] == '\t' || p->in[i] == '\n' ||
-                          p->in[i] == '\r'))
+    while (i < p->len &&
+           (p->in[i] == ' ' || p->in[i] == '\t' || p->in[i] == '\n' || p->in[i] == '\r'))
         i++;
     return i;
 }
@@ -61,7 +66,8 @@ static void check_binary(struct tg_promql_parser *p, struct tg_promql_node *n)
         return;
     bool cmp = tg_promql_op_is_comparison(b->op), set = tg_promql_op_is_set(b->op);
     if (b->return_bool && !cmp)
-        tg_promql__errorf(p, op_pos(p, n), "bool modifier can only be used on comparison operators");
+        tg_promql__errorf(p, op_pos(p, n),
+                          "bool modifier can only be used on comparison operators");
     if (cmp && !b->return_bool && lt == TG_PROMQL_TYPE_SCALAR && rt == TG_PROMQL_TYPE_SCALAR)
         tg_promql__errorf(p, op_pos(p, n), "comparisons between scalars must use BOOL modifier");
     if (set && b->vm.card == TG_PROMQL_CARD_ONE_TO_ONE)
@@ -134,8 +140,9 @@ static void check_selector(struct tg_promql_parser *p, struct tg_promql_node *n)
     if (vs->name) {
         for (uint32_t i = 0; i + 1 < vs->nmatchers; i++) {
             if (strcmp(vs->matchers[i].name, "__name__") == 0) {
-                tg_promql__errorf(p, n->pos.start, "metric name must not be set twice: \"%s\" or \"%s\"",
-                                  vs->name, vs->matchers[i].value);
+                tg_promql__errorf(p, n->pos.start,
+                                  "metric name must not be set twice: \"%s\" or \"%s\"", vs->name,
+                                  vs->matchers[i].value);
                 return;
             }
         }
@@ -145,7 +152,8 @@ static void check_selector(struct tg_promql_parser *p, struct tg_promql_node *n)
         if (!tg_matcher_matches(&vs->matchers[i], ""))
             return;
     }
-    tg_promql__errorf(p, n->pos.start, "vector selector must contain at least one non-empty matcher");
+    tg_promql__errorf(p, n->pos.start,
+                      "vector selector must contain at least one non-empty matcher");
 }
 
 static enum tg_promql_type check(struct tg_promql_parser *p, struct tg_promql_node *n)

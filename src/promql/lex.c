@@ -354,9 +354,23 @@ static bool lex_escape(struct tg_promql_lexer *l, struct tg_promql_token *err)
     char u[40];
     int32_t ch = next(l);
     switch (ch) {
-    case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+    case 'a':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case '\\':
         return true;
-    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
         n = 3, base = 8, max = 255;
         break;
     case 'x':
@@ -515,14 +529,22 @@ static struct tg_promql_token lex_statements(struct tg_promql_lexer *l, bool *ag
             return errorf(l, ST_DONE, "unclosed left bracket");
         l->state = ST_DONE;
         return emit(l, TG_TOK_EOF);
-    case ',': return emit(l, TG_TOK_COMMA);
-    case '*': return emit(l, TG_TOK_MUL);
-    case '/': return emit(l, TG_TOK_DIV);
-    case '%': return emit(l, TG_TOK_MOD);
-    case '+': return emit(l, TG_TOK_ADD);
-    case '-': return emit(l, TG_TOK_SUB);
-    case '^': return emit(l, TG_TOK_POW);
-    case '@': return emit(l, TG_TOK_AT);
+    case ',':
+        return emit(l, TG_TOK_COMMA);
+    case '*':
+        return emit(l, TG_TOK_MUL);
+    case '/':
+        return emit(l, TG_TOK_DIV);
+    case '%':
+        return emit(l, TG_TOK_MOD);
+    case '+':
+        return emit(l, TG_TOK_ADD);
+    case '-':
+        return emit(l, TG_TOK_SUB);
+    case '^':
+        return emit(l, TG_TOK_POW);
+    case '@':
+        return emit(l, TG_TOK_AT);
     case '=': {
         int32_t t = peek(l);
         if (t == '=') {
@@ -681,13 +703,26 @@ const char *tg_promql__tok_desc(const struct tg_promql_lexer *l, struct tg_promq
     case TG_TOK_ERROR:
         snprintf(buf, size, "%s", l->err);
         return buf;
-    case TG_TOK_IDENTIFIER: kind = "identifier"; break;
-    case TG_TOK_METRIC_IDENTIFIER: kind = "metric identifier"; break;
-    case TG_TOK_STRING: kind = "string"; break;
-    case TG_TOK_NUMBER: kind = "number"; break;
-    case TG_TOK_DURATION: kind = "duration"; break;
-    case TG_TOK_COMMENT: kind = "comment"; break;
-    default: break;
+    case TG_TOK_IDENTIFIER:
+        kind = "identifier";
+        break;
+    case TG_TOK_METRIC_IDENTIFIER:
+        kind = "metric identifier";
+        break;
+    case TG_TOK_STRING:
+        kind = "string";
+        break;
+    case TG_TOK_NUMBER:
+        kind = "number";
+        break;
+    case TG_TOK_DURATION:
+        kind = "duration";
+        break;
+    case TG_TOK_COMMENT:
+        kind = "comment";
+        break;
+    default:
+        break;
     }
     if (t.type == TG_TOK_IDENTIFIER || t.type == TG_TOK_METRIC_IDENTIFIER) {
         n = (size_t)snprintf(buf, size, "%s ", kind);
@@ -734,9 +769,14 @@ void tg_promql__go_quote(char *buf, size_t size, size_t *n, const char *s, size_
             } else if (c >= 0x20 && c < 0x7F) {
                 put(buf, size, n, (const char *)&c, 1);
             } else {
-                const char *m = c == '\a' ? "\\a" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-                              : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-                              : c == '\v' ? "\\v" : NULL;
+                const char *m = c == '\a'   ? "\\a"
+                                : c == '\b' ? "\\b"
+                                : c == '\f' ? "\\f"
+                                : c == '\n' ? "\\n"
+                                : c == '\r' ? "\\r"
+                                : c == '\t' ? "\\t"
+                                : c == '\v' ? "\\v"
+                                            : NULL;
                 if (!m) {
                     snprintf(esc, sizeof esc, "\\x%02x", c);
                     m = esc;
@@ -808,24 +848,53 @@ char *tg_promql__unquote(const char *tok, size_t len, size_t *out_len)
             s += 2;
             int n = 0;
             switch (c) {
-            case 'a': out[o++] = '\a'; break;
-            case 'b': out[o++] = '\b'; break;
-            case 'f': out[o++] = '\f'; break;
-            case 'n': out[o++] = '\n'; break;
-            case 'r': out[o++] = '\r'; break;
-            case 't': out[o++] = '\t'; break;
-            case 'v': out[o++] = '\v'; break;
-            case 'x': n = 2; break;
-            case 'u': n = 4; break;
-            case 'U': n = 8; break;
-            case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
-                unsigned v = (unsigned)(c - '0') * 64 + (unsigned)(s[0] - '0') * 8 +
-                             (unsigned)(s[1] - '0');
+            case 'a':
+                out[o++] = '\a';
+                break;
+            case 'b':
+                out[o++] = '\b';
+                break;
+            case 'f':
+                out[o++] = '\f';
+                break;
+            case 'n':
+                out[o++] = '\n';
+                break;
+            case 'r':
+                out[o++] = '\r';
+                break;
+            case 't':
+                out[o++] = '\t';
+                break;
+            case 'v':
+                out[o++] = '\v';
+                break;
+            case 'x':
+                n = 2;
+                break;
+            case 'u':
+                n = 4;
+                break;
+            case 'U':
+                n = 8;
+                break;
+            case '0':
+            case '1':
+            case '2':
+            case '3':
+            case '4':
+            case '5':
+            case '6':
+            case '7': {
+                unsigned v =
+                    (unsigned)(c - '0') * 64 + (unsigned)(s[0] - '0') * 8 + (unsigned)(s[1] - '0');
                 out[o++] = (char)v;
                 s += 2;
                 break;
             }
-            default: out[o++] = c; break; /* \\ and the quote */
+            default:
+                out[o++] = c;
+                break; /* \\ and the quote */
             }
             if (n) {
                 uint32_t v = 0;

@@ -87,7 +87,7 @@ struct tg_promql_lexer {
     uint32_t len;
     uint32_t pos, start;
     uint32_t width; /* bytes of the last rune read, for backing up */
-    int state; /* internal: which state function runs next */
+    int state;      /* internal: which state function runs next */
     int paren_depth;
     bool brace_open, bracket_open, got_colon;
     char string_open;

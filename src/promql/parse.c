@@ -65,8 +65,8 @@ static void oom(struct tg_promql_parser *p)
 
 /* "unexpected <token>[ in <ctx>][, expected <what>]" at the current token. An error
  * token was already reported when it was read. */
-static void unexpected_tok(struct tg_promql_parser *p, struct tg_promql_token t,
-                           const char *ctx, const char *expected)
+static void unexpected_tok(struct tg_promql_parser *p, struct tg_promql_token t, const char *ctx,
+                           const char *expected)
 {
     if (p->failed)
         return;
@@ -74,8 +74,8 @@ static void unexpected_tok(struct tg_promql_parser *p, struct tg_promql_token t,
         ctx = "aggregation";
     char d[TG_ERRBUF_MSG];
     tg_promql__tok_desc(&p->lx, t, d, sizeof d);
-    tg_promql__errorf(p, t.pos, "unexpected %s%s%s%s%s", d, ctx ? " in " : "",
-                      ctx ? ctx : "", expected ? ", expected " : "", expected ? expected : "");
+    tg_promql__errorf(p, t.pos, "unexpected %s%s%s%s%s", d, ctx ? " in " : "", ctx ? ctx : "",
+                      expected ? ", expected " : "", expected ? expected : "");
 }
 
 static void unexpected(struct tg_promql_parser *p, const char *ctx, const char *expected)
@@ -141,8 +141,12 @@ int tg_promql__parse_duration(const char *s, size_t len, int64_t *ms, char *err,
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000}, {"d", 86400000},
-                 {"h", 3600000},          {"m", 60000},          {"s", 1000},
+    } units[] = {{"y", 365LL * 86400000},
+                 {"w", 7LL * 86400000},
+                 {"d", 86400000},
+                 {"h", 3600000},
+                 {"m", 60000},
+                 {"s", 1000},
                  {"ms", 1}};
     size_t i = 0, u = 0;
     int64_t total = 0;
@@ -228,9 +232,10 @@ static int parse_number(const char *s, size_t len, double *out)
         uint64_t v = 0;
         const char *c = d;
         for (; *c; c++) {
-            int x = (*c >= '0' && *c <= '9') ? *c - '0'
+            int x = (*c >= '0' && *c <= '9')   ? *c - '0'
                     : (*c >= 'a' && *c <= 'f') ? *c - 'a' + 10
-                    : (*c >= 'A' && *c <= 'F') ? *c - 'A' + 10 : 99;
+                    : (*c >= 'A' && *c <= 'F') ? *c - 'A' + 10
+                                               : 99;
             if (x >= base || v > ((uint64_t)INT64_MAX - (uint64_t)x) / (uint64_t)base)
                 break;
             v = v * (uint64_t)base + (uint64_t)x;
@@ -262,8 +267,7 @@ static double number(struct tg_promql_parser *p)
         char q[96];
         size_t n = 0;
         tg_promql__go_quote(q, sizeof q, &n, p->in + t.pos, t.len);
-        tg_promql__errorf(p, t.pos,
-                          "error parsing number: strconv.ParseFloat: parsing %s: %s", q,
+        tg_promql__errorf(p, t.pos, "error parsing number: strconv.ParseFloat: parsing %s: %s", q,
                           rc == NUM_RANGE ? "value out of range" : "invalid syntax");
     }
     return v;
@@ -345,8 +349,7 @@ static void grouping_labels(struct tg_promql_parser *p, struct tg_promql_strlist
 }
 
 static bool push_matcher(struct tg_promql_parser *p, struct tg_promql_vector_sel *vs,
-                         enum tg_match_type type, const char *name, const char *value,
-                         uint32_t pos)
+                         enum tg_match_type type, const char *name, const char *value, uint32_t pos)
 {
     struct tg_matcher *m = realloc(vs->matchers, (vs->nmatchers + 1) * sizeof *m);
     if (!m) {
@@ -383,10 +386,18 @@ static uint32_t label_matchers(struct tg_promql_parser *p, struct tg_promql_vect
         struct tg_promql_token name = advance(p);
         enum tg_match_type type;
         switch (p->tok.type) {
-        case TG_TOK_EQL: type = TG_MATCH_EQUAL; break;
-        case TG_TOK_NEQ: type = TG_MATCH_NOT_EQUAL; break;
-        case TG_TOK_EQL_REGEX: type = TG_MATCH_REGEX; break;
-        case TG_TOK_NEQ_REGEX: type = TG_MATCH_NOT_REGEX; break;
+        case TG_TOK_EQL:
+            type = TG_MATCH_EQUAL;
+            break;
+        case TG_TOK_NEQ:
+            type = TG_MATCH_NOT_EQUAL;
+            break;
+        case TG_TOK_EQL_REGEX:
+            type = TG_MATCH_REGEX;
+            break;
+        case TG_TOK_NEQ_REGEX:
+            type = TG_MATCH_NOT_REGEX;
+            break;
         default:
             unexpected(p, "label matching", "label matching operator");
             return 0;
@@ -421,8 +432,7 @@ static uint32_t label_matchers(struct tg_promql_parser *p, struct tg_promql_vect
 static struct tg_promql_node *vector_selector(struct tg_promql_parser *p, bool named)
 {
     struct tg_promql_token first = p->tok;
-    struct tg_promql_node *n =
-        new_node(p, TG_PROMQL_VECTOR_SEL, first.pos, first.pos + first.len);
+    struct tg_promql_node *n = new_node(p, TG_PROMQL_VECTOR_SEL, first.pos, first.pos + first.len);
     if (!n)
         return NULL;
     n->type = TG_PROMQL_TYPE_VECTOR;
@@ -467,7 +477,8 @@ static bool call_args(struct tg_promql_parser *p, struct tg_promql_node ***args,
         if (p->tok.type == TG_TOK_COMMA) {
             struct tg_promql_token comma = advance(p);
             if (p->tok.type == TG_TOK_RIGHT_PAREN) {
-                tg_promql__errorf(p, comma.pos, "trailing commas not allowed in function call args");
+                tg_promql__errorf(p, comma.pos,
+                                  "trailing commas not allowed in function call args");
                 return false;
             }
             continue;
@@ -562,7 +573,8 @@ static struct tg_promql_node *aggregate(struct tg_promql_parser *p)
     if (nargs != want) {
         tg_promql__errorf(p, op.pos,
                           "wrong number of arguments for aggregate expression provided, "
-                          "expected %u, got %u", want, nargs);
+                          "expected %u, got %u",
+                          want, nargs);
         goto fail_out;
     }
     if (want == 2)
@@ -706,23 +718,56 @@ static struct tg_promql_node *unary(struct tg_promql_parser *p)
 static int binop_prec(enum tg_promql_tok t, enum tg_promql_op *op)
 {
     switch (t) {
-    case TG_TOK_LOR: *op = TG_PROMQL_OP_OR; return 1;
-    case TG_TOK_LAND: *op = TG_PROMQL_OP_AND; return 2;
-    case TG_TOK_LUNLESS: *op = TG_PROMQL_OP_UNLESS; return 2;
-    case TG_TOK_EQLC: *op = TG_PROMQL_OP_EQL; return 3;
-    case TG_TOK_NEQ: *op = TG_PROMQL_OP_NEQ; return 3;
-    case TG_TOK_GTR: *op = TG_PROMQL_OP_GTR; return 3;
-    case TG_TOK_LSS: *op = TG_PROMQL_OP_LSS; return 3;
-    case TG_TOK_GTE: *op = TG_PROMQL_OP_GTE; return 3;
-    case TG_TOK_LTE: *op = TG_PROMQL_OP_LTE; return 3;
-    case TG_TOK_ADD: *op = TG_PROMQL_OP_ADD; return 4;
-    case TG_TOK_SUB: *op = TG_PROMQL_OP_SUB; return 4;
-    case TG_TOK_MUL: *op = TG_PROMQL_OP_MUL; return 5;
-    case TG_TOK_DIV: *op = TG_PROMQL_OP_DIV; return 5;
-    case TG_TOK_MOD: *op = TG_PROMQL_OP_MOD; return 5;
-    case TG_TOK_ATAN2: *op = TG_PROMQL_OP_ATAN2; return 5;
-    case TG_TOK_POW: *op = TG_PROMQL_OP_POW; return 6;
-    default: return 0;
+    case TG_TOK_LOR:
+        *op = TG_PROMQL_OP_OR;
+        return 1;
+    case TG_TOK_LAND:
+        *op = TG_PROMQL_OP_AND;
+        return 2;
+    case TG_TOK_LUNLESS:
+        *op = TG_PROMQL_OP_UNLESS;
+        return 2;
+    case TG_TOK_EQLC:
+        *op = TG_PROMQL_OP_EQL;
+        return 3;
+    case TG_TOK_NEQ:
+        *op = TG_PROMQL_OP_NEQ;
+        return 3;
+    case TG_TOK_GTR:
+        *op = TG_PROMQL_OP_GTR;
+        return 3;
+    case TG_TOK_LSS:
+        *op = TG_PROMQL_OP_LSS;
+        return 3;
+    case TG_TOK_GTE:
+        *op = TG_PROMQL_OP_GTE;
+        return 3;
+    case TG_TOK_LTE:
+        *op = TG_PROMQL_OP_LTE;
+        return 3;
+    case TG_TOK_ADD:
+        *op = TG_PROMQL_OP_ADD;
+        return 4;
+    case TG_TOK_SUB:
+        *op = TG_PROMQL_OP_SUB;
+        return 4;
+    case TG_TOK_MUL:
+        *op = TG_PROMQL_OP_MUL;
+        return 5;
+    case TG_TOK_DIV:
+        *op = TG_PROMQL_OP_DIV;
+        return 5;
+    case TG_TOK_MOD:
+        *op = TG_PROMQL_OP_MOD;
+        return 5;
+    case TG_TOK_ATAN2:
+        *op = TG_PROMQL_OP_ATAN2;
+        return 5;
+    case TG_TOK_POW:
+        *op = TG_PROMQL_OP_POW;
+        return 6;
+    default:
+        return 0;
     }
 }
 
@@ -741,7 +786,7 @@ static bool bin_modifiers(struct tg_promql_parser *p, struct tg_promql_binary *b
         return false;
     if (p->tok.type == TG_TOK_GROUP_LEFT || p->tok.type == TG_TOK_GROUP_RIGHT) {
         b->vm.card = advance(p).type == TG_TOK_GROUP_LEFT ? TG_PROMQL_CARD_MANY_TO_ONE
-                                                            : TG_PROMQL_CARD_ONE_TO_MANY;
+                                                          : TG_PROMQL_CARD_ONE_TO_MANY;
         if (p->tok.type == TG_TOK_LEFT_PAREN)
             grouping_labels(p, &b->vm.include);
     }

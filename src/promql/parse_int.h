@@ -34,8 +34,7 @@ void tg_promql__errorf(struct tg_promql_parser *p, uint32_t pos, const char *fmt
     __attribute__((format(printf, 3, 4)));
 
 /* Parses a duration token ("1h30m") as Prometheus does; on failure writes its message. */
-int tg_promql__parse_duration(const char *s, size_t len, int64_t *ms, char *err,
-                              size_t errsize);
+int tg_promql__parse_duration(const char *s, size_t len, int64_t *ms, char *err, size_t errsize);
 
 /* Applies the postfix modifiers after `e` ([range], [range:step], offset, @); returns
  * the new expression, or NULL with `e` freed on error. */

@@ -83,8 +83,8 @@ static struct tg_promql_node *range_or_subquery(struct tg_promql_parser *p,
 
 /* Where an offset or @ goes: the selector's (a range selector's inner selector's) or the
  * subquery's fields; NULL with the error set for anything else. */
-static bool modifier_target(struct tg_promql_parser *p, struct tg_promql_node *e,
-                            const char *what, int64_t **offset, struct tg_promql_at **at)
+static bool modifier_target(struct tg_promql_parser *p, struct tg_promql_node *e, const char *what,
+                            int64_t **offset, struct tg_promql_at **at)
 {
     switch (e->kind) {
     case TG_PROMQL_VECTOR_SEL:
@@ -165,12 +165,11 @@ static bool at_modifier(struct tg_promql_parser *p, struct tg_promql_node *e)
             if (isnan(ts))
                 tg_promql__errorf(p, e->pos.start, "timestamp out of bounds for @ modifier: NaN");
             else if (isinf(ts))
-                tg_promql__errorf(p, e->pos.start,
-                                  "timestamp out of bounds for @ modifier: %sInf",
+                tg_promql__errorf(p, e->pos.start, "timestamp out of bounds for @ modifier: %sInf",
                                   ts > 0 ? "+" : "-");
             else
-                tg_promql__errorf(p, e->pos.start,
-                                  "timestamp out of bounds for @ modifier: %f", ts);
+                tg_promql__errorf(p, e->pos.start, "timestamp out of bounds for @ modifier: %f",
+                                  ts);
             return false;
         }
         /* Seconds to ms rounded half away from zero; the bound keeps the product in

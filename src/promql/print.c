@@ -44,9 +44,12 @@ size_t tg_promql_format_duration(int64_t ms, char *buf, size_t size)
         const char *unit;
         int64_t ms;
         bool exact;
-    } units[] = {{"y", 365LL * 86400000, true}, {"w", 7LL * 86400000, true},
-                 {"d", 86400000, false},        {"h", 3600000, false},
-                 {"m", 60000, false},           {"s", 1000, false},
+    } units[] = {{"y", 365LL * 86400000, true},
+                 {"w", 7LL * 86400000, true},
+                 {"d", 86400000, false},
+                 {"h", 3600000, false},
+                 {"m", 60000, false},
+                 {"s", 1000, false},
                  {"ms", 1, false}};
     struct out o = {buf, size, 0};
     if (ms == 0)
@@ -271,8 +274,8 @@ static void node(struct out *o, const struct tg_promql_node *n)
             strlist(o, &b->vm.labels);
             if (b->vm.card == TG_PROMQL_CARD_MANY_TO_ONE ||
                 b->vm.card == TG_PROMQL_CARD_ONE_TO_MANY) {
-                puts_(o, b->vm.card == TG_PROMQL_CARD_MANY_TO_ONE ? " group_left "
-                                                                  : " group_right ");
+                puts_(o,
+                      b->vm.card == TG_PROMQL_CARD_MANY_TO_ONE ? " group_left " : " group_right ");
                 strlist(o, &b->vm.include);
             }
         }

@@ -27,8 +27,8 @@ int tg_matcher_init(struct tg_matcher *m, enum tg_match_type type, const char *n
         int err;
         PCRE2_SIZE off;
         m->re = pcre2_compile((PCRE2_SPTR)value, PCRE2_ZERO_TERMINATED,
-                              PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_DOTALL,
-                              &err, &off, NULL);
+                              PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_DOTALL, &err,
+                              &off, NULL);
         if (!m->re) {
             PCRE2_UCHAR msg[200];
             pcre2_get_error_message(err, msg, sizeof msg);
