@@ -8,7 +8,7 @@ set -euo pipefail
 want=(
     # build
     build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-    libyaml-dev libjansson-dev liburing-dev libpcre2-dev
+    libyaml-dev libjansson-dev liburing-dev libpcre2-dev zlib1g-dev
     libsqlite3-dev
     # test: differential oracle for the HTTP parser fuzz targets, peers and tooling;
     # prometheus (promtool and a real scraper) and bc for the metrics/monitoring tests

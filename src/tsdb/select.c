@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* The store as a queryable (tsdb/query.h): select decodes the chunks of the matching
+ * series that overlap the range; label_names and label_values list what the matching
+ * series with a sample in the range carry. A series set owns copies of its labels and
+ * samples in an arena (a chain of blocks freed at once), so it outlives later appends,
+ * upkeep and even the store. */
+#include "tsdb/tsdb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/tsdb_int.h"
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+struct arena {
+    struct arena_block *head;
+};
+
+static void arena_free(void *mem)
+{
+    struct arena *a = mem;
+    if (!a)
+        return;
+    for (struct arena_block *b = a->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(a);
+}
+
+static void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct arena_block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* A growing sample buffer for one series' decode. */
+struct samples {
+    struct tg_sample *v;
+    size_t n, cap;
+};
+
+static int push(struct samples *s, int64_t t, double v)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        void *p = realloc(s->v, cap * sizeof *s->v);
+        if (!p)
+            return -ENOMEM;
+        s->v = p;
+        s->cap = cap;
+    }
+    s->v[s->n++] = (struct tg_sample){t, v};
+    return 0;
+}
+
+/* Appends to `out` the samples of the chunk (data, nbits, n) with time in [mint, maxt]. */
+static int decode(const uint8_t *data, uint32_t nbits, uint16_t n, int64_t mint, int64_t maxt,
+                  struct samples *out)
+{
+    struct tg_chunk_it it;
+    tg_chunk_it_init(&it, data, nbits, n);
+    int64_t t;
+    double v;
+    int rc;
+    while ((rc = tg_chunk_it_next(&it, &t, &v)) == 1) {
+        if (t > maxt)
+            return 0;
+        if (t >= mint && push(out, t, v))
+            return -ENOMEM;
+    }
+    return rc;
+}
+
+static int series_samples(const struct tg_tsdb__series *s, int64_t mint, int64_t maxt,
+                          struct samples *out)
+{
+    out->n = 0;
+    for (uint32_t i = 0; i < s->nchunks; i++) {
+        const struct tg_tsdb__chunk *c = s->chunks[i];
+        if (c->maxt < mint || c->mint > maxt)
+            continue;
+        int rc = decode(c->data, c->nbits, c->n, mint, maxt, out);
+        if (rc)
+            return rc;
+    }
+    if (s->head.n && s->head.maxt >= mint && s->head.mint <= maxt)
+        return decode(s->head.buf, s->head.nbits, s->head.n, mint, maxt, out);
+    return 0;
+}
+
+static bool in_range(int64_t mint, int64_t maxt, int64_t lo, int64_t hi, const uint8_t *data,
+                     uint32_t nbits, uint16_t n)
+{
+    if (hi < mint || lo > maxt)
+        return false;
+    if ((lo >= mint && lo <= maxt) || (hi >= mint && hi <= maxt))
+        return true; /* a chunk's first and last times are samples */
+    /* The chunk straddles the range: look for a sample inside. */
+    struct tg_chunk_it it;
+    tg_chunk_it_init(&it, data, nbits, n);
+    int64_t t;
+    double v;
+    while (tg_chunk_it_next(&it, &t, &v) == 1 && t <= maxt)
+        if (t >= mint)
+            return true;
+    return false;
+}
+
+bool tg_tsdb__has_sample_in(const struct tg_tsdb__series *s, int64_t mint, int64_t maxt)
+{
+    for (uint32_t i = 0; i < s->nchunks; i++) {
+        const struct tg_tsdb__chunk *c = s->chunks[i];
+        if (in_range(mint, maxt, c->mint, c->maxt, c->data, c->nbits, c->n))
+            return true;
+    }
+    return s->head.n && in_range(mint, maxt, s->head.mint, s->head.maxt, s->head.buf,
+                                 s->head.nbits, s->head.n);
+}
+
+static char *arena_strdup(struct arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = arena_alloc(a, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Copies `s`'s labels and `smp` into the arena as `out`. */
+static int copy_series(struct arena *a, const struct tg_tsdb__series *s,
+                       const struct samples *smp, struct tg_series *out)
+{
+    struct tg_label *l = arena_alloc(a, s->nlabels * sizeof *l);
+    struct tg_sample *v = arena_alloc(a, smp->n * sizeof *v);
+    if (!l || !v)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < s->nlabels; i++) {
+        l[i].name = arena_strdup(a, s->labels[i].name);
+        l[i].value = arena_strdup(a, s->labels[i].value);
+        if (!l[i].name || !l[i].value)
+            return -ENOMEM;
+    }
+    memcpy(v, smp->v, smp->n * sizeof *v);
+    *out = (struct tg_series){{l, s->nlabels}, v, (uint32_t)smp->n};
+    return 0;
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+    const struct tg_series *x = a, *y = b;
+    return tg_labels_cmp(&x->labels, &y->labels);
+}
+
+static bool bit(const uint64_t *bm, uint32_t i)
+{
+    return bm[i >> 6] >> (i & 63) & 1;
+}
+
+static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t mint,
+                     int64_t maxt, struct tg_series_set *out, struct tg_errbuf *eb)
+{
+    struct tg_tsdb *db = ctx;
+    memset(out, 0, sizeof *out);
+    struct samples smp = {0};
+    size_t cap = 0;
+    int rc = -ENOMEM;
+    uint64_t *bm = tg_tsdb__match(db, ms, nms);
+    struct arena *a = calloc(1, sizeof *a);
+    if (!bm || !a)
+        goto fail;
+    out->mem = a;
+    out->free_mem = arena_free;
+    for (uint32_t id = 0; mint <= maxt && id < db->nseries; id++) {
+        if (!bit(bm, id))
+            continue;
+        const struct tg_tsdb__series *s = db->series[id];
+        if ((rc = series_samples(s, mint, maxt, &smp)))
+            goto fail;
+        rc = -ENOMEM;
+        if (!smp.n)
+            continue;
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *p = realloc(out->series, cap * sizeof *out->series);
+            if (!p)
+                goto fail;
+            out->series = p;
+        }
+        if (copy_series(a, s, &smp, &out->series[out->n]))
+            goto fail;
+        out->n++;
+    }
+    qsort(out->series, out->n, sizeof *out->series, series_cmp);
+    free(smp.v);
+    free(bm);
+    return 0;
+fail:
+    if (!out->mem)
+        arena_free(a);
+    tg_series_set_free(out);
+    free(smp.v);
+    free(bm);
+    if (rc == TG_EPARSE) /* an in-memory chunk failed to decode: a bug, never user data */
+        return tg_errbuf_set(eb, TG_ESTORE, "tsdb: corrupt chunk in memory");
+    return tg_errbuf_set(eb, -ENOMEM, "tsdb: out of memory");
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts `v` (interned pointers, so equal strings are equal pointers), drops repeats and
+ * hands out heap copies. */
+static int finish_strings(const char **v, size_t n, char ***out, size_t *nout)
+{
+    qsort(v, n, sizeof *v, str_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    char **r = calloc(k ? k : 1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    for (size_t i = 0; i < k; i++)
+        if (!(r[i] = strdup(v[i]))) {
+            while (i-- > 0)
+                free(r[i]);
+            free(r);
+            return -ENOMEM;
+        }
+    *out = r;
+    *nout = k;
+    return 0;
+}
+
+/* Collects, from the matching series with a sample in range, every label name (`name`
+ * NULL) or the non-empty values of label `name`. */
+static int collect(struct tg_tsdb *db, const char *name, const struct tg_matcher *ms,
+                   size_t nms, int64_t mint, int64_t maxt, char ***out, size_t *n,
+                   struct tg_errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    uint64_t *bm = tg_tsdb__match(db, ms, nms);
+    const char **v = NULL;
+    size_t nv = 0, cap = 0;
+    if (!bm)
+        goto fail;
+    for (uint32_t id = 0; id < db->nseries; id++) {
+        const struct tg_tsdb__series *s = db->series[id];
+        if (!bit(bm, id) || !tg_tsdb__has_sample_in(s, mint, maxt))
+            continue;
+        for (uint32_t i = 0; i < s->nlabels; i++) {
+            if (name && strcmp(s->labels[i].name, name) != 0)
+                continue;
+            if (nv == cap) {
+                cap = cap ? cap * 2 : 64;
+                void *p = realloc(v, cap * sizeof *v);
+                if (!p)
+                    goto fail;
+                v = p;
+            }
+            v[nv++] = name ? s->labels[i].value : s->labels[i].name;
+        }
+    }
+    if (finish_strings(v, nv, out, n))
+        goto fail;
+    free(v);
+    free(bm);
+    return 0;
+fail:
+    free(v);
+    free(bm);
+    return tg_errbuf_set(eb, -ENOMEM, "tsdb: out of memory");
+}
+
+static int do_label_names(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t mint,
+                          int64_t maxt, char ***out, size_t *n, struct tg_errbuf *eb)
+{
+    return collect(ctx, NULL, ms, nms, mint, maxt, out, n, eb);
+}
+
+static int do_label_values(void *ctx, const char *name, const struct tg_matcher *ms, size_t nms,
+                           int64_t mint, int64_t maxt, char ***out, size_t *n,
+                           struct tg_errbuf *eb)
+{
+    return collect(ctx, name, ms, nms, mint, maxt, out, n, eb);
+}
+
+void tg_tsdb_queryable(struct tg_tsdb *db, struct tg_queryable *q)
+{
+    *q = (struct tg_queryable){db, do_select, do_label_names, do_label_values};
+}
