@@ -305,9 +305,6 @@ int tg_promql__eval(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
     return tg_errbuf_set(ev->eb, TG_EEXEC, "unhandled expression");
 }
 
-/* timestamp(selector) reads each sample's own time; eval_call.c asks for it here. */
-int tg_promql__eval_vector_sel_times(struct tg_promql__ev *ev, const struct tg_promql_node *n,
-                                     int64_t ts, struct tg_promql_value *out);
 int tg_promql__eval_vector_sel_times(struct tg_promql__ev *ev, const struct tg_promql_node *n,
                                      int64_t ts, struct tg_promql_value *out)
 {

@@ -15,9 +15,6 @@
 #include "promql/eval_int.h"
 #include "promql/fn.h"
 
-int tg_promql__eval_vector_sel_times(struct tg_promql__ev *ev, const struct tg_promql_node *n,
-                                     int64_t ts, struct tg_promql_value *out);
-
 static bool valid_label_name(const char *s)
 {
     if (!*s)
@@ -417,6 +414,8 @@ static int map_vector(struct tg_promql__ev *ev, const struct tg_promql_node *n,
         to = scalar_arg(args, 1);
     }
     double inv = 1.0 / to;
+    bool sel_arg = n->u.call.nargs > 0 &&
+                   tg_promql__unparen(n->u.call.args[0])->kind == TG_PROMQL_VECTOR_SEL;
     for (size_t i = 0; i < in->n; i++) {
         double v = in->v[i].v;
         switch (id) {
@@ -432,7 +431,9 @@ static int map_vector(struct tg_promql__ev *ev, const struct tg_promql_node *n,
             v = floor(v * inv + 0.5) / inv;
             break;
         case TG_PROMQL_FN_TIMESTAMP:
-            v = (double)in->v[i].t / 1000;
+            /* A selector's samples carry their own times; computed values are at the
+             * evaluation time, as Prometheus's range evaluation stamps them. */
+            v = (double)(sel_arg ? in->v[i].t : out->t) / 1000;
             break;
         default:
             if (!f)

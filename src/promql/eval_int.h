@@ -40,6 +40,10 @@ int tg_promql__eval_range_arg(struct tg_promql__ev *ev, const struct tg_promql_n
                               int64_t ts, struct tg_promql_matrix *out, int64_t *mint,
                               int64_t *maxt, int64_t *range_ms);
 
+/* An instant selector whose samples keep their own times (for timestamp()). */
+int tg_promql__eval_vector_sel_times(struct tg_promql__ev *ev, const struct tg_promql_node *n,
+                                     int64_t ts, struct tg_promql_value *out);
+
 /* Counts `n` more samples held by this step; TG_ELIMIT past the limit. */
 int tg_promql__hold(struct tg_promql__ev *ev, uint64_t n);
 

@@ -267,6 +267,15 @@ static bool almost_equal(double a, double b)
 
 static char errmsg[1024];
 
+/* Puts `pfx` in front of errmsg. */
+static void prefix_err(const char *pfx)
+{
+    char m[sizeof errmsg + 128];
+    snprintf(m, sizeof m, "%s%s", pfx, errmsg);
+    m[sizeof errmsg - 1] = 0;
+    memcpy(errmsg, m, sizeof errmsg);
+}
+
 /* Compares a vector or scalar result with the expectations, as Prometheus's
  * compareResult does. */
 static bool compare(const struct evalcmd *c, const struct tg_promql_value *v)
@@ -453,11 +462,8 @@ static bool run_one(const struct evalcmd *c, const struct tg_queryable *q,
             }
         }
         ok = compare(c, &v);
-        if (!ok) {
-            char m[sizeof errmsg];
-            snprintf(m, sizeof m, "range mode: %s", errmsg);
-            memcpy(errmsg, m, sizeof errmsg);
-        }
+        if (!ok)
+            prefix_err("range mode: ");
     }
     tg_promql_result_free(&rr);
     return ok;
@@ -483,9 +489,9 @@ static bool run_eval(const struct evalcmd *c, const struct tg_queryable *q)
         for (size_t i = 0; i < nts && ok; i++) {
             ok = run_one(c, q, expr, ts[i]);
             if (!ok) {
-                char m[sizeof errmsg];
-                snprintf(m, sizeof m, "with @ pinned, at %lld ms: %s", (long long)ts[i], errmsg);
-                memcpy(errmsg, m, sizeof errmsg);
+                char pfx[64];
+                snprintf(pfx, sizeof pfx, "with @ pinned, at %lld ms: ", (long long)ts[i]);
+                prefix_err(pfx);
             }
         }
     }
