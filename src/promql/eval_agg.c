@@ -285,7 +285,8 @@ int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n
             return tg_errbuf_set(ev->eb, TG_EEXEC, "invalid label name \"%s\"", str);
         if (!a->without) {
             names = tg_promql_alloc(ev->sa, (nnames + 1) * sizeof *names);
-            memcpy(names, a->grouping.v, nnames * sizeof *names);
+            if (nnames)
+                memcpy(names, a->grouping.v, nnames * sizeof *names);
             names[nnames++] = (char *)str;
         }
     }

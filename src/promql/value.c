@@ -46,7 +46,8 @@ void *tg_promql_alloc(struct tg_promql_arena *a, size_t n)
 char *tg_promql_strndup(struct tg_promql_arena *a, const char *s, size_t n)
 {
     char *p = tg_promql_alloc(a, n + 1);
-    memcpy(p, s, n);
+    if (n)
+        memcpy(p, s, n);
     p[n] = 0;
     return p;
 }
@@ -384,7 +385,7 @@ long tg_promql_map_get(struct tg_promql_arena *a, struct tg_promql_map *m, const
     size_t j = h & (m->cap - 1);
     while (m->slots[j].key) {
         struct tg_promql_map_slot *s = &m->slots[j];
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+        if (s->hash == h && s->len == len && (len == 0 || memcmp(s->key, key, len) == 0))
             return s->value;
         j = (j + 1) & (m->cap - 1);
     }
