@@ -35,6 +35,8 @@ const char *tg_strerror(int code)
         return "transfer coding not implemented";
     case TG_ERESTART:
         return "needs a restart";
+    case TG_EEXEC:
+        return "query execution failed";
     default:
         /* strerror() is not guaranteed thread-safe; strerrordesc_np (glibc 2.32+) is. */
         if (code < 0 && code > -4096) {

@@ -23,6 +23,7 @@ enum tg_err {
     TG_EVERSION = -10009, /* HTTP major version other than 1 (HTTP 505) */
     TG_ECODING = -10010,  /* a transfer coding we do not implement (HTTP 501) */
     TG_ERESTART = -10011, /* the setting cannot change without a restart */
+    TG_EEXEC = -10012,    /* a query failed while it ran (PromQL "execution", HTTP 422) */
 };
 
 #define TG_ERRBUF_MSG 256

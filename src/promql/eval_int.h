@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* The evaluator's internals, shared by eval.c (nodes, selectors, subqueries, the step
+ * loop), eval_call.c (functions), eval_agg.c (aggregations) and eval_binop.c (operators).
+ * An evaluation walks the tree once per step: every value it makes lives in the step
+ * arena `sa`, reset between the steps of a range query; what must outlast a step (the
+ * selected series, the result) lives in the query arena `qa`. */
+#ifndef TG_PROMQL_EVAL_INT_H
+#define TG_PROMQL_EVAL_INT_H
+
+#include "promql/eval.h"
+
+/* A selector's series, fetched once per query over the widest window it needs. */
+struct tg_promql__sel {
+    const struct tg_promql_node *node; /* the TG_PROMQL_VECTOR_SEL node */
+    int64_t mint, maxt;
+    struct tg_series_set set;
+};
+
+struct tg_promql__ev {
+    const struct tg_queryable *q;
+    struct tg_errbuf *eb;
+    int64_t start, end;     /* the query's range: @ start() / @ end() */
+    int64_t lookback_ms, subquery_step_ms;
+    uint64_t max_samples, samples; /* samples held by the current step */
+    struct tg_promql_arena *qa, *sa;
+    struct tg_promql__sel *sels;
+    size_t nsels, capsels;
+    struct tg_promql_lb lb;
+    char *sig;
+    size_t sigcap;
+};
+
+/* Evaluates `n` at `ts` into `out` (in ev->sa). */
+int tg_promql__eval(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
+                    struct tg_promql_value *out);
+
+/* The window of a range argument at `ts`: for a matrix selector or a subquery (after
+ * parentheses), the series with their samples in [*mint, *maxt], and that window. */
+int tg_promql__eval_range_arg(struct tg_promql__ev *ev, const struct tg_promql_node *n,
+                              int64_t ts, struct tg_promql_matrix *out, int64_t *mint,
+                              int64_t *maxt, int64_t *range_ms);
+
+/* An instant selector whose samples keep their own times (for timestamp()). */
+int tg_promql__eval_vector_sel_times(struct tg_promql__ev *ev, const struct tg_promql_node *n,
+                                     int64_t ts, struct tg_promql_value *out);
+
+/* Counts `n` more samples held by this step; TG_ELIMIT past the limit. */
+int tg_promql__hold(struct tg_promql__ev *ev, uint64_t n);
+
+/* TG_EEXEC with "vector cannot contain metrics with the same labelset" when two samples
+ * of `v` share a label set. */
+int tg_promql__check_dups(struct tg_promql__ev *ev, const struct tg_promql_vector *v);
+
+int tg_promql__eval_call(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
+                         struct tg_promql_value *out);
+int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
+                        struct tg_promql_value *out);
+int tg_promql__eval_binary(struct tg_promql__ev *ev, const struct tg_promql_node *n,
+                           int64_t ts, struct tg_promql_value *out);
+
+/* Strips parentheses. */
+const struct tg_promql_node *tg_promql__unparen(const struct tg_promql_node *n);
+
+#endif
