@@ -19,6 +19,7 @@ static void usage(FILE *f)
           "                         the sample backend with fault injection\n"
           "  bench [options] URL... load generator and capacity search (bench --help)\n"
           "  check-config FILE      validate a configuration file\n"
+          "  check-rules FILE...    check Prometheus rule files (as promtool check rules)\n"
           "  version                print the version\n"
           "  help                   this text\n",
           f);
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return tg_bench_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return tg_cli_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-rules") == 0)
+        return tg_cli_check_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tailguard %s\n", TG_VERSION);
         return 0;
