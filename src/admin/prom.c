@@ -67,15 +67,15 @@ int tg_admin_prom_collect(void *data, const struct tg_mvisitor *v, struct tg_mcu
     by_label(v, "tailguard_admin_connections_total",
              "Connections to the admin listener: accepted, or refused at its connection cap.",
              "result", results, 2);
-    const struct labelled refused[] = {
-        {"400", hs.status_400}, {"405", hs.status_405}, {"408", hs.status_408},
-        {"413", hs.status_413}, {"414", hs.status_414}, {"431", hs.status_431},
-        {"501", hs.status_501}, {"505", hs.status_505}};
+    const struct labelled refused[] = {{"400", hs.status_400}, {"405", hs.status_405},
+                                       {"408", hs.status_408}, {"413", hs.status_413},
+                                       {"414", hs.status_414}, {"431", hs.status_431},
+                                       {"501", hs.status_501}, {"505", hs.status_505}};
     by_label(v, "tailguard_admin_refused_requests_total",
              "Requests the admin listener refused itself (malformed, too large, too slow...).",
              "status", refused, sizeof refused / sizeof refused[0]);
-    one(v, "tailguard_admin_requests_total", TG_METRIC_COUNTER,
-        "Requests handed to the admin API.", (double)hs.requests);
+    one(v, "tailguard_admin_requests_total", TG_METRIC_COUNTER, "Requests handed to the admin API.",
+        (double)hs.requests);
     const struct labelled closed[] = {{"idle", hs.timeouts_idle},
                                       {"write_timeout", hs.timeouts_write},
                                       {"evicted_idle", hs.evicted_idle},

@@ -8,8 +8,8 @@
 #include "store/store.h"
 
 static const struct tg_mfamily task_fams[] = {
-    {"tailguard_control_task_runs_total", "Runs of each periodic task of the control thread.",
-     NULL, TG_METRIC_COUNTER},
+    {"tailguard_control_task_runs_total", "Runs of each periodic task of the control thread.", NULL,
+     TG_METRIC_COUNTER},
     {"tailguard_control_task_overruns_total",
      "Runs of each control-thread task that ended after its next tick was due (the ticks "
      "missed are skipped, not queued).",
@@ -66,8 +66,7 @@ int tg_control_collect_store(void *data, const struct tg_mvisitor *v, struct tg_
         (double)st.file_bytes);
     one(v, "tailguard_store_wal_bytes", G, "bytes", "Size of the store's write-ahead log.",
         (double)st.wal_bytes);
-    one(v, "tailguard_store_audit_rows", G, NULL, "Rows in the audit log.",
-        (double)st.audit_rows);
+    one(v, "tailguard_store_audit_rows", G, NULL, "Rows in the audit log.", (double)st.audit_rows);
     one(v, "tailguard_store_overrides", G, NULL, "Control-API overrides in force.",
         (double)st.overrides);
     one(v, "tailguard_store_commits_total", C, NULL,

@@ -31,8 +31,7 @@ void tg_mcollectors_free(struct tg_mcollectors *cs)
     free(cs);
 }
 
-int tg_mcollectors_add(struct tg_mcollectors *cs, const char *name, tg_mcollect_fn *fn,
-                       void *data)
+int tg_mcollectors_add(struct tg_mcollectors *cs, const char *name, tg_mcollect_fn *fn, void *data)
 {
     if (cs->n == TG_MCOLLECTORS_MAX)
         return -ENOSPC;

@@ -128,8 +128,7 @@ void tg_mcollectors_free(struct tg_mcollectors *cs);
 
 /* Appends a collector (`name` is static, for logs; `data` borrowed). Collectors are
  * visited in the order they were added. -ENOSPC past TG_MCOLLECTORS_MAX. */
-int tg_mcollectors_add(struct tg_mcollectors *cs, const char *name, tg_mcollect_fn *fn,
-                       void *data);
+int tg_mcollectors_add(struct tg_mcollectors *cs, const char *name, tg_mcollect_fn *fn, void *data);
 
 /* Removes every collector registered with `data` (its owner is going away). A scan in
  * progress may then skip or repeat a collector; the caller makes sure none is. */

@@ -106,8 +106,8 @@ static void put_labels(struct tg_expo *e, const struct tg_mlabels *l)
 
 /* One sample line: name, suffix, the labels already written at p[lab..lab+lab_len), `le`
  * when not NULL, the value. */
-static void line(struct tg_expo *e, const char *suffix, size_t lab, size_t lab_len,
-                 const char *le, double v)
+static void line(struct tg_expo *e, const char *suffix, size_t lab, size_t lab_len, const char *le,
+                 double v)
 {
     put(e, e->name, e->name_len);
     puts_(e, suffix);

@@ -64,8 +64,8 @@ int tg_process_collect(void *data, const struct tg_mvisitor *v, struct tg_mcurso
         (double)open_fds());
     struct rlimit nofile;
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
-        one(v, "process_max_fds", TG_METRIC_GAUGE, NULL,
-            "Maximum number of open file descriptors.", (double)nofile.rlim_cur);
+        one(v, "process_max_fds", TG_METRIC_GAUGE, NULL, "Maximum number of open file descriptors.",
+            (double)nofile.rlim_cur);
     one(v, "process_start_time_seconds", TG_METRIC_GAUGE, "seconds",
         "Start time of the process since unix epoch in seconds.",
         (double)(p->start_wall_us / 1000) / 1e3);

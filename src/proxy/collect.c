@@ -123,8 +123,7 @@ static void key_series(struct tg_gateway *gw, enum step step, uint32_t k,
         uint64_t cum[TG_CFG_MAX_BUCKETS];
         for (unsigned i = 0; i < b->n; i++)
             cum[i] = tg_phist_count_le(&s->latency, b->us[i]);
-        struct tg_mhist h = {b->le, cum, b->n, s->latency.count,
-                             (double)s->latency.sum_us / 1e6};
+        struct tg_mhist h = {b->le, cum, b->n, s->latency.count, (double)s->latency.sum_us / 1e6};
         l.n = 2;
         v->hist(v->ctx, &l, &h);
         break;

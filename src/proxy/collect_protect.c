@@ -134,8 +134,8 @@ static const struct tg_mfamily cfams[CF_COUNT] = {
                   "Requests waiting for a slot now, all workers.", NULL, TG_METRIC_GAUGE},
     [CF_QUEUED] = {"tailguard_concurrency_queued_total", "Requests that waited for a slot.", NULL,
                    TG_METRIC_COUNTER},
-    [CF_DEQUEUED] = {"tailguard_concurrency_dequeued_total",
-                     "Waiting requests that got a slot.", NULL, TG_METRIC_COUNTER},
+    [CF_DEQUEUED] = {"tailguard_concurrency_dequeued_total", "Waiting requests that got a slot.",
+                     NULL, TG_METRIC_COUNTER},
     [CF_SOFT_ADMITTED] = {"tailguard_concurrency_admitted_soft_total",
                           "Requests admitted above the soft limit.", NULL, TG_METRIC_COUNTER},
     [CF_REJECTED] = {"tailguard_concurrency_rejected_total",
@@ -262,8 +262,7 @@ static const struct tg_mfamily retry_fams[] = {
      "made, or the backoff would pass the deadline.",
      NULL, TG_METRIC_COUNTER},
     {"tailguard_retries_in_flight",
-     "Retries under way, backoffs included (the retry budget bounds it).", NULL,
-     TG_METRIC_GAUGE},
+     "Retries under way, backoffs included (the retry budget bounds it).", NULL, TG_METRIC_GAUGE},
 };
 
 static void on_retry(const struct tg_gateway_retry_info *r, void *vctx)
@@ -299,11 +298,11 @@ static void on_retry(const struct tg_gateway_retry_info *r, void *vctx)
 
 enum {
     P_CACHE = 0,
-    P_OUTLIER = 1,                 /* 3 families */
-    P_CONCLIMIT = P_OUTLIER + 3,   /* CF_COUNT families */
+    P_OUTLIER = 1,                      /* 3 families */
+    P_CONCLIMIT = P_OUTLIER + 3,        /* CF_COUNT families */
     P_BREAKER = P_CONCLIMIT + CF_COUNT, /* 3 */
-    P_LIMIT = P_BREAKER + 3,       /* 2 */
-    P_RETRY = P_LIMIT + 2,         /* 3 */
+    P_LIMIT = P_BREAKER + 3,            /* 2 */
+    P_RETRY = P_LIMIT + 2,              /* 3 */
     P_COUNT = P_RETRY + 3
 };
 

@@ -108,8 +108,8 @@ enum gstep {
 };
 
 static const struct tg_mfamily gfams[G_COUNT] = {
-    [G_UP] = {"upstream_server_up", "1 when the server takes traffic (healthy, not ejected).",
-              NULL, TG_METRIC_GAUGE},
+    [G_UP] = {"upstream_server_up", "1 when the server takes traffic (healthy, not ejected).", NULL,
+              TG_METRIC_GAUGE},
     [G_EJECTED] = {"tailguard_upstream_server_ejected",
                    "1 while passive ejection keeps the server out of rotation.", NULL,
                    TG_METRIC_GAUGE},

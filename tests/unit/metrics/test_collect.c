@@ -126,8 +126,7 @@ static void test_pause_and_resume_give_the_same_text(void)
     tg_mcollectors_remove(cs, &b);
     whole = render(cs, 0, &chunks, &largest);
     TG_EXPECT(strstr(whole, "/e\\\"299\\\\") != NULL);
-    TG_EXPECT(strstr(strstr(whole, "# TYPE req_total counter\n") + 1, "# TYPE req_total") ==
-              NULL);
+    TG_EXPECT(strstr(strstr(whole, "# TYPE req_total counter\n") + 1, "# TYPE req_total") == NULL);
     free(whole);
     tg_mcollectors_free(cs);
 }
@@ -141,24 +140,25 @@ static void test_text_format(void)
     unsigned chunks;
     size_t largest;
     char *t = render(cs, 0, &chunks, &largest);
-    TG_EXPECT_STREQ(t, "# HELP req_total Requests.\n"
-                       "# TYPE req_total counter\n"
-                       "req_total{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 0\n"
-                       "req_total{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 10\n"
-                       "# HELP dur_seconds Durations.\n"
-                       "# TYPE dur_seconds histogram\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"0.005\"} 0\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"0.1\"} 1\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"2.5\"} 2\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"+Inf\"} 3\n"
-                       "dur_seconds_sum{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 0\n"
-                       "dur_seconds_count{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 3\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"0.005\"} 1\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"0.1\"} 2\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"2.5\"} 3\n"
-                       "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"+Inf\"} 4\n"
-                       "dur_seconds_sum{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 0.25\n"
-                       "dur_seconds_count{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 4\n");
+    TG_EXPECT_STREQ(t,
+                    "# HELP req_total Requests.\n"
+                    "# TYPE req_total counter\n"
+                    "req_total{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 0\n"
+                    "req_total{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 10\n"
+                    "# HELP dur_seconds Durations.\n"
+                    "# TYPE dur_seconds histogram\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"0.005\"} 0\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"0.1\"} 1\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"2.5\"} 2\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"0\\\\\",method=\"GET\",le=\"+Inf\"} 3\n"
+                    "dur_seconds_sum{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 0\n"
+                    "dur_seconds_count{endpoint=\"/e\\\"0\\\\\",method=\"GET\"} 3\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"0.005\"} 1\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"0.1\"} 2\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"2.5\"} 3\n"
+                    "dur_seconds_bucket{endpoint=\"/e\\\"1\\\\\",method=\"GET\",le=\"+Inf\"} 4\n"
+                    "dur_seconds_sum{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 0.25\n"
+                    "dur_seconds_count{endpoint=\"/e\\\"1\\\\\",method=\"GET\"} 4\n");
     free(t);
     tg_mcollectors_free(cs);
 
@@ -167,11 +167,16 @@ static void test_text_format(void)
     struct {
         double v;
         const char *s;
-    } nums[] = {{0, "0"},         {12345678901234, "12345678901234"},
-                {-3, "-3"},       {0.1, "0.1"},
-                {1.0 / 3, "0.33333333333333331"}, {2.5e-05, "2.5e-05"},
-                {1e15, "1e+15"},  {NAN, "NaN"},
-                {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}};
+    } nums[] = {{0, "0"},
+                {12345678901234, "12345678901234"},
+                {-3, "-3"},
+                {0.1, "0.1"},
+                {1.0 / 3, "0.33333333333333331"},
+                {2.5e-05, "2.5e-05"},
+                {1e15, "1e+15"},
+                {NAN, "NaN"},
+                {INFINITY, "+Inf"},
+                {-INFINITY, "-Inf"}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         b[tg_expo_number(b, sizeof b, nums[i].v)] = '\0';
         TG_EXPECT_STREQ(b, nums[i].s);
@@ -215,13 +220,14 @@ static void test_flatten(void)
     tg_mscan_init(&scan);
     TG_EXPECT_EQ(tg_mscan_run(&scan, cs, &v), TG_DONE);
     TG_EXPECT_EQ(s.n, 7u);
-    TG_EXPECT_STREQ(s.text, "req_total|req_total|endpoint=/e\"0\\|method=GET|0\n"
-                            "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=0.005|0\n"
-                            "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=0.1|1\n"
-                            "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=2.5|2\n"
-                            "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=+Inf|3\n"
-                            "dur_seconds|dur_seconds_sum|endpoint=/e\"0\\|method=GET|0\n"
-                            "dur_seconds|dur_seconds_count|endpoint=/e\"0\\|method=GET|3\n");
+    TG_EXPECT_STREQ(s.text,
+                    "req_total|req_total|endpoint=/e\"0\\|method=GET|0\n"
+                    "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=0.005|0\n"
+                    "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=0.1|1\n"
+                    "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=2.5|2\n"
+                    "dur_seconds|dur_seconds_bucket|endpoint=/e\"0\\|method=GET|le=+Inf|3\n"
+                    "dur_seconds|dur_seconds_sum|endpoint=/e\"0\\|method=GET|0\n"
+                    "dur_seconds|dur_seconds_count|endpoint=/e\"0\\|method=GET|3\n");
     TG_EXPECT(!f.bad);
     TG_EXPECT_STREQ(f.fam.unit, "seconds");
     tg_mcollectors_free(cs);
