@@ -14,12 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin/procmem.h"
 #include "admin/query.h"
 #include "config/settings.h"
 #include "control/runtime.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "metrics/process.h"
 #include "proxy/gateway.h"
 #include "store/audit.h"
 
@@ -446,13 +446,13 @@ static int audit_action(const struct tg_admin_control_ctx *c, const char *actor,
 static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct tg_admin_resp *r)
 {
     int64_t before, after, vs;
-    tg_admin_procmem(&before, &vs);
+    tg_process_memory(&before, &vs);
     struct tg_cache *cache = tg_gateway_cache(c->gw);
     struct tg_cache_trim_result t = {0};
     if (cache)
         t = tg_cache_trim(cache, tg_clock_mono_us(), SIZE_MAX);
     malloc_trim(0);
-    tg_admin_procmem(&after, &vs);
+    tg_process_memory(&after, &vs);
     json_t *cj = json_pack("{s:I,s:I,s:I,s:I}", "expired", (json_int_t)t.expired, "evicted",
                            (json_int_t)t.evicted, "bytes_before", (json_int_t)t.bytes_before,
                            "bytes_after", (json_int_t)t.bytes_after);

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/procmem.h"
 #include "admin/query.h"
 #include "admin/traces.h"
 #include "metrics/agg.h"
+#include "metrics/process.h"
 #include "proxy/gateway.h"
 
 static json_t *num3(double v)
@@ -326,7 +326,7 @@ static void active(struct tg_gateway *gw, struct tg_str q, struct tg_admin_resp 
 static void gc_view(struct tg_gateway *gw, struct tg_admin_resp *r)
 {
     int64_t rss, vsize;
-    tg_admin_procmem(&rss, &vsize);
+    tg_process_memory(&rss, &vsize);
     tg_admin_resp_json(r, 200,
                        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "component", "tailguard",
                                  "resident_bytes", (json_int_t)rss, "virtual_bytes",

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /metrics: the gateway's families in the Prometheus text exposition format 0.0.4
- * (prometheus-compat.md §a), HELP and TYPE for every family, clean under
- * `promtool check metrics`. */
+/* GET /metrics: every collector of the list (metrics/collect.h) written in the Prometheus
+ * text exposition format 0.0.4 (prometheus-compat.md §a) by the one writer (metrics/
+ * expo.h), HELP and TYPE for every family, clean under `promtool check metrics`. An
+ * HTTP/1.1 GET is streamed in chunks as the client reads them (bounded memory: one chunk
+ * plus one item, whatever the number of endpoints); HEAD and HTTP/1.0 get one whole body
+ * with Content-Length. Also the admin listener's own collector. Control thread. */
 #ifndef TG_ADMIN_PROM_H
 #define TG_ADMIN_PROM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "admin/resp.h"
+#include "metrics/collect.h"
 
-struct tg_control;
-struct tg_gateway;
-struct tg_hsrv_stats;
-struct tg_registry;
+struct tg_hsrv;
 
 /* What the last configuration reload did (Prometheus' own config_last_reload_* idea). */
 struct tg_admin_reload {
@@ -22,24 +24,30 @@ struct tg_admin_reload {
     uint32_t restart_pending; /* settings the applied file changes that wait for a restart */
 };
 
-struct tg_store;
-struct tg_text;
+/* The admin listener's figures for its collector: the server (its counters) and the
+ * reload outcome. */
+struct tg_admin_prom {
+    const struct tg_hsrv *srv;
+    struct tg_admin_reload reload;
+};
 
-/* Writes the exposition into `r`: the request families from the gateway's aggregate,
- * then the counters and gauges kept in `reg` (refreshed here), with the control thread's
- * task figures when `ctl` is not NULL and the store's when `store` is not NULL.
- * `start_wall_us` is the process start (wall clock); `admin` the admin listener's own
- * counters. Control thread. */
-void tg_admin_prom_metrics(struct tg_gateway *gw, const struct tg_control *ctl,
-                           struct tg_store *store, struct tg_registry *reg, int64_t start_wall_us,
-                           const struct tg_admin_reload *rl, const struct tg_hsrv_stats *admin,
-                           struct tg_admin_resp *r);
+/* The admin listener's collector (tg_mcollect_fn; `data` is a struct tg_admin_prom):
+ * reload outcome, connections, refusals, requests, closes, accept errors. */
+int tg_admin_prom_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur);
 
-/* The protections' families (prom_protect.c): circuit breakers, rate limiters, cache. */
-void tg_admin_prom_protect(struct tg_text *t, struct tg_gateway *gw);
+/* The whole exposition of `cs` as one body in `r` (HEAD, HTTP/1.0, tests). */
+void tg_admin_prom_metrics(const struct tg_mcollectors *cs, struct tg_admin_resp *r);
 
-/* The store's families (prom_protect.c): its file and write-ahead log sizes, audit rows,
- * overrides, commits and failed writes. */
-void tg_admin_prom_store(struct tg_text *t, struct tg_store *store);
+/* A streamed exposition: one per response, owned by the connection that sends it. */
+struct tg_admin_prom_stream;
+
+/* Starts a scan of `cs` (borrowed until tg_admin_prom_stream_free). NULL without memory. */
+struct tg_admin_prom_stream *tg_admin_prom_stream_new(const struct tg_mcollectors *cs);
+void tg_admin_prom_stream_free(struct tg_admin_prom_stream *s);
+
+/* The next chunk of text into *p, *n (valid until the next call or the free): TG_AGAIN
+ * with *n > 0 while there is more; TG_DONE with the last bytes (*n may be 0) once the
+ * scan is over; -ENOMEM (give up the response) when the writer ran out of memory. */
+int tg_admin_prom_stream_next(struct tg_admin_prom_stream *s, const char **p, size_t *n);
 
 #endif

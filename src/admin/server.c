@@ -13,15 +13,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "control/collect.h"
+#include "control/control.h"
 #include "control/runtime.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/server.h"
-#include "metrics/registry.h"
+#include "metrics/expo.h"
+#include "metrics/process.h"
 #include "admin/control_api.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
+#include "proxy/collect.h"
 #include "proxy/gateway.h"
 
 /* Far above what operators, a scraper and the dashboard open, far below what exhausts
@@ -44,17 +48,18 @@ struct tg_admin {
     bool draining;
     int64_t start_wall_us;
     struct tg_hsrv *srv;
-    struct tg_registry *reg; /* scrape-time counters and gauges of /metrics */
-    struct tg_admin_reload reload;
+    struct tg_admin_prom prom; /* the admin listener's own series */
+    /* The collectors /metrics shows: the control thread's list, with the store's and the
+     * admin listener's added; without a control thread (tests), a list of our own. */
+    struct tg_mcollectors *cs, *own;
+    struct tg_process_info process;
+    struct tg_store *store; /* whose collector we added, or NULL */
 };
 
-static void prom_metrics(struct tg_admin *a, struct tg_admin_resp *resp)
-{
-    struct tg_hsrv_stats hs;
-    tg_admin_server_stats(a, &hs);
-    tg_admin_prom_metrics(a->gw, a->ctl, a->rt ? tg_runtime_store(a->rt) : NULL, a->reg,
-                          a->start_wall_us, &a->reload, &hs, resp);
-}
+/* What a connection holds: the exposition it is streaming, if any. */
+struct conn {
+    struct tg_admin_prom_stream *metrics;
+};
 
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, const char *peer, struct tg_admin_resp *resp)
@@ -79,7 +84,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (PATH_IS("/health/services"))
         tg_admin_health_services(&h, resp);
     else if (PATH_IS("/metrics") && get)
-        prom_metrics(a, resp);
+        tg_admin_prom_metrics(a->cs, resp);
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
@@ -97,9 +102,53 @@ static void on_head(struct tg_hconn *c, const struct tg_http_msg *m)
     tg_hconn_capture_body(c, ADMIN_BODY_BYTES);
 }
 
+/* An HTTP/1.1 GET /metrics: streamed with chunked coding (HEAD and HTTP/1.0 clients,
+ * which need a Content-Length, get the whole body from tg_admin_handle). */
+static bool stream_metrics(struct tg_admin *a, struct tg_hconn *c, const struct tg_http_msg *m)
+{
+    if (m->method != TG_HTTP_GET || m->minor != 1 || m->path.len != 8 ||
+        memcmp(m->path.p, "/metrics", 8) != 0)
+        return false;
+    struct conn *cd = tg_hconn_data(c);
+    cd->metrics = tg_admin_prom_stream_new(a->cs);
+    if (!cd->metrics)
+        return false; /* the buffered path answers 500 */
+    tg_hconn_respond_stream(c, 200, TG_EXPO_CONTENT_TYPE, NULL, 0, true);
+    return true;
+}
+
+static void on_write(struct tg_hconn *c)
+{
+    struct conn *cd = tg_hconn_data(c);
+    const char *p = NULL;
+    size_t n = 0;
+    int rc = cd->metrics ? tg_admin_prom_stream_next(cd->metrics, &p, &n) : TG_DONE;
+    if (rc < 0) {
+        tg_log(TG_LOG_WARN, "admin", "metrics stream failed err=%s", tg_strerror(rc));
+        tg_hconn_close(c, "out of memory");
+        return;
+    }
+    if (n) {
+        tg_hconn_stream_ref(c, p, n); /* the next on_write ends it when this was the last */
+        return;
+    }
+    tg_admin_prom_stream_free(cd->metrics);
+    cd->metrics = NULL;
+    tg_hconn_stream_end(c);
+}
+
+static void on_close(struct tg_hconn *c)
+{
+    struct conn *cd = tg_hconn_data(c);
+    tg_admin_prom_stream_free(cd->metrics);
+    cd->metrics = NULL;
+}
+
 static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
 {
     struct tg_admin *a = tg_hsrv_data(tg_hconn_server(c));
+    if (stream_metrics(a, c, m))
+        return;
     size_t blen = 0;
     const char *body = tg_hconn_body(c, &blen);
     struct tg_admin_resp r = {0};
@@ -124,6 +173,8 @@ static size_t error_body(struct tg_hsrv *s, int status, const char *msg, char *d
 static const struct tg_hsrv_handler handler = {
     .on_head = on_head,
     .on_request = on_request,
+    .on_write = on_write,
+    .on_close = on_close,
     .error_body = error_body,
 };
 
@@ -141,6 +192,28 @@ static int listen_on(const struct tg_addr *addr)
     return fd;
 }
 
+/* The store's and our own collectors, on the control thread's list (or on our own list
+ * with the gateway's and the process's, when there is no control thread). */
+static int add_collectors(struct tg_admin *a)
+{
+    int rc = 0;
+    if (a->ctl) {
+        a->cs = tg_control_collectors(a->ctl);
+    } else {
+        a->process.start_wall_us = a->start_wall_us;
+        if ((rc = tg_mcollectors_new(&a->own)) != 0 ||
+            (rc = tg_gateway_collectors_add(a->own, a->gw)) != 0 ||
+            (rc = tg_mcollectors_add(a->own, "process", tg_process_collect, &a->process)) != 0)
+            return rc;
+        a->cs = a->own;
+    }
+    struct tg_store *store = a->rt ? tg_runtime_store(a->rt) : NULL;
+    if (store && (rc = tg_mcollectors_add(a->cs, "store", tg_control_collect_store, store)) != 0)
+        return rc;
+    a->store = store;
+    return tg_mcollectors_add(a->cs, "admin", tg_admin_prom_collect, &a->prom);
+}
+
 int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gateway *gw,
                  const struct tg_control *ctl, struct tg_runtime *rt, struct tg_admin **out,
                  struct tg_errbuf *eb)
@@ -154,11 +227,7 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
     a->rt = rt;
     a->lfd = -1;
     a->start_wall_us = tg_clock_wall_us();
-    a->reload = (struct tg_admin_reload){.ok = true, .success_wall_us = a->start_wall_us};
-    if (tg_registry_new(&a->reg) != 0) {
-        tg_admin_free(a);
-        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
-    }
+    a->prom.reload = (struct tg_admin_reload){.ok = true, .success_wall_us = a->start_wall_us};
     a->lfd = listen_on(addr);
     if (a->lfd < 0) {
         int err = a->lfd;
@@ -180,6 +249,7 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
             },
         .handler = &handler,
         .data = a,
+        .conn_data_bytes = sizeof(struct conn),
         .resp_headers = "Cache-Control: no-store\r\n",
         .log_module = "admin",
     };
@@ -188,6 +258,11 @@ int tg_admin_new(struct tg_loop *loop, const struct tg_addr *addr, struct tg_gat
         tg_admin_free(a);
         return tg_errbuf_set(eb, rc, "cannot serve admin address %s: %s", addr->text,
                              tg_strerror(rc));
+    }
+    a->prom.srv = a->srv;
+    if ((rc = add_collectors(a)) != 0) {
+        tg_admin_free(a);
+        return tg_errbuf_set(eb, rc, "metrics collectors: %s", tg_strerror(rc));
     }
     tg_log(TG_LOG_INFO, "admin", "listening addr=%s", addr->text);
     *out = a;
@@ -207,10 +282,10 @@ void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out)
 
 void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
 {
-    a->reload.ok = ok;
+    a->prom.reload.ok = ok;
     if (ok) {
-        a->reload.success_wall_us = tg_clock_wall_us();
-        a->reload.restart_pending = restart_pending;
+        a->prom.reload.success_wall_us = tg_clock_wall_us();
+        a->prom.reload.restart_pending = restart_pending;
     }
 }
 
@@ -221,6 +296,11 @@ void tg_admin_free(struct tg_admin *a)
     tg_hsrv_free(a->srv);
     if (a->lfd >= 0)
         close(a->lfd);
-    tg_registry_free(a->reg);
+    if (a->cs) {
+        tg_mcollectors_remove(a->cs, &a->prom);
+        if (a->store)
+            tg_mcollectors_remove(a->cs, a->store);
+    }
+    tg_mcollectors_free(a->own);
     free(a);
 }

@@ -3,7 +3,8 @@
  * (http/server.h) with its own small limits: 256 connections, 16 KiB heads, 8 KiB
  * request-targets, 1 MiB bodies, a 10 s header timeout, 30 s idle keep-alive. It answers
  * health, the monitoring API and /metrics (and the control API as later modules add
- * it). Handlers write a complete response into a struct tg_admin_resp (resp.h). */
+ * it). Handlers write a complete response into a struct tg_admin_resp (resp.h), except
+ * GET /metrics, which is streamed in chunks as the client reads it (prom.h). */
 #ifndef TG_ADMIN_SERVER_H
 #define TG_ADMIN_SERVER_H
 

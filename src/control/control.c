@@ -17,9 +17,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "control/collect.h"
 #include "control/reload.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "metrics/process.h"
+#include "proxy/collect.h"
 #include "proxy/gateway.h"
 
 /* Drain progress is polled: the workers count their connections with relaxed atomics and
@@ -51,6 +54,8 @@ struct tg_control {
     struct tg_reload *reload;
     unsigned reload_kept; /* written by the reload thread, read once it has finished */
     struct task *tasks, **tasks_tail;
+    struct tg_mcollectors *collectors;
+    struct tg_process_info process;
 };
 
 /* A setting the reloaded file changes but the process cannot: logged, and counted in
@@ -255,7 +260,14 @@ int tg_control_new(struct tg_control **out, struct tg_gateway *gw,
         tg_control_free(ctl);
         return tg_errbuf_set(eb, rc, "signalfd failed: %s", tg_strerror(rc));
     }
-    if ((rc = tg_control_every(ctl, "metrics", 1000000, metrics_tick, ctl)) != 0) {
+    ctl->process.start_wall_us = tg_clock_wall_us();
+    if ((rc = tg_control_every(ctl, "metrics", 1000000, metrics_tick, ctl)) != 0 ||
+        (rc = tg_mcollectors_new(&ctl->collectors)) != 0 ||
+        (rc = tg_gateway_collectors_add(ctl->collectors, gw)) != 0 ||
+        (rc = tg_mcollectors_add(ctl->collectors, "process", tg_process_collect,
+                                 &ctl->process)) != 0 ||
+        (rc = tg_mcollectors_add(ctl->collectors, "control", tg_control_collect_tasks, ctl)) !=
+            0) {
         tg_control_free(ctl);
         return tg_errbuf_set(eb, rc, "out of memory");
     }
@@ -266,6 +278,11 @@ int tg_control_new(struct tg_control **out, struct tg_gateway *gw,
 struct tg_loop *tg_control_loop(struct tg_control *ctl)
 {
     return ctl->loop;
+}
+
+struct tg_mcollectors *tg_control_collectors(const struct tg_control *ctl)
+{
+    return ctl->collectors;
 }
 
 int tg_control_run(struct tg_control *ctl)
@@ -304,6 +321,7 @@ void tg_control_free(struct tg_control *ctl)
         next = k->next;
         free(k);
     }
+    tg_mcollectors_free(ctl->collectors);
     tg_loop_free(ctl->loop);
     free(ctl);
 }

@@ -20,6 +20,7 @@
 
 struct tg_control;
 struct tg_gateway;
+struct tg_mcollectors;
 
 /* On the reload thread: builds the configuration a SIGHUP asks for into *out, putting
  * the settings that need a restart back to their values in `running` and reporting each
@@ -68,6 +69,12 @@ int tg_control_new(struct tg_control **out, struct tg_gateway *gw,
 
 /* The control thread's loop, for servers that run on it. Valid until tg_control_free. */
 struct tg_loop *tg_control_loop(struct tg_control *ctl);
+
+/* The one list of collectors (metrics/collect.h) that /metrics and the store's scrape
+ * walk: tg_control_new fills it with the gateway's, the process's and the control
+ * thread's own; the layers above add theirs (and remove them before they go). Valid
+ * until tg_control_free; control thread. */
+struct tg_mcollectors *tg_control_collectors(const struct tg_control *ctl);
 
 /* Runs `fn(ctx, now)` every `period_us` on the boundaries of that period, from the first
  * one after now; a run longer than the period skips the ticks it missed (sched.h).

@@ -5,11 +5,11 @@
 #include "metrics/registry.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/err.h"
 
 struct series {
     char **values;
@@ -96,7 +96,7 @@ int tg_registry_family(struct tg_registry *r, const char *name, const char *help
                        struct tg_family **out)
 {
     size_t len = strlen(name);
-    if (!valid_name(name, false) || nlabels > TG_REG_MAX_LABELS ||
+    if (!valid_name(name, false) || nlabels > TG_REG_MAX_LABELS || type == TG_METRIC_HISTOGRAM ||
         (type == TG_METRIC_COUNTER && (len < 6 || strcmp(name + len - 6, "_total") != 0)))
         return -EINVAL;
     for (size_t i = 0; i < nlabels; i++)
@@ -209,62 +209,22 @@ void tg_family_clear(struct tg_family *f)
     f->n = 0;
 }
 
-static void put_escaped(tg_expo_put_fn *put, void *ctx, const char *s)
+int tg_registry_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        const char *esc = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
-        if (!esc)
-            continue;
-        put(ctx, run, (size_t)(s - run));
-        put(ctx, esc, 2);
-        run = s + 1;
-    }
-    put(ctx, run, (size_t)(s - run));
-}
-
-static void put_str(tg_expo_put_fn *put, void *ctx, const char *s)
-{
-    put(ctx, s, strlen(s));
-}
-
-/* " value\n" with the shortest of %.15g / %.17g that reads back exactly (Go's exposition
- * prints the shortest round-trip form; 0.1 should not read 0.10000000000000001). */
-static size_t format_value(char *buf, size_t cap, double v)
-{
-    if (isnan(v) || isinf(v))
-        return (size_t)snprintf(buf, cap, " %s\n", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
-    int n = snprintf(buf, cap, " %.15g\n", v);
-    if (strtod(buf + 1, NULL) != v)
-        n = snprintf(buf, cap, " %.17g\n", v);
-    return (size_t)n;
-}
-
-void tg_registry_expose(const struct tg_registry *r, tg_expo_put_fn *put, void *ctx)
-{
-    char num[64];
-    for (const struct tg_family *f = r->head; f; f = f->next) {
-        if (f->n == 0)
-            continue;
-        put_str(put, ctx, "# HELP ");
-        put_str(put, ctx, f->name);
-        put_str(put, ctx, " ");
-        put_str(put, ctx, f->help); /* help text is ours: no newlines or backslashes */
-        put_str(put, ctx, "\n# TYPE ");
-        put_str(put, ctx, f->name);
-        put_str(put, ctx, f->type == TG_METRIC_COUNTER ? " counter\n" : " gauge\n");
-        for (size_t i = 0; i < f->n; i++) {
-            put_str(put, ctx, f->name);
-            for (size_t k = 0; k < f->nlabels; k++) {
-                put_str(put, ctx, k ? "," : "{");
-                put_str(put, ctx, f->labels[k]);
-                put_str(put, ctx, "=\"");
-                put_escaped(put, ctx, f->s[i].values[k]);
-                put_str(put, ctx, "\"");
-            }
-            if (f->nlabels)
-                put_str(put, ctx, "}");
-            put(ctx, num, format_value(num, sizeof num, f->s[i].v));
+    const struct tg_registry *r = data;
+    const struct tg_family *f = r->head;
+    for (uint32_t i = 0; f && i < cur->step; i++)
+        f = f->next;
+    for (; f; f = f->next, tg_mcursor_next(cur)) {
+        const char *const *names = (const char *const *)f->labels;
+        for (; cur->item < f->n; cur->item++) {
+            if (tg_mvisit_full(v))
+                return TG_AGAIN;
+            const struct series *s = &f->s[cur->item];
+            struct tg_mlabels l = {names, (const char *const *)s->values, f->nlabels};
+            tg_mcursor_family(cur, v, &(struct tg_mfamily){f->name, f->help, NULL, f->type});
+            v->value(v->ctx, &l, s->v);
         }
     }
+    return TG_DONE;
 }

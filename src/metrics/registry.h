@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The series registry: metric families (name, help, type, label names) and their series
- * (one value per distinct set of label values), exposed in the Prometheus text format.
+ * (one value per distinct set of label values), described to visitors as one collector
+ * (collect.h) like every other source of series.
  * It holds counters and gauges set by the control thread: the gateway's per-server and
  * process figures at scrape time, and the collectors' (host, PostgreSQL, Redis) later.
  * The request path does not come here: per-request figures live in per-worker shards
@@ -13,12 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TG_REG_MAX_LABELS 8
+#include "metrics/collect.h"
 
-enum tg_metric_type {
-    TG_METRIC_COUNTER = 0,
-    TG_METRIC_GAUGE,
-};
+#define TG_REG_MAX_LABELS 8
 
 struct tg_registry;
 struct tg_family;
@@ -26,8 +24,9 @@ struct tg_family;
 int tg_registry_new(struct tg_registry **out);
 void tg_registry_free(struct tg_registry *r);
 
-/* Adds a family (strings are copied). `name` must be a valid Prometheus metric name and
- * counters must end in "_total" (checked: -EINVAL); a name registered twice returns the
+/* Adds a counter or gauge family (strings are copied; a histogram is -EINVAL). `name`
+ * must be a valid Prometheus metric name and counters must end in "_total" (checked:
+ * -EINVAL); a name registered twice returns the
  * existing family if its type and labels match, else -EEXIST. */
 int tg_registry_family(struct tg_registry *r, const char *name, const char *help,
                        enum tg_metric_type type, const char *const *labels, size_t nlabels,
@@ -45,10 +44,8 @@ double tg_family_get(const struct tg_family *f, const char *const *values);
 /* Drops every series of the family (for gauges rebuilt from scratch each scrape). */
 void tg_family_clear(struct tg_family *f);
 
-typedef void tg_expo_put_fn(void *ctx, const char *s, size_t n);
-
-/* Writes every family with at least one series, HELP and TYPE first, label values
- * escaped (backslash, double quote, newline). */
-void tg_registry_expose(const struct tg_registry *r, tg_expo_put_fn *put, void *ctx);
+/* The registry as a collector (tg_mcollect_fn; `data` is the registry): every family
+ * with at least one series, series in insertion order; it pauses between series. */
+int tg_registry_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur);
 
 #endif

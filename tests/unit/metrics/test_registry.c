@@ -7,21 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
+#include "metrics/expo.h"
 #include "tg_test.h"
 
-struct buf {
-    char s[4096];
-    size_t n;
-};
-
-static void put(void *ctx, const char *s, size_t n)
+/* The registry's collector through the text writer, as one NUL-terminated string
+ * (the caller frees it). */
+static char *expose(struct tg_registry *r)
 {
-    struct buf *b = ctx;
-    if (b->n + n < sizeof b->s) {
-        memcpy(b->s + b->n, s, n);
-        b->n += n;
-        b->s[b->n] = '\0';
-    }
+    struct tg_expo e;
+    tg_expo_init(&e, 0);
+    struct tg_mvisitor v = tg_expo_visitor(&e);
+    struct tg_mcursor cur = {0};
+    TG_EXPECT_EQ(tg_registry_collect(r, &v, &cur), TG_DONE);
+    size_t n;
+    char *p = tg_expo_take(&e, &n);
+    p = realloc(p, n + 1);
+    p[n] = '\0';
+    return p;
 }
 
 static void test_families_and_exposition(void)
@@ -62,9 +65,8 @@ static void test_families_and_exposition(void)
     TG_EXPECT(tg_family_get(req, NULL) == 2.5);
     TG_EXPECT(tg_family_get(up, b) == 0);
 
-    struct buf out = {0};
-    tg_registry_expose(r, put, &out);
-    TG_EXPECT_STREQ(out.s,
+    char *out = expose(r);
+    TG_EXPECT_STREQ(out,
                     "# HELP upstream_server_up 1 when up.\n"
                     "# TYPE upstream_server_up gauge\n"
                     "upstream_server_up{upstream=\"api\",server=\"127.0.0.1:1\"} 0\n"
@@ -79,12 +81,12 @@ static void test_families_and_exposition(void)
     TG_EXPECT_EQ(tg_family_set(up, b, NAN), 0);
     TG_EXPECT_EQ(tg_registry_family(r, "big_gauge", "x", TG_METRIC_GAUGE, NULL, 0, &again), 0);
     TG_EXPECT_EQ(tg_family_set(again, NULL, INFINITY), 0);
-    out.n = 0;
-    out.s[0] = '\0';
-    tg_registry_expose(r, put, &out);
-    TG_EXPECT(strstr(out.s, "server=\"127.0.0.1:1\"} 0.1\n") != NULL);
-    TG_EXPECT(strstr(out.s, "} NaN\n") != NULL);
-    TG_EXPECT(strstr(out.s, "big_gauge +Inf\n") != NULL);
+    free(out);
+    out = expose(r);
+    TG_EXPECT(strstr(out, "server=\"127.0.0.1:1\"} 0.1\n") != NULL);
+    TG_EXPECT(strstr(out, "} NaN\n") != NULL);
+    TG_EXPECT(strstr(out, "big_gauge +Inf\n") != NULL);
+    free(out);
     tg_registry_free(r);
 }
 
