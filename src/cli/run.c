@@ -5,6 +5,7 @@
  * drain, health checks, the metrics tick) with the admin listener on its loop. The
  * control thread tells the admin server of reloads and of the drain through the hooks
  * below, since control/ sits below admin/. Exits 0 after a drain. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "control/runtime.h"
+#include "control/scrape.h"
 #include "control/watch.h"
 #include "core/log.h"
 #include "proxy/gateway.h"
@@ -28,6 +30,7 @@ struct run_opts {
     int nupstreams;
     long workers;
     const char *store;
+    const char *tsdb;
     const char *flag_keys[4]; /* settings the flags set, for GET /api/v1/system/config */
 };
 
@@ -38,6 +41,7 @@ struct run {
     struct tg_admin *admin;
     struct tg_runtime *rt;
     struct tg_watch *watch;
+    struct tg_scrape *scrape;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -46,7 +50,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
         {"admin", required_argument, NULL, 'a'},  {"upstream", required_argument, NULL, 'u'},
         {"workers", required_argument, NULL, 'w'}, {"store", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
+        {"tsdb", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -83,9 +87,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         case 's':
             o->store = optarg;
             break;
+        case 't':
+            o->tsdb = optarg;
+            break;
         case 'h':
             printf("usage: tailguard run [-c FILE] [--listen ADDR] [--admin ADDR] "
-                   "[--upstream HOST:PORT]... [--workers N] [--store FILE]\n");
+                   "[--upstream HOST:PORT]... [--workers N] [--store FILE] [--tsdb FILE]\n");
             return 1;
         default:
             return 2;
@@ -182,6 +189,26 @@ static void draining(void *vrun)
     tg_admin_set_draining(r->admin);
 }
 
+/* The self-scrape into the time-series store, labelled as a scrape of the admin
+ * listener would be. Its settings are read here, at start only. Without a configuration
+ * file nothing is saved, as with the store (control/runtime.h); --tsdb is taken as given. */
+static int start_scrape(struct run *r, const struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    char path[512];
+    const char *p = r->opts.tsdb ? r->opts.tsdb : r->opts.file ? cfg->tsdb.path : ":memory:";
+    if (tg_scrape_resolve_path(r->opts.tsdb ? NULL : r->opts.file, p, path, sizeof path) != 0)
+        return tg_errbuf_set(eb, -ENAMETOOLONG, "tsdb.path: too long");
+    const struct tg_scrape_opts so = {
+        .interval_us = cfg->tsdb.scrape_interval_us,
+        .save_interval_us = cfg->tsdb.save_interval_us,
+        .retention_us = cfg->tsdb.retention_us,
+        .max_bytes = cfg->tsdb.max_bytes,
+        .path = path,
+        .instance = cfg->admin_listen.text,
+    };
+    return tg_scrape_new(r->ctl, &so, &r->scrape, eb);
+}
+
 int tg_cli_run(int argc, char **argv)
 {
     struct run r = {0};
@@ -226,11 +253,18 @@ int tg_cli_run(int argc, char **argv)
         fprintf(stderr, "tailguard run: out of memory\n");
         goto out;
     }
+    if (start_scrape(&r, tg_gateway_config(r.gw), &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
+    if (exit_code == 0)
+        (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
 out:
     tg_control_close(r.ctl);
     tg_admin_free(r.admin);
     tg_gateway_free(r.gw);
+    tg_scrape_free(r.scrape);
     tg_control_free(r.ctl);
     tg_watch_free(r.watch);
     tg_runtime_free(r.rt);

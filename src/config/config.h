@@ -197,6 +197,14 @@ struct tg_config {
     struct tg_cfg_retries retries;
     struct tg_cfg_concurrency concurrency;
     char store_path[256]; /* "tailguard.db": audit log and control-API overrides */
+    /* The embedded time-series store (docs/tsdb.md); read at start only. */
+    struct tg_cfg_tsdb {
+        int64_t scrape_interval_us; /* 5 s */
+        int64_t retention_us;       /* 2 h */
+        uint64_t max_bytes;         /* 256 MiB; 0 = no cap */
+        int64_t save_interval_us;   /* 5 min */
+        char path[256];             /* "tailguard.tsdb"; "" or ":memory:" = not saved */
+    } tsdb;
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

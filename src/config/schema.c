@@ -773,6 +773,25 @@ static int read_store(struct tg_config_walk *w, yaml_node_t *node, void *arg)
     return rc;
 }
 
+/* Scrapes under 100 ms would be most of the control thread's time; retention under a
+ * scrape makes no series. */
+static int read_tsdb(struct tg_config_walk *w, yaml_node_t *node, void *arg)
+{
+    struct tg_cfg_tsdb *t = arg;
+    struct tg_config_field f[] = {
+        {.key = "scrape_interval", .kind = TG_CONFIG_K_DURATION, .out = &t->scrape_interval_us,
+         .min = 100 * MS, .max = HOUR},
+        {.key = "retention", .kind = TG_CONFIG_K_DURATION, .out = &t->retention_us,
+         .min = TG_US_PER_MIN, .max = 366 * 24 * HOUR},
+        {.key = "max_bytes", .kind = TG_CONFIG_K_SIZE, .out = &t->max_bytes, .min = 0,
+         .max = 1ull << 40},
+        {.key = "save_interval", .kind = TG_CONFIG_K_DURATION, .out = &t->save_interval_us,
+         .min = SEC, .max = 24 * HOUR},
+        {.key = "path", .kind = TG_CONFIG_K_STR, .out = t->path, .cap = sizeof t->path},
+    };
+    return tg_config__walk_map(w, node, f, NFIELDS(f));
+}
+
 int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct tg_config *cfg)
 {
     struct root_state st = {.cfg = cfg};
@@ -812,6 +831,7 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "concurrency", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_concurrency,
          .out = &cfg->concurrency},
         {.key = "store", .kind = TG_CONFIG_K_FUNC, .fn = read_store, .out = cfg},
+        {.key = "tsdb", .kind = TG_CONFIG_K_FUNC, .fn = read_tsdb, .out = &cfg->tsdb},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0 && f[7].node) {

@@ -50,6 +50,11 @@ void tg_config__policy_defaults(struct tg_config *cfg)
     cfg->concurrency = (struct tg_cfg_concurrency){.queue_timeout_ms = 1000, .min_limit = 5,
                                                    .tolerance = 1.5};
     snprintf(cfg->store_path, sizeof cfg->store_path, "tailguard.db");
+    cfg->tsdb = (struct tg_cfg_tsdb){.scrape_interval_us = 5000000,
+                                     .retention_us = 2 * 3600 * 1000000LL,
+                                     .max_bytes = 256u << 20,
+                                     .save_interval_us = 300000000};
+    snprintf(cfg->tsdb.path, sizeof cfg->tsdb.path, "tailguard.tsdb");
 }
 
 /* A plain decimal number in [lo, hi] into the double at `out`. */

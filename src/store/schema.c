@@ -61,7 +61,7 @@ int tg_store__migrate(sqlite3 *db, const char *path, const char *const *migratio
      * if another process opens the same file at the same moment. */
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return failed(db, path, "cannot start the schema upgrade", eb);
-    int64_t version, app_id;
+    int64_t version = 0, app_id = 0;
     if (tg_store__query_int(db, "PRAGMA user_version", &version) != SQLITE_OK ||
         tg_store__query_int(db, "PRAGMA application_id", &app_id) != SQLITE_OK)
         return failed(db, path, "cannot read the schema version", eb);

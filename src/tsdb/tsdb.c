@@ -157,6 +157,11 @@ static int series_append(struct tg_tsdb *db, struct tg_tsdb__series *s, int64_t 
     db->st.samples++;
     db->st.samples_appended_total++;
     s->stale = tg_is_stale(v);
+    /* A stale series gets nothing more until it comes back: sealing its head makes it
+     * exact-sized and lets the memory cap reclaim series that churned away (endpoints
+     * aged out) instead of holding them in head chunks until retention. */
+    if (s->stale)
+        (void)seal(db, s); /* without memory it stays a head: still correct */
     return 0;
 }
 

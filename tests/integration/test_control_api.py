@@ -33,7 +33,8 @@ def start(store, extra="", env=None, api_port=None, admin_extra=""):
     f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     f.write(config(port, admin, api_port, extra, admin_extra))
     f.close()
-    g = Proc([BIN, "run", "-c", f.name, "--store", store], name=f"gateway:{port}", env=env)
+    g = Proc([BIN, "run", "-c", f.name, "--store", store,
+              "--tsdb", ":memory:"], name=f"gateway:{port}", env=env)
     g.tmpfiles.append(f.name)
     g.start()
     g.wait_port(port)

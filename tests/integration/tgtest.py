@@ -303,6 +303,10 @@ def gateway(port, admin_port, upstreams, *args, config=None, env=None, wait=True
         os.close(fd)
         os.unlink(store)
         argv += ["--store", store]
+    # Likewise the time-series store: kept in memory unless a test passes --tsdb, so that
+    # gateways started from configuration files in one directory never share its file.
+    if "--tsdb" not in args:
+        argv += ["--tsdb", ":memory:"]
     p = Proc(argv + list(args), name=f"gateway:{port}", env=env)
     if tmp:
         p.tmpfiles.append(tmp)

@@ -533,9 +533,40 @@ static void test_route_cost(void)
     TG_EXPECT(g < 4);
 }
 
+/* The tsdb: section: its defaults, each key, and the bounds that keep a scrape from
+ * eating the control thread. */
+static void test_tsdb(void)
+{
+    struct tg_config *c = NULL;
+    const char *y = "tsdb: {scrape_interval: 200ms, retention: 30m, max_bytes: 1MiB, "
+                    "save_interval: 10s, path: x.tsdb}\n";
+    TG_EXPECT_EQ(tg_config_load_string(y, strlen(y), NULL, &c, &eb), 0);
+    if (c) {
+        TG_EXPECT_EQ(c->tsdb.scrape_interval_us, 200000);
+        TG_EXPECT_EQ(c->tsdb.retention_us, 1800000000LL);
+        TG_EXPECT_EQ(c->tsdb.max_bytes, 1u << 20);
+        TG_EXPECT_EQ(c->tsdb.save_interval_us, 10000000);
+        TG_EXPECT_STREQ(c->tsdb.path, "x.tsdb");
+    }
+    tg_config_free(c);
+    struct tg_config *d = tg_config_new_default();
+    TG_EXPECT_EQ(d->tsdb.scrape_interval_us, 5000000);
+    TG_EXPECT_EQ(d->tsdb.retention_us, 7200000000LL);
+    TG_EXPECT_EQ(d->tsdb.max_bytes, 256u << 20);
+    TG_EXPECT_EQ(d->tsdb.save_interval_us, 300000000LL);
+    TG_EXPECT_STREQ(d->tsdb.path, "tailguard.tsdb");
+    tg_config_free(d);
+    TG_EXPECT_EQ(load("tsdb: {max_bytes: 0, path: \"\"}\n"), 0);
+    TG_EXPECT_EQ(load("tsdb: {scrape_interval: 10ms}\n"), TG_ECONFIG);
+    TG_EXPECT_EQ(load("tsdb: {retention: 10s}\n"), TG_ECONFIG);
+    TG_EXPECT_EQ(load("tsdb: {save_interval: 0s}\n"), TG_ECONFIG);
+    TG_EXPECT_EQ(load("tsdb: {scrape: 5s}\n"), TG_ECONFIG);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
+    test_tsdb();
     test_full();
     test_defaults();
     test_design_example_error();

@@ -149,7 +149,7 @@ static void test_nesting(void)
     EXPECT_LOAD(y, TG_ECONFIG, 1, 1,
                 "unknown key \"a\" (allowed: listen, workers, admin, limits, timeouts, "
                 "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics, "
-           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store)");
+           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb)");
     free(y);
 }
 

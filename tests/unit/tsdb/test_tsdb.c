@@ -369,6 +369,42 @@ static void test_memory_cap(void)
     tg_tsdb_free(db);
 }
 
+/* Series that churn away (each lives a few scrapes, then is marked stale at the end of a
+ * scrape) are sealed when they go stale, so the memory cap reclaims them and the store
+ * stays under the cap even though no head chunk is ever dropped. */
+static void test_churn_under_cap(void)
+{
+    struct tg_tsdb_opts o = {.retention_ms = 1000LL * 3600 * 1000, .max_bytes = 512 * 1024};
+    struct tg_tsdb *db = tg_tsdb_new(&o);
+    struct tg_tsdb_stats st;
+    int64_t t = 0;
+    for (int gen = 0; gen < 200; gen++) {
+        char paths[20][24];
+        struct tg_label l[20][3];
+        struct tg_tsdb_point pts[20];
+        for (int i = 0; i < 20; i++) {
+            snprintf(paths[i], sizeof paths[i], "/g%d/%d", gen, i);
+            l[i][0] = (struct tg_label){"__name__", "x"};
+            l[i][1] = (struct tg_label){"job", "gw"};
+            l[i][2] = (struct tg_label){"path", paths[i]};
+            pts[i].labels = (struct tg_labels){l[i], 3};
+        }
+        for (int k = 0; k < 3; k++, t += 5000) {
+            for (int i = 0; i < 20; i++)
+                pts[i].v = (double)(rnd() % 1000);
+            TG_EXPECT_EQ(tg_tsdb_append_batch(db, t, pts, 20, NULL), 0);
+            TG_EXPECT_GE(tg_tsdb_end_scrape(db, "gw", t), 0);
+        }
+        tg_tsdb_stats(db, &st);
+        TG_EXPECT_LE(st.bytes, o.max_bytes);
+    }
+    tg_tsdb_stats(db, &st);
+    TG_EXPECT_GT(st.cap_chunks_total, 0);
+    TG_EXPECT_LT(st.series, 200 * 20); /* the oldest generations are gone entirely */
+    TG_EXPECT_LE(st.head_chunks, 40);  /* the live generation and the one just marked */
+    tg_tsdb_free(db);
+}
+
 static void test_label_names_values(void)
 {
     struct tg_tsdb *db = tg_tsdb_new(NULL);
@@ -425,6 +461,7 @@ int main(int argc, char **argv)
     test_stale_at_end_of_scrape();
     test_retention();
     test_memory_cap();
+    test_churn_under_cap();
     test_label_names_values();
     return tg_test_report(argv[0]);
 }
