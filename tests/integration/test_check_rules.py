@@ -128,5 +128,31 @@ def test_same_verdicts_as_promtool():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_shipped_rule_files():
+    """examples/rules/: every file loads in promtool and in tailguard with the same rule
+    count, and the runbook files keep the runbooks' rules verbatim (the expressions the
+    seed texts write, character for character)."""
+    pt = promtool()
+    d = os.path.join(SRC, "examples", "rules")
+    files = sorted(f for f in os.listdir(d) if f.endswith(".yml"))
+    assert {"runbook-000.yml", "runbook-003.yml", "runbook-004.yml", "companions.yml",
+            "tailguard.yml"} <= set(files), files
+    for f in files:
+        path = os.path.join(d, f)
+        prc, pout = run([pt, "check", "rules", path])
+        trc, tout = run([BIN, "check-rules", path])
+        assert prc == 0 and trc == 0, (f, pout, tout)
+        found = [l for l in pout.splitlines() if "SUCCESS" in l]
+        assert found and found[0] in tout, (pout, tout)
+    text = open(os.path.join(d, "runbook-000.yml")).read()
+    assert "expr: histogram_quantile(0.95, http_request_duration_seconds_bucket) > 1\n" in text
+    text = open(os.path.join(d, "runbook-003.yml")).read()
+    for expr in ('rate(http_requests_total{status=~"5.."}[5m]) > 0.01',
+                 'container_cpu_usage_seconds_total{container="codexos-backend"} > 0.8'):
+        assert f"expr: {expr}\n" in text, expr
+    text = open(os.path.join(d, "runbook-004.yml")).read()
+    assert "expr: nodejs_heap_used_bytes / nodejs_heap_size_limit_bytes > 0.90\n" in text
+
+
 if __name__ == "__main__":
     run_tests()
