@@ -305,8 +305,9 @@ static bool range_params(struct tg_admin__preq *r, struct tg_admin_ptime *start,
     if (!req_time(r, "start", start) || !req_time(r, "end", end))
         return false;
     if (tg_admin_ptime_before(*end, *start)) {
-        tg_admin__papi_error(r, TG_ADMIN__BAD_DATA, "invalid parameter \"end\": end timestamp "
-                                                    "must not be before start time");
+        tg_admin__papi_error(r, TG_ADMIN__BAD_DATA,
+                             "invalid parameter \"end\": end timestamp "
+                             "must not be before start time");
         return false;
     }
     size_t n;
@@ -501,8 +502,8 @@ bool tg_admin_promapi(const struct tg_admin_promapi_ctx *c, const struct tg_http
         return true;
     }
     unsigned m = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD ? GET
-                 : req->method == TG_HTTP_POST                               ? POST
-                                                                             : 0;
+                 : req->method == TG_HTTP_POST                             ? POST
+                                                                           : 0;
     if (!(rt->methods & m)) {
         method_not_allowed(resp, rt->methods);
         return true;

@@ -24,10 +24,10 @@ struct tg_scrape;
 
 /* What the handlers read, all borrowed. */
 struct tg_admin_promapi_ctx {
-    struct tg_scrape *scrape;        /* the store and its target; NULL: none (answers 503) */
-    struct tg_mcollectors *cs;       /* the series enumeration, for metadata */
-    int64_t start_wall_us;           /* process start, for runtimeinfo */
-    int64_t timeout_us;              /* the query timeout's cap; 0: the default */
+    struct tg_scrape *scrape;  /* the store and its target; NULL: none (answers 503) */
+    struct tg_mcollectors *cs; /* the series enumeration, for metadata */
+    int64_t start_wall_us;     /* process start, for runtimeinfo */
+    int64_t timeout_us;        /* the query timeout's cap; 0: the default */
 };
 
 /* Answers `req` when its path is one of the API's (true), else returns false and leaves

@@ -85,7 +85,8 @@ void tg_admin_jw_str(struct tg_admin_jw *w, const char *s, size_t n)
             rep = hex;
         } else {
             size_t k = utf8_seq(u + i, n - i);
-            if (k == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 && (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
+            if (k == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 &&
+                (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
                 rep = u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
                 adv = 3;
             } else if (k == 0) {

@@ -285,8 +285,8 @@ static bool parse_rfc3339(const char *s, size_t len, struct tg_admin_ptime *out)
 {
     const char *p = s, *end = s + len;
     int y, mo, d, h, mi, sec, nsec = 0;
-    if (!year4(&p, end, &y) || p == end || *p++ != '-' || !fixed_num(&p, end, 2, &mo) ||
-        p == end || *p++ != '-' || !fixed_num(&p, end, 2, &d) || p == end || *p++ != 'T')
+    if (!year4(&p, end, &y) || p == end || *p++ != '-' || !fixed_num(&p, end, 2, &mo) || p == end ||
+        *p++ != '-' || !fixed_num(&p, end, 2, &d) || p == end || *p++ != 'T')
         return false;
     /* The hour alone may have one digit (Go's getnum(value, false)). */
     if (p == end || !isdigit((unsigned char)*p))
@@ -362,8 +362,12 @@ static bool prom_duration(const char *s, size_t len, int64_t *ns)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000}, {"d", 86400000},
-                 {"h", 3600000},          {"m", 60000},          {"s", 1000},
+    } units[] = {{"y", 365LL * 86400000},
+                 {"w", 7LL * 86400000},
+                 {"d", 86400000},
+                 {"h", 3600000},
+                 {"m", 60000},
+                 {"s", 1000},
                  {"ms", 1}};
     if (len == 1 && s[0] == '0') {
         *ns = 0;
@@ -444,12 +448,12 @@ size_t tg_admin_goquote(const char *s, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)s;
-#define PUT(...)                                                                               \
-    do {                                                                                       \
-        int w_ = snprintf(out + o, cap - o, __VA_ARGS__);                                      \
-        if (w_ < 0 || (size_t)w_ >= cap - o)                                                   \
-            return o;                                                                          \
-        o += (size_t)w_;                                                                       \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(out + o, cap - o, __VA_ARGS__);                                          \
+        if (w_ < 0 || (size_t)w_ >= cap - o)                                                       \
+            return o;                                                                              \
+        o += (size_t)w_;                                                                           \
     } while (0)
     PUT("\"");
     for (size_t i = 0; i < len; i++) {

@@ -73,8 +73,8 @@ struct tg_admin_pval {
 struct tg_admin_form {
     struct tg_admin_pval *v;
     size_t n, cap;
-    bool bad;        /* a pair was dropped: a bad %-escape or a ';' */
-    char err[96];    /* Go's message for the first dropped pair */
+    bool bad;     /* a pair was dropped: a bad %-escape or a ';' */
+    char err[96]; /* Go's message for the first dropped pair */
 };
 
 /* Appends the pairs of `s` (`len` bytes of a query string or form body) as Go's

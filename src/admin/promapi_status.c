@@ -313,8 +313,8 @@ static int tsdb_lists(struct tg_admin_jw *w, const struct tg_queryable *q, int64
     for (size_t i = 0; rc == 0 && i < nn; i++) {
         char **v = NULL;
         size_t n = 0;
-        if ((rc = q->label_values(q->ctx, names[i], NULL, 0, INT64_MIN, INT64_MAX, &v, &n,
-                                  &eb)) != 0)
+        if ((rc = q->label_values(q->ctx, names[i], NULL, 0, INT64_MIN, INT64_MAX, &v, &n, &eb)) !=
+            0)
             break;
         vals[i] = (struct stat){names[i], n};
         mem[i].name = names[i];
