@@ -153,14 +153,23 @@ static void test_durations(void)
         TG_EXPECT_EQ(tg_admin_pdur_parse(ok[i].s, strlen(ok[i].s), &ns), TG_ADMIN_PDUR_OK);
         TG_EXPECT_EQ(ns, ok[i].ns);
     }
-    static const char *const bad[] = {"", "abc", "1m1h", "5M", "1.5m", "1h1h", "h", "1",
-                                      "10ns", "1us", "5m ", "99999999999999999999y"};
+    static const char *const bad[] = {"",
+                                      "abc",
+                                      "1m1h",
+                                      "5M",
+                                      "1.5m",
+                                      "1h1h",
+                                      "h",
+                                      "10ns",
+                                      "1us",
+                                      "5m ",
+                                      "1d1w",
+                                      "1s1m",
+                                      "99999999999999999999y"};
     int64_t ns;
-    for (size_t i = 1; i < sizeof bad / sizeof bad[0]; i++)
-        if (strcmp(bad[i], "1") != 0 &&
-            tg_admin_pdur_parse(bad[i], strlen(bad[i]), &ns) != TG_ADMIN_PDUR_SYNTAX)
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (tg_admin_pdur_parse(bad[i], strlen(bad[i]), &ns) != TG_ADMIN_PDUR_SYNTAX)
             tg_test_fail_s(__FILE__, __LINE__, "duration", bad[i], "refused");
-    TG_EXPECT_EQ(tg_admin_pdur_parse("", 0, &ns), TG_ADMIN_PDUR_SYNTAX);
     TG_EXPECT_EQ(tg_admin_pdur_parse("1e300", 5, &ns), TG_ADMIN_PDUR_OVERFLOW);
     TG_EXPECT_EQ(tg_admin_pdur_parse("-1e300", 6, &ns), TG_ADMIN_PDUR_OVERFLOW);
 }
