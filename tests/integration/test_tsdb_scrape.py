@@ -84,6 +84,15 @@ def test_scrape_save_restart_and_damage():
                 "a scrape ran: the test cannot tell loaded series from scraped ones"
             assert value(text, "tailguard_tsdb_series") > nfam
             assert value(text, "tailguard_tsdb_samples") > value(text, "tailguard_tsdb_series")
+            # ... and queryable: the first run's last scrape answers PromQL (within the
+            # 5 m lookback), `up` included.
+            st, _, v = http_json("GET", f"http://{HOST}:{admin}/api/v1/query?query="
+                                 "up%7Bjob%3D%22tailguard%22%7D")
+            assert st == 200 and v["status"] == "success", v
+            assert [r["value"][1] for r in v["data"]["result"]] == ["1"], v
+            st, _, v = http_json("GET", f"http://{HOST}:{admin}/api/v1/query?query="
+                                 "count(http_connections_active)")
+            assert st == 200 and v["data"]["result"][0]["value"][1] == "1", v
             wait_until(lambda: value(metrics(admin), "tailguard_tsdb_saves_total") >= 1,
                        timeout=scaled(10, 30), what="a periodic save")
             assert value(metrics(admin), "tailguard_tsdb_save_errors_total") == 0
