@@ -22,6 +22,7 @@
 #include "metrics/expo.h"
 #include "metrics/process.h"
 #include "admin/control_api.h"
+#include "admin/federate.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
@@ -54,6 +55,7 @@ struct tg_admin {
     struct tg_mcollectors *cs, *own;
     struct tg_process_info process;
     struct tg_store *store; /* whose collector we added, or NULL */
+    struct tg_tsdb *tsdb;   /* the time-series store (/federate), or NULL */
 };
 
 /* What a connection holds: the exposition it is streaming, if any. */
@@ -86,6 +88,10 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (PATH_IS("/metrics") && get)
         tg_admin_prom_metrics(a->cs, resp);
     else if (PATH_IS("/metrics"))
+        tg_admin_resp_error(resp, 405, "method not allowed", NULL);
+    else if (PATH_IS("/federate") && get)
+        tg_admin_federate(a->tsdb, req->query, tg_clock_wall_us() / 1000, resp);
+    else if (PATH_IS("/federate"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
@@ -278,6 +284,11 @@ void tg_admin_set_draining(struct tg_admin *a)
 void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out)
 {
     tg_hsrv_stats(a->srv, out);
+}
+
+void tg_admin_set_tsdb(struct tg_admin *a, struct tg_tsdb *db)
+{
+    a->tsdb = db;
 }
 
 void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)

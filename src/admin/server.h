@@ -19,6 +19,7 @@ struct tg_admin;
 struct tg_control;
 struct tg_gateway;
 struct tg_runtime;
+struct tg_tsdb;
 
 /* Starts listening on `addr` with handlers that read `gw` and, when not NULL, `ctl` (the
  * control thread, for its tasks' figures in /metrics) and `rt` (the runtime layer the
@@ -34,6 +35,10 @@ void tg_admin_set_draining(struct tg_admin *a);
 
 /* The admin listener's connection and refusal counters. Control thread. */
 void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out);
+
+/* The time-series store the Prometheus endpoints read (/federate), borrowed; set once the
+ * store exists (it is created after the listener). Control thread. */
+void tg_admin_set_tsdb(struct tg_admin *a, struct tg_tsdb *db);
 
 /* Records the outcome of a configuration reload for /metrics: applied or refused, and
  * how many settings of the applied file wait for a restart. */
