@@ -6,7 +6,8 @@ Both stores must hold the same samples. Prometheus federates tailguard's own sto
 (GET /federate, honor_labels and honor_timestamps) every 200 ms while tailguard scrapes
 itself every second, so Prometheus receives every sample tailguard appends, with its
 time (a repeated sample at the same time is dropped by Prometheus). Prometheus is
-started first, so it is already scraping when tailguard writes its first sample.
+started first, and the gateway only once Prometheus is scraping its address, so that the
+first sample tailguard writes is federated too.
 
 A gateway in front of demo-api takes ~60 s of bounded load (several endpoints, some 5xx,
 latency that varies by endpoint and over time). Once Prometheus holds tailguard's newest
@@ -267,6 +268,11 @@ def prom_has(pport, ts_ms):
     return bool(r) and fval(r[0]["value"][1]) == t
 
 
+def prom_scraping(pport):
+    st, b = instant(pport, 'up{job="prom-federate"}', time.time())
+    return st == 200 and b["data"]["result"]
+
+
 def check_direct_scrape(pport, admin):
     """The request counters and the histogram's series as Prometheus scraped them from
     /metrics equal tailguard's own samples, once the load has stopped."""
@@ -308,6 +314,10 @@ def test_promql_diff():
                     name=f"prometheus:{pport}", stop_timeout=20)
         with prom.start():
             prom.wait_http(f"http://{HOST}:{pport}/-/ready", timeout=60)
+            # Ready is not scraping yet: targets are applied on a 5 s tick. Only once
+            # Prometheus has tried the (not yet listening) gateway is no sample missed.
+            wait_until(lambda: prom_scraping(pport), timeout=30, interval=0.2,
+                       what="prometheus scraping the gateway's address")
             with demo_api(demo_port, latency_scale=0.3):
                 cfg = f"tsdb: {{scrape_interval: {TSDB_INTERVAL_S}s}}\n"
                 with gateway(port, admin, [demo_port], config=cfg):
@@ -361,6 +371,12 @@ def diff_all(exprs, pport, admin, t0, t_load_end):
     print(f"promql diff: {len(exprs)} expressions, {n_inst} instant and {n_range} range "
           f"queries compared ({n_err} errors among them), "
           f"{len(failures)} differences")
+    if failures:
+        per = {}
+        for f in failures:
+            e = f.split(" (")[0].split(": no data")[0]
+            per[e] = per.get(e, 0) + 1
+        print("differences by expression:\n" + "\n".join(f"  {n:3d}  {e}" for e, n in per.items()))
     assert not failures, "\n".join(failures[:40]) + \
         (f"\n... and {len(failures) - 40} more" if len(failures) > 40 else "")
     print("all equal")
