@@ -115,8 +115,8 @@ static int select_one(struct tg_queryable *q, const struct tg_promql_node *sel, 
 
 /* Every match[] of the query string, selected into `f`. 0, or 400 with `msg` set, or a
  * negative code. */
-static int select_all(struct tg_tsdb *db, struct tg_str q, int64_t now_ms, struct fed *f,
-                      char *msg, size_t cap)
+static int select_all(struct tg_tsdb *db, struct tg_str q, int64_t now_ms, struct fed *f, char *msg,
+                      size_t cap)
 {
     if (!escapes_ok(q, msg, cap))
         return 400;
