@@ -256,28 +256,10 @@ static bool fixed_num(const char **p, const char *end, int n, int *v)
     return true;
 }
 
-/* Go's stdLongYear: four characters read by atoi, so "+201" is the year 201. */
+/* Go's stdLongYear: four digits (the first must be one, and atoi takes no sign then). */
 static bool year4(const char **p, const char *end, int *y)
 {
-    if (end - *p < 4)
-        return false;
-    const char *s = *p;
-    int sign = 1, i = 0;
-    if (s[0] == '+' || s[0] == '-') {
-        sign = s[0] == '-' ? -1 : 1;
-        i = 1;
-    }
-    if (i == 4)
-        return false;
-    int v = 0;
-    for (; i < 4; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *y = sign * v;
-    *p += 4;
-    return true;
+    return fixed_num(p, end, 4, y);
 }
 
 /* time.Parse(time.RFC3339Nano, s) as Go 1.19 does it. */
@@ -335,7 +317,9 @@ bool tg_admin_ptime_parse(const char *s, size_t len, struct tg_admin_ptime *out)
         /* Prometheus: whole seconds, and the fraction rounded to the millisecond, then
          * converted with Go's float-to-int rules. */
         double ip;
-        double frac = modf(f, &ip);
+        double frac = isinf(f) ? NAN : modf(f, &ip); /* Go's Modf(±Inf) is (±Inf, NaN) */
+        if (isinf(f))
+            ip = f;
         frac = round(frac * 1000) / 1000;
         *out = go_unix(go_int64(ip), go_int64(frac * 1e9));
         return true;
