@@ -8,14 +8,13 @@
  * for up to its own lookback. */
 #include "admin/federate.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/url.h"
+#include "admin/promapi_params.h"
 #include "promql/parse.h"
 #include "rules/template.h"
 #include "tsdb/tsdb.h"
@@ -60,25 +59,6 @@ static void error_text(struct tg_admin_resp *r, int status, const char *msg)
     }
 }
 
-/* Go's form parsing refuses the whole query string on one malformed %-escape, quoting
- * at most three bytes of it; the %-escapes being sound, decoding cannot fail later. */
-static bool escapes_ok(struct tg_str q, char *msg, size_t cap)
-{
-    for (uint32_t i = 0; i < q.len; i++) {
-        if (q.p[i] != '%')
-            continue;
-        if (q.len - i >= 3 && isxdigit((unsigned char)q.p[i + 1]) &&
-            isxdigit((unsigned char)q.p[i + 2])) {
-            i += 2;
-            continue;
-        }
-        int n = q.len - i < 3 ? (int)(q.len - i) : 3;
-        snprintf(msg, cap, "error parsing form values: invalid URL escape \"%.*s\"", n, q.p + i);
-        return false;
-    }
-    return true;
-}
-
 /* Adds the newest sample of each series `sel` selects in [now - lookback, now]. */
 static int select_one(struct tg_queryable *q, const struct tg_promql_node *sel, int64_t now_ms,
                       struct fed *f, struct tg_errbuf *eb)
@@ -114,46 +94,37 @@ static int select_one(struct tg_queryable *q, const struct tg_promql_node *sel, 
 }
 
 /* Every match[] of the query string, selected into `f`. 0, or 400 with `msg` set, or a
- * negative code. */
+ * negative code. The query string is read as Go's form parsing reads it, whose refusal
+ * of a malformed %-escape anywhere fails the whole request in Prometheus. */
 static int select_all(struct tg_tsdb *db, struct tg_str q, int64_t now_ms, struct fed *f, char *msg,
                       size_t cap)
 {
-    if (!escapes_ok(q, msg, cap))
-        return 400;
+    struct tg_admin_form form = {0};
+    int rc = tg_admin_form_parse(&form, q.p, q.len);
+    if (rc == 0 && form.bad) {
+        snprintf(msg, cap, "error parsing form values: %s", form.err);
+        rc = 400;
+    }
     struct tg_queryable qa;
     if (db)
         tg_tsdb_queryable(db, &qa);
-    const char *p = q.p, *end = q.p + q.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        amp = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(amp - p));
-        struct tg_str key = {p, (uint32_t)((eq ? eq : amp) - p)};
-        struct tg_str val = {eq ? eq + 1 : amp, eq ? (uint32_t)(amp - eq - 1) : 0};
-        p = amp + 1;
-        char k[8];
-        if (tg_http_url_decode(k, sizeof k, key) != 7 || memcmp(k, "match[]", 7) != 0)
+    for (size_t i = 0; rc == 0 && i < form.n; i++) {
+        const struct tg_admin_pval *pv = &form.v[i];
+        if (strcmp(pv->name, "match[]") != 0)
             continue;
-        char *sel = malloc(val.len + 1);
-        if (!sel)
-            return -ENOMEM;
-        long n = tg_http_url_decode(sel, val.len + 1, val); /* fits, escapes are sound */
-        n = n < 0 ? 0 : n;
         struct tg_promql_node *node = NULL;
         struct tg_errbuf eb;
-        int rc = tg_promql_parse_selector(sel, (size_t)n, &node, &eb);
-        free(sel);
+        rc = tg_promql_parse_selector(pv->value, pv->len, &node, &eb);
         if (rc == 0 && db)
             rc = select_one(&qa, node, now_ms, f, &eb);
         tg_promql_node_free(node);
         if (rc == TG_EPARSE) {
             snprintf(msg, cap, "%s", eb.msg);
-            return 400;
+            rc = 400;
         }
-        if (rc != 0)
-            return rc;
     }
-    return 0;
+    tg_admin_form_deinit(&form);
+    return rc;
 }
 
 static int entry_cmp(const void *a, const void *b)
