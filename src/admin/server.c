@@ -16,12 +16,14 @@
 #include "control/collect.h"
 #include "control/control.h"
 #include "control/runtime.h"
+#include "control/scrape.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "metrics/expo.h"
 #include "metrics/process.h"
 #include "admin/control_api.h"
+#include "admin/federate.h"
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
@@ -88,6 +90,10 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (PATH_IS("/metrics") && get)
         tg_admin_prom_metrics(a->cs, resp);
     else if (PATH_IS("/metrics"))
+        tg_admin_resp_error(resp, 405, "method not allowed", NULL);
+    else if (PATH_IS("/federate") && get)
+        tg_admin_federate(a->scrape ? tg_scrape_tsdb(a->scrape) : NULL, req->query, tg_clock_wall_us() / 1000, resp);
+    else if (PATH_IS("/federate"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0},
                               req, body, body_len, resp))

@@ -40,7 +40,7 @@ void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out);
  * how many settings of the applied file wait for a restart. */
 void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending);
 
-/* Serves the Prometheus HTTP API (promapi.h) over `s`'s store, borrowed until
+/* Serves the Prometheus HTTP API (promapi.h) and /federate over `s`'s store, borrowed until
  * tg_admin_free; until then the API answers 503. */
 void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s);
 

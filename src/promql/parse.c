@@ -861,6 +861,43 @@ int tg_promql_parse(const char *query, size_t len, struct tg_promql_node **out,
     return 0;
 }
 
+int tg_promql_parse_selector(const char *sel, size_t len, struct tg_promql_node **out,
+                             struct tg_errbuf *eb)
+{
+    *out = NULL;
+    if (eb)
+        memset(eb, 0, sizeof *eb);
+    struct tg_promql_parser p = {.in = sel, .eb = eb};
+    if (len >= UINT32_MAX) {
+        tg_errbuf_set(eb, TG_EPARSE, "query too long");
+        return TG_EPARSE;
+    }
+    p.len = (uint32_t)len;
+    tg_promql__lex_init(&p.lx, sel, p.len);
+    next_tok(&p);
+    struct tg_promql_node *e = NULL;
+    enum tg_promql_tok t = p.tok.type;
+    /* A metric name may be any identifier or keyword (Prometheus's metric_identifier). */
+    if (p.failed)
+        ;
+    else if (t == TG_TOK_LEFT_BRACE)
+        e = vector_selector(&p, false);
+    else if (t == TG_TOK_IDENTIFIER || t == TG_TOK_METRIC_IDENTIFIER || tg_promql__tok_is_agg(t) ||
+             t == TG_TOK_BY || t == TG_TOK_LAND || t == TG_TOK_LOR || t == TG_TOK_LUNLESS ||
+             t == TG_TOK_OFFSET || t == TG_TOK_WITHOUT || t == TG_TOK_START || t == TG_TOK_END)
+        e = vector_selector(&p, true);
+    else
+        unexpected(&p, NULL, NULL);
+    if (e && p.tok.type != TG_TOK_EOF)
+        unexpected(&p, NULL, NULL);
+    if (p.failed) {
+        tg_promql_node_free(e);
+        return p.rc;
+    }
+    *out = e;
+    return 0;
+}
+
 struct tg_promql_token tg_promql__advance(struct tg_promql_parser *p)
 {
     return advance(p);

@@ -25,6 +25,15 @@
 int tg_promql_parse(const char *query, size_t len, struct tg_promql_node **out,
                     struct tg_errbuf *eb);
 
+/* Parses a lone series selector, as Prometheus's ParseMetricSelector does for the
+ * `match[]` parameters of /federate and the series API: `name`, `name{...}` or `{...}`
+ * and nothing else (no range, offset, @ or operator: "1:3: parse error: unexpected
+ * \"[\""). Unlike a query, a selector whose matchers all match the empty string is
+ * accepted (`{job=~".*"}` selects every series). On success `*out` is a
+ * TG_PROMQL_VECTOR_SEL node the caller frees; errors as for tg_promql_parse. */
+int tg_promql_parse_selector(const char *sel, size_t len, struct tg_promql_node **out,
+                             struct tg_errbuf *eb);
+
 /* Writes the canonical form of `n` into `buf` (at most `size` bytes, NUL-terminated
  * when size > 0) and returns its full length, as snprintf does: call with size 0 to
  * learn the length. */

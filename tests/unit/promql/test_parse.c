@@ -232,6 +232,43 @@ static void test_functions(void)
     TG_EXPECT(tg_promql_func_lookup("Rate", 4) == NULL);
 }
 
+/* tg_promql_parse_selector: the answers are Prometheus 2.42's own /federate answers to
+ * the same match[] values (its 400 body is the ParseMetricSelector error). */
+static void test_selector(void)
+{
+    static const struct pcase cases[] = {
+        {"up", "OK up"},
+        {"up{job=\"a\",}", "OK up{job=\"a\"}"},
+        {"{job=~\".*\"}", "OK {job=~\".*\"}"}, /* matches "": fine here, not in a query */
+        {"sum", "OK sum"},
+        {"", "ERR 1:1: parse error: unexpected end of input"},
+        {"up{", "ERR 1:4: parse error: unexpected end of input inside braces"},
+        {"up[5m]", "ERR 1:3: parse error: unexpected \"[\""},
+        {"rate(up[5m])", "ERR 1:5: parse error: unexpected \"(\""},
+        {"up offset 5m", "ERR 1:4: parse error: unexpected <offset>"},
+        {"1", "ERR 1:1: parse error: unexpected number \"1\""},
+        {"up == 1", "ERR 1:4: parse error: unexpected <op:==>"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tg_promql_node *e = NULL;
+        struct tg_errbuf eb;
+        const struct pcase *c = &cases[i];
+        int rc = tg_promql_parse_selector(c->in, strlen(c->in), &e, &eb);
+        if (c->want[0] == 'E') {
+            TG_EXPECT_EQ(rc, TG_EPARSE);
+            TG_EXPECT(e == NULL);
+            TG_EXPECT_STREQ(eb.msg, c->want + 4);
+        } else {
+            TG_EXPECT_EQ(rc, 0);
+            TG_EXPECT(e && e->kind == TG_PROMQL_VECTOR_SEL);
+            char *str = e ? tg_promql_to_string(e) : NULL;
+            TG_EXPECT_STREQ(str, c->want + 3);
+            free(str);
+        }
+        tg_promql_node_free(e);
+    }
+}
+
 int main(void)
 {
     run_table(own, sizeof own / sizeof own[0]);
@@ -243,5 +280,6 @@ int main(void)
     test_duration_format();
     test_print_truncates();
     test_functions();
+    test_selector();
     return tg_test_report("promql_parse");
 }
