@@ -49,19 +49,20 @@ static bool parse_msets(struct tg_admin__preq *r, const char *prefix, struct mse
             continue;
         struct tg_errbuf eb = {0};
         struct tg_promql_node *n = NULL;
-        if (tg_promql_parse(pv->value, pv->len, &n, &eb) != 0) {
-            if (strstr(eb.msg, "at least one non-empty matcher"))
-                tg_admin__papi_error(r, TG_ADMIN__BAD_DATA, "%s%s", prefix, empty_msg);
-            else
-                tg_admin__papi_error(r, TG_ADMIN__BAD_DATA, "%s%s", prefix, eb.msg);
+        /* As Prometheus's parseMatchersParam: a lone selector (its parser's messages),
+         * then at least one matcher that does not match the empty string. */
+        if (tg_promql_parse_selector(pv->value, pv->len, &n, &eb) != 0) {
+            tg_admin__papi_error(r, TG_ADMIN__BAD_DATA, "%s%s", prefix, eb.msg);
             msets_free(out);
             return false;
         }
         out->v[out->n++] = n;
         const struct tg_promql_vector_sel *vs = &n->u.vs;
-        if (n->kind != TG_PROMQL_VECTOR_SEL || vs->offset_ms || vs->at.kind) {
-            tg_admin__papi_error(r, TG_ADMIN__BAD_DATA,
-                                 "%s1:1: parse error: expected a metric selector", prefix);
+        bool nonempty = false;
+        for (uint32_t k = 0; k < vs->nmatchers && !nonempty; k++)
+            nonempty = !tg_matcher_matches(&vs->matchers[k], "");
+        if (!nonempty) {
+            tg_admin__papi_error(r, TG_ADMIN__BAD_DATA, "%s%s", prefix, empty_msg);
             msets_free(out);
             return false;
         }

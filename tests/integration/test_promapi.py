@@ -232,6 +232,11 @@ def test_series():
     err("series", 400, "bad_data", "no match[] parameter provided")
     err("series", 400, "bad_data", 'invalid parameter "match[]": match[] must contain at '
         'least one non-empty matcher', **{"match[]": '{a=~".*"}'})
+    # Not a lone selector: the selector parser's own words, as Prometheus 2.42 answers.
+    err("series", 400, "bad_data", 'invalid parameter "match[]": 1:5: parse error: '
+        'unexpected "("', **{"match[]": "rate(up[5m])"})
+    err("series", 400, "bad_data", 'invalid parameter "match[]": 1:4: parse error: '
+        "unexpected <offset>", **{"match[]": "up offset 5m"})
     err("series", 400, "bad_data", "invalid parameter \"start\": Invalid time value for "
         "'start': cannot parse \"x\" to a valid timestamp", **{"match[]": "up", "start": "x"})
     st, h, b = http("GET", url("series") + "?match[]=%zz")
