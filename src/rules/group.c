@@ -421,7 +421,7 @@ static void mark_stale(void *ctx, const struct tg_labels *ls)
 {
     struct stale_ctx *c = ctx;
     /* A refusal (a newer sample already there) is counted by the store. */
-    (void)tg_tsdb_append(c->db, ls, c->ts, tg_stale_nan());
+    (void)tg_tsdb_append_unscraped(c->db, ls, c->ts, tg_stale_nan());
 }
 
 /* Appends the output and marks stale what the rule wrote last time and not now. */
@@ -429,7 +429,7 @@ static int write_out(struct eval *e, struct tg_errbuf *eb)
 {
     struct tg_rules__sset cur = {0};
     for (size_t i = 0; i < e->out.n; i++) {
-        (void)tg_tsdb_append(e->env->db, &e->out.v[i].labels, e->ts, e->out.v[i].v);
+        (void)tg_tsdb_append_unscraped(e->env->db, &e->out.v[i].labels, e->ts, e->out.v[i].v);
         if (tg_rules__sset_add(&cur, &e->out.v[i].labels) != 0) {
             tg_rules__sset_clear(&cur);
             return tg_errbuf_set(eb, -ENOMEM, "out of memory");

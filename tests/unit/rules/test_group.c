@@ -147,6 +147,18 @@ static void test_recording(void)
     TG_EXPECT_EQ(count(db, "job:x:double", "k", "v", T0 + 1000), 2u); /* the rule's label */
     /* The rule's label `job: ''` removed the label. */
     TG_EXPECT(isnan(at(db, "job:x:double", "job", "api", T0 + 1000, NULL)));
+    /* The scrape of job "api" leaves the rule's series alone although it has that job:
+     * the scrape did not write it. */
+    struct tg_rules_group *g2 = NULL;
+    struct tg_rule_file *f2 = parse("groups:\n- name: g2\n  rules:\n"
+                                    "  - record: keeps_job\n    expr: x\n");
+    TG_EXPECT_EQ(tg_rules_group_new(f2->path, &f2->groups[0], M, &g2), 0);
+    tg_rules_group_eval(g2, &env, T0 + 1000);
+    TG_EXPECT_EQ(at(db, "keeps_job", "a", "1", T0 + 1000, NULL), 1.0);
+    TG_EXPECT_EQ(tg_tsdb_end_scrape(db, "api", T0 + 2000), 2);     /* x{a=1}, x{a=2} only */
+    TG_EXPECT_EQ(count(db, "keeps_job", "a", "1", T0 + 2000), 0u); /* no stale marker */
+    tg_rules_group_free(g2);
+    tg_rulefile_free(f2);
     /* x{a="2"} goes stale: the recorded series gets a stale marker. */
     put(db, "x", "1", T0 + M, 1);
     put(db, "x", "2", T0 + M, tg_stale_nan());
