@@ -25,6 +25,7 @@
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
+#include "admin/promapi_rules.h"
 #include "proxy/collect.h"
 #include "proxy/gateway.h"
 
@@ -54,6 +55,7 @@ struct tg_admin {
     struct tg_mcollectors *cs, *own;
     struct tg_process_info process;
     struct tg_store *store; /* whose collector we added, or NULL */
+    struct tg_ruler *ruler; /* the rule engine, once started (tg_admin_set_ruler) */
 };
 
 /* What a connection holds: the exposition it is streaming, if any. */
@@ -90,6 +92,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
     else if (tg_admin_control(&cc, req, body, body_len, resp))
+        return;
+    else if (tg_admin_promapi_rules(a->ruler, tg_gateway_config(a->gw), req, resp))
         return;
     else
         tg_admin_resp_error(resp, 404, "not found", NULL);
@@ -287,6 +291,11 @@ void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
         a->prom.reload.success_wall_us = tg_clock_wall_us();
         a->prom.reload.restart_pending = restart_pending;
     }
+}
+
+void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler)
+{
+    a->ruler = ruler;
 }
 
 void tg_admin_free(struct tg_admin *a)
