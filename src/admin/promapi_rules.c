@@ -25,11 +25,25 @@ static json_t *labels_obj(const struct tg_labels *ls)
     return o;
 }
 
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct tg_rule_kv *const *)a)->name,
+                  (*(const struct tg_rule_kv *const *)b)->name);
+}
+
+/* The rule's labels or annotations as written, keys in byte order as Prometheus prints
+ * them (the file's order may differ). */
 static json_t *kv_obj(const struct tg_rule_kv *kv, size_t n)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(o, kv[i].name, json_string(kv[i].value));
+    const struct tg_rule_kv **v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = &kv[i];
+    if (v && n > 1)
+        qsort(v, n, sizeof *v, kv_cmp);
+    for (size_t i = 0; v && i < n; i++)
+        json_object_set_new(o, v[i]->name, json_string(v[i]->value));
+    free(v);
     return o;
 }
 
