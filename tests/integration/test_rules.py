@@ -8,7 +8,8 @@ to `amtool alert query` and hands its webhook receiver (a small HTTP server here
 firing and then, once the latency is removed, the resolved notification; the alert
 history has both rows. Then: POST /-/reload and SIGHUP apply a changed rule file, a
 broken one is refused (500, counted) while the old rules keep running, and a gateway
-whose rule file is broken at start refuses to start with promtool's message.
+whose rule file is broken at start refuses to start with promtool's message, and
+check-config reports the same.
 """
 import json
 import os
@@ -288,6 +289,11 @@ def test_reload_and_refusals():
             log = p.log()
             assert "cannot load the rule files" in log, log
             assert "could not parse expression" in log and "unexpected <by>" in log, log
+        # check-config reads the rule files as run does.
+        out = subprocess.run([BIN, "check-config", cfg_path], capture_output=True, text=True,
+                             timeout=30)
+        assert out.returncode == 1 and "unexpected <by>" in out.stderr, (out.returncode,
+                                                                         out.stderr)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
