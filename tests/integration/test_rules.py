@@ -246,7 +246,8 @@ def test_reload_and_refusals():
         cfg_path = os.path.join(d, "tailguard.yaml")
         with open(cfg_path, "w") as f:
             f.write("tsdb: {scrape_interval: 200ms}\nrules: {files: [rules.yml]}\n"
-                    "admin: {token: s3cret}\n")
+                    "admin: {token: s3cret}\n"
+                    f"upstreams: [{{name: a, servers: [\"{HOST}:{free_port()}\"]}}]\n")
         with gateway(port, admin, [free_port()], config=cfg_path) as gw:
             wait_until(lambda: rule_names(admin) == ["tg:up"], what="first rules")
             auth = {"Authorization": "Bearer s3cret"}
