@@ -13,6 +13,8 @@ want=(
     # test: differential oracle for the HTTP parser fuzz targets, peers and tooling;
     # prometheus (promtool and a real scraper) and bc for the metrics/monitoring tests
     libhttp-parser-dev python3 curl jq procps bc prometheus
+    # the rule engine's acceptance test sends alerts to a real Alertmanager
+    prometheus-alertmanager
 )
 if [[ "${1:-}" == "--bench" ]]; then
     want+=(haproxy nginx wrk hey strace linux-perf)

@@ -59,9 +59,8 @@ static bool same_secret(const char *want, const char *got, size_t got_len)
     return diff == 0;
 }
 
-/* 0 when the request may change things; else the response is filled (401). */
-static int authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
-                     struct tg_admin_resp *r)
+int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
+                       struct tg_admin_resp *r)
 {
     if (!cfg->admin_token[0])
         return 0;
@@ -749,7 +748,7 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
         tg_admin_resp_error(r, 405, "method not allowed", NULL);
         return true;
     }
-    if (authorize(cfg, req, r) != 0)
+    if (tg_admin_authorize(cfg, req, r) != 0)
         return true;
     char actor[96];
     actor_of(c, cfg, req, actor, sizeof actor);

@@ -30,4 +30,10 @@ struct tg_admin_control_ctx {
 bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http_msg *req,
                       const char *body, size_t body_len, struct tg_admin_resp *r);
 
+/* 0 when `m` may change things (it has the bearer token, or none is configured); else
+ * `r` is filled with the 401 and -1 returned. Shared by every mutating admin call. */
+struct tg_config;
+int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
+                       struct tg_admin_resp *r);
+
 #endif

@@ -28,6 +28,7 @@
 #include "admin/monitoring.h"
 #include "admin/prom.h"
 #include "admin/promapi.h"
+#include "admin/promapi_rules.h"
 #include "proxy/collect.h"
 #include "proxy/gateway.h"
 
@@ -58,6 +59,7 @@ struct tg_admin {
     struct tg_process_info process;
     struct tg_store *store; /* whose collector we added, or NULL */
     struct tg_scrape *scrape; /* the store the Prometheus API reads, or NULL */
+    struct tg_ruler *ruler; /* the rule engine, once started (tg_admin_set_ruler) */
 };
 
 /* What a connection holds: the exposition it is streaming, if any. */
@@ -92,7 +94,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (PATH_IS("/federate") && get)
-        tg_admin_federate(a->scrape ? tg_scrape_tsdb(a->scrape) : NULL, req->query, tg_clock_wall_us() / 1000, resp);
+        tg_admin_federate(a->scrape ? tg_scrape_tsdb(a->scrape) : NULL, req->query,
+                          tg_clock_wall_us() / 1000, resp);
     else if (PATH_IS("/federate"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
     else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0},
@@ -101,6 +104,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
     else if (tg_admin_control(&cc, req, body, body_len, resp))
+        return;
+    else if (tg_admin_promapi_rules(a->ruler, tg_gateway_config(a->gw), req, resp))
         return;
     else
         tg_admin_resp_error(resp, 404, "not found", NULL);
@@ -303,6 +308,11 @@ void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
 void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s)
 {
     a->scrape = s;
+}
+
+void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler)
+{
+    a->ruler = ruler;
 }
 
 void tg_admin_free(struct tg_admin *a)

@@ -52,4 +52,9 @@ void tg_admin_free(struct tg_admin *a);
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, const char *peer, struct tg_admin_resp *resp);
 
+/* Serves the rule engine's API (admin/promapi_rules.h) from now on; NULL stops it.
+ * `ruler` must outlive the admin server or be unset first. */
+struct tg_ruler;
+void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler);
+
 #endif

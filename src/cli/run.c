@@ -16,6 +16,7 @@
 #include "cli/cmd.h"
 #include "config/config.h"
 #include "control/control.h"
+#include "control/rules.h"
 #include "control/runtime.h"
 #include "control/scrape.h"
 #include "control/watch.h"
@@ -42,6 +43,7 @@ struct run {
     struct tg_runtime *rt;
     struct tg_watch *watch;
     struct tg_scrape *scrape;
+    struct tg_ruler *ruler;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -180,6 +182,11 @@ static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
 {
     struct run *r = vrun;
     tg_admin_reloaded(r->admin, ok, restart_pending);
+    struct tg_errbuf eb = {0};
+    /* The rule files are read again with the configuration; a bad one is logged and
+     * counted by the ruler, and the rules in force keep running. */
+    if (ok && r->ruler)
+        (void)tg_ruler_reload(r->ruler, tg_gateway_config(r->gw), &eb);
 }
 
 /* From now on /health answers 503 and admin connections close after their answer. */
@@ -207,6 +214,27 @@ static int start_scrape(struct run *r, const struct tg_config *cfg, struct tg_er
         .instance = cfg->admin_listen.text,
     };
     return tg_scrape_new(r->ctl, &so, &r->scrape, eb);
+}
+
+/* The rule engine over the store the scrape fills. A rule file that does not load stops
+ * the start, with promtool's messages. */
+static int start_rules(struct run *r, const struct tg_config *cfg)
+{
+    struct tg_rule_errors errs = {0};
+    struct tg_errbuf eb = {0};
+    int rc = tg_ruler_new(r->ctl, tg_scrape_tsdb(r->scrape), tg_runtime_store(r->rt), cfg,
+                          &r->ruler, &errs, &eb);
+    if (rc == TG_ECONFIG) {
+        fprintf(stderr, "tailguard run: rules.files: cannot load the rule files:\n");
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.msgs[i]);
+    } else if (rc) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+    } else {
+        tg_admin_set_ruler(r->admin, r->ruler);
+    }
+    tg_rule_errors_free(&errs);
+    return rc;
 }
 
 int tg_cli_run(int argc, char **argv)
@@ -258,12 +286,15 @@ int tg_cli_run(int argc, char **argv)
         goto out;
     }
     tg_admin_set_scrape(r.admin, r.scrape);
+    if (start_rules(&r, tg_gateway_config(r.gw)) != 0)
+        goto out;
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
 out:
     tg_control_close(r.ctl);
     tg_admin_free(r.admin);
+    tg_ruler_free(r.ruler); /* before the store it evaluates over */
     tg_gateway_free(r.gw);
     tg_scrape_free(r.scrape);
     tg_control_free(r.ctl);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config/config_int.h"
+#include "config/schema_int.h"
 #include "config/schema_policy_int.h"
 #include "config/diag_int.h"
 #include "config/units.h"
@@ -136,6 +137,7 @@ struct tg_config *tg_config_new_default(void)
     cfg->trace_sample_rate = 0.01;
     cfg->trace_buffer = 2048;
     tg_config__policy_defaults(cfg);
+    tg_config__rules_defaults(cfg);
     return cfg;
 }
 

@@ -67,6 +67,11 @@ enum tg_route_match {
  * compiler keeps them in a fixed array. */
 #define TG_CFG_MAX_PATH_SEGMENTS 32
 
+/* rules: and alerting: lists. */
+#define TG_CFG_MAX_RULE_FILES 32
+#define TG_CFG_MAX_EXTERNAL_LABELS 16
+#define TG_CFG_MAX_ALERT_TARGETS 8
+
 /* Size limits on the file itself and its lists, so a runaway file fails fast. */
 #define TG_CFG_MAX_FILE_BYTES (16u << 20)
 #define TG_CFG_MAX_UPSTREAMS 1000
@@ -205,6 +210,30 @@ struct tg_config {
         int64_t save_interval_us;   /* 5 min */
         char path[256];             /* "tailguard.tsdb"; "" or ":memory:" = not saved */
     } tsdb;
+    /* Prometheus rule files and how they run (docs/rules.md); applied on reload. */
+    struct tg_cfg_rules {
+        char files[TG_CFG_MAX_RULE_FILES][256]; /* as written: relative to the file's dir */
+        uint32_t nfiles;
+        int64_t evaluation_interval_us; /* 1 min: groups without an interval of their own */
+        struct tg_cfg_label {
+            char name[64];
+            char value[192];
+        } external_labels[TG_CFG_MAX_EXTERNAL_LABELS]; /* sorted by name */
+        uint32_t nexternal_labels;
+        char external_url[256]; /* "" = http://<admin.listen> */
+    } rules;
+    /* Where alerts go (docs/rules.md); applied on reload. */
+    struct tg_cfg_alerting {
+        char alertmanagers[TG_CFG_MAX_ALERT_TARGETS][256]; /* http://host:port[/prefix] */
+        uint32_t nalertmanagers;
+        char webhooks[TG_CFG_MAX_ALERT_TARGETS][256];
+        uint32_t nwebhooks;
+        int64_t resend_delay_us; /* 1 min, as Prometheus */
+        int64_t timeout_us;      /* 10 s per request */
+        uint32_t queue_capacity; /* 10000 alerts per target */
+        uint32_t retries;        /* 3 */
+        int64_t backoff_us;      /* 1 s before the first retry, doubling */
+    } alerting;
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

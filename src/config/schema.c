@@ -832,6 +832,9 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = &cfg->concurrency},
         {.key = "store", .kind = TG_CONFIG_K_FUNC, .fn = read_store, .out = cfg},
         {.key = "tsdb", .kind = TG_CONFIG_K_FUNC, .fn = read_tsdb, .out = &cfg->tsdb},
+        {.key = "rules", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_rules, .out = &cfg->rules},
+        {.key = "alerting", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_alerting,
+         .out = &cfg->alerting},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0 && f[7].node) {

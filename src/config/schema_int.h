@@ -20,4 +20,9 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
 tg_config_walk_fn tg_config__read_timeouts;
 tg_config_walk_fn tg_config__read_tracing;
 
+/* The rules: and alerting: sections (schema_rules.c); `arg` is the section's struct. */
+tg_config_walk_fn tg_config__read_rules;
+tg_config_walk_fn tg_config__read_alerting;
+void tg_config__rules_defaults(struct tg_config *cfg);
+
 #endif

@@ -69,6 +69,10 @@ int tg_control_collect_store(void *data, const struct tg_mvisitor *v, struct tg_
     one(v, "tailguard_store_audit_rows", G, NULL, "Rows in the audit log.", (double)st.audit_rows);
     one(v, "tailguard_store_overrides", G, NULL, "Control-API overrides in force.",
         (double)st.overrides);
+    one(v, "tailguard_store_alert_history_rows", G, NULL, "Rows in the alert history.",
+        (double)st.alert_rows);
+    one(v, "tailguard_store_alert_history_trimmed_total", C, NULL,
+        "Alert history rows dropped by its retention.", (double)st.alert_trimmed_total);
     one(v, "tailguard_store_commits_total", C, NULL,
         "Store write transactions that reached the disk.", (double)st.commits_total);
     one(v, "tailguard_store_write_errors_total", C, NULL,

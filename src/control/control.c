@@ -207,6 +207,12 @@ int tg_control_every(struct tg_control *ctl, const char *name, int64_t period_us
     return 0;
 }
 
+void tg_control_request_reload(struct tg_control *ctl)
+{
+    if (ctl->reload)
+        tg_reload_request(ctl->reload);
+}
+
 void tg_control_foreach_task(const struct tg_control *ctl, tg_control_task_info_fn *fn, void *ctx)
 {
     for (const struct task *k = ctl->tasks; k; k = k->next) {

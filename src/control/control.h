@@ -83,6 +83,9 @@ struct tg_mcollectors *tg_control_collectors(const struct tg_control *ctl);
 int tg_control_every(struct tg_control *ctl, const char *name, int64_t period_us,
                      tg_control_task_fn *fn, void *ctx);
 
+/* Starts a configuration reload, as SIGHUP does (POST /-/reload). */
+void tg_control_request_reload(struct tg_control *ctl);
+
 /* Calls `fn` for each task, in the order they were added. */
 void tg_control_foreach_task(const struct tg_control *ctl, tg_control_task_info_fn *fn, void *ctx);
 

@@ -17,9 +17,9 @@ struct inst {
     struct tg_alert_instance pub;
     struct tg_label *lv, *av; /* owned arrays, owned strings */
     uint64_t hash;
-    bool seen; /* in this evaluation's result */
-    bool sent; /* last_sent_ms is set */
-    struct tg_label *sendv;   /* labels plus external labels, for the last due() */
+    bool seen;              /* in this evaluation's result */
+    bool sent;              /* last_sent_ms is set */
+    struct tg_label *sendv; /* labels plus external labels, for the last due() */
 };
 
 struct tg_alert_rule {
@@ -251,8 +251,7 @@ static void built_free(struct built *b, size_t n)
 }
 
 int tg_alert_rule_eval(struct tg_alert_rule *r, int64_t ts, const struct tg_alert_sample *s,
-                       size_t n, const struct tg_labels *ext, const char *url,
-                       struct tg_errbuf *eb)
+                       size_t n, const struct tg_labels *ext, const char *url, struct tg_errbuf *eb)
 {
     struct built *b = calloc(n ? n : 1, sizeof *b);
     if (!b)
@@ -320,9 +319,9 @@ int tg_alert_rule_eval(struct tg_alert_rule *r, int64_t ts, const struct tg_aler
         struct inst *in = r->v[i];
         struct tg_alert_instance *a = &in->pub;
         if (!in->seen) {
-            bool drop = a->state == TG_ALERT_PENDING ||
-                        (a->state == TG_ALERT_INACTIVE &&
-                         ts - a->resolved_at_ms > RESOLVED_RETENTION_MS);
+            bool drop =
+                a->state == TG_ALERT_PENDING ||
+                (a->state == TG_ALERT_INACTIVE && ts - a->resolved_at_ms > RESOLVED_RETENTION_MS);
             if (drop) {
                 inst_free(in);
                 r->v[i] = r->v[--r->n];
@@ -358,6 +357,17 @@ int tg_alert_rule_eval(struct tg_alert_rule *r, int64_t ts, const struct tg_aler
                              active);
     }
     return 0;
+}
+
+void tg_alert_rule_move(struct tg_alert_rule *dst, struct tg_alert_rule *src)
+{
+    clear(dst);
+    free(dst->v);
+    dst->v = src->v;
+    dst->n = src->n;
+    dst->cap = src->cap;
+    src->v = NULL;
+    src->n = src->cap = 0;
 }
 
 enum tg_alert_state tg_alert_rule_state(const struct tg_alert_rule *r)

@@ -90,6 +90,10 @@ int tg_alert_rule_eval(struct tg_alert_rule *r, int64_t ts_ms, const struct tg_a
                        size_t n, const struct tg_labels *ext_labels, const char *ext_url,
                        struct tg_errbuf *eb);
 
+/* Moves every instance of `src` into `dst`, which must have none (a reload keeping
+ * the state of an unchanged rule). `src` is left without instances. */
+void tg_alert_rule_move(struct tg_alert_rule *dst, struct tg_alert_rule *src);
+
 /* The rule's state: the highest of its instances'. */
 enum tg_alert_state tg_alert_rule_state(const struct tg_alert_rule *r);
 

@@ -27,6 +27,21 @@ const char *const tg_store__migrations[] = {
     " set_by TEXT NOT NULL,"
     " set_at_us INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+    /* 2: the alert history, one row per transition of an alert instance to firing or to
+     * resolved. Times are the rule evaluation's, wall-clock ms since the epoch, as
+     * Prometheus gives them; resolved_at_ms is NULL on a firing row. */
+    "CREATE TABLE alert_history ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts_ms INTEGER NOT NULL,"
+    " alertname TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " labels_json TEXT NOT NULL,"
+    " annotations_json TEXT NOT NULL,"
+    " value REAL,"
+    " active_at_ms INTEGER NOT NULL,"
+    " fired_at_ms INTEGER NOT NULL,"
+    " resolved_at_ms INTEGER);"
+    "CREATE INDEX alert_history_ts ON alert_history(ts_ms);",
 };
 
 const int tg_store__schema_version =

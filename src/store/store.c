@@ -61,6 +61,17 @@ static const char *const stmt_sql[TG_STORE__NSTMT] = {
     [TG_STORE__OV_LIST] = "SELECT key, value_json, set_by, set_at_us FROM override"
                           " ORDER BY key",
     [TG_STORE__OV_COUNT] = "SELECT count(*) FROM override",
+    [TG_STORE__ALERT_INSERT] = "INSERT INTO alert_history(ts_ms, alertname, state, labels_json,"
+                               " annotations_json, value, active_at_ms, fired_at_ms,"
+                               " resolved_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [TG_STORE__ALERT_TRIM_ROWS] = "DELETE FROM alert_history WHERE id <= (SELECT max(id) FROM"
+                                  " alert_history) - ?1",
+    [TG_STORE__ALERT_TRIM_AGE] = "DELETE FROM alert_history WHERE ts_ms < ?1",
+    [TG_STORE__ALERT_LIST] = "SELECT id, ts_ms, alertname, state, labels_json, annotations_json,"
+                             " value, active_at_ms, fired_at_ms, resolved_at_ms FROM"
+                             " alert_history WHERE ts_ms >= ?1 AND (?2 IS NULL OR"
+                             " alertname = ?2) ORDER BY ts_ms DESC, id DESC LIMIT ?3",
+    [TG_STORE__ALERT_COUNT] = "SELECT count(*) FROM alert_history",
 };
 
 int tg_store__fail(struct tg_store *s, struct tg_errbuf *eb, const char *what)
@@ -118,6 +129,8 @@ static void refresh_stats(struct tg_store *s)
     atomic_store_explicit(&s->file_bytes, file_size(s->path), memory_order_relaxed);
     atomic_store_explicit(&s->wal_bytes, file_size(s->wal_path), memory_order_relaxed);
     atomic_store_explicit(&s->overrides, count_rows(s, TG_STORE__OV_COUNT), memory_order_relaxed);
+    atomic_store_explicit(&s->alert_rows, count_rows(s, TG_STORE__ALERT_COUNT),
+                          memory_order_relaxed);
 }
 
 int tg_store__commit(struct tg_store *s, struct tg_errbuf *eb)
@@ -484,6 +497,8 @@ void tg_store_stats(const struct tg_store *s, struct tg_store_stats *out)
     out->wal_bytes = atomic_load_explicit(&s->wal_bytes, memory_order_relaxed);
     out->audit_rows = atomic_load_explicit(&s->audit_rows, memory_order_relaxed);
     out->overrides = atomic_load_explicit(&s->overrides, memory_order_relaxed);
+    out->alert_rows = atomic_load_explicit(&s->alert_rows, memory_order_relaxed);
+    out->alert_trimmed_total = atomic_load_explicit(&s->alert_trimmed, memory_order_relaxed);
     out->commits_total = atomic_load_explicit(&s->commits, memory_order_relaxed);
     out->write_errors_total = atomic_load_explicit(&s->write_errors, memory_order_relaxed);
 }

@@ -43,6 +43,8 @@ struct tg_store_stats {
     int64_t wal_bytes;  /* its write-ahead log beside it (0 when absent) */
     int64_t audit_rows;
     int64_t overrides;
+    int64_t alert_rows;           /* rows of the alert history (store/alerts.h) */
+    uint64_t alert_trimmed_total; /* history rows dropped by its retention */
     uint64_t commits_total;      /* write transactions that reached the disk */
     uint64_t write_errors_total; /* writes that failed and were rolled back */
 };

@@ -28,6 +28,11 @@ enum tg_store__stmt {
     TG_STORE__OV_GET,
     TG_STORE__OV_LIST,
     TG_STORE__OV_COUNT,
+    TG_STORE__ALERT_INSERT,
+    TG_STORE__ALERT_TRIM_ROWS,
+    TG_STORE__ALERT_TRIM_AGE,
+    TG_STORE__ALERT_LIST,
+    TG_STORE__ALERT_COUNT,
     TG_STORE__NSTMT,
 };
 
@@ -44,7 +49,8 @@ struct tg_store {
      * `audit_rows` at commit, dropped at rollback. */
     int64_t audit_rows_pending;
     /* Written by the owning thread after each write, read by tg_store_stats anywhere. */
-    _Atomic int64_t file_bytes, wal_bytes, audit_rows, overrides;
+    _Atomic int64_t file_bytes, wal_bytes, audit_rows, overrides, alert_rows;
+    _Atomic uint64_t alert_trimmed;
     _Atomic uint64_t commits, write_errors;
 };
 

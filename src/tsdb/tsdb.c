@@ -185,7 +185,8 @@ static int normalise(const struct tg_labels *ls, struct tg_label *out, uint32_t 
     return k ? 0 : -EINVAL;
 }
 
-int tg_tsdb_append(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v)
+static int append(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v,
+                  bool unscraped)
 {
     struct tg_label buf[TG_TSDB_MAX_LABELS];
     struct tg_labels set = {buf, 0};
@@ -201,7 +202,19 @@ int tg_tsdb_append(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, do
     rc = series_append(db, db->series[id], t, v);
     if (rc == -ENOMEM && !db->series[id]->head.n && !db->series[id]->nchunks)
         db->has_empty = true;
+    if (unscraped)
+        db->series[id]->unscraped = true;
     return rc;
+}
+
+int tg_tsdb_append(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v)
+{
+    return append(db, ls, t, v, false);
+}
+
+int tg_tsdb_append_unscraped(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v)
+{
+    return append(db, ls, t, v, true);
 }
 
 /* Drops, in every series, the chunks whose newest sample is before `now - retention`. */
@@ -319,7 +332,7 @@ int tg_tsdb_end_scrape(struct tg_tsdb *db, const char *job, int64_t t)
     for (uint32_t i = 0; p && i < p->n; i++) {
         struct tg_tsdb__series *s = db->series[p->ids[i]];
         int64_t newest;
-        if (s->stale || !tg_tsdb__newest(s, &newest) || newest >= t)
+        if (s->stale || s->unscraped || !tg_tsdb__newest(s, &newest) || newest >= t)
             continue;
         int rc = series_append(db, s, t, tg_stale_nan());
         if (rc == -ENOMEM)

@@ -55,6 +55,12 @@ void tg_tsdb_free(struct tg_tsdb *db); /* accepts NULL */
  * hash of the set and a lookup, plus the index insertions for a new series. */
 int tg_tsdb_append(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v);
 
+/* As tg_tsdb_append, for writers other than the scrape (the rule engine's recording
+ * rules and ALERTS series, which often keep the scrape's job label): their series are
+ * left alone by tg_tsdb_end_scrape, since the scrape did not write them; the writer
+ * marks them stale itself. The mark is not saved to the file. */
+int tg_tsdb_append_unscraped(struct tg_tsdb *db, const struct tg_labels *ls, int64_t t, double v);
+
 /* One sample of a scrape. */
 struct tg_tsdb_point {
     struct tg_labels labels;
@@ -68,7 +74,8 @@ struct tg_tsdb_point {
 int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_point *pts, size_t n,
                          size_t *appended);
 
-/* The end of a scrape of job `job` at time `t`: every series whose label job is `job`,
+/* The end of a scrape of job `job` at time `t`: every series whose label job is `job`
+ * (and not written by tg_tsdb_append_unscraped),
  * whose newest sample is older than `t` and is not already a stale marker, gets a stale
  * marker at `t` (the series vanished from the target, as Prometheus's scrape loop marks
  * it). Call it after appending the scrape's points at `t`. Returns the number of markers

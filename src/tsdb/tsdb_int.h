@@ -33,6 +33,7 @@ struct tg_tsdb__series {
     struct tg_tsdb__chunk **chunks; /* sealed, oldest first, times increasing */
     struct tg_chunk_enc head;       /* being appended; n == 0 when empty */
     bool stale;                     /* the newest sample is a stale marker */
+    bool unscraped;                 /* written by tg_tsdb_append_unscraped (rules) */
 };
 
 /* The ids of the series with one label value. */

@@ -149,7 +149,8 @@ static void test_nesting(void)
     EXPECT_LOAD(y, TG_ECONFIG, 1, 1,
                 "unknown key \"a\" (allowed: listen, workers, admin, limits, timeouts, "
                 "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics, "
-           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb)");
+           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb, "
+                     "rules, alerting)");
     free(y);
 }
 

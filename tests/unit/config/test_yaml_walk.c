@@ -80,7 +80,8 @@ static void test_keys(void)
     EXPECT_ERR("foo: 1\n", "foo",
                "unknown key \"foo\" (allowed: listen, workers, admin, limits, timeouts, "
                "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics, "
-           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb)");
+           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb, "
+                     "rules, alerting)");
     EXPECT_ERR("admin:\n  listen: ':9091'\n  tokn: x\n", "tokn",
                "admin: unknown key \"tokn\" (did you mean \"token\"?)");
     EXPECT_ERR("workers: 1\nworkers: 2\n", "workers: 2",
