@@ -3,21 +3,26 @@
  * (as child processes of this same binary, so each is exactly what a user would run),
  * drives a light background load through the gateway, prints the URLs, and on Ctrl-C
  * (or SIGTERM) stops everything it started and exits 0. The gateway's configuration is
- * the one below, written to a temporary file so `tailguard run -c` reads it as usual;
- * `tailguard demo --print-config` shows it. */
+ * the one below, written with the rule files of examples/rules/ (built into the binary)
+ * to a private temporary directory that also holds the store and the time-series file,
+ * so `tailguard run -c` reads it as usual and two demos never share state; the directory
+ * is removed at the end. `tailguard demo --print-config` shows the configuration. */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
 #include "cli/demo_load.h"
+#include "cli/embed.h"
 
 static const char demo_config[] =
     "# tailguard demo configuration: the gateway in front of `tailguard demo-api`.\n"
@@ -40,7 +45,59 @@ static const char demo_config[] =
     "  - { name: analytics, methods: [GET], path: \"/api/analytics/:report\", feature: analytics,\n"
     "      tier: sheddable }\n"
     "  - { name: content_generate, methods: [POST], path: /api/content/generate, class: critical }\n"
-    "  - { name: agents, methods: [GET], path: /api/v1/agents }\n";
+    "  - { name: agents, methods: [GET], path: /api/v1/agents }\n"
+    "# the runbooks' alert rules and tailguard's (examples/rules/), evaluated every 15 s\n"
+    "rules:\n"
+    "  evaluation_interval: 15s\n"
+    "  files:\n";
+
+/* The configuration, then one line per embedded rule file. */
+static void write_config(FILE *f, int port, int admin_port, int api_port)
+{
+    fprintf(f, demo_config, port, admin_port, api_port);
+    for (const struct tg_embedded_file *r = tg_cli_demo_rules; r->name; r++)
+        fprintf(f, "    - rules/%s\n", r->name);
+}
+
+/* Writes `len` bytes to dir/name; 0 or -1 (errno set). */
+static int write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[512];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    size_t n = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+/* The directory: tailguard.yaml and rules/. Returns 0, or -1 with errno set. */
+static int write_dir(const char *dir, int port, int admin_port, int api_port)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/rules", dir);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    for (const struct tg_embedded_file *r = tg_cli_demo_rules; r->name; r++)
+        if (write_file(path, r->name, r->data, r->len) != 0)
+            return -1;
+    snprintf(path, sizeof path, "%s/tailguard.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    write_config(f, port, admin_port, api_port);
+    return fclose(f);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    (void)remove(path); /* best effort: the demo is stopping either way */
+    return 0;
+}
 
 static volatile sig_atomic_t stop_flag;
 
@@ -116,18 +173,15 @@ int tg_cli_demo(int argc, char **argv)
         }
     }
     if (print_only) {
-        printf(demo_config, port, admin_port, api_port);
+        write_config(stdout, port, admin_port, api_port);
         return 0;
     }
-    char path[] = "/tmp/tailguard-demo-XXXXXX.yaml";
-    int fd = mkstemps(path, 5);
-    FILE *f = fd == -1 ? NULL : fdopen(fd, "w");
-    if (!f) {
-        fprintf(stderr, "tailguard demo: cannot write the demo config: %s\n", strerror(errno));
+    char dir[] = "/tmp/tailguard-demo-XXXXXX", path[64];
+    if (!mkdtemp(dir) || write_dir(dir, port, admin_port, api_port) != 0) {
+        fprintf(stderr, "tailguard demo: cannot write the demo directory: %s\n", strerror(errno));
         return 1;
     }
-    fprintf(f, demo_config, port, admin_port, api_port);
-    fclose(f);
+    snprintf(path, sizeof path, "%s/tailguard.yaml", dir);
 
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGINT, &sa, NULL);
@@ -148,10 +202,12 @@ int tg_cli_demo(int argc, char **argv)
            "  proxy      http://localhost:%d/api/products\n"
            "  admin      http://127.0.0.1:%d/health\n"
            "  monitoring http://localhost:%d/api/v1/monitoring/metrics/latency\n"
+           "  promql     http://localhost:%d/api/v1/query?query=up\n"
+           "  alerts     http://localhost:%d/api/v1/alerts\n"
            "  demo API   http://127.0.0.1:%d/  (faults: POST /_faults)\n"
            "  config     %s\n"
            "a light load is running; press Ctrl-C to stop.\n\n",
-           port, admin_port, port, api_port, path);
+           port, admin_port, port, admin_port, admin_port, api_port, path);
     fflush(stdout);
     load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;
@@ -169,7 +225,7 @@ out:
     tg_cli_demo_load_stop(load);
     stop_child(gw);
     stop_child(api);
-    unlink(path);
+    nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
     printf("tailguard demo stopped\n");
     return rc;
 }

@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: MIT
 """`tailguard demo` (what `make demo` runs): the gateway answers on the proxy port in front
-of the demo API, the admin port says ok, the light load reaches the API, the runbook's
-agent-pool calls answer as the runbook writes them, and Ctrl-C (SIGINT) stops every
-process it started."""
+of the demo API, the admin port says ok and answers PromQL with the shipped rule files
+loaded, the light load reaches the API, the runbook's agent-pool calls answer as the
+runbook writes them, and Ctrl-C (SIGINT) stops every process it started and removes its
+private directory."""
 import json
+import os
+import re
+import urllib.parse
 import signal
 import socket
 import time
@@ -34,6 +38,21 @@ def test_demo_starts_and_stops_cleanly():
         assert st == 200 and "p95" in v["current"], (st, v)
         st, _, v = http_json("GET", f"http://127.0.0.1:{port}/api/v1/health")
         assert st == 200 and v["status"] == "ok", (st, v)
+        # the runbooks' PromQL on the admin port (9090 by default): `up` once scraped
+        q = urllib.parse.quote('up{job="tailguard"}')
+        wait_until(lambda: http_json("GET", f"http://127.0.0.1:{admin}/api/v1/query?query={q}")
+                   [2]["data"]["result"], timeout=20, what="the first scrape")
+        st, _, v = http_json("GET", f"http://127.0.0.1:{admin}/api/v1/query?query={q}")
+        assert st == 200 and v["data"]["result"][0]["value"][1] == "1", v
+        # examples/rules/ loaded: the runbooks' groups and tailguard's
+        st, _, v = http_json("GET", f"http://127.0.0.1:{admin}/api/v1/rules")
+        groups = {g["name"] for g in v["data"]["groups"]}
+        assert {"api_performance", "performance_alerts", "runbook_004_performance_alerts",
+                "runbook_companion_alerts", "tailguard_api_alerts"} <= groups, groups
+        assert all(r["health"] != "err" for g in v["data"]["groups"] for r in g["rules"]), v
+        conf = re.search(r"config +(\S+)", p.log()).group(1)
+        state_dir = os.path.dirname(conf)
+        assert os.path.isdir(os.path.join(state_dir, "rules")), state_dir
         kids = _children(p.pid)
         assert len(kids) == 2, kids
         time.sleep(1.0)  # the light load runs meanwhile
@@ -42,6 +61,7 @@ def test_demo_starts_and_stops_cleanly():
         assert "tailguard demo is running" in p.log()
         for k in kids:
             wait_until(lambda: not _alive(k), timeout=5, what=f"child {k} gone")
+        assert not os.path.exists(state_dir), os.listdir(state_dir)
 
 
 # The runbook's agent coordination commands, as curl sends them (curl -s URL; curl -X PUT
