@@ -20,6 +20,8 @@ static void usage(FILE *f)
           "  bench [options] URL... load generator and capacity search (bench --help)\n"
           "  check-config FILE      validate a configuration file\n"
           "  check-rules FILE...    check Prometheus rule files (as promtool check rules)\n"
+          "  query EXPR [--time T] [--range [--start T] [--end T] [--step S]] [--admin ADDR]\n"
+          "                         ask a running gateway a PromQL query\n"
           "  version                print the version\n"
           "  help                   this text\n",
           f);
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
         return tg_cli_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "check-rules") == 0)
         return tg_cli_check_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "query") == 0)
+        return tg_cli_query(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tailguard %s\n", TG_VERSION);
         return 0;

@@ -25,6 +25,7 @@
 #include "admin/health.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
+#include "admin/promapi.h"
 #include "proxy/collect.h"
 #include "proxy/gateway.h"
 
@@ -54,6 +55,7 @@ struct tg_admin {
     struct tg_mcollectors *cs, *own;
     struct tg_process_info process;
     struct tg_store *store; /* whose collector we added, or NULL */
+    struct tg_scrape *scrape; /* the store the Prometheus API reads, or NULL */
 };
 
 /* What a connection holds: the exposition it is streaming, if any. */
@@ -87,6 +89,9 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
         tg_admin_prom_metrics(a->cs, resp);
     else if (PATH_IS("/metrics"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
+    else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0},
+                              req, body, body_len, resp))
+        return;
     else if (tg_admin_monitoring(a->gw, req, resp))
         return;
     else if (tg_admin_control(&cc, req, body, body_len, resp))
@@ -287,6 +292,11 @@ void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
         a->prom.reload.success_wall_us = tg_clock_wall_us();
         a->prom.reload.restart_pending = restart_pending;
     }
+}
+
+void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s)
+{
+    a->scrape = s;
 }
 
 void tg_admin_free(struct tg_admin *a)

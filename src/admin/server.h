@@ -19,6 +19,7 @@ struct tg_admin;
 struct tg_control;
 struct tg_gateway;
 struct tg_runtime;
+struct tg_scrape;
 
 /* Starts listening on `addr` with handlers that read `gw` and, when not NULL, `ctl` (the
  * control thread, for its tasks' figures in /metrics) and `rt` (the runtime layer the
@@ -38,6 +39,10 @@ void tg_admin_server_stats(const struct tg_admin *a, struct tg_hsrv_stats *out);
 /* Records the outcome of a configuration reload for /metrics: applied or refused, and
  * how many settings of the applied file wait for a restart. */
 void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending);
+
+/* Serves the Prometheus HTTP API (promapi.h) over `s`'s store, borrowed until
+ * tg_admin_free; until then the API answers 503. */
+void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s);
 
 void tg_admin_free(struct tg_admin *a);
 

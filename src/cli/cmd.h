@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Subcommands that assemble the whole process: `run` (gateway + admin listener on the
- * control thread), `demo` (demo API + gateway + light load), `check-config` and
- * `check-rules`. Each
+ * control thread), `demo` (demo API + gateway + light load), `check-config`,
+ * `check-rules` and `query` (a PromQL query to a running gateway). Each
  * takes argv with argv[0] = the subcommand name and returns the process exit code. */
 #ifndef TG_CLI_CMD_H
 #define TG_CLI_CMD_H
@@ -10,5 +10,6 @@ int tg_cli_run(int argc, char **argv);
 int tg_cli_demo(int argc, char **argv);
 int tg_cli_check_config(int argc, char **argv);
 int tg_cli_check_rules(int argc, char **argv);
+int tg_cli_query(int argc, char **argv);
 
 #endif

@@ -257,6 +257,7 @@ int tg_cli_run(int argc, char **argv)
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
+    tg_admin_set_scrape(r.admin, r.scrape);
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */

@@ -34,6 +34,7 @@ struct tg_scrape {
     char instance[128];
     /* figures of the tasks, for the collector */
     int64_t last_scrape_us;
+    int64_t last_t_ms;
     uint64_t saves_total;
     uint64_t save_errors_total;
 };
@@ -127,6 +128,7 @@ static void scrape_task(void *ctx, int64_t now_us)
         tg_tsdb_append_batch(s->db, r.t, NULL, 0, NULL) != 0)
         tg_log(TG_LOG_WARN, "tsdb", "scrape-incomplete error=\"out of memory\"");
     s->last_scrape_us = tg_clock_mono_us() - now_us;
+    s->last_t_ms = r.t;
 }
 
 /* ------------------------------------------------------------------ persistence */
@@ -264,6 +266,11 @@ void tg_scrape_free(struct tg_scrape *s)
     tg_mcollectors_remove(tg_control_collectors(s->ctl), s);
     tg_tsdb_free(s->db);
     free(s);
+}
+
+void tg_scrape_target(const struct tg_scrape *s, struct tg_scrape_target *out)
+{
+    *out = (struct tg_scrape_target){s->instance, s->interval_us, s->last_t_ms, s->last_scrape_us};
 }
 
 struct tg_tsdb *tg_scrape_tsdb(struct tg_scrape *s)

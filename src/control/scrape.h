@@ -46,6 +46,16 @@ void tg_scrape_free(struct tg_scrape *s);
 /* The store, for queries (PromQL, the HTTP API, rules). Valid until tg_scrape_free. */
 struct tg_tsdb *tg_scrape_tsdb(struct tg_scrape *s);
 
+/* The self-scrape as a Prometheus target, for /api/v1/targets. */
+struct tg_scrape_target {
+    const char *instance;     /* the instance label; valid until tg_scrape_free */
+    int64_t interval_us;
+    int64_t last_ms;          /* the last scrape's timestamp (wall ms); 0 before the first */
+    int64_t last_duration_us; /* how long the last scrape took */
+};
+
+void tg_scrape_target(const struct tg_scrape *s, struct tg_scrape_target *out);
+
 /* Saves the store now (a clean stop); failures are logged and counted. 0 or the error;
  * 0 without a file. */
 int tg_scrape_save(struct tg_scrape *s);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "promql/eval_int.h"
 
 #define DEFAULT_LOOKBACK_MS (5 * 60 * 1000)
@@ -269,11 +270,22 @@ static int eval_unary(struct tg_promql__ev *ev, const struct tg_promql_node *n, 
     return tg_promql__check_dups(ev, &out->vec);
 }
 
+/* -ETIMEDOUT once the deadline has passed. */
+static int check_deadline(struct tg_promql__ev *ev)
+{
+    if (ev->deadline_us && tg_clock_mono_us() >= ev->deadline_us)
+        return tg_errbuf_set(ev->eb, -ETIMEDOUT, TG_PROMQL_TIMEOUT_MSG);
+    return 0;
+}
+
 int tg_promql__eval(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
                     struct tg_promql_value *out)
 {
     memset(out, 0, sizeof *out);
     out->t = ts;
+    int rc = check_deadline(ev);
+    if (rc < 0)
+        return rc;
     switch (n->kind) {
     case TG_PROMQL_NUMBER:
         out->type = TG_PROMQL_VSCALAR;
@@ -322,6 +334,7 @@ static void ev_init(struct tg_promql__ev *ev, const struct tg_queryable *q,
     ev->subquery_step_ms =
         o && o->subquery_step_ms ? o->subquery_step_ms : DEFAULT_SUBQUERY_STEP_MS;
     ev->max_samples = o && o->max_samples ? o->max_samples : DEFAULT_MAX_SAMPLES;
+    ev->deadline_us = o ? o->deadline_us : 0;
 }
 
 static void ev_deinit(struct tg_promql__ev *ev)
@@ -405,7 +418,8 @@ int tg_promql_eval_range(const struct tg_queryable *q, const struct tg_promql_no
     if (step_ms <= 0 || end_ms < start_ms)
         return tg_errbuf_set(eb, TG_EPARSE, "invalid range: start %" PRId64 ", end %" PRId64
                              ", step %" PRId64, start_ms, end_ms, step_ms);
-    if ((end_ms - start_ms) / step_ms + 1 > TG_PROMQL_MAX_POINTS)
+    /* Prometheus's HTTP API counts intervals, not points: 11,001 points pass. */
+    if ((end_ms - start_ms) / step_ms > TG_PROMQL_MAX_POINTS)
         return tg_errbuf_set(eb, TG_ELIMIT,
                              "exceeded maximum resolution of 11,000 points per timeseries. "
                              "Try decreasing the query resolution (?step=XX)");

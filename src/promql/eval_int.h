@@ -22,6 +22,7 @@ struct tg_promql__ev {
     int64_t start, end;     /* the query's range: @ start() / @ end() */
     int64_t lookback_ms, subquery_step_ms;
     uint64_t max_samples, samples; /* samples held by the current step */
+    int64_t deadline_us;           /* 0: none */
     struct tg_promql_arena *qa, *sa;
     struct tg_promql__sel *sels;
     size_t nsels, capsels;

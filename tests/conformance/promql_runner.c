@@ -412,7 +412,7 @@ static void pin_at(struct tg_promql_node *n, int64_t t)
     }
 }
 
-static const struct tg_promql_opts opts = {0, 60000, 10000};
+static const struct tg_promql_opts opts = {.subquery_step_ms = 60000, .max_samples = 10000};
 
 /* One evaluation time of one eval command: instant, then range mode. */
 static bool run_one(const struct evalcmd *c, const struct tg_queryable *q,
