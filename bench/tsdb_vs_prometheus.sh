@@ -72,7 +72,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 FX=$ROOT/build/bench-micro/tsdb_fixture
 mkdir -p "$(dirname "$FX")"
 (cd "$ROOT" && cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/tsdb_fixture.c src/tsdb/[a-z]*.c \
-  src/promql/[a-z]*.c src/core/err.c -lpcre2-8 -lz -lm -o "$FX")
+  src/promql/[a-z]*.c src/core/err.c src/core/clock.c -lpcre2-8 -lz -lm -o "$FX")
 
 # ------------------------------------------------------------------ 1-2. data, bytes
 # The data ends before now and starts on a 2 h boundary, so promtool cuts one block.
@@ -160,7 +160,12 @@ listen: 127.0.0.1:$P_LIVE
 admin: {listen: 127.0.0.1:$P_LIVE_ADMIN}
 upstreams: [{name: a, servers: ["127.0.0.1:$P_API"]}]
 tsdb: {scrape_interval: 1s, path: ":memory:"}
+routes:
 EOF
+# One route per endpoint: a route's name is its endpoint label from the first request.
+for ((i = 0; i < ENDPOINTS; i++)); do
+  printf '  - {name: e%03d, path: /echo/e%03d}\n' "$i" "$i" >>"$WORK/live.yaml"
+done
 "$TG" run -c "$WORK/live.yaml" --store :memory: >"$WORK/live.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$P_LIVE_ADMIN/metrics" "${PIDS[-1]}"
