@@ -36,6 +36,7 @@ bench: build
 	@bash bench/proxy.sh
 	@bash bench/loadgen.sh
 	@bash bench/micro.sh
+	@bash bench/tsdb_vs_prometheus.sh
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_FUZZ=ON >/dev/null

@@ -13,12 +13,11 @@ cd "$(dirname "$0")/.."
 out=build/bench-micro
 mkdir -p "$out"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/hist_record.c src/metrics/hist.c -lm \
-    -o cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/tsdb_bytes.c src/tsdb/[a-z]*.c src/core/err.c \
+    -o "$out/hist_record"
+cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/tsdb_bytes.c src/tsdb/[a-z]*.c src/core/err.c \
     -lpcre2-8 -lz -lm -o "$out/tsdb_bytes"
-"$out/hist_record"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/protect_chain.c src/protect/*.c src/core/err.c -lm \
     -lpthread -o "$out/protect_chain"
-"$out/tsdb_bytes"
 cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/metrics_record.c src/metrics/shard.c \
     src/metrics/reqstats.c src/metrics/hist.c src/metrics/phist.c -lm -lpthread \
     -o "$out/metrics_record"

@@ -32,6 +32,23 @@ static double scalar_arg(struct tg_promql_value *args, uint32_t i)
     return args[i].scalar;
 }
 
+/* Whether every series of `m` has the same metric name (or none has one). The series of
+ * a selector or subquery have distinct label sets, so dropping one name they all share
+ * cannot make two of them equal: the duplicate check, a hash of every label set at every
+ * step, can be skipped. */
+static bool one_name(const struct tg_promql_matrix *m)
+{
+    const char *first = m->n ? tg_labels_get(&m->v[0].labels, "__name__") : "";
+    for (size_t i = 1; i < m->n; i++) {
+        const struct tg_labels *ls = &m->v[i].labels;
+        /* Sorted sets: __name__, when present, comes first ("_" sorts before letters). */
+        const char *name = ls->n && strcmp(ls->v[0].name, "__name__") == 0 ? ls->v[0].value : "";
+        if (strcmp(name, first) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* A function over one range argument, once per series in the window. */
 static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
                     uint32_t mi, struct tg_promql_value *args, struct tg_promql_value *out)
@@ -146,7 +163,7 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
         o->t = ts;
         o->v = v;
     }
-    return tg_promql__check_dups(ev, &out->vec);
+    return one_name(&m) ? 0 : tg_promql__check_dups(ev, &out->vec);
 }
 
 /* The labels absent() and absent_over_time() give: those set by equality matchers of
@@ -360,15 +377,21 @@ static int histogram_quantile(struct tg_promql__ev *ev, double phi, struct tg_pr
         group[nb++] = (size_t)g;
     }
     out->type = TG_PROMQL_VVECTOR;
+    /* Buckets gathered by group with a counting sort, keeping their input order within a
+     * group: one pass, where a scan of all buckets per group costs groups x buckets. */
+    size_t *first = tg_promql_alloc(ev->sa, (ng + 1) * sizeof *first);
+    for (size_t i = 0; i < nb; i++)
+        first[group[i] + 1]++;
+    for (size_t g = 0; g < ng; g++)
+        first[g + 1] += first[g];
     struct tg_promql_bucket *gb = tg_promql_alloc(ev->sa, (nb + 1) * sizeof *gb);
+    size_t *fill = tg_promql_alloc(ev->sa, (ng + 1) * sizeof *fill);
+    for (size_t i = 0; i < nb; i++)
+        gb[first[group[i]] + fill[group[i]]++] = b[i];
     for (size_t g = 0; g < ng; g++) {
-        size_t n = 0;
-        for (size_t i = 0; i < nb; i++)
-            if (group[i] == g)
-                gb[n++] = b[i];
         struct tg_promql_sample *o = tg_promql_vec_push(ev->sa, &out->vec);
         o->labels = labels[g];
-        o->v = tg_promql_bucket_quantile(phi, gb, n);
+        o->v = tg_promql_bucket_quantile(phi, gb + first[g], first[g + 1] - first[g]);
     }
     return tg_promql__check_dups(ev, &out->vec);
 }

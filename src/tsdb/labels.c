@@ -15,14 +15,6 @@ double tg_stale_nan(void)
     return v;
 }
 
-bool tg_is_stale(double v)
-{
-    /* Bits, not value: every other NaN is an ordinary sample. */
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    return bits == TG_STALE_NAN_BITS;
-}
-
 const char *tg_labels_get(const struct tg_labels *ls, const char *name)
 {
     /* Sets are small (a dozen labels); a linear scan beats a binary search here. */

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/err.h"
 
@@ -32,7 +33,15 @@
 #define TG_STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
 
 double tg_stale_nan(void);
-bool tg_is_stale(double v);
+
+/* Whether `v` is the staleness marker. Bits, not value: every other NaN is an ordinary
+ * sample. Inline: the evaluator asks it of every sample in every window it reads. */
+static inline bool tg_is_stale(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits == TG_STALE_NAN_BITS;
+}
 
 struct tg_label {
     const char *name;
