@@ -43,8 +43,7 @@ void tg_admin_jw_lit(struct tg_admin_jw *w, const char *s)
     tg_admin_jw_raw(w, s, strlen(s));
 }
 
-/* The length of a valid UTF-8 sequence at s, 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t tg_admin_utf8_len(const unsigned char *s, size_t n)
 {
     if (s[0] < 0xc2 || s[0] > 0xf4)
         return 0;
@@ -84,7 +83,7 @@ void tg_admin_jw_str(struct tg_admin_jw *w, const char *s, size_t n)
             }
             rep = hex;
         } else {
-            size_t k = utf8_seq(u + i, n - i);
+            size_t k = tg_admin_utf8_len(u + i, n - i);
             if (k == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 &&
                 (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
                 rep = u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";

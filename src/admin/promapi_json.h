@@ -36,4 +36,8 @@ void tg_admin_jw_free(struct tg_admin_jw *w);
  * length. 'e' needs at most 32 bytes, 'f' up to 330 (5e-324 in full). */
 size_t tg_admin_fmt_float(double v, char fmt, char *buf, size_t cap);
 
+/* The length of the valid UTF-8 sequence at s (n > 0 bytes available), 0 when it is not
+ * one (overlong, a surrogate, past U+10FFFF, cut short): what Go's encoders replace. */
+size_t tg_admin_utf8_len(const unsigned char *s, size_t n);
+
 #endif

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/promapi_json.h"
+#include "promql/parse.h"
+
 /* ------------------------------------------------------------------ Go arithmetic */
 
 /* int64 arithmetic that wraps, as Go's does (signed overflow is undefined in C). */
@@ -339,63 +342,6 @@ bool tg_admin_ptime_parse(const char *s, size_t len, struct tg_admin_ptime *out)
 
 /* ------------------------------------------------------------------ durations */
 
-/* A Prometheus duration (common/model.ParseDuration): units y w d h m s ms, in that
- * order, each at most once, each with an integer. */
-static bool prom_duration(const char *s, size_t len, int64_t *ns)
-{
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"y", 365LL * 86400000},
-                 {"w", 7LL * 86400000},
-                 {"d", 86400000},
-                 {"h", 3600000},
-                 {"m", 60000},
-                 {"s", 1000},
-                 {"ms", 1}};
-    if (len == 1 && s[0] == '0') {
-        *ns = 0;
-        return true;
-    }
-    if (len == 0)
-        return false;
-    size_t i = 0, next = 0;
-    int64_t total_ms = 0;
-    while (i < len) {
-        size_t start = i;
-        int64_t n = 0;
-        bool big = false;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (n > (INT64_MAX - 9) / 10)
-                big = true;
-            else
-                n = n * 10 + (s[i] - '0');
-        }
-        if (i == start || i == len)
-            return false;
-        size_t u;
-        if (len - i >= 2 && s[i] == 'm' && s[i + 1] == 's')
-            u = 6;
-        else
-            for (u = 0; u < 6 && s[i] != units[u].unit[0]; u++)
-                ;
-        if (u == 6 && !(len - i >= 2 && s[i] == 'm' && s[i + 1] == 's'))
-            return false;
-        if (u < next)
-            return false;
-        i += strlen(units[u].unit);
-        next = u + 1;
-        /* Go refuses n above MaxInt64 / (mult * 1e6) and a sum that goes negative. */
-        if (big || n > INT64_MAX / (units[u].ms * 1000000))
-            return false;
-        total_ms += n * units[u].ms;
-        if (total_ms > INT64_MAX / 1000000)
-            return false;
-    }
-    *ns = total_ms * 1000000;
-    return true;
-}
-
 enum tg_admin_pdur_err tg_admin_pdur_parse(const char *s, size_t len, int64_t *ns)
 {
     double f;
@@ -406,27 +352,14 @@ enum tg_admin_pdur_err tg_admin_pdur_parse(const char *s, size_t len, int64_t *n
         *ns = go_int64(v);
         return TG_ADMIN_PDUR_OK;
     }
-    return prom_duration(s, len, ns) ? TG_ADMIN_PDUR_OK : TG_ADMIN_PDUR_SYNTAX;
+    int64_t ms;
+    if (tg_promql_duration(s, len, &ms) != 0)
+        return TG_ADMIN_PDUR_SYNTAX;
+    *ns = ms * 1000000; /* cannot wrap: tg_promql_duration keeps ms below INT64_MAX / 1e6 */
+    return TG_ADMIN_PDUR_OK;
 }
 
 /* ------------------------------------------------------------------ Go's %q */
-
-/* The length of the valid UTF-8 sequence at s (up to `n` bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0xc2 || s[0] > 0xf4)
-        return 0;
-    size_t k = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return k;
-}
 
 size_t tg_admin_goquote(const char *s, size_t len, char *out, size_t cap)
 {
@@ -452,7 +385,7 @@ size_t tg_admin_goquote(const char *s, size_t len, char *out, size_t cap)
             PUT("\\%c", name[e - esc]);
         else if (c >= 0x20 && c < 0x7f)
             PUT("%c", c);
-        else if (c >= 0x80 && (k = utf8_len(u + i, len - i)) != 0) {
+        else if (c >= 0x80 && (k = tg_admin_utf8_len(u + i, len - i)) != 0) {
             PUT("%.*s", (int)k, s + i);
             i += k - 1;
         } else

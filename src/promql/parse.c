@@ -134,69 +134,25 @@ static char *dup_tok(struct tg_promql_parser *p, struct tg_promql_token t)
     return s;
 }
 
-/* Prometheus's model.ParseDuration on top of "must be greater than 0": units y w d h m s
- * ms, each at most once, in that order, integers only. */
+/* A duration literal: Prometheus's model.ParseDuration, then "must be greater than 0". */
 int tg_promql__parse_duration(const char *s, size_t len, int64_t *ms, char *err, size_t errsize)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"y", 365LL * 86400000},
-                 {"w", 7LL * 86400000},
-                 {"d", 86400000},
-                 {"h", 3600000},
-                 {"m", 60000},
-                 {"s", 1000},
-                 {"ms", 1}};
-    size_t i = 0, u = 0;
-    int64_t total = 0;
-    bool range = false;
-    if (len == 1 && s[0] == '0') {
-        snprintf(err, errsize, "duration must be greater than 0");
-        return TG_EPARSE;
-    }
-    while (i < len) {
-        size_t d0 = i;
-        uint64_t n = 0;
-        bool big = false;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            n = n * 10 + (uint64_t)(s[i] - '0');
-            if (n > (uint64_t)INT64_MAX / 10)
-                big = true;
-            i++;
-        }
-        if (i == d0)
-            goto bad;
-        size_t ul = (i + 1 < len && s[i] == 'm' && s[i + 1] == 's') ? 2 : 1;
-        while (u < 7 && !(strlen(units[u].unit) == ul && i + ul <= len &&
-                          memcmp(s + i, units[u].unit, ul) == 0))
-            u++;
-        if (u == 7)
-            goto bad;
-        i += ul;
-        /* Go keeps nanoseconds in an int64: anything past ~292 years is out of range. */
-        if (big || n > (uint64_t)(INT64_MAX / 1000000 / units[u].ms))
-            range = true;
-        else
-            total += (int64_t)n * units[u].ms;
-        if (total > INT64_MAX / 1000000)
-            range = true;
-        u++;
-    }
-    if (range) {
+    int64_t v = 0;
+    int rc = tg_promql_duration(s, len, &v);
+    if (rc == -ERANGE) {
         snprintf(err, errsize, "duration out of range");
         return TG_EPARSE;
     }
-    if (total == 0) {
+    if (rc == 0 && v == 0) {
         snprintf(err, errsize, "duration must be greater than 0");
         return TG_EPARSE;
     }
-    *ms = total;
-    return 0;
-bad:;
-    size_t n = 0;
+    if (rc == 0) {
+        *ms = v;
+        return 0;
+    }
     int k = snprintf(err, errsize, "not a valid duration string: ");
-    n = (size_t)(k > 0 ? k : 0);
+    size_t n = (size_t)(k > 0 ? k : 0);
     tg_promql__go_quote(err, errsize, &n, s, len);
     return TG_EPARSE;
 }

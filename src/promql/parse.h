@@ -42,6 +42,13 @@ size_t tg_promql_print(const struct tg_promql_node *n, char *buf, size_t size);
 /* The canonical form of `n` in a new string the caller frees; NULL when out of memory. */
 char *tg_promql_to_string(const struct tg_promql_node *n);
 
+/* Reads a Prometheus duration ("1h30m", "5m", "250ms", "0"; units y w d h m s ms in that
+ * order, each at most once, integers only) as common/model.ParseDuration does, into
+ * milliseconds. Returns 0, -EINVAL when it is not one, or -ERANGE past what Go's
+ * nanosecond int64 holds (about 292 years). Zero is accepted: callers that refuse it say
+ * so themselves. */
+int tg_promql_duration(const char *s, size_t len, int64_t *ms);
+
 /* Writes a duration the way Prometheus prints one ("1h30m", "382d4h5m6s7ms", "0s") into
  * `buf` of `size` bytes (32 is always enough); returns its length. */
 size_t tg_promql_format_duration(int64_t ms, char *buf, size_t size);

@@ -54,48 +54,7 @@ void tg_rule_errors_free(struct tg_rule_errors *e)
 
 bool tg_rule_duration(const char *s, int64_t *ms)
 {
-    /* Units in the order Prometheus requires them, each at most once. */
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000}, {"d", 86400000},
-                 {"h", 3600000},          {"m", 60000},          {"s", 1000},
-                 {"ms", 1}};
-    if (strcmp(s, "0") == 0) {
-        *ms = 0;
-        return true;
-    }
-    const char *p = s;
-    int64_t total = 0;
-    size_t next = 0;
-    if (!*p)
-        return false;
-    while (*p) {
-        if (!isdigit((unsigned char)*p))
-            return false;
-        int64_t n = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (n > INT64_MAX / 10 - 10)
-                return false;
-            n = n * 10 + (*p++ - '0');
-        }
-        size_t u = next;
-        /* "ms" before "m": the longest unit that matches here */
-        for (; u < sizeof units / sizeof units[0]; u++) {
-            size_t l = strlen(units[u].unit);
-            if (strncmp(p, units[u].unit, l) == 0 && !(l == 1 && p[0] == 'm' && p[1] == 's'))
-                break;
-        }
-        if (u == sizeof units / sizeof units[0])
-            return false;
-        if (n > INT64_MAX / units[u].ms || total > INT64_MAX - n * units[u].ms)
-            return false;
-        total += n * units[u].ms;
-        p += strlen(units[u].unit);
-        next = u + 1;
-    }
-    *ms = total;
-    return true;
+    return tg_promql_duration(s, strlen(s), ms) == 0;
 }
 
 static bool metric_name_ok(const char *s)
