@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The codecs described in chunk.h. Bits are written most significant first into bytes;
  * the encoder grows its buffer in small steps and the decoder checks every read against
- * the stream's length, so a corrupt stream is an error and never a read past the end. Time arithmetic is done on uint64_t so that any pair of int64 times (huge
- * gaps included) codes and decodes exactly, modulo 2^64, without signed overflow. */
+ * the stream's length, so a corrupt stream is an error and never a read past the end. Time
+ * arithmetic is done on uint64_t so that any pair of int64 times (huge gaps included) codes and
+ * decodes exactly, modulo 2^64, without signed overflow. */
 #include "tsdb/chunk.h"
 
 #include <errno.h>

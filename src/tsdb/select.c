@@ -135,9 +135,8 @@ bool tg_tsdb__has_sample_in(const struct tg_tsdb__series *s, int64_t mint, int64
         if (in_range(mint, maxt, c->mint, c->maxt, c->coding, c->data, c->nbits, c->n))
             return true;
     }
-    return s->head.n &&
-           in_range(mint, maxt, s->head.mint, s->head.maxt, TG_CHUNK_XOR, s->head.buf,
-                    s->head.nbits, s->head.n);
+    return s->head.n && in_range(mint, maxt, s->head.mint, s->head.maxt, TG_CHUNK_XOR, s->head.buf,
+                                 s->head.nbits, s->head.n);
 }
 
 static char *arena_strdup(struct arena *a, const char *s)

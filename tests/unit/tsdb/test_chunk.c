@@ -346,9 +346,9 @@ static void test_int_which_chunks_pack(void)
         double special;
         int packs;
     } cases[] = {
-        {lim - 1, 1},  {-(lim - 1), 1},   {lim, 0},           {-lim, 0},     {0.0, 1},
-        {-0.0, 0},     {0.5, 0},          {-3.0, 1},          {NAN, 0},      {INFINITY, 0},
-        {-INFINITY, 0}, {tg_stale_nan(), 0}, {1e300, 0},       {of_bits(1), 0},
+        {lim - 1, 1}, {-(lim - 1), 1}, {lim, 0}, {-lim, 0},     {0.0, 1},       {-0.0, 0},
+        {0.5, 0},     {-3.0, 1},       {NAN, 0}, {INFINITY, 0}, {-INFINITY, 0}, {tg_stale_nan(), 0},
+        {1e300, 0},   {of_bits(1), 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (size_t at = 0; at < TG_CHUNK_SAMPLES; at += 59) { /* first, middle, last */
