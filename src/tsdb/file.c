@@ -8,8 +8,13 @@
  * the file, so a file cut at a block boundary is still seen as truncated. A series is
  * its label count, each name and value (varint length, bytes), its chunk count and each
  * chunk (zigzag varint first time, varint span to the last time, varint samples, varint
- * bits, then the Gorilla bytes of chunk.h); the head chunk is written as one more chunk
+ * coding (enum tg_chunk_coding), varint bits, then the bytes of chunk.h as the store
+ * holds them); the head chunk is written as one more chunk, packed like a sealed one,
  * and is read back sealed.
+ *
+ * Version 1 files, written before the integer coding, had no coding field (every chunk
+ * was XOR). They are still read, and their chunks are packed as they are loaded, so an
+ * upgrade keeps the history and the next save writes version 2.
  *
  * The reader trusts nothing: checksums first, then every length against what is left,
  * every label set for order and emptiness, every chunk decoded in full against its
@@ -31,7 +36,8 @@
 #include "tsdb/tsdb_int.h"
 
 #define MAGIC "TGTSDB\0\0"
-#define VERSION 1
+#define VERSION 2
+#define VERSION_XOR_ONLY 1
 #define HEADER_BYTES 16
 #define BLOCK_SERIES 1
 #define BLOCK_END 2
@@ -103,12 +109,13 @@ static void out_str(struct out *o, const char *s)
     out_bytes(o, s, n);
 }
 
-static void out_chunk(struct out *o, int64_t mint, int64_t maxt, uint16_t n, uint32_t nbits,
-                      const uint8_t *data)
+static void out_chunk(struct out *o, int64_t mint, int64_t maxt, uint16_t n,
+                      enum tg_chunk_coding coding, uint32_t nbits, const uint8_t *data)
 {
     out_varint(o, ((uint64_t)mint << 1) ^ (uint64_t)(mint >> 63));
     out_varint(o, (uint64_t)maxt - (uint64_t)mint);
     out_varint(o, n);
+    out_varint(o, coding);
     out_varint(o, nbits);
     out_bytes(o, data, tg_chunk_bytes(nbits));
 }
@@ -146,10 +153,18 @@ static void out_series(struct out *o, const struct tg_tsdb__series *s)
     out_varint(o, s->nchunks + (s->head.n > 0));
     for (uint32_t i = 0; i < s->nchunks; i++) {
         const struct tg_tsdb__chunk *c = s->chunks[i];
-        out_chunk(o, c->mint, c->maxt, c->n, c->nbits, c->data);
+        out_chunk(o, c->mint, c->maxt, c->n, c->coding, c->nbits, c->data);
     }
-    if (s->head.n)
-        out_chunk(o, s->head.mint, s->head.maxt, s->head.n, s->head.nbits, s->head.buf);
+    if (!s->head.n)
+        return;
+    /* Packed as seal() would, so that the file does not depend on where the head was. */
+    uint8_t packed[2304];
+    uint32_t nbits;
+    if (tg_chunk_pack(s->head.buf, s->head.nbits, s->head.n, packed, sizeof packed, &nbits) == 1)
+        out_chunk(o, s->head.mint, s->head.maxt, s->head.n, TG_CHUNK_INT, nbits, packed);
+    else
+        out_chunk(o, s->head.mint, s->head.maxt, s->head.n, TG_CHUNK_XOR, s->head.nbits,
+                  s->head.buf);
 }
 
 int tg_tsdb__encode(const struct tg_tsdb *db, tg_tsdb__write_fn *write, void *ctx)
@@ -282,16 +297,18 @@ static bool in_str(struct in *in, char *scratch, size_t cap, size_t *used, const
 }
 
 /* Reads, checks and stores one chunk of `s`; *prev_maxt is the series' newest time so
- * far (has_prev false for the first chunk). */
+ * far (has_prev false for the first chunk). A version 1 chunk has no coding field. */
 static const char *in_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struct in *in,
-                            bool has_prev, int64_t *prev_maxt)
+                            uint32_t version, bool has_prev, int64_t *prev_maxt)
 {
-    uint64_t zz, span, n, nbits;
+    uint64_t zz, span, n, coding = TG_CHUNK_XOR, nbits;
     if (!in_varint(in, &zz) || !in_varint(in, &span) || !in_varint(in, &n) ||
-        !in_varint(in, &nbits))
+        (version != VERSION_XOR_ONLY && !in_varint(in, &coding)) || !in_varint(in, &nbits))
         return "chunk header truncated";
     if (n == 0 || n > TG_CHUNK_SAMPLES)
         return "chunk sample count out of range";
+    if (coding != TG_CHUNK_XOR && coding != TG_CHUNK_INT)
+        return "unknown chunk coding";
     size_t bytes = tg_chunk_bytes((uint32_t)(nbits > UINT32_MAX ? 0 : nbits));
     if (nbits > UINT32_MAX || bytes > (size_t)(in->end - in->p))
         return "chunk data truncated";
@@ -300,7 +317,7 @@ static const char *in_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struc
     if (maxt < mint || (has_prev && mint <= *prev_maxt))
         return "chunk times out of order";
     struct tg_chunk_it it;
-    tg_chunk_it_init(&it, in->p, (uint32_t)nbits, (uint16_t)n);
+    tg_chunk_it_init(&it, (enum tg_chunk_coding)coding, in->p, (uint32_t)nbits, (uint16_t)n);
     int64_t t = 0, first = 0;
     double v = 0;
     for (uint64_t i = 0; i < n; i++) {
@@ -311,15 +328,19 @@ static const char *in_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struc
     }
     if (first != mint || t != maxt)
         return "chunk times differ from its header";
-    struct tg_tsdb__chunk *c = malloc(sizeof *c + bytes);
+    struct tg_tsdb__chunk *c;
+    if (coding == TG_CHUNK_XOR) { /* packed if it can be, as the store would have */
+        c = tg_tsdb__chunk_new(mint, maxt, (uint16_t)n, in->p, (uint32_t)nbits);
+    } else if ((c = malloc(sizeof *c + bytes)) != NULL) {
+        *c = (struct tg_tsdb__chunk){mint, maxt, (uint32_t)nbits, (uint16_t)n, TG_CHUNK_INT};
+        memcpy(c->data, in->p, bytes);
+    }
     if (!c)
-        return "out of memory";
-    *c = (struct tg_tsdb__chunk){mint, maxt, (uint32_t)nbits, (uint16_t)n};
-    memcpy(c->data, in->p, bytes);
+        return "out of memory"; /* the stream was checked above */
     /* Bits past nbits are zero in what the writer makes; clear them so the image
      * written back is canonical whatever this one held. */
-    if (nbits & 7)
-        c->data[bytes - 1] &= (uint8_t)(0xff00 >> (nbits & 7));
+    if (c->nbits & 7)
+        c->data[tg_chunk_bytes(c->nbits) - 1] &= (uint8_t)(0xff00 >> (c->nbits & 7));
     if (tg_tsdb__push_chunk(db, s, c)) {
         free(c);
         return "out of memory";
@@ -330,7 +351,8 @@ static const char *in_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struc
     return NULL;
 }
 
-static const char *in_series(struct tg_tsdb *db, struct in *in, char *scratch, size_t cap)
+static const char *in_series(struct tg_tsdb *db, struct in *in, uint32_t version, char *scratch,
+                             size_t cap)
 {
     struct tg_label l[TG_TSDB_MAX_LABELS];
     uint64_t nl, nc;
@@ -355,7 +377,7 @@ static const char *in_series(struct tg_tsdb *db, struct in *in, char *scratch, s
         return "out of memory";
     int64_t prev = 0;
     for (uint64_t i = 0; i < nc; i++) {
-        const char *why = in_chunk(db, db->series[id], in, i > 0, &prev);
+        const char *why = in_chunk(db, db->series[id], in, version, i > 0, &prev);
         if (why)
             return why;
     }
@@ -391,7 +413,8 @@ int tg_tsdb__decode(struct tg_tsdb *db, const uint8_t *p, size_t n, const char *
         return fail_at(db, &before, eb, name, 0, "not a tailguard tsdb file");
     if (get_u32(p + 12) != crc(p, 12))
         return fail_at(db, &before, eb, name, 12, "header checksum mismatch");
-    if (get_u32(p + 8) != VERSION)
+    uint32_t version = get_u32(p + 8);
+    if (version != VERSION && version != VERSION_XOR_ONLY)
         return fail_at(db, &before, eb, name, 8, "unknown format version");
     size_t off = HEADER_BYTES;
     uint64_t total = 0;
@@ -440,7 +463,7 @@ int tg_tsdb__decode(struct tg_tsdb *db, const uint8_t *p, size_t n, const char *
         }
         for (uint64_t i = 0; i < count && !why; i++) {
             const uint8_t *at = in.p;
-            if ((why = in_series(db, &in, scratch, scratch_cap)))
+            if ((why = in_series(db, &in, version, scratch, scratch_cap)))
                 off = (size_t)(at - p);
         }
         if (why)

@@ -76,11 +76,11 @@ static int push(struct samples *s, int64_t t, double v)
 }
 
 /* Appends to `out` the samples of the chunk (data, nbits, n) with time in [mint, maxt]. */
-static int decode(const uint8_t *data, uint32_t nbits, uint16_t n, int64_t mint, int64_t maxt,
-                  struct samples *out)
+static int decode(enum tg_chunk_coding coding, const uint8_t *data, uint32_t nbits, uint16_t n,
+                  int64_t mint, int64_t maxt, struct samples *out)
 {
     struct tg_chunk_it it;
-    tg_chunk_it_init(&it, data, nbits, n);
+    tg_chunk_it_init(&it, coding, data, nbits, n);
     int64_t t;
     double v;
     int rc;
@@ -101,17 +101,17 @@ static int series_samples(const struct tg_tsdb__series *s, int64_t mint, int64_t
         const struct tg_tsdb__chunk *c = s->chunks[i];
         if (c->maxt < mint || c->mint > maxt)
             continue;
-        int rc = decode(c->data, c->nbits, c->n, mint, maxt, out);
+        int rc = decode(c->coding, c->data, c->nbits, c->n, mint, maxt, out);
         if (rc)
             return rc;
     }
     if (s->head.n && s->head.maxt >= mint && s->head.mint <= maxt)
-        return decode(s->head.buf, s->head.nbits, s->head.n, mint, maxt, out);
+        return decode(TG_CHUNK_XOR, s->head.buf, s->head.nbits, s->head.n, mint, maxt, out);
     return 0;
 }
 
-static bool in_range(int64_t mint, int64_t maxt, int64_t lo, int64_t hi, const uint8_t *data,
-                     uint32_t nbits, uint16_t n)
+static bool in_range(int64_t mint, int64_t maxt, int64_t lo, int64_t hi,
+                     enum tg_chunk_coding coding, const uint8_t *data, uint32_t nbits, uint16_t n)
 {
     if (hi < mint || lo > maxt)
         return false;
@@ -119,7 +119,7 @@ static bool in_range(int64_t mint, int64_t maxt, int64_t lo, int64_t hi, const u
         return true; /* a chunk's first and last times are samples */
     /* The chunk straddles the range: look for a sample inside. */
     struct tg_chunk_it it;
-    tg_chunk_it_init(&it, data, nbits, n);
+    tg_chunk_it_init(&it, coding, data, nbits, n);
     int64_t t;
     double v;
     while (tg_chunk_it_next(&it, &t, &v) == 1 && t <= maxt)
@@ -132,11 +132,11 @@ bool tg_tsdb__has_sample_in(const struct tg_tsdb__series *s, int64_t mint, int64
 {
     for (uint32_t i = 0; i < s->nchunks; i++) {
         const struct tg_tsdb__chunk *c = s->chunks[i];
-        if (in_range(mint, maxt, c->mint, c->maxt, c->data, c->nbits, c->n))
+        if (in_range(mint, maxt, c->mint, c->maxt, c->coding, c->data, c->nbits, c->n))
             return true;
     }
-    return s->head.n &&
-           in_range(mint, maxt, s->head.mint, s->head.maxt, s->head.buf, s->head.nbits, s->head.n);
+    return s->head.n && in_range(mint, maxt, s->head.mint, s->head.maxt, TG_CHUNK_XOR, s->head.buf,
+                                 s->head.nbits, s->head.n);
 }
 
 static char *arena_strdup(struct arena *a, const char *s)

@@ -111,24 +111,40 @@ int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struct tg
     return 0;
 }
 
-/* Moves the head's samples into a sealed chunk of their exact size. */
-static int seal(struct tg_tsdb *db, struct tg_tsdb__series *s)
+struct tg_tsdb__chunk *tg_tsdb__chunk_new(int64_t mint, int64_t maxt, uint16_t n,
+                                          const uint8_t *data, uint32_t nbits)
 {
-    size_t bytes = tg_chunk_bytes(s->head.nbits);
+    /* An integer chunk is kept only when smaller than the XOR one, and a full XOR chunk
+     * of TG_CHUNK_SAMPLES is at most 2,175 bytes, so this bounds nothing that matters. */
+    uint8_t packed[2304];
+    uint32_t packed_bits = 0;
+    int rc = tg_chunk_pack(data, nbits, n, packed, sizeof packed, &packed_bits);
+    if (rc < 0)
+        return NULL;
+    if (rc == 1)
+        data = packed, nbits = packed_bits;
+    size_t bytes = tg_chunk_bytes(nbits);
     struct tg_tsdb__chunk *c = malloc(sizeof *c + bytes);
     if (!c)
-        return -ENOMEM;
-    c->mint = s->head.mint;
-    c->maxt = s->head.maxt;
-    c->nbits = s->head.nbits;
-    c->n = s->head.n;
-    memcpy(c->data, s->head.buf, bytes);
-    if (tg_tsdb__push_chunk(db, s, c)) {
+        return NULL;
+    *c = (struct tg_tsdb__chunk){mint, maxt, nbits, n, rc == 1 ? TG_CHUNK_INT : TG_CHUNK_XOR};
+    memcpy(c->data, data, bytes);
+    return c;
+}
+
+/* Moves the head's samples into a sealed chunk of their exact size and frees the head's
+ * buffer, so that a series that stops (or goes stale) holds no slack. */
+static int seal(struct tg_tsdb *db, struct tg_tsdb__series *s)
+{
+    struct tg_tsdb__chunk *c =
+        tg_tsdb__chunk_new(s->head.mint, s->head.maxt, s->head.n, s->head.buf, s->head.nbits);
+    if (!c || tg_tsdb__push_chunk(db, s, c)) {
         free(c);
         return -ENOMEM;
     }
     db->st.samples -= s->head.n; /* counted again by push_chunk */
-    tg_chunk_enc_reset(&s->head);
+    db->st.chunk_bytes -= s->head.cap_bytes;
+    tg_chunk_enc_deinit(&s->head);
     return 0;
 }
 
@@ -157,10 +173,12 @@ static int series_append(struct tg_tsdb *db, struct tg_tsdb__series *s, int64_t 
     db->st.samples++;
     db->st.samples_appended_total++;
     s->stale = tg_is_stale(v);
-    /* A stale series gets nothing more until it comes back: sealing its head makes it
-     * exact-sized and lets the memory cap reclaim series that churned away (endpoints
-     * aged out) instead of holding them in head chunks until retention. */
-    if (s->stale)
+    /* A full head is sealed at once rather than at the next append, so its samples
+     * take their packed size now. A stale series gets nothing more until it comes back:
+     * sealing its head makes it exact-sized and lets the memory cap reclaim series that
+     * churned away (endpoints aged out) instead of holding them in head chunks until
+     * retention. */
+    if (s->stale || s->head.n >= TG_CHUNK_SAMPLES)
         (void)seal(db, s); /* without memory it stays a head: still correct */
     return 0;
 }

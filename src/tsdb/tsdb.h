@@ -4,8 +4,9 @@
  * (through tg_tsdb_queryable, the seam of tsdb/query.h).
  *
  * Model. A series is a label set (strings interned once for the whole store) and its
- * samples, kept as Gorilla-compressed chunks (tsdb/chunk.h): sealed chunks of
- * TG_CHUNK_SAMPLES samples, oldest first, and one head chunk being appended. An inverted
+ * samples, kept as compressed chunks (tsdb/chunk.h): sealed chunks of up to
+ * TG_CHUNK_SAMPLES samples, oldest first, integer-coded when that is smaller, and one
+ * head chunk being appended in Gorilla's XOR coding. An inverted
  * index (label name -> value -> sorted series ids) answers matchers. Times are int64 ms
  * since the Unix epoch; a series' times strictly increase, so an older or equal time is
  * refused and counted, never stored. Retention drops whole chunks whose newest sample is

@@ -22,6 +22,7 @@ struct tg_tsdb__chunk {
     int64_t mint, maxt;
     uint32_t nbits;
     uint16_t n;
+    uint8_t coding; /* enum tg_chunk_coding; the head is always TG_CHUNK_XOR */
     uint8_t data[];
 };
 
@@ -113,6 +114,12 @@ uint64_t *tg_tsdb__match(const struct tg_tsdb *db, const struct tg_matcher *ms, 
 
 /* Bytes of the index structures (series, label arrays, strings, postings, tables). */
 uint64_t tg_tsdb__index_bytes(const struct tg_tsdb *db);
+
+/* A sealed chunk of the XOR stream (data, nbits, n) with times mint to maxt, in the
+ * integer coding when tg_chunk_pack finds it smaller. NULL when out of memory or when
+ * the stream is corrupt (a file's chunks are checked before this). */
+struct tg_tsdb__chunk *tg_tsdb__chunk_new(int64_t mint, int64_t maxt, uint16_t n,
+                                          const uint8_t *data, uint32_t nbits);
 
 /* Appends a sealed chunk read from a file to `s` (after its others). 0 or -ENOMEM. */
 int tg_tsdb__push_chunk(struct tg_tsdb *db, struct tg_tsdb__series *s, struct tg_tsdb__chunk *c);

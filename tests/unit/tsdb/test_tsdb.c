@@ -4,7 +4,8 @@
  * regexes over the value list) checked against a brute-force scan of random series,
  * results sorted and owning their memory, stale markers at the end of a scrape, sealing,
  * retention by time, the memory cap dropping the oldest chunks first, removed series and
- * renumbered ids, label names and values over a time range. */
+ * renumbered ids, label names and values over a time range, and what counters cost:
+ * full chunks sealed at once in the integer coding, heads without doubling slack. */
 #include "tsdb/tsdb.h"
 
 #include <errno.h>
@@ -226,6 +227,51 @@ static void test_ranges_and_sealing(void)
     tg_series_set_free(&set);
     TG_EXPECT_EQ(q.select(q.ctx, &m, 1, 10, 5, &set, &eb), 0);
     TG_EXPECT_EQ(set.n, 0);
+    tg_series_set_free(&set);
+    tg_matcher_free(&m);
+    tg_tsdb_free(db);
+}
+
+/* 40 counters scraped every 5 s with increments of 20 to 39 (a histogram bucket of a
+ * busy endpoint). Gorilla's XOR coding needs about 2 bytes a sample for these, plus the
+ * sealed chunks' structs and the heads' doubling slack; integer deltas of deltas need
+ * about one. */
+static void test_counter_bytes(void)
+{
+    struct tg_tsdb *db = tg_tsdb_new(NULL);
+    uint64_t seed = 42;
+    double c[40] = {0};
+    char name[40][16];
+    struct tg_tsdb_stats st;
+    for (int s = 0; s < 5 * TG_CHUNK_SAMPLES + TG_CHUNK_SAMPLES / 2; s++) {
+        for (int k = 0; k < 40; k++) {
+            snprintf(name[k], sizeof name[k], "b%d_total", k);
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            c[k] += (double)(20 + (seed >> 33) % 20);
+            struct tg_labels ls = L({"__name__", name[k]});
+            TG_EXPECT_EQ(tg_tsdb_append(db, &ls, 1700000000000 + s * 5000, c[k]), 0);
+        }
+        if (s == 5 * TG_CHUNK_SAMPLES - 1) { /* every chunk full: all sealed */
+            tg_tsdb_stats(db, &st);
+            TG_EXPECT_EQ(st.head_chunks, 0);
+            TG_EXPECT_EQ(st.chunks, 5 * 40);
+            TG_EXPECT_LT(st.chunk_bytes, st.samples * 5 / 4);
+        }
+    }
+    tg_tsdb_stats(db, &st); /* half a head each, in the XOR coding */
+    TG_EXPECT_EQ(st.head_chunks, 40);
+    TG_EXPECT_LT(st.chunk_bytes, st.samples * 3 / 2);
+    struct tg_queryable q;
+    tg_tsdb_queryable(db, &q);
+    struct tg_matcher m = mk(TG_MATCH_EQUAL, "__name__", "b39_total");
+    struct tg_series_set set;
+    struct tg_errbuf eb;
+    TG_EXPECT_EQ(q.select(q.ctx, &m, 1, INT64_MIN, INT64_MAX, &set, &eb), 0);
+    TG_EXPECT_EQ(set.n, 1);
+    if (set.n == 1) {
+        TG_EXPECT_EQ(set.series[0].nsamples, 5 * TG_CHUNK_SAMPLES + TG_CHUNK_SAMPLES / 2);
+        TG_EXPECT(set.series[0].samples[set.series[0].nsamples - 1].v == c[39]);
+    }
     tg_series_set_free(&set);
     tg_matcher_free(&m);
     tg_tsdb_free(db);
@@ -458,6 +504,7 @@ int main(int argc, char **argv)
     test_matchers_and_empty_values();
     test_matchers_against_scan();
     test_ranges_and_sealing();
+    test_counter_bytes();
     test_stale_at_end_of_scrape();
     test_retention();
     test_memory_cap();
