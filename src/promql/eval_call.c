@@ -65,17 +65,20 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
     for (size_t i = 0; i < m.n; i++) {
         const struct tg_sample *s = m.v[i].s;
         size_t ns = m.v[i].n;
+        bool may_drop = !m.v[i].no_drop;
         double v = 0;
         bool ok = true;
         switch (id) {
         case TG_PROMQL_FN_RATE:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, true, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, true, may_drop, &v);
             break;
         case TG_PROMQL_FN_INCREASE:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, false, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, false, may_drop,
+                                             &v);
             break;
         case TG_PROMQL_FN_DELTA:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, false, false, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, false, false, true,
+                                             &v);
             break;
         case TG_PROMQL_FN_IRATE:
             ok = tg_promql_instant_value(s, ns, true, &v);
@@ -84,7 +87,7 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
             ok = tg_promql_instant_value(s, ns, false, &v);
             break;
         case TG_PROMQL_FN_RESETS:
-            v = tg_promql_resets(s, ns);
+            v = may_drop ? tg_promql_resets(s, ns) : 0;
             break;
         case TG_PROMQL_FN_CHANGES:
             v = tg_promql_changes(s, ns);

@@ -9,11 +9,31 @@
 
 #include "promql/eval.h"
 
-/* A selector's series, fetched once per query over the widest window it needs. */
+/* Where a series' last window was, and what its windows may skip (eval_cursor.c). */
+struct tg_promql__cursor {
+    uint32_t lo, hi;     /* the first sample at or after lo_t, hi_t */
+    int64_t lo_t, hi_t;
+    uint32_t first_drop; /* the first and last index whose value is below the previous */
+    uint32_t last_drop;  /* one's; UINT32_MAX and 0 when there is none */
+    bool stale;          /* the series holds a stale marker */
+};
+
+/* Sets `c` for a series just fetched: one pass over its samples. */
+void tg_promql__cursor_init(struct tg_promql__cursor *c, const struct tg_series *se);
+/* The samples of `se` in [mint, maxt] are [*lo, *hi). O(1) when the window moved forward
+ * by a few samples since the last call, a binary search otherwise. */
+void tg_promql__cursor_window(struct tg_promql__cursor *c, const struct tg_series *se,
+                              int64_t mint, int64_t maxt, size_t *lo, size_t *hi);
+/* Whether no value in [lo, hi) is below its predecessor (false: there may be one). */
+bool tg_promql__cursor_no_drop(const struct tg_promql__cursor *c, size_t lo, size_t hi);
+
+/* A selector's series, fetched once per query over the widest window it needs, with a
+ * cursor per series. */
 struct tg_promql__sel {
     const struct tg_promql_node *node; /* the TG_PROMQL_VECTOR_SEL node */
     int64_t mint, maxt;
     struct tg_series_set set;
+    struct tg_promql__cursor *cur; /* set.n of them, malloc'd */
 };
 
 struct tg_promql__ev {
