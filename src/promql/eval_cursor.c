@@ -70,8 +70,8 @@ static uint32_t seek(const struct tg_series *se, uint32_t *at, int64_t *at_t, in
     return *at;
 }
 
-void tg_promql__cursor_window(struct tg_promql__cursor *c, const struct tg_series *se,
-                              int64_t mint, int64_t maxt, size_t *lo, size_t *hi)
+void tg_promql__cursor_window(struct tg_promql__cursor *c, const struct tg_series *se, int64_t mint,
+                              int64_t maxt, size_t *lo, size_t *hi)
 {
     *lo = seek(se, &c->lo, &c->lo_t, mint);
     *hi = seek(se, &c->hi, &c->hi_t, maxt + 1);
