@@ -425,6 +425,7 @@ int tg_promql_eval_range(const struct tg_queryable *q, const struct tg_promql_no
     ev_init(&ev, q, opts, eb);
     ev.start = start_ms;
     ev.end = end_ms;
+    ev.memo_steps = end_ms - start_ms >= step_ms;
     struct tg_promql_arena step = {0};
     ev.qa = &res->arena;
     ev.sa = &step;

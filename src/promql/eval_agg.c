@@ -349,11 +349,9 @@ int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n
     }
     struct grouper gr = {.a = a, .names = names, .nnames = nnames};
     /* count_values makes new label sets, so its inputs have no identity to remember. */
-    if (in.vec.stable && a->op != TG_PROMQL_AGG_COUNT_VALUES) {
-        gr.memo = tg_promql__memo_get(ev, n);
-        gr.memo->call++;
-        out->vec.stable = true;
-    }
+    if (in.vec.stable && a->op != TG_PROMQL_AGG_COUNT_VALUES)
+        gr.memo = tg_promql__memo_begin(ev, n);
+    out->vec.stable = gr.memo != NULL;
     struct group *groups = tg_promql_alloc(ev->sa, (in.vec.n + 1) * sizeof *groups);
     size_t ngroups = 0;
     for (size_t i = 0; i < in.vec.n; i++) {

@@ -87,10 +87,8 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
         return 0; /* handled by the caller, which needs only whether m is empty */
     /* The series of a selector have distinct label sets: last_over_time, which keeps
      * them, needs no duplicate check, and no_name's memo does the others'. */
-    struct tg_promql__memo *memo = m.stable ? tg_promql__memo_get(ev, n) : NULL;
-    if (memo)
-        memo->call++;
-    out->vec.stable = m.stable;
+    struct tg_promql__memo *memo = m.stable ? tg_promql__memo_begin(ev, n) : NULL;
+    out->vec.stable = memo || (m.stable && id == TG_PROMQL_FN_LAST_OVER_TIME);
     for (size_t i = 0; i < m.n; i++) {
         const struct tg_sample *s = m.v[i].s;
         size_t ns = m.v[i].n;
@@ -453,12 +451,8 @@ static int histogram_quantile(struct tg_promql__ev *ev, const struct tg_promql_n
                               struct tg_promql_value *out)
 {
     struct tg_promql_map idx = {0};
-    struct tg_promql__memo *memo = NULL;
-    if (in->stable) {
-        memo = tg_promql__memo_get(ev, n);
-        memo->call++;
-        out->vec.stable = true;
-    }
+    struct tg_promql__memo *memo = in->stable ? tg_promql__memo_begin(ev, n) : NULL;
+    out->vec.stable = memo != NULL;
     size_t ng = 0;
     struct tg_labels *labels = tg_promql_alloc(ev->sa, (in->n + 1) * sizeof *labels);
     struct tg_promql_bucket *b = tg_promql_alloc(ev->sa, (in->n + 1) * sizeof *b);

@@ -59,7 +59,7 @@ struct tg_promql__memo_pos {
 struct tg_promql__memo {
     struct tg_promql__memo *next;
     const struct tg_promql_node *node;
-    uint64_t call; /* bumped by the node at each evaluation (starts at 1) */
+    uint64_t call; /* evaluations of the node so far, the current one included */
     struct tg_promql_map ids, keys;
     struct tg_promql__memo_in *in;
     struct tg_promql__memo_group *groups;
@@ -81,11 +81,14 @@ struct tg_promql__ev {
     char *sig;
     size_t sigcap;
     struct tg_promql__memo *memos; /* in qa */
+    bool memo_steps;               /* memos pay: a range query of more than one step */
 };
 
-/* The memo of `node`, made empty the first time. */
-struct tg_promql__memo *tg_promql__memo_get(struct tg_promql__ev *ev,
-                                            const struct tg_promql_node *node);
+/* The memo of `node` (made empty the first time) for one more evaluation of the node, its
+ * call count bumped; NULL when memos do not pay. An instant query evaluates most nodes
+ * once, and remembering what is used once costs more than the ordinary path. */
+struct tg_promql__memo *tg_promql__memo_begin(struct tg_promql__ev *ev,
+                                              const struct tg_promql_node *node);
 /* The entry of input label set `ls`, at index `pos` of its input, which must be a stable
  * vector or matrix; `*fresh` when it was just made (gid -1, the rest zero: the caller
  * fills it). */

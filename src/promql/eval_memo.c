@@ -15,16 +15,21 @@
 
 #include "promql/eval_int.h"
 
-struct tg_promql__memo *tg_promql__memo_get(struct tg_promql__ev *ev,
-                                            const struct tg_promql_node *node)
+struct tg_promql__memo *tg_promql__memo_begin(struct tg_promql__ev *ev,
+                                              const struct tg_promql_node *node)
 {
-    for (struct tg_promql__memo *m = ev->memos; m; m = m->next)
-        if (m->node == node)
-            return m;
-    struct tg_promql__memo *m = tg_promql_alloc(ev->qa, sizeof *m);
-    m->node = node;
-    m->next = ev->memos;
-    ev->memos = m;
+    if (!ev->memo_steps)
+        return NULL;
+    struct tg_promql__memo *m = ev->memos;
+    while (m && m->node != node)
+        m = m->next;
+    if (!m) {
+        m = tg_promql_alloc(ev->qa, sizeof *m);
+        m->node = node;
+        m->next = ev->memos;
+        ev->memos = m;
+    }
+    m->call++;
     return m;
 }
 

@@ -21,12 +21,13 @@
 static void test_memo_direct(void)
 {
     struct tg_promql_arena qa = {0};
-    struct tg_promql__ev ev = {.qa = &qa, .sa = &qa};
+    struct tg_promql__ev ev = {.qa = &qa, .sa = &qa, .memo_steps = true};
     struct tg_label la[] = {{"a", "1"}}, lb[] = {{"a", "2"}};
     struct tg_labels a = {la, 1}, b = {lb, 1}, a2 = {la, 1};
     const struct tg_promql_node *node = (const void *)&ev; /* any address names a memo */
-    struct tg_promql__memo *m = tg_promql__memo_get(&ev, node);
-    TG_EXPECT(tg_promql__memo_get(&ev, node) == m);
+    struct tg_promql__memo *m = tg_promql__memo_begin(&ev, node);
+    TG_EXPECT(tg_promql__memo_begin(&ev, node) == m);
+    TG_EXPECT_EQ(m->call, 2u);
     bool fresh;
     struct tg_promql__memo_in *ia = tg_promql__memo_input(&ev, m, &a, 0, &fresh);
     TG_EXPECT(fresh);
