@@ -126,13 +126,15 @@ static bool round_trips(double v, int p, char *b, size_t cap)
 
 /* The shortest digits that read back as |v|, and the decimal exponent of the first: the
  * least `p` for which "%.*e" round-trips (p = 16, 17 digits, always does). A range
- * query's answer has ~100,000 values, most of which need 16 or 17 digits, and one try
- * costs a printf and a strtod: trying every p from 0 cost ~0.6 s per answer, so the
- * search is a bisection. It finds the least p because round-tripping is monotone in p:
- * the p + 1 digit rounding is at least as close to `v` as the p digit one, and `v`'s
- * rounding interval is symmetric, so whatever reads back at p also reads back at p + 1.
- * The one exception is a power of two, whose interval is narrower below than above: for
- * those (mantissa bits all zero) every p is tried in turn, as before. */
+ * query's answer has ~100,000 values and one try costs a printf and a strtod: trying
+ * every p from 0 cost ~0.6 s per answer. Round-tripping is monotone in p (the p + 1 digit
+ * rounding is at least as close to `v` as the p digit one, and `v`'s rounding interval is
+ * symmetric, so whatever reads back at p also reads back at p + 1), so the least p is
+ * found with few tries: p = 14 first, since a computed value needs 16 or 17 digits (then
+ * one more try settles it) and a short one (a count, a bucket bound) needs far fewer (then
+ * a bisection below 14). The one exception to monotony is a power of two, whose interval
+ * is narrower below than above: for those (mantissa bits all zero) every p is tried in
+ * turn. */
 static void shortest(double v, char *digits, int *nd, int *exp10)
 {
     char b[40], best[40];
@@ -142,9 +144,11 @@ static void shortest(double v, char *digits, int *nd, int *exp10)
         for (int p = 0; p <= 17; p++)
             if (round_trips(v, p, best, sizeof best))
                 break;
+    } else if (!round_trips(v, 14, best, sizeof best)) {
+        if (!round_trips(v, 15, best, sizeof best))
+            round_trips(v, 16, best, sizeof best);
     } else {
-        int lo = 0, hi = 16; /* the least p is in [lo, hi]; hi round-trips */
-        round_trips(v, hi, best, sizeof best);
+        int lo = 0, hi = 14; /* the least p is in [lo, hi]; hi round-trips */
         while (lo < hi) {
             int mid = lo + (hi - lo) / 2;
             if (round_trips(v, mid, b, sizeof b)) {
