@@ -85,8 +85,8 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
     out->type = TG_PROMQL_VVECTOR;
     if (id == TG_PROMQL_FN_ABSENT_OVER_TIME)
         return 0; /* handled by the caller, which needs only whether m is empty */
-    /* The series of a selector have distinct label sets: last_over_time, which keeps
-     * them, needs no duplicate check, and no_name's memo does the others'. */
+    /* The series of a selector or a subquery have distinct label sets: last_over_time,
+     * which keeps them, needs no duplicate check, and no_name's memo does the others'. */
     struct tg_promql__memo *memo = m.stable ? tg_promql__memo_begin(ev, n) : NULL;
     out->vec.stable = memo || (m.stable && id == TG_PROMQL_FN_LAST_OVER_TIME);
     for (size_t i = 0; i < m.n; i++) {
