@@ -116,18 +116,51 @@ void tg_admin_jw_int(struct tg_admin_jw *w, int64_t v)
     tg_admin_jw_raw(w, b, (size_t)n);
 }
 
-/* The shortest digits that read back as |v|, and the decimal exponent of the first. */
+/* Whether `v` printed with `p` digits after the first reads back as `v`; the text to `b`. */
+static bool round_trips(double v, int p, char *b, size_t cap)
+{
+    snprintf(b, cap, "%.*e", p, v);
+    return strtod(b, NULL) == v;
+}
+
+/* The shortest digits that read back as |v|, and the decimal exponent of the first: the
+ * least `p` for which "%.*e" round-trips (p = 16, 17 digits, always does). A range
+ * query's answer has ~100,000 values and one try costs a printf and a strtod: trying
+ * every p from 0 cost ~0.6 s per answer. Round-tripping is monotone in p (the p + 1 digit
+ * rounding is at least as close to `v` as the p digit one, and `v`'s rounding interval is
+ * symmetric, so whatever reads back at p also reads back at p + 1), so the least p is
+ * found with few tries: p = 14 first, since a computed value needs 16 or 17 digits (then
+ * one more try settles it) and a short one (a count, a bucket bound) needs far fewer (then
+ * a bisection below 14). The one exception to monotony is a power of two, whose interval
+ * is narrower below than above: for those (mantissa bits all zero) every p is tried in
+ * turn. */
 static void shortest(double v, char *digits, int *nd, int *exp10)
 {
-    char b[40];
-    for (int p = 0; p <= 17; p++) {
-        snprintf(b, sizeof b, "%.*e", p, v);
-        if (strtod(b, NULL) == v)
-            break;
+    char b[40], best[40];
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & ((UINT64_C(1) << 52) - 1)) == 0) {
+        for (int p = 0; p <= 17; p++)
+            if (round_trips(v, p, best, sizeof best))
+                break;
+    } else if (!round_trips(v, 14, best, sizeof best)) {
+        if (!round_trips(v, 15, best, sizeof best))
+            round_trips(v, 16, best, sizeof best);
+    } else {
+        int lo = 0, hi = 14; /* the least p is in [lo, hi]; hi round-trips */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (round_trips(v, mid, b, sizeof b)) {
+                hi = mid;
+                memcpy(best, b, sizeof best);
+            } else {
+                lo = mid + 1;
+            }
+        }
     }
-    /* b is "d.ddde+XX" (or "de+XX" for p = 0). */
+    /* best is "d.ddde+XX" (or "de+XX" for p = 0). */
     int n = 0;
-    const char *s = b;
+    const char *s = best;
     for (; *s && *s != 'e'; s++)
         if (*s >= '0' && *s <= '9')
             digits[n++] = *s;

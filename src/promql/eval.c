@@ -77,12 +77,12 @@ static int64_t ref_time(const struct tg_promql__ev *ev, const struct tg_promql_a
  * query so that later steps reuse it; earlier fetches stay alive, because values of the
  * current step may point into them. */
 static int select_series(struct tg_promql__ev *ev, const struct tg_promql_node *vs,
-                         int64_t mint, int64_t maxt, const struct tg_series_set **out)
+                         int64_t mint, int64_t maxt, struct tg_promql__sel **out)
 {
     for (size_t i = ev->nsels; i-- > 0;) {
         struct tg_promql__sel *s = &ev->sels[i];
         if (s->node == vs && s->mint <= mint && s->maxt >= maxt) {
-            *out = &s->set;
+            *out = s;
             return 0;
         }
     }
@@ -104,25 +104,17 @@ static int select_series(struct tg_promql__ev *ev, const struct tg_promql_node *
     s->maxt = wide_max;
     int rc = ev->q->select(ev->q->ctx, vs->u.vs.matchers, vs->u.vs.nmatchers, mint, wide_max,
                            &s->set, ev->eb);
-    if (rc < 0)
+    if (rc == 0 && s->set.n && !(s->cur = malloc(s->set.n * sizeof *s->cur)))
+        rc = tg_errbuf_set(ev->eb, -ENOMEM, "out of memory");
+    if (rc < 0) {
+        tg_series_set_free(&s->set);
         return rc;
-    ev->nsels++;
-    *out = &s->set;
-    return 0;
-}
-
-/* Index of the first sample with time >= t. */
-static size_t lower_bound(const struct tg_sample *s, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s[mid].t < t)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
-    return lo;
+    for (size_t i = 0; i < s->set.n; i++)
+        tg_promql__cursor_init(&s->cur[i], &s->set.series[i]);
+    ev->nsels++;
+    *out = s;
+    return 0;
 }
 
 /* An instant selector: each series' newest sample in [ref - lookback, ref], unless it is a
@@ -133,18 +125,20 @@ static int eval_vector_sel(struct tg_promql__ev *ev, const struct tg_promql_node
 {
     const struct tg_promql_vector_sel *vs = &n->u.vs;
     int64_t ref = ref_time(ev, &vs->at, vs->offset_ms, ts);
-    const struct tg_series_set *set;
-    int rc = select_series(ev, n, ref - ev->lookback_ms, ref, &set);
+    struct tg_promql__sel *sel;
+    int rc = select_series(ev, n, ref - ev->lookback_ms, ref, &sel);
     if (rc < 0)
         return rc;
     out->type = TG_PROMQL_VVECTOR;
-    for (size_t i = 0; i < set->n; i++) {
-        const struct tg_series *se = &set->series[i];
-        size_t j = lower_bound(se->samples, se->nsamples, ref + 1);
-        if (j == 0)
-            continue;
-        const struct tg_sample *smp = &se->samples[j - 1];
-        if (smp->t < ref - ev->lookback_ms || tg_is_stale(smp->v))
+    out->vec.stable = true;
+    for (size_t i = 0; i < sel->set.n; i++) {
+        const struct tg_series *se = &sel->set.series[i];
+        size_t lo, hi;
+        tg_promql__cursor_window(&sel->cur[i], se, ref - ev->lookback_ms, ref, &lo, &hi);
+        if (hi == lo)
+            continue; /* nothing in the lookback */
+        const struct tg_sample *smp = &se->samples[hi - 1];
+        if (tg_is_stale(smp->v))
             continue;
         struct tg_promql_sample *o = tg_promql_vec_push(ev->sa, &out->vec);
         o->labels = se->labels;
@@ -154,20 +148,20 @@ static int eval_vector_sel(struct tg_promql__ev *ev, const struct tg_promql_node
     return tg_promql__hold(ev, out->vec.n);
 }
 
-/* Samples of `se` in [mint, maxt] without stale markers: a slice of the store's array
- * when none is stale, else a copy. */
-static int window(struct tg_promql__ev *ev, const struct tg_series *se, int64_t mint,
+/* Samples of series `i` of `sel` in [mint, maxt] without stale markers: a slice of the
+ * store's array when the series has none, else a copy. */
+static int window(struct tg_promql__ev *ev, struct tg_promql__sel *sel, size_t i, int64_t mint,
                   int64_t maxt, struct tg_promql_series *out)
 {
-    size_t lo = lower_bound(se->samples, se->nsamples, mint);
-    size_t hi = lower_bound(se->samples, se->nsamples, maxt + 1);
-    size_t stale = 0;
-    for (size_t j = lo; j < hi; j++)
-        stale += tg_is_stale(se->samples[j].v);
+    const struct tg_series *se = &sel->set.series[i];
+    struct tg_promql__cursor *c = &sel->cur[i];
+    size_t lo, hi;
+    tg_promql__cursor_window(c, se, mint, maxt, &lo, &hi);
     out->labels = se->labels;
-    if (!stale) {
+    if (!c->stale) {
         out->s = (struct tg_sample *)&se->samples[lo];
         out->n = out->cap = hi - lo;
+        out->no_drop = tg_promql__cursor_no_drop(c, lo, hi);
     } else {
         for (size_t j = lo; j < hi; j++)
             if (!tg_is_stale(se->samples[j].v))
@@ -196,13 +190,14 @@ int tg_promql__eval_range_arg(struct tg_promql__ev *ev, const struct tg_promql_n
     *range_ms = n->u.ms.range_ms;
     *maxt = ref_time(ev, &vs->at, vs->offset_ms, ts);
     *mint = *maxt - n->u.ms.range_ms;
-    const struct tg_series_set *set;
-    int rc = select_series(ev, vsn, *mint, *maxt, &set);
+    struct tg_promql__sel *sel;
+    int rc = select_series(ev, vsn, *mint, *maxt, &sel);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < set->n; i++) {
+    out->stable = true;
+    for (size_t i = 0; i < sel->set.n; i++) {
         struct tg_promql_series s = {0};
-        rc = window(ev, &set->series[i], *mint, *maxt, &s);
+        rc = window(ev, sel, i, *mint, *maxt, &s);
         if (rc < 0)
             return rc;
         if (s.n)
@@ -263,6 +258,7 @@ static int eval_unary(struct tg_promql__ev *ev, const struct tg_promql_node *n, 
         out->scalar = -out->scalar;
         return 0;
     }
+    out->vec.stable = false; /* the new label sets live in the step arena */
     for (size_t i = 0; i < out->vec.n; i++) {
         out->vec.v[i].labels = tg_promql_drop_name(ev->sa, &out->vec.v[i].labels);
         out->vec.v[i].v = -out->vec.v[i].v;
@@ -339,8 +335,10 @@ static void ev_init(struct tg_promql__ev *ev, const struct tg_queryable *q,
 
 static void ev_deinit(struct tg_promql__ev *ev)
 {
-    for (size_t i = 0; i < ev->nsels; i++)
+    for (size_t i = 0; i < ev->nsels; i++) {
         tg_series_set_free(&ev->sels[i].set);
+        free(ev->sels[i].cur);
+    }
     free(ev->sels);
     free(ev->sig);
     tg_promql_lb_deinit(&ev->lb);
@@ -427,6 +425,7 @@ int tg_promql_eval_range(const struct tg_queryable *q, const struct tg_promql_no
     ev_init(&ev, q, opts, eb);
     ev.start = start_ms;
     ev.end = end_ms;
+    ev.memo_steps = end_ms - start_ms >= step_ms;
     struct tg_promql_arena step = {0};
     ev.qa = &res->arena;
     ev.sa = &step;

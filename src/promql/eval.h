@@ -7,7 +7,9 @@
  * control thread; one evaluation uses one thread and no global state.
  *
  * Cost: each step evaluates the whole tree; a selector's series are fetched from the store
- * once per query and searched by time at each step. Memory is bounded by max_samples
+ * once per query, a cursor per series moves its window forward with the steps, and what
+ * an aggregation, histogram_quantile or a range function works out from a series' labels
+ * is worked out once per range query. Memory is bounded by max_samples
  * (samples held at once by one step) and the range query's point limit. */
 #ifndef TG_PROMQL_EVAL_H
 #define TG_PROMQL_EVAL_H

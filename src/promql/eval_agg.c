@@ -195,6 +195,63 @@ static void accumulate(enum tg_promql_agg op, struct group *g, const struct tg_p
     }
 }
 
+/* How one evaluation of an aggregation finds the group of each input: by the signature of
+ * its labels in a map of this evaluation (`idx`), or, for stable inputs, through the
+ * node's memo, which works each input's group out once per query. */
+struct grouper {
+    const struct tg_promql_aggregate *a;
+    char **names;
+    size_t nnames;
+    struct tg_promql_map idx;
+    struct tg_promql__memo *memo; /* NULL: signatures at every evaluation */
+};
+
+/* The labels of the group of `ls`, in `arena`: the `by` labels, or all but the `without`
+ * labels and the name. */
+static struct tg_labels group_labels(struct tg_promql__ev *ev, const struct grouper *gr,
+                                     const struct tg_labels *ls, struct tg_promql_arena *arena)
+{
+    tg_promql_lb_reset(&ev->lb, ls);
+    if (gr->a->without) {
+        for (size_t j = 0; j < gr->nnames; j++)
+            tg_promql_lb_del(&ev->lb, gr->names[j]);
+        tg_promql_lb_del(&ev->lb, "__name__");
+    } else {
+        tg_promql_lb_keep(&ev->lb, gr->names, gr->nnames);
+    }
+    return tg_promql_lb_labels(&ev->lb, arena);
+}
+
+/* The index of the group of `ls` (input number `pos`) among the `ngroups` this
+ * evaluation has, or -1 when `ls` opens a new group (index `ngroups`), whose labels go to
+ * `*labels`. */
+static long group_of(struct tg_promql__ev *ev, struct grouper *gr, const struct tg_labels *ls,
+                     size_t pos, size_t ngroups, struct tg_labels *labels)
+{
+    const struct tg_promql_aggregate *a = gr->a;
+    if (!gr->memo) {
+        size_t len = tg_promql_signature(ls, gr->names, gr->nnames, !a->without, &ev->sig,
+                                         &ev->sigcap);
+        long gi = tg_promql_map_get(ev->sa, &gr->idx, ev->sig, len, (long)ngroups);
+        if (gi < 0)
+            *labels = group_labels(ev, gr, ls, ev->sa);
+        return gi;
+    }
+    bool fresh;
+    struct tg_promql__memo_in *in = tg_promql__memo_input(ev, gr->memo, ls, pos, &fresh);
+    if (fresh) {
+        size_t len = tg_promql_signature(ls, gr->names, gr->nnames, !a->without, &ev->sig,
+                                         &ev->sigcap);
+        in->gid = tg_promql__memo_group(ev, gr->memo, ev->sig, len, &fresh);
+        if (fresh)
+            gr->memo->groups[in->gid].labels = group_labels(ev, gr, ls, ev->qa);
+    }
+    long gi = tg_promql__memo_slot(gr->memo, in->gid, ngroups);
+    if (gi < 0)
+        *labels = gr->memo->groups[in->gid].labels;
+    return gi;
+}
+
 static int agg_param(struct tg_promql__ev *ev, const struct tg_promql_aggregate *a, int64_t ts,
                      double *num, const char **str)
 {
@@ -290,7 +347,11 @@ int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n
             names[nnames++] = (char *)str;
         }
     }
-    struct tg_promql_map idx = {0};
+    struct grouper gr = {.a = a, .names = names, .nnames = nnames};
+    /* count_values makes new label sets, so its inputs have no identity to remember. */
+    if (in.vec.stable && a->op != TG_PROMQL_AGG_COUNT_VALUES)
+        gr.memo = tg_promql__memo_begin(ev, n);
+    out->vec.stable = gr.memo != NULL;
     struct group *groups = tg_promql_alloc(ev->sa, (in.vec.n + 1) * sizeof *groups);
     size_t ngroups = 0;
     for (size_t i = 0; i < in.vec.n; i++) {
@@ -302,9 +363,8 @@ int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n
             tg_promql_lb_set(&ev->lb, str, tg_promql_strdup(ev->sa, buf));
             s.labels = tg_promql_lb_labels(&ev->lb, ev->sa);
         }
-        size_t len = tg_promql_signature(&s.labels, names, nnames, !a->without, &ev->sig,
-                                         &ev->sigcap);
-        long gi = tg_promql_map_get(ev->sa, &idx, ev->sig, len, (long)ngroups);
+        struct tg_labels glabels;
+        long gi = group_of(ev, &gr, &s.labels, i, ngroups, &glabels);
         if (gi >= 0) {
             struct group *g = &groups[gi];
             if (a->op == TG_PROMQL_AGG_TOPK || a->op == TG_PROMQL_AGG_BOTTOMK) {
@@ -319,15 +379,7 @@ int tg_promql__eval_agg(struct tg_promql__ev *ev, const struct tg_promql_node *n
             continue;
         }
         struct group *g = &groups[ngroups++];
-        tg_promql_lb_reset(&ev->lb, &s.labels);
-        if (a->without) {
-            for (size_t j = 0; j < nnames; j++)
-                tg_promql_lb_del(&ev->lb, names[j]);
-            tg_promql_lb_del(&ev->lb, "__name__");
-        } else {
-            tg_promql_lb_keep(&ev->lb, names, nnames);
-        }
-        g->labels = tg_promql_lb_labels(&ev->lb, ev->sa);
+        g->labels = glabels;
         g->value = g->mean = s.v;
         g->count = 1;
         if (a->op == TG_PROMQL_AGG_STDDEV || a->op == TG_PROMQL_AGG_STDVAR)

@@ -49,6 +49,29 @@ static bool one_name(const struct tg_promql_matrix *m)
     return true;
 }
 
+/* The labels of a range function's output for input series `ls` (number `pos`): without
+ * the name. For a stable matrix, the node's memo works them out once per query and gives
+ * equal label sets one group id, so that a duplicate shows as a group met twice in one
+ * evaluation (-1 when the group is new to this one, as tg_promql__memo_slot); otherwise
+ * they go to the step arena and *dup is left to the caller's check. */
+static struct tg_labels no_name(struct tg_promql__ev *ev, struct tg_promql__memo *memo,
+                                const struct tg_labels *ls, size_t pos, size_t nout, long *dup)
+{
+    if (!memo)
+        return tg_promql_drop_name(ev->sa, ls);
+    bool fresh;
+    struct tg_promql__memo_in *in = tg_promql__memo_input(ev, memo, ls, pos, &fresh);
+    if (fresh) {
+        struct tg_labels out = tg_promql_drop_name(ev->qa, ls);
+        size_t len = tg_promql_labels_key(&out, &ev->sig, &ev->sigcap);
+        in->gid = tg_promql__memo_group(ev, memo, ev->sig, len, &fresh);
+        if (fresh)
+            memo->groups[in->gid].labels = out;
+    }
+    *dup = tg_promql__memo_slot(memo, in->gid, nout);
+    return memo->groups[in->gid].labels;
+}
+
 /* A function over one range argument, once per series in the window. */
 static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, int64_t ts,
                     uint32_t mi, struct tg_promql_value *args, struct tg_promql_value *out)
@@ -62,20 +85,27 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
     out->type = TG_PROMQL_VVECTOR;
     if (id == TG_PROMQL_FN_ABSENT_OVER_TIME)
         return 0; /* handled by the caller, which needs only whether m is empty */
+    /* The series of a selector or a subquery have distinct label sets: last_over_time,
+     * which keeps them, needs no duplicate check, and no_name's memo does the others'. */
+    struct tg_promql__memo *memo = m.stable ? tg_promql__memo_begin(ev, n) : NULL;
+    out->vec.stable = memo || (m.stable && id == TG_PROMQL_FN_LAST_OVER_TIME);
     for (size_t i = 0; i < m.n; i++) {
         const struct tg_sample *s = m.v[i].s;
         size_t ns = m.v[i].n;
+        bool may_drop = !m.v[i].no_drop;
         double v = 0;
         bool ok = true;
         switch (id) {
         case TG_PROMQL_FN_RATE:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, true, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, true, may_drop, &v);
             break;
         case TG_PROMQL_FN_INCREASE:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, false, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, true, false, may_drop,
+                                             &v);
             break;
         case TG_PROMQL_FN_DELTA:
-            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, false, false, &v);
+            ok = tg_promql_extrapolated_rate(s, ns, mint, maxt, range, false, false, true,
+                                             &v);
             break;
         case TG_PROMQL_FN_IRATE:
             ok = tg_promql_instant_value(s, ns, true, &v);
@@ -84,7 +114,7 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
             ok = tg_promql_instant_value(s, ns, false, &v);
             break;
         case TG_PROMQL_FN_RESETS:
-            v = tg_promql_resets(s, ns);
+            v = may_drop ? tg_promql_resets(s, ns) : 0;
             break;
         case TG_PROMQL_FN_CHANGES:
             v = tg_promql_changes(s, ns);
@@ -157,12 +187,20 @@ static int range_fn(struct tg_promql__ev *ev, const struct tg_promql_node *n, in
         }
         if (!ok)
             continue;
+        long dup = -1;
+        struct tg_labels ls = id == TG_PROMQL_FN_LAST_OVER_TIME
+                                  ? m.v[i].labels
+                                  : no_name(ev, memo, &m.v[i].labels, i, out->vec.n, &dup);
+        if (dup >= 0)
+            return tg_errbuf_set(ev->eb, TG_EEXEC,
+                                 "vector cannot contain metrics with the same labelset");
         struct tg_promql_sample *o = tg_promql_vec_push(ev->sa, &out->vec);
-        o->labels = id == TG_PROMQL_FN_LAST_OVER_TIME ? m.v[i].labels
-                                                      : tg_promql_drop_name(ev->sa, &m.v[i].labels);
+        o->labels = ls;
         o->t = ts;
         o->v = v;
     }
+    if (memo || id == TG_PROMQL_FN_LAST_OVER_TIME)
+        return 0;
     return one_name(&m) ? 0 : tg_promql__check_dups(ev, &out->vec);
 }
 
@@ -349,10 +387,72 @@ static bool parse_le(const char *s, double *out)
     return *end == 0;
 }
 
-static int histogram_quantile(struct tg_promql__ev *ev, double phi, struct tg_promql_vector *in,
+/* A bucket's le bound, and the signature of its group in ev->sig (its length returned):
+ * buckets are grouped by every label but le, the name included. `*key` gets the labels
+ * without le, in `arena`. -1 when le is not a number. */
+static long bucket_key(struct tg_promql__ev *ev, const struct tg_labels *ls,
+                       struct tg_promql_arena *arena, double *le, struct tg_labels *key)
+{
+    if (!parse_le(tg_labels_get(ls, "le"), le))
+        return -1;
+    tg_promql_lb_reset(&ev->lb, ls);
+    tg_promql_lb_del(&ev->lb, "le");
+    *key = tg_promql_lb_labels(&ev->lb, arena);
+    return (long)tg_promql_labels_key(key, &ev->sig, &ev->sigcap);
+}
+
+/* The index of a bucket's group among the `ng` of this evaluation, `ng` for a new group
+ * (whose output labels, without le and the name, go to `*labels`), -1 to skip it. */
+static long bucket_group(struct tg_promql__ev *ev, struct tg_promql_map *idx, size_t ng,
+                         const struct tg_labels *ls, double *le, struct tg_labels *labels)
+{
+    struct tg_labels key;
+    long len = bucket_key(ev, ls, ev->sa, le, &key);
+    if (len < 0)
+        return -1;
+    long g = tg_promql_map_get(ev->sa, idx, ev->sig, (size_t)len, (long)ng);
+    if (g < 0) {
+        g = (long)ng;
+        *labels = tg_promql_drop_name(ev->sa, &key);
+    }
+    return g;
+}
+
+/* The same through the node's memo, for stable inputs: each input's labels are read once
+ * per query, and its group is numbered again in each evaluation by first appearance. */
+static long bucket_group_memo(struct tg_promql__ev *ev, struct tg_promql__memo *memo, size_t ng,
+                              const struct tg_labels *ls, size_t pos, double *le,
+                              struct tg_labels *labels)
+{
+    bool fresh;
+    struct tg_promql__memo_in *in = tg_promql__memo_input(ev, memo, ls, pos, &fresh);
+    if (fresh) {
+        struct tg_labels key;
+        long len = bucket_key(ev, ls, ev->qa, &in->le, &key);
+        if (len >= 0) {
+            in->gid = tg_promql__memo_group(ev, memo, ev->sig, (size_t)len, &fresh);
+            if (fresh)
+                memo->groups[in->gid].labels = tg_promql_drop_name(ev->qa, &key);
+        }
+    }
+    if (in->gid < 0)
+        return -1;
+    *le = in->le;
+    long slot = tg_promql__memo_slot(memo, in->gid, ng);
+    if (slot < 0) {
+        slot = (long)ng;
+        *labels = memo->groups[in->gid].labels;
+    }
+    return slot;
+}
+
+static int histogram_quantile(struct tg_promql__ev *ev, const struct tg_promql_node *n,
+                              double phi, struct tg_promql_vector *in,
                               struct tg_promql_value *out)
 {
     struct tg_promql_map idx = {0};
+    struct tg_promql__memo *memo = in->stable ? tg_promql__memo_begin(ev, n) : NULL;
+    out->vec.stable = memo != NULL;
     size_t ng = 0;
     struct tg_labels *labels = tg_promql_alloc(ev->sa, (in->n + 1) * sizeof *labels);
     struct tg_promql_bucket *b = tg_promql_alloc(ev->sa, (in->n + 1) * sizeof *b);
@@ -360,18 +460,13 @@ static int histogram_quantile(struct tg_promql__ev *ev, double phi, struct tg_pr
     size_t nb = 0;
     for (size_t i = 0; i < in->n; i++) {
         double le;
-        if (!parse_le(tg_labels_get(&in->v[i].labels, "le"), &le))
+        const struct tg_labels *ls = &in->v[i].labels;
+        long g = memo ? bucket_group_memo(ev, memo, ng, ls, i, &le, &labels[ng])
+                      : bucket_group(ev, &idx, ng, ls, &le, &labels[ng]);
+        if (g < 0)
             continue;
-        /* Grouped by every label but le (the name too), output without le and name. */
-        tg_promql_lb_reset(&ev->lb, &in->v[i].labels);
-        tg_promql_lb_del(&ev->lb, "le");
-        struct tg_labels key = tg_promql_lb_labels(&ev->lb, ev->sa);
-        size_t len = tg_promql_labels_key(&key, &ev->sig, &ev->sigcap);
-        long g = tg_promql_map_get(ev->sa, &idx, ev->sig, len, (long)ng);
-        if (g < 0) {
-            g = (long)ng++;
-            labels[g] = tg_promql_drop_name(ev->sa, &key);
-        }
+        if ((size_t)g == ng)
+            ng++;
         b[nb].upper = le;
         b[nb].count = in->v[i].v;
         group[nb++] = (size_t)g;
@@ -548,7 +643,7 @@ int tg_promql__eval_call(struct tg_promql__ev *ev, const struct tg_promql_node *
         out->type = TG_PROMQL_VVECTOR;
         return label_join(ev, n, &args[0].vec, out);
     case TG_PROMQL_FN_HISTOGRAM_QUANTILE:
-        return histogram_quantile(ev, args[0].scalar, &args[1].vec, out);
+        return histogram_quantile(ev, n, args[0].scalar, &args[1].vec, out);
     case TG_PROMQL_FN_HISTOGRAM_COUNT:
     case TG_PROMQL_FN_HISTOGRAM_SUM:
     case TG_PROMQL_FN_HISTOGRAM_FRACTION:

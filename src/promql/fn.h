@@ -17,10 +17,13 @@
 void tg_promql_kahan_inc(double inc, double *sum, double *c);
 
 /* rate (counter, per second), increase (counter) and delta (gauge) over the window
- * [`range_start`, `range_end`] of `range_ms`: needs 2 samples. */
+ * [`range_start`, `range_end`] of `range_ms`: needs 2 samples. `may_drop` false says the
+ * caller knows no value is below its predecessor: the scan for counter resets, which
+ * would add nothing, is skipped (a range query asks this of every window at every step,
+ * and the windows overlap). */
 bool tg_promql_extrapolated_rate(const struct tg_sample *s, size_t n, int64_t range_start,
                                  int64_t range_end, int64_t range_ms, bool counter, bool rate,
-                                 double *out);
+                                 bool may_drop, double *out);
 /* irate (`rate`) and idelta: the last two samples. */
 bool tg_promql_instant_value(const struct tg_sample *s, size_t n, bool rate, double *out);
 double tg_promql_resets(const struct tg_sample *s, size_t n);

@@ -21,12 +21,12 @@ void tg_promql_kahan_inc(double inc, double *sum, double *c)
 
 bool tg_promql_extrapolated_rate(const struct tg_sample *s, size_t n, int64_t range_start,
                                  int64_t range_end, int64_t range_ms, bool counter, bool rate,
-                                 double *out)
+                                 bool may_drop, double *out)
 {
     if (n < 2)
         return false;
     double result = s[n - 1].v - s[0].v;
-    if (counter) {
+    if (counter && may_drop) {
         for (size_t i = 1; i < n; i++)
             if (s[i].v < s[i - 1].v)
                 result += s[i - 1].v;

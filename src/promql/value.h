@@ -51,20 +51,26 @@ struct tg_promql_sample {
     double v;
 };
 
+/* `stable` in a vector or matrix: every label array in it (the address of labels.v)
+ * lives until the query ends and holds that one label set, so per-query caches
+ * (eval_memo.c) may key on the address. Producers set it; zero means "unknown". */
 struct tg_promql_vector {
     struct tg_promql_sample *v;
     size_t n, cap;
+    bool stable;
 };
 
 struct tg_promql_series {
     struct tg_labels labels;
     struct tg_sample *s;
     size_t n, cap;
+    bool no_drop; /* known: no value is below its predecessor (false: unknown) */
 };
 
 struct tg_promql_matrix {
     struct tg_promql_series *v;
     size_t n, cap;
+    bool stable;
 };
 
 struct tg_promql_value {

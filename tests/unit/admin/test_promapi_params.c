@@ -7,6 +7,9 @@
 #include "admin/promapi_params.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin/promapi_json.h"
@@ -219,6 +222,62 @@ static void expect_value(double v, const char *want)
     tg_admin_jw_free(&w);
 }
 
+/* The shortest round-trip digits of |v| by trying every precision from 0, as the writer
+ * did before it bisected: its "e" form must carry exactly these digits. */
+static void expect_shortest(double v)
+{
+    char ref[40], got[400];
+    for (int p = 0; p <= 17; p++) {
+        snprintf(ref, sizeof ref, "%.*e", p, fabs(v));
+        if (strtod(ref, NULL) == fabs(v))
+            break;
+    }
+    char want[40];
+    size_t n = 0;
+    const char *c = ref;
+    for (; *c != 'e'; c++)
+        if (*c != '.')
+            want[n++] = *c;
+    while (n > 1 && want[n - 1] == '0')
+        n--;
+    tg_admin_fmt_float(fabs(v), 'e', got, sizeof got);
+    char have[40];
+    size_t m = 0;
+    for (c = got; *c != 'e' && m < sizeof have; c++)
+        if (*c != '.')
+            have[m++] = *c;
+    TG_EXPECT_EQ(m, n);
+    TG_EXPECT(memcmp(have, want, n) == 0);
+    TG_EXPECT_EQ(atoi(strchr(got, 'e') + 1), atoi(strchr(ref, 'e') + 1));
+    TG_EXPECT(strtod(got, NULL) == fabs(v));
+}
+
+static void test_json_shortest(void)
+{
+    /* Random bit patterns (every exponent), powers of two, short decimals, and values
+     * next to them. */
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        if (isfinite(v) && v != 0)
+            expect_shortest(v);
+    }
+    for (int e = -1074; e <= 1023; e++) {
+        expect_shortest(ldexp(1, e));
+        expect_shortest(nextafter(ldexp(1, e), 0));
+        expect_shortest(nextafter(ldexp(1, e), INFINITY));
+    }
+    for (int k = 1; k < 2000; k++) {
+        expect_shortest(k / 1000.0);
+        expect_shortest(nextafter(k / 1000.0, 0));
+        expect_shortest(k * 1e15);
+    }
+}
+
 static void test_json(void)
 {
     expect_value(1.75, "\"1.75\"");
@@ -274,5 +333,6 @@ int main(int argc, char **argv)
     test_goquote();
     test_form();
     test_json();
+    test_json_shortest();
     return tg_test_report(argv[0]);
 }

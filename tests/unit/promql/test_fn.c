@@ -49,7 +49,7 @@ static double rate_at(const double *v, size_t n, int64_t t, int64_t r, bool coun
     const struct tg_sample *w;
     size_t k = win(s, series(v, n, s), t, r, &w);
     double out = -1;
-    TG_EXPECT(tg_promql_extrapolated_rate(w, k, t - r, t, r, counter, rate, &out));
+    TG_EXPECT(tg_promql_extrapolated_rate(w, k, t - r, t, r, counter, rate, true, &out));
     return out;
 }
 
@@ -72,7 +72,7 @@ static void test_rate_family(void)
 
     struct tg_sample one = {0, 1};
     double out = 7;
-    TG_EXPECT(!tg_promql_extrapolated_rate(&one, 1, -MIN_MS, 0, MIN_MS, true, true, &out));
+    TG_EXPECT(!tg_promql_extrapolated_rate(&one, 1, -MIN_MS, 0, MIN_MS, true, true, true, &out));
     TG_EXPECT(out == 7);
 
     struct tg_sample s[8];

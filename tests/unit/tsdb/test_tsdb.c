@@ -497,6 +497,52 @@ static void test_label_names_values(void)
     tg_tsdb_free(db);
 }
 
+/* A selection of more than 4 MB of samples (their own mapping) and a small one (the
+ * arena's blocks), each over whole chunks and over a window that cuts chunks: every
+ * sample comes back, in order, and nothing else. */
+static void check_selection(struct tg_tsdb *db, int nseries, int nsamples, int64_t mint,
+                            int64_t maxt)
+{
+    struct tg_queryable q;
+    tg_tsdb_queryable(db, &q);
+    struct tg_matcher m = mk(TG_MATCH_EQUAL, "__name__", "big");
+    struct tg_series_set set;
+    struct tg_errbuf eb;
+    TG_EXPECT_EQ(q.select(q.ctx, &m, 1, mint, maxt, &set, &eb), 0);
+    TG_EXPECT_EQ(set.n, (size_t)nseries);
+    int64_t from = mint < 0 ? 0 : (mint + 999) / 1000;
+    int64_t to = maxt / 1000 < nsamples - 1 ? maxt / 1000 : nsamples - 1;
+    bool ok = true;
+    for (size_t i = 0; i < set.n; i++) {
+        const struct tg_series *se = &set.series[i];
+        int k = atoi(tg_labels_get(&se->labels, "k"));
+        ok &= se->nsamples == (uint32_t)(to - from + 1);
+        for (uint32_t j = 0; ok && j < se->nsamples; j++)
+            ok &= se->samples[j].t == (from + j) * 1000 &&
+                  se->samples[j].v == (double)(k * 100000 + from + j);
+    }
+    TG_EXPECT(ok);
+    tg_series_set_free(&set);
+    tg_matcher_free(&m);
+}
+
+static void test_large_selection(void)
+{
+    struct tg_tsdb *db = tg_tsdb_new(NULL);
+    enum { NSERIES = 400, NSAMPLES = 1000 }; /* 6.4 MB of decoded samples */
+    for (int t = 0; t < NSAMPLES; t++)
+        for (int k = 0; k < NSERIES; k++) {
+            char kv[8];
+            snprintf(kv, sizeof kv, "%d", k);
+            struct tg_labels ls = L({"__name__", "big"}, {"k", kv});
+            TG_EXPECT_EQ(tg_tsdb_append(db, &ls, (int64_t)t * 1000, k * 100000 + t), 0);
+        }
+    check_selection(db, NSERIES, NSAMPLES, INT64_MIN, INT64_MAX);
+    check_selection(db, NSERIES, NSAMPLES, 1500, 900000);
+    check_selection(db, NSERIES, NSAMPLES, 600000, 620000); /* small: 21 samples a series */
+    tg_tsdb_free(db);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -510,5 +556,6 @@ int main(int argc, char **argv)
     test_memory_cap();
     test_churn_under_cap();
     test_label_names_values();
+    test_large_selection();
     return tg_test_report(argv[0]);
 }
