@@ -34,10 +34,11 @@ def gw():
             st, _, _ = http("GET", f"http://{HOST}:{port}/api/items/{i % 3}")
             assert st == 200
         _gw.update(stub=stub, proc=p, port=port, admin=admin)
-        # Four seconds of scrapes, so that ranges ending a second ago have data.
-        wait_until(lambda: api("query", query="count_over_time(up[10s]) >= 20 and "
+        # Six seconds of scrapes (30 at 200 ms), so that ranges that start up to four
+        # seconds ago have data at their first step.
+        wait_until(lambda: api("query", query="count_over_time(up[10s]) >= 30 and "
                                "on() count(http_requests_total) > 0")[1]["data"]["result"],
-                   timeout=scaled(20), what="4 s of scrapes with traffic in the store")
+                   timeout=scaled(20), what="6 s of scrapes with traffic in the store")
     return _gw
 
 
