@@ -38,7 +38,7 @@ def gw():
         # seconds ago have data at their first step.
         wait_until(lambda: api("query", query="count_over_time(up[10s]) >= 30 and "
                                "on() count(http_requests_total) > 0")[1]["data"]["result"],
-                   timeout=scaled(20), what="6 s of scrapes with traffic in the store")
+                   timeout=scaled(20, 40), what="6 s of scrapes with traffic in the store")
     return _gw
 
 
