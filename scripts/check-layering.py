@@ -19,7 +19,7 @@ ALLOWED = {
     "store": {"core"},
     "diagnose": {"core", "rules", "tsdb", "protect", "store", "metrics"},
     "scale": {"core", "proxy", "tsdb"},
-    "collect": {"core", "metrics"},
+    "collect": {"core", "config", "http", "metrics"},  # http: the probes' client
     "bench": {"core", "http", "metrics"},
     "demo": {"core", "http"},
 }

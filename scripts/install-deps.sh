@@ -9,12 +9,15 @@ want=(
     # build
     build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
     libyaml-dev libjansson-dev liburing-dev libpcre2-dev zlib1g-dev
-    libsqlite3-dev
+    libsqlite3-dev libpq-dev libhiredis-dev
     # test: differential oracle for the HTTP parser fuzz targets, peers and tooling;
     # prometheus (promtool and a real scraper) and bc for the metrics/monitoring tests
     libhttp-parser-dev python3 curl jq procps bc prometheus
     # the rule engine's acceptance test sends alerts to a real Alertmanager
     prometheus-alertmanager
+    # the collectors' tests: real servers, and the exporters they are compared with
+    postgresql redis-server prometheus-node-exporter prometheus-postgres-exporter
+    prometheus-redis-exporter
 )
 if [[ "${1:-}" == "--bench" ]]; then
     want+=(haproxy nginx wrk hey strace linux-perf)

@@ -146,6 +146,77 @@ struct tg_cfg_route {
     struct tg_cfg_breaker breaker;
 };
 
+/* collectors: (docs/collectors.md). Intervals of 0 take tsdb.scrape_interval; timeouts
+ * of 0 take the interval, at most 10 s. A timeout is never above its interval. */
+#define TG_CFG_MAX_COLLECT_TARGETS 16 /* per kind */
+#define TG_CFG_MAX_PROBES 64
+
+struct tg_cfg_host {
+    bool enabled;        /* true */
+    char procfs[256];    /* "/proc" (node_exporter's --path.procfs) */
+    char sysfs[256];     /* "/sys" */
+    char rootfs[256];    /* "/": mount points are read under it (--path.rootfs) */
+    int64_t interval_us; /* 0 */
+};
+
+struct tg_cfg_container {
+    char name[64];     /* the `container` label; unique */
+    char cgroup[256];  /* a cgroup v2 path under cgroup_root ("/system.slice/x.service") */
+    char process[64];  /* or: the first process whose name (comm) is this */
+    int32_t pid;       /* or: this process; exactly one of the three is set */
+};
+
+struct tg_cfg_containers {
+    struct tg_cfg_container list[TG_CFG_MAX_COLLECT_TARGETS];
+    uint32_t n;
+    char cgroup_root[256]; /* "/sys/fs/cgroup" */
+    int64_t interval_us;   /* 0 */
+};
+
+/* Secrets are read when a collector starts (and at each reload), never logged or shown
+ * by /api/v1/system/config: only where they come from. */
+struct tg_cfg_secret {
+    char file[256]; /* first line of this file */
+    char env[64];   /* or this environment variable */
+};
+
+struct tg_cfg_postgres {
+    char name[64];   /* the instance label; unique. Default: host:port/dbname of the DSN */
+    char dsn[512];   /* libpq key=value or postgresql:// URI, with no password in it */
+    struct tg_cfg_secret password;
+    int64_t interval_us, timeout_us; /* 0, 0 */
+    bool statements;         /* pg_stat_statements when the extension is there: true */
+    uint32_t statements_limit; /* queries per scrape, by total time: 100 */
+};
+
+struct tg_cfg_redis {
+    char name[64];  /* the instance label; unique. Default: the address */
+    char addr[256]; /* host:port, [v6]:port, or a unix socket path (starts with /) */
+    char username[64]; /* ACL user, "" = default */
+    struct tg_cfg_secret password;
+    int64_t interval_us, timeout_us; /* 0, 0 */
+};
+
+struct tg_cfg_probe {
+    char service[64]; /* the `service` label; unique */
+    char url[512];    /* http://host:port/path (no TLS) */
+    uint32_t method;  /* TG_CFG_M_GET (the only bit set) */
+    uint32_t valid_status[8]; /* accepted status codes; none = any 2xx */
+    uint32_t nvalid_status;
+    int64_t interval_us, timeout_us; /* 0, 0 */
+};
+
+struct tg_cfg_collectors {
+    struct tg_cfg_host host;
+    struct tg_cfg_containers containers;
+    struct tg_cfg_postgres postgres[TG_CFG_MAX_COLLECT_TARGETS];
+    uint32_t npostgres;
+    struct tg_cfg_redis redis[TG_CFG_MAX_COLLECT_TARGETS];
+    uint32_t nredis;
+    struct tg_cfg_probe probes[TG_CFG_MAX_PROBES];
+    uint32_t nprobes;
+};
+
 struct tg_config {
     char file[256];              /* "" when not loaded by tg_config_load_file */
     struct tg_addr listen;       /* 0.0.0.0:8000 */
@@ -234,6 +305,9 @@ struct tg_config {
         uint32_t retries;        /* 3 */
         int64_t backoff_us;      /* 1 s before the first retry, doubling */
     } alerting;
+    /* What the collectors read besides the gateway (docs/collectors.md); applied on
+     * reload. Every collector but host is off until configured. */
+    struct tg_cfg_collectors collectors;
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;
