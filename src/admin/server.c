@@ -22,6 +22,8 @@
 #include "http/server.h"
 #include "metrics/expo.h"
 #include "metrics/process.h"
+#include "admin/async.h"
+#include "admin/collectors.h"
 #include "admin/control_api.h"
 #include "admin/federate.h"
 #include "admin/health.h"
@@ -60,12 +62,33 @@ struct tg_admin {
     struct tg_store *store; /* whose collector we added, or NULL */
     struct tg_scrape *scrape; /* the store the Prometheus API reads, or NULL */
     struct tg_ruler *ruler; /* the rule engine, once started (tg_admin_set_ruler) */
+    struct tg_cset *collectors; /* the collector targets (tg_admin_set_collectors), or NULL */
 };
 
-/* What a connection holds: the exposition it is streaming, if any. */
+/* What a connection holds: the exposition it is streaming, if any, or the asynchronous
+ * answer it waits for (async.h). */
 struct conn {
     struct tg_admin_prom_stream *metrics;
+    tg_admin_async_cancel_fn *cancel;
+    void *pending;
 };
+
+void tg_admin_async_hold(struct tg_hconn *c, tg_admin_async_cancel_fn *cancel, void *p)
+{
+    struct conn *cd = tg_hconn_data(c);
+    cd->cancel = cancel;
+    cd->pending = p;
+}
+
+void tg_admin_async_respond(struct tg_hconn *c, struct tg_admin_resp *r)
+{
+    struct conn *cd = tg_hconn_data(c);
+    cd->cancel = NULL;
+    cd->pending = NULL;
+    tg_hconn_respond_ref(c, r->status, r->content_type ? r->content_type : "text/plain", r->extra,
+                         r->body, r->body_len, free, r->body);
+    r->body = NULL;
+}
 
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, const char *peer, struct tg_admin_resp *resp)
@@ -158,6 +181,11 @@ static void on_close(struct tg_hconn *c)
     struct conn *cd = tg_hconn_data(c);
     tg_admin_prom_stream_free(cd->metrics);
     cd->metrics = NULL;
+    if (cd->cancel) {
+        tg_admin_async_cancel_fn *cancel = cd->cancel;
+        cd->cancel = NULL;
+        cancel(cd->pending);
+    }
 }
 
 static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
@@ -170,6 +198,9 @@ static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
     struct tg_admin_resp r = {0};
     char peer[64];
     tg_hconn_peer(c, peer, sizeof peer);
+    const struct tg_admin_coll_ctx coll = {a->collectors, a->gw, a->rt, peer};
+    if (tg_admin_collectors(&coll, c, m, body, blen))
+        return;
     tg_admin_handle(a, m, body, blen, peer, &r);
     tg_hconn_respond_ref(c, r.status, r.content_type ? r.content_type : "text/plain", r.extra,
                          r.body, r.body_len, free, r.body);
@@ -313,6 +344,11 @@ void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s)
 void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler)
 {
     a->ruler = ruler;
+}
+
+void tg_admin_set_collectors(struct tg_admin *a, struct tg_cset *set)
+{
+    a->collectors = set;
 }
 
 void tg_admin_free(struct tg_admin *a)
