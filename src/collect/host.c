@@ -210,13 +210,15 @@ static void host_start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *don
     run_call(out, UNAME, tg_chost__uname, r);
     report(h, out, r);
 
-    int failed = 0;
-    for (int i = 0; i < NSUB; i++)
-        failed += r[i].rc < 0 && i != TIME && i != UNAME;
+    /* The files under procfs, not statfs (the worker may not have finished its first
+     * pass) nor the system calls. */
+    bool none = true;
+    for (int i = CPU; i <= PRESSURE; i++)
+        none = none && r[i].rc < 0;
     if (tg_csnap_oom(out)) {
         tg_csnap_reset(out);
         done(arg, -ENOMEM, "out of memory");
-    } else if (failed == NSUB - 2) {
+    } else if (none) {
         /* Not one file could be read: the procfs path is wrong, which a user must see
          * as the target being down rather than as a page of zeros. */
         char why[400];

@@ -103,7 +103,7 @@ int tg_chost__parse_pressure(const char *resource, const char *p, size_t n, stru
             continue;
         }
         done |= bit;
-        if (tg_csnap_one(s, x->name, TG_METRIC_COUNTER, x->help, (double)us / 1e6))
+        if (tg_csnap_one(s, x->name, TG_METRIC_COUNTER, x->help, (double)us / 1000.0 / 1000.0))
             return -ENOMEM;
         got++;
     }
