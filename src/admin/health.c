@@ -5,6 +5,7 @@
  * its active-check verdict, passive ejection, in-flight count and last probe. */
 #include "admin/health.h"
 
+#include "collect/set.h"
 #include "core/clock.h"
 #include "proxy/gateway.h"
 
@@ -60,18 +61,42 @@ static void add_worker(const struct tg_gateway_worker_info *w, void *ctx)
                                          (json_int_t)w->connections));
 }
 
+/* A collector target: its job and instance as the store labels them, whether its last
+ * collection succeeded and why not. A target down does not make the gateway unhealthy:
+ * it serves traffic all the same. */
+static void add_collector(const struct tg_ctarget_info *t, void *ctx)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "job", t->job,
+                          "instance", t->instance, "service", t->service, "up", t->up,
+                          "collecting", t->running, "error", t->error, "interval_ms",
+                          (json_int_t)(t->interval_us / 1000), "last_duration_us",
+                          (json_int_t)t->last_duration_us, "collections",
+                          (json_int_t)t->collections, "failures", (json_int_t)t->failures,
+                          "timeouts", (json_int_t)t->timeouts);
+    if (!o)
+        return;
+    json_object_set_new(o, "last_collection_ms",
+                        t->last_wall_ms ? json_integer(t->last_wall_ms) : json_null());
+    json_object_set_new(o, "last_success_ms",
+                        t->last_success_wall_ms ? json_integer(t->last_success_wall_ms)
+                                                : json_null());
+    json_array_append_new(ctx, o);
+}
+
 void tg_admin_health_detailed(const struct tg_admin_health_ctx *h, struct tg_admin_resp *r)
 {
     bool ok;
     const char *status = status_of(h, &ok);
-    json_t *servers = json_array(), *workers = json_array();
+    json_t *servers = json_array(), *workers = json_array(), *collectors = json_array();
     tg_gateway_foreach_server(h->gw, add_server, servers);
     tg_gateway_foreach_worker(h->gw, add_worker, workers);
+    tg_cset_foreach(h->collectors, add_collector, collectors);
     tg_admin_resp_json(r, ok ? 200 : 503,
-                       json_pack("{s:s, s:s, s:I, s:o, s:o}", "status", status, "version",
+                       json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "status", status, "version",
                                  TG_VERSION, "uptime_s",
                                  (json_int_t)((tg_clock_wall_us() - h->start_wall_us) / 1000000),
-                                 "upstreams", servers, "workers", workers));
+                                 "upstreams", servers, "workers", workers, "collectors",
+                                 collectors));
 }
 
 void tg_admin_health_services(const struct tg_admin_health_ctx *h, struct tg_admin_resp *r)

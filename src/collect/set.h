@@ -92,6 +92,8 @@ void tg_cset_free(struct tg_cset *s);
 /* Calls fn for each target, kinds in enum order, targets in configuration order. */
 typedef void tg_cset_info_fn(const struct tg_ctarget_info *t, void *ctx);
 void tg_cset_foreach(const struct tg_cset *s, tg_cset_info_fn *fn, void *ctx);
+/* Whether kind `k` has a target named `instance` (its instance or service label). */
+bool tg_cset_has(const struct tg_cset *s, enum tg_ckind k, const char *instance);
 /* Targets of kind `k`. */
 uint32_t tg_cset_count(const struct tg_cset *s, enum tg_ckind k);
 

@@ -335,6 +335,54 @@ int tg_csnap_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor 
     return TG_DONE;
 }
 
+size_t tg_csnap_nfamilies(const struct tg_csnap *s)
+{
+    return s->nfams;
+}
+
+const struct tg_mfamily *tg_csnap_family_at(const struct tg_csnap *s, size_t fi)
+{
+    return &s->fams[fi].f;
+}
+
+int tg_csnap_family_index(const struct tg_csnap *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nfams; i++)
+        if (strcmp(s->fams[i].f.name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int tg_csnap_describe(struct tg_csnap *s, size_t fi, uint32_t *item, const struct tg_mvisitor *v,
+                      const char *extra_name, const char *extra_value)
+{
+    if (!build_order(s))
+        return TG_DONE;
+    uint32_t a = s->fam_start[fi], b = s->fam_start[fi + 1];
+    for (; a + *item < b; (*item)++) {
+        if (tg_mvisit_full(v))
+            return TG_AGAIN;
+        const struct series *x = &s->series[s->order[a + *item]];
+        if (!extra_name || x->nlabels >= TG_MLABELS_MAX) {
+            describe(v, x);
+            continue;
+        }
+        const char *names[TG_MLABELS_MAX], *values[TG_MLABELS_MAX];
+        names[0] = extra_name;
+        values[0] = extra_value;
+        for (uint32_t j = 0; j < x->nlabels; j++) {
+            names[j + 1] = x->names[j];
+            values[j + 1] = x->values[j];
+        }
+        struct tg_mlabels l = {names, values, x->nlabels + 1};
+        if (x->hist)
+            v->hist(v->ctx, &l, x->hist);
+        else
+            v->value(v->ctx, &l, x->v);
+    }
+    return TG_DONE;
+}
+
 bool tg_csnap_get(const struct tg_csnap *s, double *out, const char *name, ...)
 {
     const char *want[2 * TG_MLABELS_MAX];

@@ -58,6 +58,17 @@ size_t tg_csnap_bytes(const struct tg_csnap *s);    /* arena bytes held */
 /* A collector (metrics/collect.h) over a snapshot (`data`); resumes per series. */
 int tg_csnap_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur);
 
+/* For walks that merge several snapshots (set.h's /metrics/<kind>): the families in
+ * describe order, the index of the family named `name` (-1: none), and the series of
+ * family `fi` from *item on, each with the label `extra_name`=`extra_value` put first
+ * when extra_name is not NULL; *item advances; TG_AGAIN when the visitor is full. The
+ * caller announces the family. */
+size_t tg_csnap_nfamilies(const struct tg_csnap *s);
+const struct tg_mfamily *tg_csnap_family_at(const struct tg_csnap *s, size_t fi);
+int tg_csnap_family_index(const struct tg_csnap *s, const char *name);
+int tg_csnap_describe(struct tg_csnap *s, size_t fi, uint32_t *item, const struct tg_mvisitor *v,
+                      const char *extra_name, const char *extra_value);
+
 /* The value of the first series of family `name` whose labels include every
  * NULL-terminated name, value pair given; false when there is none (for tests and for
  * the JSON endpoints that read a collected figure back). */
