@@ -121,7 +121,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
                           tg_clock_wall_us() / 1000, resp);
     else if (PATH_IS("/federate"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
-    else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0},
+    else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0,
+                                                              a->collectors},
                               req, body, body_len, resp))
         return;
     else if (tg_admin_monitoring(a->gw, req, resp))
