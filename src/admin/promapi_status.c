@@ -243,8 +243,9 @@ static void collector_target(const struct tg_ctarget_info *i, void *ctx)
         return;
     char path[700];
     snprintf(path, sizeof path, "/metrics/%s", i->job);
-    const struct target_view v = {i->job, i->instance, path, i->interval_us, i->timeout_us,
-                                  i->last_wall_ms, i->last_duration_us, i->up, i->error};
+    const struct target_view v = {
+        i->job,          i->instance,         path,  i->interval_us, i->timeout_us,
+        i->last_wall_ms, i->last_duration_us, i->up, i->error};
     target(&tw->r->w, tw->r->c, &v, tw->first);
     tw->first = false;
 }
@@ -264,9 +265,15 @@ void tg_admin__papi_targets(struct tg_admin__preq *r)
         tg_scrape_target(r->c->scrape, &t);
         /* The self-scrape reads memory, not a socket: it has no timeout of its own, and
          * Prometheus's default timeout is the interval when that is shorter than 10 s. */
-        const struct target_view v = {TG_SCRAPE_JOB, t.instance, "/metrics", t.interval_us,
+        const struct target_view v = {TG_SCRAPE_JOB,
+                                      t.instance,
+                                      "/metrics",
+                                      t.interval_us,
                                       t.interval_us < 10000000 ? t.interval_us : 10000000,
-                                      t.last_ms, t.last_duration_us, true, ""};
+                                      t.last_ms,
+                                      t.last_duration_us,
+                                      true,
+                                      ""};
         target(&r->w, r->c, &v, true);
         tw.first = false;
     }

@@ -23,7 +23,7 @@
 #define REANCHOR_US SEC
 
 static const char *const kind_names[TG_CKIND_COUNT] = {"node", "container", "postgres", "redis",
-                                                        "probes"};
+                                                       "probes"};
 
 const char *tg_ckind_name(enum tg_ckind k)
 {
@@ -55,7 +55,7 @@ struct target {
     struct tg_csnap *last, *work;
     struct tg_timer tick, deadline;
     bool running;
-    bool scheduled; /* the running collection is a scheduled one (not a /metrics refresh) */
+    bool scheduled;      /* the running collection is a scheduled one (not a /metrics refresh) */
     int64_t due_us;      /* the boundary the collection in flight (or the last) ran for */
     int64_t next_due_us; /* the tick's next boundary */
     int64_t start_us;
@@ -263,8 +263,8 @@ static struct target *target_new(struct tg_cset *s, enum tg_ckind k, const void 
     t->cfg_len = len;
     t->extra_len = extra_len;
     t->interval_us = interval_us;
-    t->timeout_us = timeout_us > 0 && timeout_us <= interval_us ? timeout_us
-                                                                : default_timeout(interval_us);
+    t->timeout_us =
+        timeout_us > 0 && timeout_us <= interval_us ? timeout_us : default_timeout(interval_us);
     snprintf(t->instance, sizeof t->instance, "%s", instance);
     snprintf(t->service, sizeof t->service, "%s", service ? service : "");
     t->tick.data = t;
@@ -303,7 +303,9 @@ static int push(struct list *l, struct target *t)
 
 static int64_t interval_of(int64_t own, const struct tg_config *cfg)
 {
-    return own > 0 ? own : cfg->tsdb.scrape_interval_us > 0 ? cfg->tsdb.scrape_interval_us : 5 * SEC;
+    return own > 0                            ? own
+           : cfg->tsdb.scrape_interval_us > 0 ? cfg->tsdb.scrape_interval_us
+                                              : 5 * SEC;
 }
 
 /* Every target `cfg` asks for, not started. */
@@ -335,9 +337,9 @@ static int build(struct tg_cset *s, const struct tg_config *cfg, struct list *l)
     }
     for (uint32_t i = 0; rc == 0 && i < c->nprobes; i++) {
         const struct tg_cfg_probe *x = &c->probes[i];
-        rc = push(l, target_new(s, TG_CKIND_PROBES, x, sizeof *x, NULL, 0,
-                                interval_of(x->interval_us, cfg), x->timeout_us, x->url,
-                                x->service));
+        rc = push(l,
+                  target_new(s, TG_CKIND_PROBES, x, sizeof *x, NULL, 0,
+                             interval_of(x->interval_us, cfg), x->timeout_us, x->url, x->service));
     }
     return rc;
 }
@@ -362,9 +364,9 @@ static bool same(const struct target *a, const struct target *b)
     return strcmp(x->cgroup_root, y->cgroup_root) == 0;
 }
 
-int tg_cset_new(struct tg_loop *loop, const struct tg_config *cfg, const struct tg_cset_kinds *kinds,
-                tg_cset_result_fn *on_result, void *ctx, struct tg_cset **out,
-                struct tg_errbuf *eb)
+int tg_cset_new(struct tg_loop *loop, const struct tg_config *cfg,
+                const struct tg_cset_kinds *kinds, tg_cset_result_fn *on_result, void *ctx,
+                struct tg_cset **out, struct tg_errbuf *eb)
 {
     *out = NULL;
     struct tg_cset *s = calloc(1, sizeof *s);
@@ -446,8 +448,8 @@ static struct target *find(const struct tg_cset *s, enum tg_ckind k, const char 
 {
     for (uint32_t i = 0; s && i < s->n; i++) {
         struct target *t = s->targets[i];
-        if (t->kind == k && (!instance || strcmp(t->instance, instance) == 0 ||
-                             strcmp(t->service, instance) == 0))
+        if (t->kind == k &&
+            (!instance || strcmp(t->instance, instance) == 0 || strcmp(t->service, instance) == 0))
             return t;
     }
     return NULL;
@@ -525,12 +527,13 @@ int tg_cset_kind_collect(void *data, const struct tg_mvisitor *v, struct tg_mcur
     struct tg_cset_kind_scan *sc = data;
     bool several = nth(sc, 1) != NULL;
     for (struct target *o; (o = nth(sc, sc->target)) != NULL; sc->target++, sc->fam = 0) {
-        for (; sc->fam < tg_csnap_nfamilies(o->last); sc->fam++, cur->item = 0,
-                                                     cur->announced = false) {
+        for (; sc->fam < tg_csnap_nfamilies(o->last);
+             sc->fam++, cur->item = 0, cur->announced = false) {
             const struct tg_mfamily *f = tg_csnap_family_at(o->last, sc->fam);
             if (cur->item == 0 && !cur->announced && seen_before(sc, sc->target, f->name))
                 continue;
-            for (uint32_t j = sc->target + (cur->item >> 24);; j++, cur->item = (j - sc->target) << 24) {
+            for (uint32_t j = sc->target + (cur->item >> 24);;
+                 j++, cur->item = (j - sc->target) << 24) {
                 struct target *t = nth(sc, j);
                 if (!t)
                     break;
@@ -560,13 +563,20 @@ struct self_fam {
 static double self_value(const struct tg_ctarget_info *i, int which)
 {
     switch (which) {
-    case 0: return i->up;
-    case 1: return (double)i->last_duration_us / 1e6;
-    case 2: return (double)i->collections;
-    case 3: return (double)i->failures;
-    case 4: return (double)i->timeouts;
-    case 5: return (double)i->samples;
-    default: return (double)i->last_success_wall_ms / 1e3;
+    case 0:
+        return i->up;
+    case 1:
+        return (double)i->last_duration_us / 1e6;
+    case 2:
+        return (double)i->collections;
+    case 3:
+        return (double)i->failures;
+    case 4:
+        return (double)i->timeouts;
+    case 5:
+        return (double)i->samples;
+    default:
+        return (double)i->last_success_wall_ms / 1e3;
     }
 }
 
@@ -603,7 +613,8 @@ int tg_cset_collect_self(void *data, const struct tg_mvisitor *v, struct tg_mcur
         for (uint32_t i = 0; i < s->n; i++) {
             const struct tg_ctarget_info *in = &s->targets[i]->info;
             const char *values[] = {in->job, in->instance};
-            v->value(v->ctx, &(struct tg_mlabels){names, values, 2}, self_value(in, (int)cur->step));
+            v->value(v->ctx, &(struct tg_mlabels){names, values, 2},
+                     self_value(in, (int)cur->step));
         }
     }
     return TG_DONE;

@@ -38,7 +38,7 @@ struct tg_csnap {
     uint32_t nfams, capfams;
     struct series *series;
     uint32_t nseries, capseries;
-    uint32_t *order; /* series indexes grouped by family */
+    uint32_t *order;     /* series indexes grouped by family */
     uint32_t *fam_start; /* nfams + 1 offsets into order */
     bool order_ok;
     int32_t current; /* family index, -1 = none */
@@ -193,8 +193,8 @@ static struct series *new_series(struct tg_csnap *s, size_t n, const char *const
 int tg_csnap_add(struct tg_csnap *s, double v, size_t n, const char *const *names,
                  const char *const *values)
 {
-    if (!s->oom && (s->current < 0 || n > TG_MLABELS_MAX ||
-                    s->fams[s->current].f.type == TG_METRIC_HISTOGRAM))
+    if (!s->oom &&
+        (s->current < 0 || n > TG_MLABELS_MAX || s->fams[s->current].f.type == TG_METRIC_HISTOGRAM))
         return -EINVAL;
     struct series *x = new_series(s, n, names, values);
     if (!x)
@@ -245,8 +245,8 @@ int tg_csnap_add_hist(struct tg_csnap *s, const struct tg_mlabels *l, const stru
     return 0;
 }
 
-int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type,
-                 const char *help, double v)
+int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type, const char *help,
+                 double v)
 {
     int rc = tg_csnap_family(s, name, type, help, NULL);
     return rc ? rc : tg_csnap_add(s, v, 0, NULL, NULL);

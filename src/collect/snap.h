@@ -47,8 +47,8 @@ int tg_csnap_addl(struct tg_csnap *s, double v, ...);
 int tg_csnap_add_hist(struct tg_csnap *s, const struct tg_mlabels *l, const struct tg_mhist *h);
 
 /* Convenience: the family `name` and one unlabelled series. */
-int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type,
-                 const char *help, double v);
+int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type, const char *help,
+                 double v);
 
 bool tg_csnap_oom(const struct tg_csnap *s);
 size_t tg_csnap_nseries(const struct tg_csnap *s);  /* series (a histogram counts one) */

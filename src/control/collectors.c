@@ -69,9 +69,8 @@ int tg_collectors_new(struct tg_control *ctl, struct tg_tsdb *db, const struct t
     c->ctl = ctl;
     c->db = db;
     int rc = tg_cset_new(tg_control_loop(ctl), cfg, NULL, on_result, c, &c->set, eb);
-    if (rc == 0 &&
-        (rc = tg_mcollectors_add(tg_control_collectors(ctl), "collectors", tg_cset_collect_self,
-                                 c->set)) != 0)
+    if (rc == 0 && (rc = tg_mcollectors_add(tg_control_collectors(ctl), "collectors",
+                                            tg_cset_collect_self, c->set)) != 0)
         tg_errbuf_set(eb, rc, "collectors: %s", tg_strerror(rc));
     if (rc != 0) {
         tg_cset_free(c->set);

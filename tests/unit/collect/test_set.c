@@ -9,8 +9,8 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collect/snap.h"
@@ -90,7 +90,8 @@ static int make_fail(struct tg_loop *loop, const void *cfg, const void *extra,
 }
 
 static const struct tg_cset_kinds kinds = {
-    .make = {[TG_CKIND_CONTAINER] = make_sync, [TG_CKIND_POSTGRES] = make_hang,
+    .make = {[TG_CKIND_CONTAINER] = make_sync,
+             [TG_CKIND_POSTGRES] = make_hang,
              [TG_CKIND_REDIS] = make_fail},
 };
 
