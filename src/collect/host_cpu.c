@@ -72,8 +72,11 @@ static int cpu_line(const struct tg_chost__field *f, size_t nf, struct tg_csnap 
     char *end;
     errno = 0;
     unsigned long cpu = strtoul(name + 3, &end, 10);
+    char num[16];
+    snprintf(num, sizeof num, "%lu", cpu);
+    /* By number: "cpu01" would otherwise repeat cpu1's series. */
     if (name[3] < '0' || name[3] > '9' || *end || errno || cpu > CPU_MAX ||
-        !tg_chost__first(seen, name, NULL))
+        !tg_chost__first(seen, "cpu", num))
         return 1;
     uint64_t v[TG_CHOST_CPU_MODES] = {0};
     for (size_t i = 1; i < nf && i <= TG_CHOST_CPU_MODES; i++)
@@ -85,8 +88,6 @@ static int cpu_line(const struct tg_chost__field *f, size_t nf, struct tg_csnap 
             return -ENOMEM;
         clamp(prev, v, tck);
     }
-    char num[16];
-    snprintf(num, sizeof num, "%lu", cpu);
     tg_csnap_family(s, "node_cpu_seconds_total", TG_METRIC_COUNTER,
                     "Seconds the CPUs spent in each mode.", NULL);
     for (int m = 0; m < 8; m++)

@@ -15,7 +15,6 @@
         return tg_errbuf_set(eb, -ENOSYS, "this collector is not built yet");                      \
     }
 
-PENDING(tg_chost_make)
 PENDING(tg_ccontainer_make)
 PENDING(tg_cpg_make)
 PENDING(tg_credis_make)
