@@ -37,6 +37,7 @@ bench: build
 	@bash bench/loadgen.sh
 	@bash bench/micro.sh
 	@bash bench/tsdb_vs_prometheus.sh
+	@bash bench/collectors.sh
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_FUZZ=ON >/dev/null
