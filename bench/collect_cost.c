@@ -170,14 +170,14 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("%d collections per round, %d rounds, median round\n", n, rounds);
-    printf("%-10s %-28s %10s %10s %12s %8s\n", "kind", "target", "cpu_us", "allocs",
-           "alloc_bytes", "samples");
+    printf("%-10s %-28s %10s %10s %12s %8s\n", "kind", "target", "cpu_us", "allocs", "alloc_bytes",
+           "samples");
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *eq = strchr(a, '=');
         const char *v = eq ? eq + 1 : "";
         if (strcmp(a, "host") == 0) {
-            struct tg_cfg_host c = {.enabled = true, .procfs = "/proc", .sysfs = "/sys",
-                                    .rootfs = "/"};
+            struct tg_cfg_host c = {
+                .enabled = true, .procfs = "/proc", .sysfs = "/sys", .rootfs = "/"};
             row("host", "/proc", loop, tg_chost_make, &c, NULL, n, rounds);
         } else if (strncmp(a, "postgres=", 9) == 0) {
             struct tg_cfg_postgres c = {.statements = true, .statements_limit = 100};

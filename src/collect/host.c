@@ -41,11 +41,23 @@ struct chost {
 };
 
 /* node_exporter's collector names, the `collector` label. */
-enum sub { CPU = 0, STAT, MEMINFO, VMSTAT, LOADAVG, FILEFD, DISKSTATS, NETDEV, PRESSURE,
-           FILESYSTEM, TIME, UNAME };
-static const char *const subs[NSUB] = {"cpu",     "stat",   "meminfo",  "vmstat",
-                                       "loadavg", "filefd", "diskstats", "netdev",
-                                       "pressure", "filesystem", "time", "uname"};
+enum sub {
+    CPU = 0,
+    STAT,
+    MEMINFO,
+    VMSTAT,
+    LOADAVG,
+    FILEFD,
+    DISKSTATS,
+    NETDEV,
+    PRESSURE,
+    FILESYSTEM,
+    TIME,
+    UNAME
+};
+static const char *const subs[NSUB] = {"cpu",      "stat",       "meminfo",   "vmstat",
+                                       "loadavg",  "filefd",     "diskstats", "netdev",
+                                       "pressure", "filesystem", "time",      "uname"};
 
 struct result {
     int rc; /* 0 ok, > 0 lines skipped, < 0 -errno */
@@ -93,9 +105,9 @@ static void run_stat(struct chost *h, struct tg_csnap *s, struct result *r)
     int64_t t0 = tg_clock_mono_us();
     ssize_t n = read_file(h, "stat");
     int stat_bad = 0;
-    int rc = n < 0 ? (int)n
-                   : tg_chost__parse_stat(h->buf, (size_t)n, s, &h->cpu, h->tck, &h->seen,
-                                          &stat_bad);
+    int rc = n < 0
+                 ? (int)n
+                 : tg_chost__parse_stat(h->buf, (size_t)n, s, &h->cpu, h->tck, &h->seen, &stat_bad);
     /* One read serves both collectors; each shows its time. */
     int64_t us = tg_clock_mono_us() - t0;
     r[CPU] = (struct result){rc, us};
@@ -148,8 +160,7 @@ static void run_pressure(struct chost *h, struct tg_csnap *s, struct result *r)
     r[PRESSURE] = (struct result){rc, tg_clock_mono_us() - t0};
 }
 
-static void run_call(struct tg_csnap *s, enum sub k, int (*fn)(struct tg_csnap *),
-                     struct result *r)
+static void run_call(struct tg_csnap *s, enum sub k, int (*fn)(struct tg_csnap *), struct result *r)
 {
     int64_t t0 = tg_clock_mono_us();
     int rc = fn(s);
@@ -184,8 +195,9 @@ static void report(struct chost *h, struct tg_csnap *s, const struct result *r)
         char why[96];
         why_of(r[i].rc, why, sizeof why);
         if (is)
-            tg_log(TG_LOG_WARN, "collect", "host collector failed collector=%s procfs=%s err=\"%s\"",
-                   subs[i], h->procfs, why);
+            tg_log(TG_LOG_WARN, "collect",
+                   "host collector failed collector=%s procfs=%s err=\"%s\"", subs[i], h->procfs,
+                   why);
         else
             tg_log(TG_LOG_INFO, "collect", "host collector recovered collector=%s", subs[i]);
     }
@@ -204,8 +216,7 @@ static void host_start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *don
     run_file(h, out, NETDEV, "net/dev", r);
     run_pressure(h, out, r);
     int64_t t0 = tg_clock_mono_us();
-    r[FILESYSTEM] = (struct result){tg_chost__fs_collect(h->fs, out, t0),
-                                    tg_clock_mono_us() - t0};
+    r[FILESYSTEM] = (struct result){tg_chost__fs_collect(h->fs, out, t0), tg_clock_mono_us() - t0};
     run_call(out, TIME, tg_chost__time, r);
     run_call(out, UNAME, tg_chost__uname, r);
     report(h, out, r);
@@ -255,8 +266,8 @@ static void path_or(char *dst, size_t cap, const char *v, const char *dflt)
     snprintf(dst, cap, "%s", v && v[0] ? v : dflt);
 }
 
-int tg_chost_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                  struct tg_ctarget *out, struct tg_errbuf *eb)
+int tg_chost_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                  struct tg_errbuf *eb)
 {
     (void)loop;
     (void)extra;

@@ -14,8 +14,8 @@
 #include "collect/snap.h"
 
 /* The order of the numbers on a "cpuN" line. */
-static const char *const modes[8] = {"user", "nice", "system", "idle",
-                                     "iowait", "irq", "softirq", "steal"};
+static const char *const modes[8] = {"user",   "nice", "system",  "idle",
+                                     "iowait", "irq",  "softirq", "steal"};
 #define GUEST 8
 #define GUEST_NICE 9
 #define IDLE 3
@@ -107,8 +107,7 @@ struct stat_key {
 
 static const struct stat_key stat_keys[] = {
     {"intr", "node_intr_total", "Total number of interrupts serviced.", TG_METRIC_COUNTER},
-    {"ctxt", "node_context_switches_total", "Total number of context switches.",
-     TG_METRIC_COUNTER},
+    {"ctxt", "node_context_switches_total", "Total number of context switches.", TG_METRIC_COUNTER},
     {"btime", "node_boot_time_seconds", "Node boot time, in unixtime.", TG_METRIC_GAUGE},
     {"processes", "node_forks_total", "Total number of forks.", TG_METRIC_COUNTER},
     {"procs_running", "node_procs_running", "Number of processes in runnable state.",

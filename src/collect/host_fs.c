@@ -33,10 +33,10 @@ bool tg_chost__mountpoint_ignored(const char *mp)
 bool tg_chost__fstype_ignored(const char *type)
 {
     static const char *const types[] = {
-        "autofs", "binfmt_misc", "bpf",     "cgroup",     "cgroup2",    "configfs",
-        "debugfs", "devpts",     "devtmpfs", "fusectl",   "hugetlbfs",  "iso9660",
-        "mqueue", "nsfs",        "overlay", "proc",       "procfs",     "pstore",
-        "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs",   "tracefs",
+        "autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs",
+        "debugfs",    "devpts",      "devtmpfs",  "fusectl",  "hugetlbfs", "iso9660",
+        "mqueue",     "nsfs",        "overlay",   "proc",     "procfs",    "pstore",
+        "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs",
     };
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (strcmp(type, types[i]) == 0)

@@ -33,9 +33,9 @@
 
 #define STUCK_MAX 8
 #define FIRST_MOUNTS 32
-#define MOUNTS_MAX 4096       /* more mounts than this are left out */
+#define MOUNTS_MAX 4096 /* more mounts than this are left out */
 #define MOUNTS_FILE_MAX (4u << 20)
-#define ABANDONED 1           /* pass(): this thread was replaced */
+#define ABANDONED 1 /* pass(): this thread was replaced */
 
 struct tg_chost__fs {
     pthread_mutex_t mu;

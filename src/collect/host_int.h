@@ -111,7 +111,7 @@ bool tg_chost__fstype_ignored(const char *type);
 struct tg_chost__mount {
     char device[TG_CHOST_FS_STR], mountpoint[TG_CHOST_FS_STR], fstype[64];
     bool ro;
-    int err; /* 0, or -errno of statfs; device_error 1 */
+    int err;                                       /* 0, or -errno of statfs; device_error 1 */
     uint64_t size, free, avail, files, files_free; /* bytes, bytes, bytes, inodes, inodes */
 };
 

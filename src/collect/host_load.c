@@ -97,8 +97,7 @@ int tg_chost__parse_pressure(const char *resource, const char *p, size_t n, stru
         uint64_t us;
         unsigned bit = 1u << (x - psis);
         if (nf != 5 || f[4].n < 7 || memcmp(f[4].p, "total=", 6) != 0 ||
-            !tg_chost__u64((struct tg_chost__field){f[4].p + 6, f[4].n - 6}, &us) ||
-            (done & bit)) {
+            !tg_chost__u64((struct tg_chost__field){f[4].p + 6, f[4].n - 6}, &us) || (done & bit)) {
             bad++;
             continue;
         }
@@ -129,8 +128,7 @@ int tg_chost__uname(struct tg_csnap *s)
         return -errno;
     tg_csnap_family(s, "node_uname_info", TG_METRIC_GAUGE,
                     "Labeled system information as provided by the uname system call.", NULL);
-    tg_csnap_addl(s, 1, "domainname", u.domainname, "machine", u.machine, "nodename",
-                  u.nodename, "release", u.release, "sysname", u.sysname, "version",
-                  u.version, NULL);
+    tg_csnap_addl(s, 1, "domainname", u.domainname, "machine", u.machine, "nodename", u.nodename,
+                  "release", u.release, "sysname", u.sysname, "version", u.version, NULL);
     return tg_csnap_oom(s) ? -ENOMEM : 0;
 }

@@ -18,8 +18,8 @@
 static bool name_chars(const char *s)
 {
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
             return false;
     return true;
 }
@@ -29,14 +29,14 @@ static bool name_chars(const char *s)
 static bool meminfo_key(struct tg_chost__field f, char *key, size_t cap)
 {
     char raw[NAME_MAX_LEN];
-    if (f.n < 2 || f.p[f.n - 1] != ':' || !tg_chost__str((struct tg_chost__field){f.p, f.n - 1},
-                                                         raw, sizeof raw))
+    if (f.n < 2 || f.p[f.n - 1] != ':' ||
+        !tg_chost__str((struct tg_chost__field){f.p, f.n - 1}, raw, sizeof raw))
         return false;
     char *open = strchr(raw, '('), *close = strrchr(raw, ')');
     if (open && close && close > open) {
         *close = '\0';
-        if ((size_t)snprintf(key, cap, "%.*s_%s%s", (int)(open - raw), raw, open + 1,
-                             close + 1) >= cap)
+        if ((size_t)snprintf(key, cap, "%.*s_%s%s", (int)(open - raw), raw, open + 1, close + 1) >=
+            cap)
             return false;
     } else if ((size_t)snprintf(key, cap, "%s", raw) >= cap) {
         return false;
@@ -90,8 +90,7 @@ static bool vmstat_field(const char *k)
            (starts(k, "pg") && strstr(k + 2, "fault"));
 }
 
-int tg_chost__parse_vmstat(const char *p, size_t n, struct tg_csnap *s,
-                           struct tg_chost__seen *seen)
+int tg_chost__parse_vmstat(const char *p, size_t n, struct tg_csnap *s, struct tg_chost__seen *seen)
 {
     const char *end = p + n;
     struct tg_chost__field line, f[3];

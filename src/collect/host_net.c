@@ -51,7 +51,8 @@ static bool dev_line(struct tg_chost__field line, char *dev, size_t cap, uint64_
     if (!colon)
         return false;
     struct tg_chost__field name[2], f[17];
-    if (tg_chost__fields((struct tg_chost__field){line.p, (size_t)(colon - line.p)}, name, 2) != 1 ||
+    if (tg_chost__fields((struct tg_chost__field){line.p, (size_t)(colon - line.p)}, name, 2) !=
+            1 ||
         !tg_chost__str(name[0], dev, cap))
         return false;
     struct tg_chost__field rest = {colon + 1, (size_t)(line.p + line.n - colon - 1)};
@@ -63,8 +64,7 @@ static bool dev_line(struct tg_chost__field line, char *dev, size_t cap, uint64_
     return true;
 }
 
-int tg_chost__parse_netdev(const char *p, size_t n, struct tg_csnap *s,
-                           struct tg_chost__seen *seen)
+int tg_chost__parse_netdev(const char *p, size_t n, struct tg_csnap *s, struct tg_chost__seen *seen)
 {
     const char *end = p + n;
     struct tg_chost__field line;

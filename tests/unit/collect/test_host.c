@@ -32,8 +32,8 @@ static void find_fixtures(void)
 {
     snprintf(fixtures, sizeof fixtures, "%s", __FILE__);
     char *slash = strrchr(fixtures, '/');
-    snprintf(slash ? slash + 1 : fixtures, sizeof fixtures - (slash ? (size_t)(slash + 1 - fixtures) : 0),
-             "fixtures/host");
+    snprintf(slash ? slash + 1 : fixtures,
+             sizeof fixtures - (slash ? (size_t)(slash + 1 - fixtures) : 0), "fixtures/host");
 }
 
 /* ---- a fake statfs: fixed figures, and a mount point that can be made to hang ---- */
@@ -163,9 +163,14 @@ struct sample {
 static bool compared(const char *line)
 {
     static const char *const skip[] = {
-        "node_time_seconds ", "node_uname_info{", "node_scrape_collector_duration_seconds{",
-        "node_filesystem_avail_bytes{", "node_filesystem_free_bytes{",
-        "node_filesystem_size_bytes{", "node_filesystem_files{", "node_filesystem_files_free{",
+        "node_time_seconds ",
+        "node_uname_info{",
+        "node_scrape_collector_duration_seconds{",
+        "node_filesystem_avail_bytes{",
+        "node_filesystem_free_bytes{",
+        "node_filesystem_size_bytes{",
+        "node_filesystem_files{",
+        "node_filesystem_files_free{",
     };
     for (size_t i = 0; i < sizeof skip / sizeof *skip; i++)
         if (strncmp(line, skip[i], strlen(skip[i])) == 0)
@@ -264,8 +269,8 @@ static void test_same_as_node_exporter(void)
     /* The two families from system calls. */
     struct utsname u;
     uname(&u);
-    TG_EXPECT(tg_csnap_get(s, &v, "node_uname_info", "nodename", u.nodename, "release",
-                           u.release, NULL));
+    TG_EXPECT(
+        tg_csnap_get(s, &v, "node_uname_info", "nodename", u.nodename, "release", u.release, NULL));
     TG_EXPECT(tg_csnap_get(s, &v, "node_time_seconds", NULL));
     TG_EXPECT_LT(fabs(v - (double)time(NULL)), 5);
     free(ours);
@@ -358,8 +363,8 @@ static void test_cpu_never_backwards(void)
     struct tg_csnap *s = tg_csnap_new();
     int sb;
     const char *a = "cpu0 100 0 50 100000 70 0 0 0 0 0\n";
-    const char *b = "cpu0 110 0 55 100050 60 0 0 0 0 0\n";    /* iowait went back */
-    const char *c = "cpu0 120 0 60 100 80 0 0 0 0 0\n";       /* idle back by 999 s: hotplug */
+    const char *b = "cpu0 110 0 55 100050 60 0 0 0 0 0\n"; /* iowait went back */
+    const char *c = "cpu0 120 0 60 100 80 0 0 0 0 0\n";    /* idle back by 999 s: hotplug */
     TG_EXPECT_EQ(tg_chost__parse_stat(a, strlen(a), s, &clamp, 100, &seen, &sb), 0);
     TG_EXPECT(cpu_value(s, "iowait") == 0.7);
     tg_csnap_reset(s);
@@ -380,21 +385,27 @@ static void test_cpu_never_backwards(void)
 
 static void test_filters(void)
 {
-    static const char *const disk_out[] = {"sda1", "vda12", "xvdb3", "hdc1", "loop0", "ram15",
-                                           "fd0", "nvme0n1p1", "nvme12n3p45"};
-    static const char *const disk_in[] = {"sda", "vda", "xvdb", "sdaa1", "nvme0n1", "dm-0",
-                                          "md0", "zram0", "mmcblk0", "loop", "nvme0n1p"};
+    static const char *const disk_out[] = {"sda1",  "vda12", "xvdb3",     "hdc1",       "loop0",
+                                           "ram15", "fd0",   "nvme0n1p1", "nvme12n3p45"};
+    static const char *const disk_in[] = {"sda", "vda",   "xvdb",    "sdaa1", "nvme0n1", "dm-0",
+                                          "md0", "zram0", "mmcblk0", "loop",  "nvme0n1p"};
     for (size_t i = 0; i < sizeof disk_out / sizeof *disk_out; i++)
         TG_EXPECT(tg_chost__disk_ignored(disk_out[i]));
     for (size_t i = 0; i < sizeof disk_in / sizeof *disk_in; i++)
         TG_EXPECT(!tg_chost__disk_ignored(disk_in[i]));
     TG_EXPECT(tg_chost__netdev_ignored("lo"));
     TG_EXPECT(!tg_chost__netdev_ignored("lo0"));
-    static const char *const mp_out[] = {"/dev", "/dev/shm", "/proc", "/run/user/1000", "/sys",
-                                         "/mnt/usb", "/media", "/var/lib/docker/overlay2/x",
+    static const char *const mp_out[] = {"/dev",
+                                         "/dev/shm",
+                                         "/proc",
+                                         "/run/user/1000",
+                                         "/sys",
+                                         "/mnt/usb",
+                                         "/media",
+                                         "/var/lib/docker/overlay2/x",
                                          "/var/lib/containers/storage/y"};
-    static const char *const mp_in[] = {"/", "/running", "/devices", "/var/lib/docker",
-                                        "/var/lib/docker/", "/home", "/srv/mnt"};
+    static const char *const mp_in[] = {
+        "/", "/running", "/devices", "/var/lib/docker", "/var/lib/docker/", "/home", "/srv/mnt"};
     for (size_t i = 0; i < sizeof mp_out / sizeof *mp_out; i++)
         TG_EXPECT(tg_chost__mountpoint_ignored(mp_out[i]));
     for (size_t i = 0; i < sizeof mp_in / sizeof *mp_in; i++)
@@ -441,7 +452,7 @@ static void test_hung_mount(void)
     TG_EXPECT(stuck);
     TG_EXPECT(others);
     TG_EXPECT(!success(s, "filesystem") || stuck); /* shown, as node_exporter does */
-    TG_EXPECT_LT(worst, 100000); /* never waited for the hung call */
+    TG_EXPECT_LT(worst, 100000);                   /* never waited for the hung call */
     pthread_mutex_lock(&hang_mu);
     int calls_while_stuck = hang_calls - calls0;
     pthread_mutex_unlock(&hang_mu);
