@@ -454,7 +454,7 @@ static void test_hung_mount(void)
     /* The hang shows in device_error; the collector itself succeeded, as in
      * node_exporter. */
     TG_EXPECT(success(s, "filesystem"));
-    TG_EXPECT_LT(worst, 100000); /* never waited for the hung call */
+    TG_EXPECT_LT(worst, 1000000); /* never waited for the hung call (it lasts until released) */
     pthread_mutex_lock(&hang_mu);
     int calls_while_stuck = hang_calls - calls0;
     pthread_mutex_unlock(&hang_mu);
@@ -493,7 +493,7 @@ static void test_free_while_stuck(void)
     }
     int64_t t0 = tg_clock_mono_us();
     t.ops->free(t.impl);
-    TG_EXPECT_LT(tg_clock_mono_us() - t0, 100000);
+    TG_EXPECT_LT(tg_clock_mono_us() - t0, 1000000);
     set_hang(false);
     sleep_ms(100); /* let it finish, so a leak checker sees it gone */
 }
