@@ -150,6 +150,17 @@ static void add_external(struct cprobe *p, struct tg_csnap *s)
                       e == TG_HCLIENT_OK ? "status" : tg_hclient_error_name(e), NULL);
 }
 
+/* As Go's client reports it: the Content-Length of a body so framed (or of a head-only
+ * answer, 0 if it has none), -1 for a chunked or close-delimited body, 0 without an answer. */
+static double content_length(const struct tg_http_msg *h)
+{
+    if (!h)
+        return 0;
+    if (h->body == TG_HTTP_BODY_LENGTH || h->body == TG_HTTP_BODY_NONE)
+        return (double)h->content_length;
+    return -1;
+}
+
 static void add_probe(struct tg_csnap *s, const struct tg_hclient_resp *r, bool ok)
 {
     tg_csnap_one(s, "probe_success", TG_METRIC_GAUGE,
@@ -165,9 +176,7 @@ static void add_probe(struct tg_csnap *s, const struct tg_hclient_resp *r, bool 
                  r->status);
     const struct tg_http_msg *h = r->head;
     tg_csnap_one(s, "probe_http_content_length", TG_METRIC_GAUGE, "Length of http content response",
-                 h && h->body == TG_HTTP_BODY_LENGTH ? (double)h->content_length
-                 : h                                 ? -1
-                                                     : 0);
+                 content_length(h));
     tg_csnap_one(s, "probe_http_uncompressed_body_length", TG_METRIC_GAUGE,
                  "Length of uncompressed response body", (double)r->body_len);
     tg_csnap_one(s, "probe_http_version", TG_METRIC_GAUGE,
@@ -205,6 +214,21 @@ static void on_response(void *ctx, const struct tg_hclient_resp *r)
     p->done(p->arg, 0, NULL);
 }
 
+/* The configured method (one TG_CFG_M_* bit; none: GET). */
+static const char *method_of(uint32_t bits)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } map[] = {{TG_CFG_M_GET, "GET"},        {TG_CFG_M_HEAD, "HEAD"},     {TG_CFG_M_POST, "POST"},
+               {TG_CFG_M_PUT, "PUT"},        {TG_CFG_M_DELETE, "DELETE"}, {TG_CFG_M_PATCH, "PATCH"},
+               {TG_CFG_M_OPTIONS, "OPTIONS"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (bits & map[i].bit)
+            return map[i].name;
+    return "GET";
+}
+
 static void start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *done, void *arg)
 {
     struct cprobe *p = impl;
@@ -213,7 +237,7 @@ static void start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *done, vo
     p->arg = arg;
     p->started_us = tg_loop_now_us(p->loop);
     struct tg_hclient_req rq = {
-        .method = "GET",
+        .method = method_of(p->cfg.method),
         .headers = "User-Agent: tailguard-probe\r\nAccept: */*\r\n",
         .timeout_us = p->call_timeout_us,
         .max_body = TG_CPROBE_MAX_BODY,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The external-service probes (kinds.h's tg_cprobe_make): at each collection one GET of
- * the configured URL through the control plane's HTTP client (http/client.h), reported
- * under blackbox_exporter's names for an http probe (probe_success,
- * probe_duration_seconds, probe_http_status_code, ...), plus, across probes,
+/* The external-service probes (kinds.h's tg_cprobe_make): at each collection one request
+ * (GET unless configured otherwise, without a body) to the configured URL through the control
+ * plane's HTTP client (http/client.h), reported under blackbox_exporter's names for an http probe
+ * (probe_success, probe_duration_seconds, probe_http_status_code, ...), plus, across probes,
  * external_api_duration_seconds{service} (a histogram with the gateway's default
  * duration bounds), external_api_requests_total{service,status} and
  * external_api_errors_total{service,reason}.

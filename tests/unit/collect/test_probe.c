@@ -2,8 +2,8 @@
 /* Unit tests for src/collect/probe.c against a scripted server thread on 127.0.0.1: a
  * 200 (probe_success 1, status, content length, version, phases), a 500 (probe_success 0
  * but a successful collection, the reason kept; accepted when valid_status lists it), a
- * chunked answer (content length -1), a slow answer (the duration follows), a dead port
- * (connect), a hanging server (the probe's own timeout), a collection cancelled at the
+ * chunked answer (content length -1), HEAD when configured, a slow answer (the duration follows), a
+ * dead port (connect), a hanging server (the probe's own timeout), a collection cancelled at the
  * set's deadline (no callback, counted), the figures kept across probes
  * (external_api_*), and the pure helpers. */
 #include "collect/probe.h"
@@ -235,6 +235,16 @@ static void test_status(struct tg_loop *loop, struct tg_csnap *s)
     TG_EXPECT_EQ(val(s, "probe_http_uncompressed_body_length"), 3);
     t.ops->free(t.impl);
 
+    /* HEAD, as configured: the answer's head only. */
+    c = (struct tg_cfg_probe){.method = TG_CFG_M_HEAD};
+    make(loop, &c, "head", "/ok", port, &t);
+    collect(loop, &t, s);
+    TG_EXPECT_EQ(val(s, "probe_success"), 1);
+    TG_EXPECT_EQ(val(s, "probe_http_content_length"), 5);
+    TG_EXPECT_EQ(val(s, "probe_http_uncompressed_body_length"), 0);
+    t.ops->free(t.impl);
+
+    c = (struct tg_cfg_probe){0};
     make(loop, &c, "old", "/old", port, &t);
     collect(loop, &t, s);
     TG_EXPECT_EQ(val(s, "probe_success"), 1);
