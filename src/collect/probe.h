@@ -10,9 +10,10 @@
  * As with blackbox_exporter, a probe that ran is a successful collection (`up` 1) even
  * when the service failed it: the failure is probe_success 0, and the reason is kept
  * for the admin API. Only a probe the set cancels at its deadline is a failed
- * collection; the probe's own timeout is set a little shorter so that a hanging service
- * shows as probe_success 0 (reason "timeout") rather than as a lost scrape. Loop thread
- * only. */
+ * collection; the call's own timeout is a little shorter than the target's `timeout`
+ * (which the configuration resolves to the deadline the set applies: the interval, at
+ * most 10 s, when none is given), so a hanging service shows as probe_success 0 (reason
+ * "timeout") rather than as a lost scrape. Loop thread only. */
 #ifndef TG_COLLECT_PROBE_H
 #define TG_COLLECT_PROBE_H
 

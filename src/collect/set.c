@@ -157,17 +157,8 @@ static bool ensure_made(struct target *t)
     if (t->made)
         return true;
     struct tg_errbuf eb = {0};
-    /* A probe ends its call a little before the deadline (probe.h), so it is made with
-     * the deadline in force, which may come from the interval rather than its settings. */
-    struct tg_cfg_probe probe;
-    const void *cfg = t->cfg;
-    if (t->kind == TG_CKIND_PROBES) {
-        memcpy(&probe, t->cfg, sizeof probe);
-        probe.timeout_us = t->timeout_us;
-        cfg = &probe;
-    }
     int rc = t->set->kinds->make[t->kind]
-                 ? t->set->kinds->make[t->kind](t->set->loop, cfg, t->extra, &t->t, &eb)
+                 ? t->set->kinds->make[t->kind](t->set->loop, t->cfg, t->extra, &t->t, &eb)
                  : -ENOSYS;
     if (rc != 0) {
         snprintf(t->error, sizeof t->error, "%s", eb.msg[0] ? eb.msg : tg_strerror(rc));
