@@ -143,14 +143,18 @@ static int read_container(struct tg_config_walk *w, yaml_node_t *node,
         return rc;
     *name_node = f[0].node;
     ct->pid = (int32_t)pid;
-    const struct tg_config_field *given = NULL;
+    /* With two of them, the one written last is the mistake. */
+    const struct tg_config_field *last = NULL;
+    int given = 0;
     for (size_t i = 1; i < NFIELDS(f); i++) {
-        if (f[i].node && given)
-            return field_err(w, &f[i], "give only one of cgroup, process or pid");
-        given = f[i].node ? &f[i] : given;
+        if (f[i].node && (!last || f[i].node->start_mark.index > last->node->start_mark.index))
+            last = &f[i];
+        given += f[i].node != NULL;
     }
-    if (!given)
+    if (given == 0)
         return tg_config__walk_err(w, node, "give one of cgroup, process or pid");
+    if (given > 1)
+        return field_err(w, last, "give only one of cgroup, process or pid");
     if (f[1].node && (ct->cgroup[0] != '/' || has_dotdot(ct->cgroup)))
         return field_err(w, &f[1], "must be a path under cgroup_root, starting with \"/\", "
                                    "without \"..\"");
