@@ -92,8 +92,9 @@ static int check_secret(struct tg_config_walk *w, const struct tg_config_field *
     if (f[1].node && (!env[0] || (env[0] >= '0' && env[0] <= '9') ||
                       strspn(env, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                   "0123456789_") != strlen(env)))
-        return field_err(w, &f[1], "not an environment variable name (letters, digits and _, "
-                                   "not starting with a digit)");
+        return field_err(w, &f[1],
+                         "not an environment variable name (letters, digits and _, "
+                         "not starting with a digit)");
     return 0;
 }
 
@@ -107,8 +108,11 @@ static int read_host(struct tg_config_walk *w, yaml_node_t *node, void *arg)
         {.key = "sysfs", .kind = TG_CONFIG_K_STR, .out = h->sysfs, .cap = sizeof h->sysfs},
         {.key = "rootfs", .kind = TG_CONFIG_K_STR, .out = h->rootfs, .cap = sizeof h->rootfs},
         {.key = "enabled", .kind = TG_CONFIG_K_BOOL, .out = &h->enabled},
-        {.key = "interval", .kind = TG_CONFIG_K_DURATION, .out = &h->interval_us,
-         .min = 100 * MS, .max = HOUR},
+        {.key = "interval",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &h->interval_us,
+         .min = 100 * MS,
+         .max = HOUR},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
     return rc ? rc : check_abs_paths(w, f, 3);
@@ -126,16 +130,18 @@ static bool has_dotdot(const char *path)
     return false;
 }
 
-static int read_container(struct tg_config_walk *w, yaml_node_t *node,
-                          struct tg_cfg_container *ct, yaml_node_t **name_node)
+static int read_container(struct tg_config_walk *w, yaml_node_t *node, struct tg_cfg_container *ct,
+                          yaml_node_t **name_node)
 {
     uint32_t pid = 0;
     struct tg_config_field f[] = {
-        {.key = "name", .kind = TG_CONFIG_K_NAME, .out = ct->name, .cap = sizeof ct->name,
+        {.key = "name",
+         .kind = TG_CONFIG_K_NAME,
+         .out = ct->name,
+         .cap = sizeof ct->name,
          .required = true},
         {.key = "cgroup", .kind = TG_CONFIG_K_STR, .out = ct->cgroup, .cap = sizeof ct->cgroup},
-        {.key = "process", .kind = TG_CONFIG_K_STR, .out = ct->process,
-         .cap = sizeof ct->process},
+        {.key = "process", .kind = TG_CONFIG_K_STR, .out = ct->process, .cap = sizeof ct->process},
         {.key = "pid", .kind = TG_CONFIG_K_U32, .out = &pid, .min = 1, .max = PID_MAX},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
@@ -156,12 +162,15 @@ static int read_container(struct tg_config_walk *w, yaml_node_t *node,
     if (given > 1)
         return field_err(w, last, "give only one of cgroup, process or pid");
     if (f[1].node && (ct->cgroup[0] != '/' || has_dotdot(ct->cgroup)))
-        return field_err(w, &f[1], "must be a path under cgroup_root, starting with \"/\", "
-                                   "without \"..\"");
+        return field_err(w, &f[1],
+                         "must be a path under cgroup_root, starting with \"/\", "
+                         "without \"..\"");
     size_t plen = strlen(ct->process);
     if (f[2].node && (plen == 0 || plen > COMM_MAX))
-        return field_err(w, &f[2], "a process name is 1 to %d bytes (the kernel keeps no "
-                                   "more of it)", COMM_MAX);
+        return field_err(w, &f[2],
+                         "a process name is 1 to %d bytes (the kernel keeps no "
+                         "more of it)",
+                         COMM_MAX);
     return 0;
 }
 
@@ -175,9 +184,8 @@ static int container_item(struct tg_config_walk *w, yaml_node_t *item, size_t i,
     for (uint32_t j = 0; rc == 0 && j < i; j++) {
         if (strcmp(cs->list[j].name, ct->name) == 0) {
             size_t mark = tg_config__walk_push_key(w, "name");
-            rc = tg_config__walk_err(w, name_node,
-                                     "duplicate container name \"%s\" (also targets[%u])",
-                                     ct->name, j);
+            rc = tg_config__walk_err(
+                w, name_node, "duplicate container name \"%s\" (also targets[%u])", ct->name, j);
             tg_config__walk_pop(w, mark);
         }
     }
@@ -196,10 +204,15 @@ static int read_containers(struct tg_config_walk *w, yaml_node_t *node, void *ar
 {
     struct tg_cfg_containers *cs = arg;
     struct tg_config_field f[] = {
-        {.key = "cgroup_root", .kind = TG_CONFIG_K_STR, .out = cs->cgroup_root,
+        {.key = "cgroup_root",
+         .kind = TG_CONFIG_K_STR,
+         .out = cs->cgroup_root,
          .cap = sizeof cs->cgroup_root},
-        {.key = "interval", .kind = TG_CONFIG_K_DURATION, .out = &cs->interval_us,
-         .min = 100 * MS, .max = HOUR},
+        {.key = "interval",
+         .kind = TG_CONFIG_K_DURATION,
+         .out = &cs->interval_us,
+         .min = 100 * MS,
+         .max = HOUR},
         {.key = "targets", .kind = TG_CONFIG_K_FUNC, .fn = read_targets, .out = cs},
     };
     int rc = tg_config__walk_map(w, node, f, NFIELDS(f));
@@ -209,15 +222,19 @@ static int read_containers(struct tg_config_walk *w, yaml_node_t *node, void *ar
 /* ------------------------------------------------------------------ postgres, redis */
 
 #define INTERVAL_FIELD(p)                                                                          \
-    {.key = "interval", .kind = TG_CONFIG_K_DURATION, .out = &(p)->interval_us, .min = 100 * MS,  \
-     .max = HOUR}
-#define TIMEOUT_FIELD(p)                                                                           \
-    {.key = "timeout", .kind = TG_CONFIG_K_DURATION, .out = &(p)->timeout_us, .min = 10 * MS,     \
-     .max = HOUR}
-#define SECRET_FIELDS(s)                                                                           \
-    {.key = "password_file", .kind = TG_CONFIG_K_STR, .out = (s)->file, .cap = sizeof(s)->file},  \
     {                                                                                              \
-        .key = "password_env", .kind = TG_CONFIG_K_STR, .out = (s)->env, .cap = sizeof(s)->env    \
+        .key = "interval", .kind = TG_CONFIG_K_DURATION, .out = &(p)->interval_us,                 \
+        .min = 100 * MS, .max = HOUR                                                               \
+    }
+#define TIMEOUT_FIELD(p)                                                                           \
+    {                                                                                              \
+        .key = "timeout", .kind = TG_CONFIG_K_DURATION, .out = &(p)->timeout_us, .min = 10 * MS,   \
+        .max = HOUR                                                                                \
+    }
+#define SECRET_FIELDS(s)                                                                           \
+    {.key = "password_file", .kind = TG_CONFIG_K_STR, .out = (s)->file, .cap = sizeof(s)->file},   \
+    {                                                                                              \
+        .key = "password_env", .kind = TG_CONFIG_K_STR, .out = (s)->env, .cap = sizeof(s)->env     \
     }
 
 /* Refuses a name already taken by an earlier target of the kind (`names`, `stride`
@@ -245,14 +262,20 @@ static int pg_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *
     pg->statements_limit = 100;
     struct tg_config_field f[] = {
         {.key = "name", .kind = TG_CONFIG_K_STR, .out = pg->name, .cap = sizeof pg->name},
-        {.key = "dsn", .kind = TG_CONFIG_K_STR, .out = pg->dsn, .cap = sizeof pg->dsn,
+        {.key = "dsn",
+         .kind = TG_CONFIG_K_STR,
+         .out = pg->dsn,
+         .cap = sizeof pg->dsn,
          .required = true},
         SECRET_FIELDS(&pg->password),
         INTERVAL_FIELD(pg),
         TIMEOUT_FIELD(pg),
         {.key = "statements", .kind = TG_CONFIG_K_BOOL, .out = &pg->statements},
-        {.key = "statements_limit", .kind = TG_CONFIG_K_U32, .out = &pg->statements_limit,
-         .min = 1, .max = 10000},
+        {.key = "statements_limit",
+         .kind = TG_CONFIG_K_U32,
+         .out = &pg->statements_limit,
+         .min = 1,
+         .max = 10000},
     };
     int rc = tg_config__walk_map(w, item, f, NFIELDS(f));
     if (rc == 0 && f[0].node)
@@ -260,8 +283,8 @@ static int pg_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *
     if (rc == 0)
         rc = check_secret(w, &f[2]);
     if (rc == 0) {
-        const char *why = tg_config__pgdsn_check(pg->dsn, f[0].node ? NULL : pg->name,
-                                                 sizeof pg->name);
+        const char *why =
+            tg_config__pgdsn_check(pg->dsn, f[0].node ? NULL : pg->name, sizeof pg->name);
         if (why)
             rc = field_err(w, &f[1], "%s", why);
     }
@@ -308,13 +331,15 @@ static int redis_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, voi
     memset(r, 0, sizeof *r);
     struct tg_config_field f[] = {
         {.key = "name", .kind = TG_CONFIG_K_STR, .out = r->name, .cap = sizeof r->name},
-        {.key = "addr", .kind = TG_CONFIG_K_STR, .out = r->addr, .cap = sizeof r->addr,
+        {.key = "addr",
+         .kind = TG_CONFIG_K_STR,
+         .out = r->addr,
+         .cap = sizeof r->addr,
          .required = true},
         SECRET_FIELDS(&r->password),
         INTERVAL_FIELD(r),
         TIMEOUT_FIELD(r),
-        {.key = "username", .kind = TG_CONFIG_K_STR, .out = r->username,
-         .cap = sizeof r->username},
+        {.key = "username", .kind = TG_CONFIG_K_STR, .out = r->username, .cap = sizeof r->username},
     };
     int rc = tg_config__walk_map(w, item, f, NFIELDS(f));
     if (rc == 0 && f[0].node)
@@ -325,14 +350,16 @@ static int redis_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, voi
         rc = check_redis_addr(w, &f[1]);
     if (rc == 0 && !f[0].node) {
         if (strlen(r->addr) >= sizeof r->name)
-            rc = field_err(w, &f[1], "longer than %zu bytes, too long for the instance name: "
-                                     "set name", sizeof r->name - 1);
+            rc = field_err(w, &f[1],
+                           "longer than %zu bytes, too long for the instance name: "
+                           "set name",
+                           sizeof r->name - 1);
         else
             memcpy(r->name, r->addr, strlen(r->addr) + 1);
     }
     if (rc == 0)
-        rc = check_unique(w, c->redis[0].name, sizeof c->redis[0], i, "Redis instance name",
-                          &f[0], &f[1]);
+        rc = check_unique(w, c->redis[0].name, sizeof c->redis[0], i, "Redis instance name", &f[0],
+                          &f[1]);
     if (rc == 0)
         c->nredis++;
     return rc;
@@ -371,8 +398,10 @@ static int check_probe_url(struct tg_config_walk *w, const struct tg_config_fiel
     struct tg_addr a;
     struct tg_errbuf inner = {0};
     if (alen == 0 || tg_addr_parse(hostport, &a, &inner) != 0)
-        return field_err(w, f, "%s (the host is an IP address or localhost: names are not "
-                               "looked up)", alen ? inner.msg : "no host");
+        return field_err(w, f,
+                         "%s (the host is an IP address or localhost: names are not "
+                         "looked up)",
+                         alen ? inner.msg : "no host");
     if (tg_addr_port(&a) == 0)
         return field_err(w, f, "port 0");
     return 0;
@@ -382,8 +411,8 @@ static int status_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, vo
 {
     struct tg_cfg_probe *p = arg;
     uint32_t v = 0;
-    struct tg_config_field f = {.key = "", .kind = TG_CONFIG_K_U32, .out = &v, .min = 100,
-                                .max = 599};
+    struct tg_config_field f = {
+        .key = "", .kind = TG_CONFIG_K_U32, .out = &v, .min = 100, .max = 599};
     (void)i;
     int rc = tg_config__walk_value(w, item, &f);
     if (rc == 0)
@@ -395,8 +424,8 @@ static int read_valid_status(struct tg_config_walk *w, yaml_node_t *node, void *
 {
     struct tg_cfg_probe *p = arg;
     p->nvalid_status = 0;
-    if (node->type == YAML_SEQUENCE_NODE && node->data.sequence.items.start ==
-                                                node->data.sequence.items.top)
+    if (node->type == YAML_SEQUENCE_NODE &&
+        node->data.sequence.items.start == node->data.sequence.items.top)
         return tg_config__walk_err(w, node, "empty list (leave out valid_status for any 2xx)");
     return tg_config__read_list(w, node, sizeof p->valid_status / sizeof p->valid_status[0],
                                 status_item, p);
@@ -409,9 +438,15 @@ static int probe_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, voi
     memset(p, 0, sizeof *p);
     int method = 0;
     struct tg_config_field f[] = {
-        {.key = "service", .kind = TG_CONFIG_K_NAME, .out = p->service,
-         .cap = sizeof p->service, .required = true},
-        {.key = "url", .kind = TG_CONFIG_K_STR, .out = p->url, .cap = sizeof p->url,
+        {.key = "service",
+         .kind = TG_CONFIG_K_NAME,
+         .out = p->service,
+         .cap = sizeof p->service,
+         .required = true},
+        {.key = "url",
+         .kind = TG_CONFIG_K_STR,
+         .out = p->url,
+         .cap = sizeof p->url,
          .required = true},
         INTERVAL_FIELD(p),
         TIMEOUT_FIELD(p),
@@ -424,8 +459,7 @@ static int probe_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, voi
     if (rc == 0)
         rc = check_probe_url(w, &f[1]);
     if (rc == 0)
-        rc = check_unique(w, c->probes[0].service, sizeof c->probes[0], i, "service", &f[0],
-                          &f[0]);
+        rc = check_unique(w, c->probes[0].service, sizeof c->probes[0], i, "service", &f[0], &f[0]);
     if (rc == 0)
         c->nprobes++;
     return rc;
@@ -442,7 +476,9 @@ int tg_config__read_collectors(struct tg_config_walk *w, yaml_node_t *node, void
     struct tg_cfg_collectors *c = arg;
     struct tg_config_field f[] = {
         {.key = "host", .kind = TG_CONFIG_K_FUNC, .fn = read_host, .out = &c->host},
-        {.key = "containers", .kind = TG_CONFIG_K_FUNC, .fn = read_containers,
+        {.key = "containers",
+         .kind = TG_CONFIG_K_FUNC,
+         .fn = read_containers,
          .out = &c->containers},
         {.key = "postgres", .kind = TG_CONFIG_K_FUNC, .fn = read_postgres, .out = c},
         {.key = "redis", .kind = TG_CONFIG_K_FUNC, .fn = read_redis, .out = c},
@@ -465,15 +501,27 @@ struct timed {
 
 static size_t timed_kinds(struct tg_cfg_collectors *c, struct timed *t)
 {
-    t[0] = (struct timed){"postgres", (char *)c->postgres, sizeof c->postgres[0], c->npostgres,
+    t[0] = (struct timed){"postgres",
+                          (char *)c->postgres,
+                          sizeof c->postgres[0],
+                          c->npostgres,
                           offsetof(struct tg_cfg_postgres, interval_us),
-                          offsetof(struct tg_cfg_postgres, timeout_us), &c->postgres[0].password};
-    t[1] = (struct timed){"redis", (char *)c->redis, sizeof c->redis[0], c->nredis,
+                          offsetof(struct tg_cfg_postgres, timeout_us),
+                          &c->postgres[0].password};
+    t[1] = (struct timed){"redis",
+                          (char *)c->redis,
+                          sizeof c->redis[0],
+                          c->nredis,
                           offsetof(struct tg_cfg_redis, interval_us),
-                          offsetof(struct tg_cfg_redis, timeout_us), &c->redis[0].password};
-    t[2] = (struct timed){"probes", (char *)c->probes, sizeof c->probes[0], c->nprobes,
+                          offsetof(struct tg_cfg_redis, timeout_us),
+                          &c->redis[0].password};
+    t[2] = (struct timed){"probes",
+                          (char *)c->probes,
+                          sizeof c->probes[0],
+                          c->nprobes,
                           offsetof(struct tg_cfg_probe, interval_us),
-                          offsetof(struct tg_cfg_probe, timeout_us), NULL};
+                          offsetof(struct tg_cfg_probe, timeout_us),
+                          NULL};
     return 3;
 }
 
@@ -503,8 +551,8 @@ static yaml_node_t *item_at(struct tg_config_walk *w, yaml_node_t *seq, uint32_t
 
 /* A relative password_file is taken from the configuration file's directory, as the
  * other files the configuration names are. */
-static int resolve_secret(struct tg_config_walk *w, const char *cfg_file,
-                          struct tg_cfg_secret *s, yaml_node_t *at)
+static int resolve_secret(struct tg_config_walk *w, const char *cfg_file, struct tg_cfg_secret *s,
+                          yaml_node_t *at)
 {
     const char *slash = strrchr(cfg_file, '/');
     if (!s->file[0] || s->file[0] == '/' || !slash)
@@ -513,8 +561,9 @@ static int resolve_secret(struct tg_config_walk *w, const char *cfg_file,
     int n = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - cfg_file), cfg_file, s->file);
     if (n < 0 || (size_t)n >= sizeof path) {
         size_t mark = tg_config__walk_push_key(w, "password_file");
-        int rc = tg_config__walk_err(w, at, "longer than %zu bytes once taken from the "
-                                            "configuration file's directory",
+        int rc = tg_config__walk_err(w, at,
+                                     "longer than %zu bytes once taken from the "
+                                     "configuration file's directory",
                                      sizeof path - 1);
         tg_config__walk_pop(w, mark);
         return rc;
@@ -523,8 +572,7 @@ static int resolve_secret(struct tg_config_walk *w, const char *cfg_file,
     return 0;
 }
 
-int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
-                                 struct tg_config *cfg)
+int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node, struct tg_config *cfg)
 {
     struct timed t[3];
     size_t nk = timed_kinds(&cfg->collectors, t);
@@ -540,10 +588,9 @@ int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
             tg_config__walk_push_key(w, t[k].key);
             tg_config__walk_push_index(w, i);
             if (t[k].secret0)
-                rc = resolve_secret(w, cfg->file,
-                                    (struct tg_cfg_secret *)((char *)t[k].secret0 +
-                                                             i * t[k].stride),
-                                    map_get(w, item, "password_file"));
+                rc = resolve_secret(
+                    w, cfg->file, (struct tg_cfg_secret *)((char *)t[k].secret0 + i * t[k].stride),
+                    map_get(w, item, "password_file"));
             if (rc == 0 && at && timeout > effective) {
                 char a[32], b[32];
                 tg_units_format_duration(timeout, a, sizeof a);

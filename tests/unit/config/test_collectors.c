@@ -199,8 +199,7 @@ static void test_dsn_passwords(void)
     };
     for (size_t i = 0; i < sizeof dsns / sizeof dsns[0]; i++) {
         char y[512];
-        snprintf(y, sizeof y, "collectors:\n  postgres:\n    - {name: x, dsn: \"%s\"}\n",
-                 dsns[i]);
+        snprintf(y, sizeof y, "collectors:\n  postgres:\n    - {name: x, dsn: \"%s\"}\n", dsns[i]);
         struct tg_config *c = NULL;
         TG_EXPECT_EQ(load(y, &c), TG_ECONFIG);
         TG_EXPECT_EQ(eb.line, 3);
@@ -347,9 +346,9 @@ static void test_refusals(void)
                "\"/\")");
     expect_err("collectors:\n  containers:\n    targets: [{name: a}]\n", 3, 15,
                "collectors.containers.targets[0]: give one of cgroup, process or pid");
-    expect_err("collectors:\n  containers:\n    targets: [{name: a, pid: 1, process: x}]\n", 3,
-               42, "collectors.containers.targets[0].process: give only one of cgroup, process "
-                   "or pid");
+    expect_err("collectors:\n  containers:\n    targets: [{name: a, pid: 1, process: x}]\n", 3, 42,
+               "collectors.containers.targets[0].process: give only one of cgroup, process "
+               "or pid");
     expect_err("collectors:\n  containers:\n    targets: [{name: a, cgroup: /a/../b}]\n", 3, 33,
                "collectors.containers.targets[0].cgroup: must be a path under cgroup_root, "
                "starting with \"/\", without \"..\"");
@@ -381,8 +380,9 @@ static void test_refusals(void)
                "collectors.postgres[0].dsn: an IPv6 host in the URI has no closing \"]\"");
     expect_err("collectors:\n  postgres:\n    - {dsn: \"host=a\", password_file: /f, "
                "password_env: E}\n",
-               3, 56, "collectors.postgres[0].password_env: give either password_file or "
-                      "password_env");
+               3, 56,
+               "collectors.postgres[0].password_env: give either password_file or "
+               "password_env");
     expect_err("collectors:\n  postgres: [{dsn: \"host=a\", password_env: 1PG}]\n", 2, 44,
                "collectors.postgres[0].password_env: not an environment variable name "
                "(letters, digits and _, not starting with a digit)");
@@ -391,9 +391,11 @@ static void test_refusals(void)
     expect_err("collectors:\n  postgres: [{dsn: \"host=a\"}, {dsn: \"host=a\"}]\n", 2, 37,
                "collectors.postgres[1].dsn: duplicate PostgreSQL instance name "
                "\"a:5432\" (also [0]); set name");
-    expect_err("collectors:\n  postgres: [{name: m, dsn: \"host=a\"}, {name: m, dsn: \"host=b\"}]\n",
-               2, 47, "collectors.postgres[1].name: duplicate PostgreSQL instance name \"m\" (also "
-                      "[0])");
+    expect_err(
+        "collectors:\n  postgres: [{name: m, dsn: \"host=a\"}, {name: m, dsn: \"host=b\"}]\n", 2,
+        47,
+        "collectors.postgres[1].name: duplicate PostgreSQL instance name \"m\" (also "
+        "[0])");
     expect_err("collectors:\n  postgres: [{name: \"\", dsn: \"host=a\"}]\n", 2, 21,
                "collectors.postgres[0].name: must be 1 to 63 bytes without control characters");
     expect_err("collectors:\n  postgres: [{dsn: \"host=a\", statements_limit: 0}]\n", 2, 48,
@@ -408,9 +410,9 @@ static void test_refusals(void)
     expect_err("collectors:\n  redis: [{addr: \":6379\"}]\n", 2, 18,
                "collectors.redis[0].addr: 0.0.0.0:6379: a wildcard address is for listening; "
                "give the server's");
-    expect_err("collectors:\n  redis: [{addr: \"127.0.0.1:1\"}, {addr: \"127.0.0.1:1\"}]\n", 2,
-               41, "collectors.redis[1].addr: duplicate Redis instance name \"127.0.0.1:1\" "
-                   "(also [0]); set name");
+    expect_err("collectors:\n  redis: [{addr: \"127.0.0.1:1\"}, {addr: \"127.0.0.1:1\"}]\n", 2, 41,
+               "collectors.redis[1].addr: duplicate Redis instance name \"127.0.0.1:1\" "
+               "(also [0]); set name");
     /* probes */
     expect_err("collectors:\n  probes: [{service: s, url: \"https://127.0.0.1/\"}]\n", 2, 30,
                "collectors.probes[0].url: https is not supported (the probes have no TLS): use "
@@ -418,8 +420,7 @@ static void test_refusals(void)
     expect_err("collectors:\n  probes: [{service: s, url: \"ftp://x/\"}]\n", 2, 30,
                "collectors.probes[0].url: expected an http:// URL such as "
                "http://127.0.0.1:8080/health");
-    expect_err("collectors:\n  probes: [{service: s, url: \"http://api.openai.com/v1\"}]\n", 2,
-               30,
+    expect_err("collectors:\n  probes: [{service: s, url: \"http://api.openai.com/v1\"}]\n", 2, 30,
                "collectors.probes[0].url: bad address \"api.openai.com:80\": hostnames are not "
                "supported, use an IP address (the host is an IP address or localhost: names "
                "are not looked up)");
@@ -429,9 +430,10 @@ static void test_refusals(void)
     expect_err("collectors:\n  probes: [{service: s, url: \"http://127.0.0.1/a b\"}]\n", 2, 30,
                "collectors.probes[0].url: the path may not contain spaces, control characters "
                "or \"#\"");
-    expect_err("collectors:\n  probes: [{service: s, url: \"http://1.2.3.4/\", method: get}]\n",
-               2, 57,
-               "collectors.probes[0].method: unknown value \"get\" (allowed: GET, HEAD, POST, PUT, DELETE, "
+    expect_err("collectors:\n  probes: [{service: s, url: \"http://1.2.3.4/\", method: get}]\n", 2,
+               57,
+               "collectors.probes[0].method: unknown value \"get\" (allowed: GET, HEAD, POST, PUT, "
+               "DELETE, "
                "PATCH, OPTIONS)");
     expect_err("collectors:\n  probes: [{service: s, url: \"http://1.2.3.4/\", valid_status: []}]"
                "\n",
@@ -440,8 +442,9 @@ static void test_refusals(void)
                "2xx)");
     expect_err("collectors:\n  probes: [{service: s, url: \"http://1.2.3.4/\", valid_status: "
                "[99]}]\n",
-               2, 64, "collectors.probes[0].valid_status[0]: 99 is out of range (allowed 100 "
-                      "to 599)");
+               2, 64,
+               "collectors.probes[0].valid_status[0]: 99 is out of range (allowed 100 "
+               "to 599)");
     expect_err("collectors:\n  probes: [{url: \"http://1.2.3.4/\"}]\n", 2, 12,
                "collectors.probes[0]: missing required key \"service\"");
     expect_err("collectors:\n  probes:\n    - {service: s, url: \"http://1.2.3.4/\"}\n"
