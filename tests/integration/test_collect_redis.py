@@ -224,6 +224,10 @@ def test_password_file_and_wrong_password():
             with gateway(port, admin, [free_port()], config=cfg, env=env) as g:
                 wait_up(admin, 1, instance="good")
                 wait_up(admin, 0, instance="bad")
+                # Unfiltered, each target's series carry its instance.
+                both = metrics(admin)
+                assert value(both, "redis_up", instance="good") == 1
+                assert value(both, "redis_up", instance="bad") == 0
 
                 def bad_entry():
                     st, _, v = http_json("GET", f"http://{HOST}:{admin}/health/detailed")
