@@ -80,12 +80,11 @@ static json_t *entry_json(const struct tg_credis_slowentry *e)
     }
     json_t *command = bytes_json((struct tg_credis_str){cmd ? cmd : "", cmd ? at : 0});
     free(cmd);
-    return json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "id", (json_int_t)e->id,
-                     "timestamp", (json_int_t)e->timestamp_s, "duration_us",
-                     (json_int_t)e->duration_us, "duration_ms",
-                     round((double)e->duration_us) / 1000.0, "command", command, "args", args,
-                     "client_addr", bytes_json(e->client_addr), "client_name",
-                     bytes_json(e->client_name));
+    return json_pack(
+        "{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "id", (json_int_t)e->id, "timestamp",
+        (json_int_t)e->timestamp_s, "duration_us", (json_int_t)e->duration_us, "duration_ms",
+        round((double)e->duration_us) / 1000.0, "command", command, "args", args, "client_addr",
+        bytes_json(e->client_addr), "client_name", bytes_json(e->client_name));
 }
 
 static void on_slowlog(void *arg, int rc, const char *why, const struct tg_credis_slowentry *e,
@@ -103,8 +102,8 @@ static void on_slowlog(void *arg, int rc, const char *why, const struct tg_credi
     struct tg_admin_resp r = {0};
     tg_admin_resp_json(&r, 200,
                        json_pack("{s:s, s:I, s:I, s:o}", "instance", tg_credis_instance(p->t),
-                                 "limit", (json_int_t)p->limit, "count", (json_int_t)n,
-                                 "entries", list));
+                                 "limit", (json_int_t)p->limit, "count", (json_int_t)n, "entries",
+                                 list));
     respond(p->c, &r);
     free(p);
 }
@@ -123,27 +122,27 @@ static void on_info(void *arg, int rc, const char *why, const struct tg_credis_s
         free(p);
         return;
     }
-    json_t *clients = json_pack("{s:f, s:f, s:f}", "connected", s->connected_clients, "blocked",
-                                s->blocked_clients, "rejected_connections",
-                                s->rejected_connections);
-    json_t *memory = json_pack(
-        "{s:f, s:f, s:f, s:o, s:f, s:s}", "used_bytes", s->used_memory, "rss_bytes",
-        s->used_memory_rss, "max_bytes", s->maxmemory, "used_ratio",
-        ratio(s->used_memory, s->maxmemory), "fragmentation_ratio", s->mem_fragmentation_ratio,
-        "policy", s->maxmemory_policy);
+    json_t *clients =
+        json_pack("{s:f, s:f, s:f}", "connected", s->connected_clients, "blocked",
+                  s->blocked_clients, "rejected_connections", s->rejected_connections);
+    json_t *memory =
+        json_pack("{s:f, s:f, s:f, s:o, s:f, s:s}", "used_bytes", s->used_memory, "rss_bytes",
+                  s->used_memory_rss, "max_bytes", s->maxmemory, "used_ratio",
+                  ratio(s->used_memory, s->maxmemory), "fragmentation_ratio",
+                  s->mem_fragmentation_ratio, "policy", s->maxmemory_policy);
     json_t *keyspace = json_pack("{s:f, s:f, s:o, s:f, s:f, s:f, s:f}", "hits", s->keyspace_hits,
                                  "misses", s->keyspace_misses, "hit_rate",
                                  ratio(s->keyspace_hits, s->keyspace_hits + s->keyspace_misses),
                                  "keys", s->keys, "expiring", s->keys_expiring, "evicted",
                                  s->evicted_keys, "expired", s->expired_keys);
     struct tg_admin_resp r = {0};
-    tg_admin_resp_json(
-        &r, 200,
-        json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:o, s:o, s:o}", "instance",
-                  tg_credis_instance(p->t), "role", s->role, "version", s->version, "uptime_s",
-                  s->uptime_s, "ops_per_sec", s->ops_per_sec, "commands_processed",
-                  s->commands_processed, "connected_slaves", s->connected_slaves, "clients",
-                  clients, "memory", memory, "keyspace", keyspace));
+    tg_admin_resp_json(&r, 200,
+                       json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:o, s:o, s:o}", "instance",
+                                 tg_credis_instance(p->t), "role", s->role, "version", s->version,
+                                 "uptime_s", s->uptime_s, "ops_per_sec", s->ops_per_sec,
+                                 "commands_processed", s->commands_processed, "connected_slaves",
+                                 s->connected_slaves, "clients", clients, "memory", memory,
+                                 "keyspace", keyspace));
     respond(p->c, &r);
     free(p);
 }
@@ -184,8 +183,7 @@ static struct tg_credis *target_of(const struct tg_admin_coll_ctx *x, struct tg_
     }
     struct tg_credis *t = tg_cset_impl(x->set, TG_CKIND_REDIS, name);
     if (!t)
-        answer_now(c, 503, "the Redis collector could not be started (see /health/detailed)",
-                   NULL);
+        answer_now(c, 503, "the Redis collector could not be started (see /health/detailed)", NULL);
     return t;
 }
 

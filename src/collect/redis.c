@@ -41,7 +41,7 @@ struct tg_credis {
     struct tg_cfg_redis cfg;
     char password[256]; /* read when made; wiped when freed */
     bool has_password;
-    redisAsyncContext *ac; /* NULL: not connected */
+    redisAsyncContext *ac;  /* NULL: not connected */
     char conn_err[WHY_MAX]; /* why this connection is being dropped */
     uint32_t ndb;           /* 0 until CONFIG GET databases answered */
     bool closing;
@@ -118,7 +118,10 @@ static void on_databases(redisAsyncContext *ac, void *r, void *arg)
     struct tg_credis *t = arg;
     const redisReply *reply = r;
     (void)ac;
-    /* ["databases", "16"]; CONFIG may be renamed or denied by an ACL: then the default. */
+    /* ["databases", "16"]; CONFIG may be renamed or denied by an ACL: then the default.
+     * No reply (the connection ended first): asked again on the next one. */
+    if (!reply)
+        return;
     t->ndb = DEFAULT_NDB;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
@@ -195,8 +198,7 @@ static void scrape_fail(struct tg_credis *t, const char *why)
         return;
     t->sc.active = false;
     tg_csnap_reset(t->sc.out);
-    tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE, "Information about the Redis instance",
-                 0);
+    tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE, "Information about the Redis instance", 0);
     /* A connection that answered nonsense or an error is not trusted for the next. */
     drop(t, why);
     t->sc.done(t->sc.arg, -EIO, why);
@@ -207,12 +209,11 @@ static void scrape_step(struct tg_credis *t)
     if (!t->sc.active || --t->sc.pending > 0)
         return;
     t->sc.active = false;
-    tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE, "Information about the Redis instance",
-                 1);
+    tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE, "Information about the Redis instance", 1);
     if (tg_csnap_oom(t->sc.out)) {
         tg_csnap_reset(t->sc.out);
-        tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE,
-                     "Information about the Redis instance", 0);
+        tg_csnap_one(t->sc.out, "redis_up", TG_METRIC_GAUGE, "Information about the Redis instance",
+                     0);
         t->sc.done(t->sc.arg, -ENOMEM, "out of memory");
         return;
     }
@@ -231,8 +232,8 @@ static void on_maxmemory(redisAsyncContext *ac, void *r, void *arg)
     }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[1]->type == REDIS_REPLY_STRING)
-        tg_csnap_one(t->sc.out, "redis_memory_max_bytes", TG_METRIC_GAUGE,
-                     "INFO field maxmemory", strtod(reply->element[1]->str, NULL));
+        tg_csnap_one(t->sc.out, "redis_memory_max_bytes", TG_METRIC_GAUGE, "INFO field maxmemory",
+                     strtod(reply->element[1]->str, NULL));
     scrape_step(t);
 }
 
@@ -285,8 +286,7 @@ static void start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *done, vo
     struct tg_credis *t = impl;
     t->sc = (struct scrape){.active = true, .out = out, .done = done, .arg = arg, .pending = 2};
     struct tg_errbuf eb = {0};
-    if (ensure_conn(t, &eb) < 0 ||
-        redisAsyncCommand(t->ac, on_info, t, "INFO ALL") != REDIS_OK ||
+    if (ensure_conn(t, &eb) < 0 || redisAsyncCommand(t->ac, on_info, t, "INFO ALL") != REDIS_OK ||
         redisAsyncCommand(t->ac, on_slowlog_len, t, "SLOWLOG LEN") != REDIS_OK) {
         /* A context already failing (FREEING) refuses commands: its callbacks that were
          * queued still run, and see the scrape over. */
@@ -502,8 +502,8 @@ static int read_secret(const struct tg_cfg_secret *s, char *out, size_t cap, boo
     return 0;
 }
 
-int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                   struct tg_ctarget *out, struct tg_errbuf *eb)
+int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                   struct tg_errbuf *eb)
 {
     (void)extra;
     struct tg_credis *t = calloc(1, sizeof *t);

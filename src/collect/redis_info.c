@@ -30,9 +30,9 @@ enum section {
 
 /* The redis_instance_info labels, in the exporter's order, and what else the end of the
  * parse needs. */
-static const char *const info_labels[] = {"role",      "redis_version",    "redis_build_id",
-                                          "redis_mode", "os",              "maxmemory_policy",
-                                          "tcp_port",  "run_id",           "process_id"};
+static const char *const info_labels[] = {
+    "role",     "redis_version", "redis_build_id", "redis_mode", "os", "maxmemory_policy",
+    "tcp_port", "run_id",        "process_id"};
 #define NINFO (sizeof info_labels / sizeof info_labels[0])
 
 struct parse {
@@ -159,8 +159,8 @@ static bool keyspace_line(struct parse *p, const char *key, const char *val)
         return false;
     const char *dbl[] = {"db"};
     emit(p, "db_keys", TG_METRIC_GAUGE, "Total number of keys by DB", keys, 1, dbl, &key);
-    emit(p, "db_keys_expiring", TG_METRIC_GAUGE, "Total number of expiring keys by DB", expires,
-         1, dbl, &key);
+    emit(p, "db_keys_expiring", TG_METRIC_GAUGE, "Total number of expiring keys by DB", expires, 1,
+         dbl, &key);
     if (kv_get(val, "cached_keys", &cached))
         emit(p, "db_keys_cached", TG_METRIC_GAUGE, "Total number of cached keys by DB", cached, 1,
              dbl, &key);
@@ -185,15 +185,14 @@ static void commandstats_line(struct parse *p, const char *key, const char *val)
         !kv_get(val, "usec", &usec))
         return;
     const char *cmd = key + sizeof prefix - 1;
-    emit1(p, "commands_total", TG_METRIC_COUNTER, "Total number of calls per command", calls,
-          "cmd", cmd);
+    emit1(p, "commands_total", TG_METRIC_COUNTER, "Total number of calls per command", calls, "cmd",
+          cmd);
     emit1(p, "commands_duration_seconds_total", TG_METRIC_COUNTER,
           "Total amount of time in seconds spent per command", usec / 1e6, "cmd", cmd);
     /* Redis 6.2 on. */
     if (kv_get(val, "rejected_calls", &rejected) && kv_get(val, "failed_calls", &failed)) {
         emit1(p, "commands_rejected_calls_total", TG_METRIC_COUNTER,
-              "Total number of errors within command execution per command", rejected, "cmd",
-              cmd);
+              "Total number of errors within command execution per command", rejected, "cmd", cmd);
         emit1(p, "commands_failed_calls_total", TG_METRIC_COUNTER,
               "Total number of errors prior command execution per command", failed, "cmd", cmd);
     }
@@ -205,8 +204,8 @@ static void errorstats_line(struct parse *p, const char *key, const char *val)
     static const char prefix[] = "errorstat_";
     double count;
     if (strncmp(key, prefix, sizeof prefix - 1) == 0 && kv_get(val, "count", &count))
-        emit1(p, "errors_total", TG_METRIC_COUNTER, "Total number of errors per error type",
-              count, "err", key + sizeof prefix - 1);
+        emit1(p, "errors_total", TG_METRIC_COUNTER, "Total number of errors per error type", count,
+              "err", key + sizeof prefix - 1);
 }
 
 /* Replica side: the link to its master, labelled by master_host and master_port (which
@@ -239,8 +238,8 @@ static bool replication_line(struct parse *p, const char *key, const char *val)
     kv_str(val, "state", state, sizeof state);
     const char *sl[] = {"slave_ip", "slave_port", "slave_state"};
     const char *sv[] = {ip, port, state};
-    emit(p, "connected_slave_offset_bytes", TG_METRIC_GAUGE, "Offset of connected slave", offset,
-         3, sl, sv);
+    emit(p, "connected_slave_offset_bytes", TG_METRIC_GAUGE, "Offset of connected slave", offset, 3,
+         sl, sv);
     if (kv_get(val, "lag", &lag))
         emit(p, "connected_slave_lag_seconds", TG_METRIC_GAUGE, "Lag of connected slave", lag, 3,
              sl, sv);

@@ -53,10 +53,24 @@ static bool start_server(struct server *s, const char *password)
     if (s->pid == 0) {
         if (!freopen("/dev/null", "w", stdout))
             _exit(126);
-        const char *argv[] = {"redis-server", "--bind", "127.0.0.1", "--port", port, "--save",
-                              "", "--appendonly", "no", "--dir", s->dir,
-                              "--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000",
-                              password ? "--requirepass" : NULL, password, NULL};
+        const char *argv[] = {"redis-server",
+                              "--bind",
+                              "127.0.0.1",
+                              "--port",
+                              port,
+                              "--save",
+                              "",
+                              "--appendonly",
+                              "no",
+                              "--dir",
+                              s->dir,
+                              "--slowlog-log-slower-than",
+                              "0",
+                              "--slowlog-max-len",
+                              "1000",
+                              password ? "--requirepass" : NULL,
+                              password,
+                              NULL};
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }

@@ -230,20 +230,19 @@ static void test_malformed(void)
     struct tg_credis_summary sum;
     /* Not INFO at all: no field:value line. */
     TG_EXPECT_EQ(tg_credis_info_parse("", 0, 16, 0, s, &sum), TG_EPARSE);
-    TG_EXPECT_EQ(tg_credis_info_parse("# Server\r\n\r\nhello\r\n", 19, 16, 0, s, &sum),
-                 TG_EPARSE);
+    TG_EXPECT_EQ(tg_credis_info_parse("# Server\r\n\r\nhello\r\n", 19, 16, 0, s, &sum), TG_EPARSE);
     /* Bad lines are skipped one by one; the good ones stay. */
     static const char bad[] = "# Clients\n"
-                              "connected_clients:many\n"      /* not a number */
-                              "blocked_clients:\n"            /* empty */
-                              "used_memory:1e999\n"           /* out of range */
-                              ":5\n"                          /* no field */
-                              "evicted_keys:3\n"              /* fine */
+                              "connected_clients:many\n" /* not a number */
+                              "blocked_clients:\n"       /* empty */
+                              "used_memory:1e999\n"      /* out of range */
+                              ":5\n"                     /* no field */
+                              "evicted_keys:3\n"         /* fine */
                               "# Keyspace\n"
-                              "db0:keys=x,expires=1\n"        /* bad count */
-                              "db1:expires=1\n"               /* no keys */
-                              "dbx:keys=1,expires=1\n"        /* bad db */
-                              "db2:keys=5,expires=1\n"        /* fine */
+                              "db0:keys=x,expires=1\n" /* bad count */
+                              "db1:expires=1\n"        /* no keys */
+                              "dbx:keys=1,expires=1\n" /* bad db */
+                              "db2:keys=5,expires=1\n" /* fine */
                               "# Commandstats\n"
                               "cmdstat_get:calls=,usec=1\n"   /* bad calls */
                               "get:calls=1,usec=1\n"          /* no prefix */
