@@ -18,5 +18,4 @@
 PENDING(tg_chost_make)
 PENDING(tg_ccontainer_make)
 PENDING(tg_cpg_make)
-PENDING(tg_credis_make)
 PENDING(tg_cprobe_make)
