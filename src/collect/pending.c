@@ -17,4 +17,3 @@
 
 PENDING(tg_chost_make)
 PENDING(tg_cpg_make)
-PENDING(tg_credis_make)
