@@ -2,9 +2,11 @@
 /* Health endpoints (API.md "Health"). /health is what load balancers and `curl -f` poll:
  * 200 {"status":"ok"} while at least one server of the default upstream is usable, 503
  * while draining or when none is. The detailed views list every upstream server with
- * its active-check verdict, passive ejection, in-flight count and last probe. */
+ * its active-check verdict, passive ejection, in-flight count and last probe;
+ * /health/services adds the probed external services (collect/probe.h). */
 #include "admin/health.h"
 
+#include "collect/probe.h"
 #include "collect/set.h"
 #include "core/clock.h"
 #include "proxy/gateway.h"
@@ -97,9 +99,62 @@ void tg_admin_health_detailed(const struct tg_admin_health_ctx *h, struct tg_adm
                   "upstreams", servers, "workers", workers, "collectors", collectors));
 }
 
+/* A probed external service: the set's view of the target (up: the probe ran) and the
+ * probe's own (healthy: the service passed it). Before the first probe ends, or while a
+ * bad URL keeps the probe from being made, the state is "unknown" or "down" with the
+ * set's reason. */
+struct probes_ctx {
+    const struct tg_cset *set;
+    json_t *arr;
+};
+
+static void add_probe(const struct tg_ctarget_info *t, void *vctx)
+{
+    struct probes_ctx *c = vctx;
+    if (t->kind != TG_CKIND_PROBES)
+        return;
+    const void *impl = tg_cset_impl(c->set, TG_CKIND_PROBES, t->service);
+    struct tg_cprobe_info p = {.last_error = ""};
+    if (impl)
+        tg_cprobe_info(impl, &p);
+    const char *state = p.probed ? (p.success ? "up" : "down") : t->error[0] ? "down" : "unknown";
+    const char *err = p.probed && !p.success ? p.last_error : t->error;
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "type", "probe", "service", t->service,
+                  "url", t->instance, "state", state, "healthy", p.probed && p.success, "probes",
+                  (json_int_t)p.probes, "failures", (json_int_t)p.failures);
+    if (!o)
+        return;
+    json_object_set_new(o, "status_code", p.probed ? json_integer(p.status) : json_null());
+    json_object_set_new(o, "latency_ms", ms_or_null(p.duration_us, p.probed));
+    json_object_set_new(o, "error_rate",
+                        p.probes ? json_real((double)(p.failures * 1000 / p.probes) / 1000.0)
+                                 : json_null());
+    json_object_set_new(o, "last_check_ms_ago",
+                        p.probed ? json_integer(tg_clock_wall_us() / 1000 - p.last_wall_ms)
+                                 : json_null());
+    json_object_set_new(o, "last_error", err[0] ? json_string(err) : json_null());
+    json_array_append_new(c->arr, o);
+}
+
+void tg_admin_health_probes(const struct tg_cset *set, json_t *arr)
+{
+    struct probes_ctx c = {set, arr};
+    tg_cset_foreach(set, add_probe, &c);
+}
+
+static void add_upstream_server(const struct tg_gateway_server_info *s, void *ctx)
+{
+    json_t *arr = ctx;
+    add_server(s, arr);
+    json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "type",
+                        json_string("upstream"));
+}
+
 void tg_admin_health_services(const struct tg_admin_health_ctx *h, struct tg_admin_resp *r)
 {
     json_t *servers = json_array();
-    tg_gateway_foreach_server(h->gw, add_server, servers);
+    tg_gateway_foreach_server(h->gw, add_upstream_server, servers);
+    tg_admin_health_probes(h->collectors, servers);
     tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", servers));
 }

@@ -18,9 +18,15 @@ struct tg_admin_health_ctx {
     const struct tg_cset *collectors; /* NULL: none */
 };
 
-void tg_admin_health(const struct tg_admin_health_ctx *h, bool versioned,
-                     struct tg_admin_resp *r);
+void tg_admin_health(const struct tg_admin_health_ctx *h, bool versioned, struct tg_admin_resp *r);
 void tg_admin_health_detailed(const struct tg_admin_health_ctx *h, struct tg_admin_resp *r);
+/* The upstream servers (type "upstream") and the probed external services (type
+ * "probe"). */
 void tg_admin_health_services(const struct tg_admin_health_ctx *h, struct tg_admin_resp *r);
+
+/* Appends one object per probe target of `set` (may be NULL) to `arr`: service, url,
+ * state, healthy, status_code, latency_ms, error_rate, probes, failures, last_error,
+ * last_check_ms_ago (/health/services and /api/v1/monitoring/external-services). */
+void tg_admin_health_probes(const struct tg_cset *set, json_t *arr);
 
 #endif

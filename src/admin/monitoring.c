@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/health.h"
 #include "admin/query.h"
 #include "admin/traces.h"
 #include "metrics/agg.h"
@@ -245,16 +246,21 @@ static void add_service(const struct tg_gateway_server_info *s, void *vctx)
                   num3(n ? (double)st->latency.sum_us / (double)n / 1000.0 : 0), "error_rate",
                   num3(n ? (double)st->errors / (double)n : 0), "last_error", s->last_error));
     json_t *b = json_object_get(c->breakers, s->upstream);
-    json_object_set_new(json_array_get(c->arr, json_array_size(c->arr) - 1), "circuit_breaker",
-                        b ? json_incref(b) : json_string("off"));
+    json_t *o = json_array_get(c->arr, json_array_size(c->arr) - 1);
+    json_object_set_new(o, "circuit_breaker", b ? json_incref(b) : json_string("off"));
+    json_object_set_new(o, "type", json_string("upstream"));
 }
 
-static void external_services(struct tg_gateway *gw, struct tg_admin_resp *r)
+/* The upstreams as the gateway sees them, then the probed external services
+ * (health.h's tg_admin_health_probes), told apart by "type". */
+static void external_services(struct tg_gateway *gw, const struct tg_cset *collectors,
+                              struct tg_admin_resp *r)
 {
     struct ext_ctx c = {gw, json_array(), json_object()};
     tg_gateway_foreach_breaker(gw, add_breaker, &c);
     tg_gateway_foreach_server(gw, add_service, &c);
     json_decref(c.breakers);
+    tg_admin_health_probes(collectors, c.arr);
     tg_admin_resp_json(r, 200, json_pack("{s:o}", "services", c.arr));
 }
 
@@ -336,8 +342,8 @@ static void gc_view(struct tg_gateway *gw, struct tg_admin_resp *r)
                                  "tailguard has no garbage collector; this is its memory"));
 }
 
-bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
-                         struct tg_admin_resp *r)
+bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_cset *collectors,
+                         const struct tg_http_msg *req, struct tg_admin_resp *r)
 {
     static const char prefix[] = "/api/v1/monitoring/";
     struct tg_str p = req->path;
@@ -358,7 +364,7 @@ bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
     else if (IS("threads"))
         threads(gw, r);
     else if (IS("external-services"))
-        external_services(gw, r);
+        external_services(gw, collectors, r);
     else if (IS("traces"))
         tg_admin_traces(gw, req->query, r);
     else if (IS("slow-queries"))

@@ -9,10 +9,12 @@
 #include "admin/resp.h"
 #include "http/http1.h"
 
+struct tg_cset;
 struct tg_gateway;
 
-/* Answers `req` if its path is under /api/v1/monitoring/ and returns true; else false. */
-bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_http_msg *req,
-                         struct tg_admin_resp *r);
+/* Answers `req` if its path is under /api/v1/monitoring/ and returns true; else false.
+ * `collectors` (may be NULL) adds the probed services to external-services. */
+bool tg_admin_monitoring(struct tg_gateway *gw, const struct tg_cset *collectors,
+                         const struct tg_http_msg *req, struct tg_admin_resp *r);
 
 #endif

@@ -125,7 +125,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
                                                               a->collectors},
                               req, body, body_len, resp))
         return;
-    else if (tg_admin_monitoring(a->gw, req, resp))
+    else if (tg_admin_monitoring(a->gw, a->collectors, req, resp))
         return;
     else if (tg_admin_control(&cc, req, body, body_len, resp))
         return;

@@ -17,5 +17,3 @@
 
 PENDING(tg_ccontainer_make)
 PENDING(tg_cpg_make)
-PENDING(tg_credis_make)
-PENDING(tg_cprobe_make)

@@ -14,13 +14,9 @@
 #include "core/err.h"
 #include "http/http1.h"
 #include "metrics/agg.h"
+#include "metrics/buckets.h"
 #include "proxy/collect_int.h"
 #include "proxy/gateway.h"
-
-static const double duration_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                           0.25,  0.3,  0.5,   0.75, 1,     1.5, 2,    2.5,
-                                           5,     7.5,  10,    30,   60,    120};
-#define NBOUNDS (sizeof duration_bounds_s / sizeof duration_bounds_s[0])
 
 static const char *const phases[TG_PHASE_COUNT] = {"queue", "connect", "upstream_first_byte",
                                                    "transfer"};
@@ -85,8 +81,8 @@ static void duration_bounds(struct tg_gateway *gw, struct bounds *b)
 {
     b->n = tg_gateway_duration_buckets(gw, b->us, TG_CFG_MAX_BUCKETS);
     if (b->n == 0)
-        for (; b->n < NBOUNDS; b->n++)
-            b->us[b->n] = (int64_t)(duration_bounds_s[b->n] * 1e6 + 0.5);
+        for (; b->n < TG_MBUCKETS_DURATION_N; b->n++)
+            b->us[b->n] = (int64_t)(tg_mbuckets_duration_s[b->n] * 1e6 + 0.5);
     for (unsigned i = 0; i < b->n; i++)
         b->le[i] = (double)b->us[i] / 1e6;
 }
