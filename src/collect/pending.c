@@ -15,5 +15,4 @@
         return tg_errbuf_set(eb, -ENOSYS, "this collector is not built yet");                      \
     }
 
-PENDING(tg_ccontainer_make)
 PENDING(tg_cpg_make)
