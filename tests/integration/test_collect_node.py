@@ -162,6 +162,10 @@ def test_same_families_series_and_values():
     with ne, gw:
         ours_url = admin_url(gw) + "/metrics/node"
         theirs_url = f"http://{HOST}:{port}/metrics"
+        # The filesystem figures come from the statfs thread's last pass; the first
+        # pass starts with the target and may finish after the first request.
+        wait_until(lambda: b"node_filesystem_size_bytes{" in http("GET", ours_url)[2],
+                   timeout=10, what="the statfs thread's first pass")
         # Interleaved, so the two see the same moment as nearly as possible.
         a0, ta0 = scrape(ours_url)
         b0, tb0 = scrape(theirs_url)
@@ -223,7 +227,10 @@ def test_promtool_lint():
     assert promtool, "promtool (Debian package prometheus) is needed"
     gw = gateway(free_port(), free_port(), [free_port()])
     with gw:
-        st, _, body = http("GET", admin_url(gw) + "/metrics/node", timeout=10)
+        url = admin_url(gw) + "/metrics/node"
+        wait_until(lambda: b"node_filesystem_size_bytes{" in http("GET", url)[2], timeout=10,
+                   what="the statfs thread's first pass")
+        st, _, body = http("GET", url, timeout=10)
         assert st == 200
         r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
                            timeout=30)

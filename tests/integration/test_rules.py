@@ -239,7 +239,10 @@ def test_reload_and_refusals():
         port, admin = free_port(), free_port()
         cfg_path = os.path.join(d, "tailguard.yaml")
         with open(cfg_path, "w") as f:
+            # The gateway's own job only: the host collector, on by default, would add
+            # its own `up`, and `up == 1` would fire twice.
             f.write("tsdb: {scrape_interval: 200ms}\nrules: {files: [rules.yml]}\n"
+                    "collectors: {host: {enabled: false}}\n"
                     "admin: {token: s3cret}\n"
                     f"upstreams: [{{name: a, servers: [\"{HOST}:{free_port()}\"]}}]\n")
         with gateway(port, admin, [free_port()], config=cfg_path) as gw:
