@@ -23,6 +23,8 @@ struct tg_cpg_result; /* rows of text cells, as PostgreSQL printed them */
 
 int tg_cpg_result_nrows(const struct tg_cpg_result *r);
 int tg_cpg_result_ncols(const struct tg_cpg_result *r);
+/* The name of column `col` ("" out of range). */
+const char *tg_cpg_result_name(const struct tg_cpg_result *r, int col);
 /* The column named `name`, or -1. */
 int tg_cpg_result_col(const struct tg_cpg_result *r, const char *name);
 /* The cell's text, or NULL for SQL NULL (and out of range). */

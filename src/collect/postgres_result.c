@@ -28,6 +28,11 @@ int tg_cpg_result_ncols(const struct tg_cpg_result *r)
     return r ? r->ncols : 0;
 }
 
+const char *tg_cpg_result_name(const struct tg_cpg_result *r, int col)
+{
+    return r && col >= 0 && col < r->ncols ? r->names[col] : "";
+}
+
 int tg_cpg_result_col(const struct tg_cpg_result *r, const char *name)
 {
     for (int i = 0; r && i < r->ncols; i++)
