@@ -20,10 +20,10 @@ struct tg_runtime;
 
 /* What the collectors' handlers read. */
 struct tg_admin_coll_ctx {
-    struct tg_cset *set;    /* NULL: no collectors (then the paths answer 404/503) */
-    struct tg_gateway *gw;  /* its configuration (the token) */
-    struct tg_runtime *rt;  /* the audit log; NULL in tests without one */
-    const char *peer;       /* the client's address */
+    struct tg_cset *set;   /* NULL: no collectors (then the paths answer 404/503) */
+    struct tg_gateway *gw; /* its configuration (the token) */
+    struct tg_runtime *rt; /* the audit log; NULL in tests without one */
+    const char *peer;      /* the client's address */
 };
 
 /* Takes the request when its path is one of the collectors' (answering now, or later on

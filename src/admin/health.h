@@ -8,12 +8,14 @@
 
 #include "admin/resp.h"
 
+struct tg_cset;
 struct tg_gateway;
 
 struct tg_admin_health_ctx {
     struct tg_gateway *gw;
     bool draining;
     int64_t start_wall_us;
+    const struct tg_cset *collectors; /* NULL: none */
 };
 
 void tg_admin_health(const struct tg_admin_health_ctx *h, bool versioned,

@@ -17,6 +17,7 @@
 #include "http/http1.h"
 
 struct tg_mcollectors;
+struct tg_cset;
 struct tg_scrape;
 
 /* Prometheus's default query.timeout. */
@@ -28,6 +29,7 @@ struct tg_admin_promapi_ctx {
     struct tg_mcollectors *cs; /* the series enumeration, for metadata */
     int64_t start_wall_us;     /* process start, for runtimeinfo */
     int64_t timeout_us;        /* the query timeout's cap; 0: the default */
+    const struct tg_cset *collectors; /* the collector targets, for /api/v1/targets */
 };
 
 /* Answers `req` when its path is one of the API's (true), else returns false and leaves

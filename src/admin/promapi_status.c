@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin/promapi_int.h"
+#include "collect/set.h"
 #include "control/scrape.h"
 #include "core/clock.h"
 #include "metrics/collect.h"
@@ -171,6 +172,84 @@ static void interval(struct tg_admin_jw *w, int64_t us)
     tg_admin_jw_cstr(w, b);
 }
 
+/* One active target, as Prometheus's /api/v1/targets describes it. */
+struct target_view {
+    const char *job, *instance, *path;
+    int64_t interval_us, timeout_us, last_ms, last_duration_us;
+    bool up;
+    const char *error;
+};
+
+static void target(struct tg_admin_jw *w, const struct tg_admin_promapi_ctx *c,
+                   const struct target_view *t, bool first)
+{
+    struct tg_scrape_target self;
+    tg_scrape_target(c->scrape, &self);
+    tg_admin_jw_lit(w, first ? "{" : ",{");
+    tg_admin_jw_lit(w, "\"discoveredLabels\":{\"__address__\":");
+    tg_admin_jw_cstr(w, self.instance);
+    tg_admin_jw_lit(w, ",\"__metrics_path__\":");
+    tg_admin_jw_cstr(w, t->path);
+    tg_admin_jw_lit(w, ",\"__scheme__\":\"http\",\"__scrape_interval__\":");
+    interval(w, t->interval_us);
+    tg_admin_jw_lit(w, ",\"__scrape_timeout__\":");
+    interval(w, t->timeout_us);
+    tg_admin_jw_lit(w, ",\"job\":");
+    tg_admin_jw_cstr(w, t->job);
+    tg_admin_jw_lit(w, "},\"labels\":{\"instance\":");
+    tg_admin_jw_cstr(w, t->instance);
+    tg_admin_jw_lit(w, ",\"job\":");
+    tg_admin_jw_cstr(w, t->job);
+    tg_admin_jw_lit(w, "},\"scrapePool\":");
+    tg_admin_jw_cstr(w, t->job);
+    tg_admin_jw_lit(w, ",\"scrapeUrl\":");
+    char url[1200];
+    snprintf(url, sizeof url, "http://%s%s", self.instance, t->path);
+    tg_admin_jw_cstr(w, url);
+    tg_admin_jw_lit(w, ",\"globalUrl\":");
+    tg_admin_jw_cstr(w, url);
+    tg_admin_jw_lit(w, ",\"lastError\":");
+    tg_admin_jw_cstr(w, t->error);
+    tg_admin_jw_lit(w, ",\"lastScrape\":");
+    if (t->last_ms)
+        rfc3339(w, t->last_ms / 1000, t->last_ms % 1000 * 1000000);
+    else
+        tg_admin_jw_lit(w, "\"0001-01-01T00:00:00Z\"");
+    tg_admin_jw_lit(w, ",\"lastScrapeDuration\":");
+    tg_admin_jw_num(w, (double)t->last_duration_us / 1e6);
+    tg_admin_jw_lit(w, !t->last_ms ? ",\"health\":\"unknown\""
+                       : t->up     ? ",\"health\":\"up\""
+                                   : ",\"health\":\"down\"");
+    tg_admin_jw_lit(w, ",\"scrapeInterval\":");
+    interval(w, t->interval_us);
+    tg_admin_jw_lit(w, ",\"scrapeTimeout\":");
+    interval(w, t->timeout_us);
+    tg_admin_jw_lit(w, "}");
+}
+
+struct targets_walk {
+    struct tg_admin__preq *r;
+    const char *pool;
+    size_t pool_len;
+    bool first;
+};
+
+/* A collector target: its page is /metrics/<kind>?instance=<instance> on the admin
+ * listener, which is what a Prometheus scraping it there would be told. */
+static void collector_target(const struct tg_ctarget_info *i, void *ctx)
+{
+    struct targets_walk *tw = ctx;
+    if (tw->pool_len && (strlen(i->job) != tw->pool_len || memcmp(i->job, tw->pool, tw->pool_len)))
+        return;
+    char path[700];
+    snprintf(path, sizeof path, "/metrics/%s", i->job);
+    const struct target_view v = {
+        i->job,          i->instance,         path,  i->interval_us, i->timeout_us,
+        i->last_wall_ms, i->last_duration_us, i->up, i->error};
+    target(&tw->r->w, tw->r->c, &v, tw->first);
+    tw->first = false;
+}
+
 void tg_admin__papi_targets(struct tg_admin__preq *r)
 {
     /* Go reads these from the URL only (r.URL.Query()), not from a form body. */
@@ -180,42 +259,26 @@ void tg_admin__papi_targets(struct tg_admin__preq *r)
     bool active = !sn || strcasecmp(state, "any") == 0 || strcasecmp(state, "active") == 0;
     bool show = active && r->c->scrape && (!pn || strcmp(pool, TG_SCRAPE_JOB) == 0);
     tg_admin_jw_lit(&r->w, "{\"activeTargets\":[");
+    struct targets_walk tw = {r, pool, pn, true};
     if (show) {
         struct tg_scrape_target t;
         tg_scrape_target(r->c->scrape, &t);
-        struct tg_admin_jw *w = &r->w;
-        tg_admin_jw_lit(w, "{\"discoveredLabels\":{\"__address__\":");
-        tg_admin_jw_cstr(w, t.instance);
-        tg_admin_jw_lit(w, ",\"__metrics_path__\":\"/metrics\",\"__scheme__\":\"http\","
-                           "\"__scrape_interval__\":");
-        interval(w, t.interval_us);
-        tg_admin_jw_lit(w, ",\"__scrape_timeout__\":");
-        interval(w, t.interval_us);
-        tg_admin_jw_lit(w, ",\"job\":\"" TG_SCRAPE_JOB "\"},\"labels\":{\"instance\":");
-        tg_admin_jw_cstr(w, t.instance);
-        tg_admin_jw_lit(w, ",\"job\":\"" TG_SCRAPE_JOB "\"},\"scrapePool\":\"" TG_SCRAPE_JOB
-                           "\",\"scrapeUrl\":");
-        char url[200];
-        snprintf(url, sizeof url, "http://%s/metrics", t.instance);
-        tg_admin_jw_cstr(w, url);
-        tg_admin_jw_lit(w, ",\"globalUrl\":");
-        tg_admin_jw_cstr(w, url);
-        tg_admin_jw_lit(w, ",\"lastError\":\"\",\"lastScrape\":");
-        if (t.last_ms)
-            rfc3339(w, t.last_ms / 1000, t.last_ms % 1000 * 1000000);
-        else
-            tg_admin_jw_lit(w, "\"0001-01-01T00:00:00Z\"");
-        tg_admin_jw_lit(w, ",\"lastScrapeDuration\":");
-        tg_admin_jw_num(w, (double)t.last_duration_us / 1e6);
-        tg_admin_jw_lit(w, t.last_ms ? ",\"health\":\"up\"" : ",\"health\":\"unknown\"");
-        tg_admin_jw_lit(w, ",\"scrapeInterval\":");
-        interval(w, t.interval_us);
-        /* The scrape reads memory, not a socket: it has no timeout of its own, and
+        /* The self-scrape reads memory, not a socket: it has no timeout of its own, and
          * Prometheus's default timeout is the interval when that is shorter than 10 s. */
-        tg_admin_jw_lit(w, ",\"scrapeTimeout\":");
-        interval(w, t.interval_us < 10000000 ? t.interval_us : 10000000);
-        tg_admin_jw_lit(w, "}");
+        const struct target_view v = {TG_SCRAPE_JOB,
+                                      t.instance,
+                                      "/metrics",
+                                      t.interval_us,
+                                      t.interval_us < 10000000 ? t.interval_us : 10000000,
+                                      t.last_ms,
+                                      t.last_duration_us,
+                                      true,
+                                      ""};
+        target(&r->w, r->c, &v, true);
+        tw.first = false;
     }
+    if (active && r->c->scrape)
+        tg_cset_foreach(r->c->collectors, collector_target, &tw);
     tg_admin_jw_lit(&r->w, "],\"droppedTargets\":[]}");
     tg_admin__papi_ok(r);
 }

@@ -96,7 +96,7 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     struct tg_admin_control_ctx cc = {a->gw, a->rt, peer};
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
-    struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us};
+    struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us, a->collectors};
 #define PATH_IS(s) (p.len == sizeof(s) - 1 && memcmp(p.p, s, p.len) == 0)
     bool health = PATH_IS("/health") || PATH_IS("/api/v1/health") || PATH_IS("/api/health") ||
                   PATH_IS("/health/detailed") || PATH_IS("/health/services");
@@ -121,7 +121,8 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
                           tg_clock_wall_us() / 1000, resp);
     else if (PATH_IS("/federate"))
         tg_admin_resp_error(resp, 405, "method not allowed", NULL);
-    else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0},
+    else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0,
+                                                              a->collectors},
                               req, body, body_len, resp))
         return;
     else if (tg_admin_monitoring(a->gw, req, resp))

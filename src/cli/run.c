@@ -15,6 +15,7 @@
 #include "admin/server.h"
 #include "cli/cmd.h"
 #include "config/config.h"
+#include "control/collectors.h"
 #include "control/control.h"
 #include "control/rules.h"
 #include "control/runtime.h"
@@ -44,6 +45,7 @@ struct run {
     struct tg_watch *watch;
     struct tg_scrape *scrape;
     struct tg_ruler *ruler;
+    struct tg_collectors *collectors;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -187,6 +189,8 @@ static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
      * counted by the ruler, and the rules in force keep running. */
     if (ok && r->ruler)
         (void)tg_ruler_reload(r->ruler, tg_gateway_config(r->gw), &eb);
+    if (ok && r->collectors && tg_collectors_apply(r->collectors, tg_gateway_config(r->gw), &eb))
+        tg_log(TG_LOG_ERROR, "collect", "reload-failed error=\"%s\"", eb.msg);
 }
 
 /* From now on /health answers 503 and admin connections close after their answer. */
@@ -288,12 +292,19 @@ int tg_cli_run(int argc, char **argv)
     tg_admin_set_scrape(r.admin, r.scrape);
     if (start_rules(&r, tg_gateway_config(r.gw)) != 0)
         goto out;
+    if (tg_collectors_new(r.ctl, tg_scrape_tsdb(r.scrape), tg_gateway_config(r.gw), &r.collectors,
+                          &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
+    tg_admin_set_collectors(r.admin, tg_collectors_set(r.collectors));
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
 out:
     tg_control_close(r.ctl);
     tg_admin_free(r.admin);
+    tg_collectors_free(r.collectors); /* after the admin API that reads them */
     tg_ruler_free(r.ruler); /* before the store it evaluates over */
     tg_gateway_free(r.gw);
     tg_scrape_free(r.scrape);

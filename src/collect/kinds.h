@@ -12,15 +12,15 @@
 #include "core/err.h"
 #include "core/loop.h"
 
-int tg_chost_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                  struct tg_ctarget *out, struct tg_errbuf *eb);
+int tg_chost_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                  struct tg_errbuf *eb);
 int tg_ccontainer_make(struct tg_loop *loop, const void *cfg, const void *extra,
                        struct tg_ctarget *out, struct tg_errbuf *eb);
-int tg_cpg_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                struct tg_ctarget *out, struct tg_errbuf *eb);
-int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                   struct tg_ctarget *out, struct tg_errbuf *eb);
-int tg_cprobe_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                   struct tg_ctarget *out, struct tg_errbuf *eb);
+int tg_cpg_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                struct tg_errbuf *eb);
+int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                   struct tg_errbuf *eb);
+int tg_cprobe_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                   struct tg_errbuf *eb);
 
 #endif

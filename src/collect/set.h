@@ -52,11 +52,11 @@ struct tg_ctarget_info {
     bool running;         /* a collection is in flight now */
     const char *error;    /* why the last one failed ("" when up or before the first) */
     int64_t interval_us, timeout_us;
-    int64_t last_wall_ms;     /* when the last collection was due (wall clock); 0: never */
-    int64_t last_duration_us; /* how long it took (to the deadline when it timed out) */
+    int64_t last_wall_ms;         /* when the last collection was due (wall clock); 0: never */
+    int64_t last_duration_us;     /* how long it took (to the deadline when it timed out) */
     int64_t last_success_wall_ms; /* 0: never */
     uint64_t collections, failures, timeouts;
-    uint64_t samples;         /* samples of the last result */
+    uint64_t samples; /* samples of the last result */
 };
 
 /* Called after each collection with its result (`snap`: what succeeded, or what a failed
@@ -80,9 +80,9 @@ extern const struct tg_cset_kinds tg_cset_default_kinds;
  * cfg->tsdb.scrape_interval_us). `kinds` NULL = the built-in ones. A target that
  * cannot be created (e.g. a password file that cannot be read) is kept, down, with the
  * reason, and tried again at each interval. 0 or -ENOMEM. */
-int tg_cset_new(struct tg_loop *loop, const struct tg_config *cfg, const struct tg_cset_kinds *kinds,
-                tg_cset_result_fn *on_result, void *ctx, struct tg_cset **out,
-                struct tg_errbuf *eb);
+int tg_cset_new(struct tg_loop *loop, const struct tg_config *cfg,
+                const struct tg_cset_kinds *kinds, tg_cset_result_fn *on_result, void *ctx,
+                struct tg_cset **out, struct tg_errbuf *eb);
 /* Applies a new configuration (see the file comment). 0 or -ENOMEM (then the old set
  * stays as it was). */
 int tg_cset_apply(struct tg_cset *s, const struct tg_config *cfg, struct tg_errbuf *eb);
@@ -92,6 +92,8 @@ void tg_cset_free(struct tg_cset *s);
 /* Calls fn for each target, kinds in enum order, targets in configuration order. */
 typedef void tg_cset_info_fn(const struct tg_ctarget_info *t, void *ctx);
 void tg_cset_foreach(const struct tg_cset *s, tg_cset_info_fn *fn, void *ctx);
+/* Whether kind `k` has a target named `instance` (its instance or service label). */
+bool tg_cset_has(const struct tg_cset *s, enum tg_ckind k, const char *instance);
 /* Targets of kind `k`. */
 uint32_t tg_cset_count(const struct tg_cset *s, enum tg_ckind k);
 
@@ -109,9 +111,9 @@ struct tg_cset_kind_scan {
     struct tg_cset *set;
     enum tg_ckind kind;
     const char *instance;
-    uint32_t fam;     /* family index in the merged list */
-    uint32_t target;  /* target index within the kind */
-    uint32_t series;  /* series index within the target's family */
+    uint32_t fam;    /* family index in the merged list */
+    uint32_t target; /* target index within the kind */
+    uint32_t series; /* series index within the target's family */
     bool announced;
 };
 void tg_cset_kind_scan_init(struct tg_cset_kind_scan *sc, struct tg_cset *s, enum tg_ckind k,

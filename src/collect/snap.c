@@ -38,7 +38,7 @@ struct tg_csnap {
     uint32_t nfams, capfams;
     struct series *series;
     uint32_t nseries, capseries;
-    uint32_t *order; /* series indexes grouped by family */
+    uint32_t *order;     /* series indexes grouped by family */
     uint32_t *fam_start; /* nfams + 1 offsets into order */
     bool order_ok;
     int32_t current; /* family index, -1 = none */
@@ -193,8 +193,8 @@ static struct series *new_series(struct tg_csnap *s, size_t n, const char *const
 int tg_csnap_add(struct tg_csnap *s, double v, size_t n, const char *const *names,
                  const char *const *values)
 {
-    if (!s->oom && (s->current < 0 || n > TG_MLABELS_MAX ||
-                    s->fams[s->current].f.type == TG_METRIC_HISTOGRAM))
+    if (!s->oom &&
+        (s->current < 0 || n > TG_MLABELS_MAX || s->fams[s->current].f.type == TG_METRIC_HISTOGRAM))
         return -EINVAL;
     struct series *x = new_series(s, n, names, values);
     if (!x)
@@ -245,8 +245,8 @@ int tg_csnap_add_hist(struct tg_csnap *s, const struct tg_mlabels *l, const stru
     return 0;
 }
 
-int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type,
-                 const char *help, double v)
+int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type, const char *help,
+                 double v)
 {
     int rc = tg_csnap_family(s, name, type, help, NULL);
     return rc ? rc : tg_csnap_add(s, v, 0, NULL, NULL);
@@ -331,6 +331,54 @@ int tg_csnap_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor 
             tg_mcursor_family(cur, v, &s->fams[cur->step].f);
             describe(v, &s->series[s->order[a + cur->item]]);
         }
+    }
+    return TG_DONE;
+}
+
+size_t tg_csnap_nfamilies(const struct tg_csnap *s)
+{
+    return s->nfams;
+}
+
+const struct tg_mfamily *tg_csnap_family_at(const struct tg_csnap *s, size_t fi)
+{
+    return &s->fams[fi].f;
+}
+
+int tg_csnap_family_index(const struct tg_csnap *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nfams; i++)
+        if (strcmp(s->fams[i].f.name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int tg_csnap_describe(struct tg_csnap *s, size_t fi, uint32_t *item, const struct tg_mvisitor *v,
+                      const char *extra_name, const char *extra_value)
+{
+    if (!build_order(s))
+        return TG_DONE;
+    uint32_t a = s->fam_start[fi], b = s->fam_start[fi + 1];
+    for (; a + *item < b; (*item)++) {
+        if (tg_mvisit_full(v))
+            return TG_AGAIN;
+        const struct series *x = &s->series[s->order[a + *item]];
+        if (!extra_name || x->nlabels >= TG_MLABELS_MAX) {
+            describe(v, x);
+            continue;
+        }
+        const char *names[TG_MLABELS_MAX], *values[TG_MLABELS_MAX];
+        names[0] = extra_name;
+        values[0] = extra_value;
+        for (uint32_t j = 0; j < x->nlabels; j++) {
+            names[j + 1] = x->names[j];
+            values[j + 1] = x->values[j];
+        }
+        struct tg_mlabels l = {names, values, x->nlabels + 1};
+        if (x->hist)
+            v->hist(v->ctx, &l, x->hist);
+        else
+            v->value(v->ctx, &l, x->v);
     }
     return TG_DONE;
 }

@@ -47,8 +47,8 @@ int tg_csnap_addl(struct tg_csnap *s, double v, ...);
 int tg_csnap_add_hist(struct tg_csnap *s, const struct tg_mlabels *l, const struct tg_mhist *h);
 
 /* Convenience: the family `name` and one unlabelled series. */
-int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type,
-                 const char *help, double v);
+int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type, const char *help,
+                 double v);
 
 bool tg_csnap_oom(const struct tg_csnap *s);
 size_t tg_csnap_nseries(const struct tg_csnap *s);  /* series (a histogram counts one) */
@@ -57,6 +57,17 @@ size_t tg_csnap_bytes(const struct tg_csnap *s);    /* arena bytes held */
 
 /* A collector (metrics/collect.h) over a snapshot (`data`); resumes per series. */
 int tg_csnap_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur);
+
+/* For walks that merge several snapshots (set.h's /metrics/<kind>): the families in
+ * describe order, the index of the family named `name` (-1: none), and the series of
+ * family `fi` from *item on, each with the label `extra_name`=`extra_value` put first
+ * when extra_name is not NULL; *item advances; TG_AGAIN when the visitor is full. The
+ * caller announces the family. */
+size_t tg_csnap_nfamilies(const struct tg_csnap *s);
+const struct tg_mfamily *tg_csnap_family_at(const struct tg_csnap *s, size_t fi);
+int tg_csnap_family_index(const struct tg_csnap *s, const char *name);
+int tg_csnap_describe(struct tg_csnap *s, size_t fi, uint32_t *item, const struct tg_mvisitor *v,
+                      const char *extra_name, const char *extra_value);
 
 /* The value of the first series of family `name` whose labels include every
  * NULL-terminated name, value pair given; false when there is none (for tests and for

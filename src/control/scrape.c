@@ -82,20 +82,18 @@ static void sort_labels(struct tg_label *v, uint32_t n)
     }
 }
 
-/* One flattened sample: the target's labels win over the collector's, whose clashing
- * ones are kept as exported_<name>, as Prometheus does without honor_labels. */
-static void on_sample(void *ctx, const struct tg_mfamily *fam, const char *name,
-                      const struct tg_mlabels *l, double v)
+/* The target's labels win over the collector's, whose clashing ones are kept as
+ * exported_<name>, as Prometheus does without honor_labels. */
+void tg_scrape_append(struct tg_tsdb *db, const char *job, const char *instance, const char *name,
+                      const struct tg_mlabels *l, int64_t t, double v)
 {
-    struct scrape_run *r = ctx;
-    (void)fam;
     struct tg_label lv[SCRAPE_LABELS_MAX];
     char renamed[2][32];
     uint32_t n = 0, nr = 0;
     lv[n++] = (struct tg_label){"__name__", name};
-    lv[n++] = (struct tg_label){"instance", r->s->instance};
-    lv[n++] = (struct tg_label){"job", TG_SCRAPE_JOB};
-    for (size_t i = 0; i < l->n && n < SCRAPE_LABELS_MAX; i++) {
+    lv[n++] = (struct tg_label){"instance", instance};
+    lv[n++] = (struct tg_label){"job", job};
+    for (size_t i = 0; l && i < l->n && n < SCRAPE_LABELS_MAX; i++) {
         const char *ln = l->names[i];
         if ((strcmp(ln, "job") == 0 || strcmp(ln, "instance") == 0) && nr < 2) {
             snprintf(renamed[nr], sizeof renamed[nr], "exported_%s", ln);
@@ -105,7 +103,15 @@ static void on_sample(void *ctx, const struct tg_mfamily *fam, const char *name,
     }
     sort_labels(lv, n);
     /* Refusals (a duplicate series, a clock set back) are counted by the store. */
-    (void)tg_tsdb_append(r->s->db, &(struct tg_labels){lv, n}, r->t, v);
+    (void)tg_tsdb_append(db, &(struct tg_labels){lv, n}, t, v);
+}
+
+static void on_sample(void *ctx, const struct tg_mfamily *fam, const char *name,
+                      const struct tg_mlabels *l, double v)
+{
+    struct scrape_run *r = ctx;
+    (void)fam;
+    tg_scrape_append(r->s->db, TG_SCRAPE_JOB, r->s->instance, name, l, r->t, v);
 }
 
 static void scrape_task(void *ctx, int64_t now_us)
@@ -121,9 +127,7 @@ static void scrape_task(void *ctx, int64_t now_us)
     tg_mscan_init(&scan);
     /* The flattening visitor never pauses, so one run goes through the whole list. */
     (void)tg_mscan_run(&scan, tg_control_collectors(s->ctl), &v);
-    const struct tg_label up[] = {{"__name__", "up"}, {"instance", s->instance},
-                                  {"job", TG_SCRAPE_JOB}};
-    (void)tg_tsdb_append(s->db, &(struct tg_labels){up, 3}, r.t, 1);
+    tg_scrape_append(s->db, TG_SCRAPE_JOB, s->instance, "up", NULL, r.t, 1);
     if (tg_tsdb_end_scrape(s->db, TG_SCRAPE_JOB, r.t) < 0 ||
         tg_tsdb_append_batch(s->db, r.t, NULL, 0, NULL) != 0)
         tg_log(TG_LOG_WARN, "tsdb", "scrape-incomplete error=\"out of memory\"");

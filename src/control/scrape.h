@@ -65,6 +65,13 @@ int tg_scrape_save(struct tg_scrape *s);
  * kept as is. -ENAMETOOLONG when it does not fit `cap`. */
 int tg_scrape_resolve_path(const char *config_file, const char *p, char *buf, size_t cap);
 
+/* Appends one scraped sample to `db` as Prometheus stores it: named `name`, labelled
+ * job and instance (the target's), then the sample's own labels `l` (may be NULL), of
+ * which a job or instance is kept as exported_job / exported_instance. */
+struct tg_mlabels;
+void tg_scrape_append(struct tg_tsdb *db, const char *job, const char *instance, const char *name,
+                      const struct tg_mlabels *l, int64_t t, double v);
+
 /* The scrape's timestamp in ms since the epoch: the period boundary at or before
  * `mono_us` (the tick that was due), moved onto the wall clock by `wall_minus_mono_us`. */
 int64_t tg_scrape_tick_ms(int64_t period_us, int64_t mono_us, int64_t wall_minus_mono_us);

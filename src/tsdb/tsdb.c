@@ -343,14 +343,23 @@ int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_poi
     return err;
 }
 
-int tg_tsdb_end_scrape(struct tg_tsdb *db, const char *job, int64_t t)
+static bool has_label(const struct tg_tsdb__series *s, const char *name, const char *value)
+{
+    for (uint32_t i = 0; i < s->nlabels; i++)
+        if (strcmp(s->labels[i].name, name) == 0)
+            return strcmp(s->labels[i].value, value) == 0;
+    return false;
+}
+
+int tg_tsdb_end_scrape_target(struct tg_tsdb *db, const char *job, const char *instance, int64_t t)
 {
     const struct tg_tsdb__postings *p = tg_tsdb__postings(db, "job", job);
     int marked = 0;
     for (uint32_t i = 0; p && i < p->n; i++) {
         struct tg_tsdb__series *s = db->series[p->ids[i]];
         int64_t newest;
-        if (s->stale || s->unscraped || !tg_tsdb__newest(s, &newest) || newest >= t)
+        if (s->stale || s->unscraped || !tg_tsdb__newest(s, &newest) || newest >= t ||
+            (instance && !has_label(s, "instance", instance)))
             continue;
         int rc = series_append(db, s, t, tg_stale_nan());
         if (rc == -ENOMEM)
@@ -358,6 +367,11 @@ int tg_tsdb_end_scrape(struct tg_tsdb *db, const char *job, int64_t t)
         marked += rc == 0;
     }
     return marked;
+}
+
+int tg_tsdb_end_scrape(struct tg_tsdb *db, const char *job, int64_t t)
+{
+    return tg_tsdb_end_scrape_target(db, job, NULL, t);
 }
 
 void tg_tsdb_stats(const struct tg_tsdb *db, struct tg_tsdb_stats *out)

@@ -83,6 +83,11 @@ int tg_tsdb_append_batch(struct tg_tsdb *db, int64_t t, const struct tg_tsdb_poi
  * written, or -ENOMEM. */
 int tg_tsdb_end_scrape(struct tg_tsdb *db, const char *job, int64_t t);
 
+/* As tg_tsdb_end_scrape, for the series of one target of the job: those whose label
+ * instance is `instance` (NULL: any). A job with several targets scraped at different
+ * times needs it, or one target's scrape would mark the others' series stale. */
+int tg_tsdb_end_scrape_target(struct tg_tsdb *db, const char *job, const char *instance, int64_t t);
+
 /* Retention with `now_ms` as now, then the memory cap. Returns the chunks dropped. */
 size_t tg_tsdb_gc(struct tg_tsdb *db, int64_t now_ms);
 
