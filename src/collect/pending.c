@@ -17,6 +17,5 @@
 
 PENDING(tg_chost_make)
 PENDING(tg_ccontainer_make)
-PENDING(tg_cpg_make)
 PENDING(tg_credis_make)
 PENDING(tg_cprobe_make)
