@@ -339,7 +339,9 @@ void tg_cpg__sess_remove(struct tg_cpg__sess *s, struct tg_cpg__query *q)
     if (s->tail == q)
         s->tail = prev;
     q->next = NULL;
-    if (on_wire) {
+    if (on_wire || (s->state == TG_CPG_CONNECTING && !s->head)) {
+        /* A connection still being made for nobody is dropped too: it is what a
+         * deadline gives up on when the server hangs before it even answers. */
         drop(s);
         if (s->head)
             start_connect(s);
