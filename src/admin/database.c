@@ -257,7 +257,7 @@ static char *audit_detail(const struct pending *p, const struct tg_cpg_result *r
 static void terminate_done(struct pending *p, const struct tg_cpg_result *res,
                            struct tg_admin_resp *r)
 {
-    json_t *list = tg_admin__db_rows(res, "inssssb");
+    json_t *list = tg_admin__db_rows(res, "insssb");
     size_t ended = 0;
     for (int row = 0; row < tg_cpg_result_nrows(res); row++) {
         const char *t = tg_cpg_result_get(res, row, 5);
@@ -306,7 +306,7 @@ static void on_rows(void *arg, const struct tg_cpg_result *res, const char *why)
     }
     case W_LOCKS:
         if (!p->out) { /* the waiting locks; the counts by mode come next */
-            p->out = tg_admin__db_rows(res, "isssssnsiss");
+            p->out = tg_admin__db_rows(res, "issssnsiss");
             if (run(p, TG_CPG_DIAG_LOCKS_BY_MODE, NULL))
                 return;
             tg_admin_resp_error(&r, 500, "out of memory", NULL);
