@@ -80,7 +80,7 @@ int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
  * request that came through the proxy (admin.mount_on_proxy) is from the loopback; its
  * client is the last X-Forwarded-For entry the gateway added. */
 void tg_admin_actor(const struct tg_admin_control_ctx *c, const struct tg_config *cfg,
-                     const struct tg_http_msg *m, char *buf, size_t cap)
+                    const struct tg_http_msg *m, char *buf, size_t cap)
 {
     char addr[64];
     snprintf(addr, sizeof addr, "%s", c->peer ? c->peer : "?");
@@ -101,7 +101,7 @@ void tg_admin_actor(const struct tg_admin_control_ctx *c, const struct tg_config
 
 /* The body as a JSON object, or NULL with the 400/415 response filled. */
 json_t *tg_admin_body_object(const struct tg_http_msg *m, const char *body, size_t len,
-                           bool optional, struct tg_admin_resp *r)
+                             bool optional, struct tg_admin_resp *r)
 {
     const struct tg_str *ct = header(m, "Content-Type");
     if (ct && !(ct->len >= 16 && strncasecmp(ct->p, "application/json", 16) == 0 &&
@@ -423,8 +423,9 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, const ch
 }
 
 /* Appends the audit row of an action that changes no setting. 0, or the 500 filled. */
-int tg_admin_audit_action(const struct tg_admin_control_ctx *c, const char *actor, const char *action,
-                        const char *target, const char *detail, struct tg_admin_resp *r)
+int tg_admin_audit_action(const struct tg_admin_control_ctx *c, const char *actor,
+                          const char *action, const char *target, const char *detail,
+                          struct tg_admin_resp *r)
 {
     struct tg_store_audit row = {.ts_us = tg_clock_wall_us(),
                                  .actor = actor,

@@ -90,9 +90,8 @@ static int param(struct tg_str query, const char *name, char *dst, size_t cap)
 }
 
 /* A number parameter within [lo, hi] written back as text; `def` when absent. */
-static bool num_param(struct tg_str query, const char *name, double lo, double hi,
-                      const char *def, bool integer, char *out, size_t cap,
-                      struct tg_admin_resp *r)
+static bool num_param(struct tg_str query, const char *name, double lo, double hi, const char *def,
+                      bool integer, char *out, size_t cap, struct tg_admin_resp *r)
 {
     char buf[64];
     int got = param(query, name, buf, sizeof buf);
@@ -142,7 +141,8 @@ bool tg_admin__db_terminate_body(json_t *body, double *older_than_s, bool *dry_r
 {
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         if (strcmp(k, "older_than_s") != 0 && strcmp(k, "dry_run") != 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "unknown field \"%.60s\" (allowed: older_than_s, dry_run)",
@@ -179,8 +179,8 @@ json_t *tg_admin__db_connections(const struct tg_cpg_result *r)
     }
     json_t *o = json_pack("{s:o,s:I,s:I}", "by_state", by, "total", (json_int_t)total,
                           "max_connections", (json_int_t)max);
-    json_object_set_new(o, "usage_ratio", max > 0 ? json_real((double)total / (double)max)
-                                                  : json_null());
+    json_object_set_new(o, "usage_ratio",
+                        max > 0 ? json_real((double)total / (double)max) : json_null());
     return o;
 }
 
@@ -243,9 +243,10 @@ static char *audit_detail(const struct pending *p, const struct tg_cpg_result *r
         char cut[201];
         snprintf(cut, sizeof cut, "%s", q ? q : "");
         json_array_append_new(
-            list, json_pack("{s:o,s:o,s:s,s:o}", "pid", cell_json(tg_cpg_result_get(res, row, 0), 'i'),
-                            "duration_s", cell_json(tg_cpg_result_get(res, row, 1), 'n'), "query",
-                            cut, "terminated", cell_json(tg_cpg_result_get(res, row, 5), 'b')));
+            list,
+            json_pack("{s:o,s:o,s:s,s:o}", "pid", cell_json(tg_cpg_result_get(res, row, 0), 'i'),
+                      "duration_s", cell_json(tg_cpg_result_get(res, row, 1), 'n'), "query", cut,
+                      "terminated", cell_json(tg_cpg_result_get(res, row, 5), 'b')));
     }
     json_t *d = json_pack("{s:s,s:f,s:b,s:o}", "instance", tg_cpg_name(p->pg), "older_than_s",
                           p->older_than_s, "dry_run", p->dry_run, "queries", list);
@@ -267,16 +268,18 @@ static void terminate_done(struct pending *p, const struct tg_cpg_result *res,
     int rc = 0;
     if (p->cc.rt)
         rc = tg_admin_audit_action(&p->cc, p->actor, "POST " HOOK, "postgres", detail, r);
-    tg_log(TG_LOG_INFO, "admin", "db-terminate-long-queries actor=%s instance=%s dry_run=%d found=%d terminated=%zu",
+    tg_log(TG_LOG_INFO, "admin",
+           "db-terminate-long-queries actor=%s instance=%s dry_run=%d found=%d terminated=%zu",
            p->actor, tg_cpg_name(p->pg), p->dry_run, tg_cpg_result_nrows(res), ended);
     free(detail);
     if (rc != 0) {
         json_decref(list);
         return;
     }
-    tg_admin_resp_json(r, 200, json_pack("{s:s,s:f,s:b,s:o,s:I}", "instance", tg_cpg_name(p->pg),
-                                         "older_than_s", p->older_than_s, "dry_run", p->dry_run,
-                                         "queries", list, "terminated", (json_int_t)ended));
+    tg_admin_resp_json(r, 200,
+                       json_pack("{s:s,s:f,s:b,s:o,s:I}", "instance", tg_cpg_name(p->pg),
+                                 "older_than_s", p->older_than_s, "dry_run", p->dry_run, "queries",
+                                 list, "terminated", (json_int_t)ended));
 }
 
 static void on_rows(void *arg, const struct tg_cpg_result *res, const char *why)
@@ -295,8 +298,9 @@ static void on_rows(void *arg, const struct tg_cpg_result *res, const char *why)
     const char *name = tg_cpg_name(p->pg);
     switch (p->what) {
     case W_SLOW:
-        tg_admin_resp_json(&r, 200, json_pack("{s:s,s:o}", "instance", name, "queries",
-                                              tg_admin__db_rows(res, "sinnn")));
+        tg_admin_resp_json(
+            &r, 200,
+            json_pack("{s:s,s:o}", "instance", name, "queries", tg_admin__db_rows(res, "sinnn")));
         break;
     case W_CONNECTIONS: {
         json_t *o = tg_admin__db_connections(res);
@@ -312,12 +316,14 @@ static void on_rows(void *arg, const struct tg_cpg_result *res, const char *why)
             tg_admin_resp_error(&r, 500, "out of memory", NULL);
             break;
         }
-        tg_admin_resp_json(&r, 200, json_pack("{s:s,s:O,s:o}", "instance", name, "waiting", p->out,
-                                              "by_mode", tg_admin__db_rows(res, "sii")));
+        tg_admin_resp_json(&r, 200,
+                           json_pack("{s:s,s:O,s:o}", "instance", name, "waiting", p->out,
+                                     "by_mode", tg_admin__db_rows(res, "sii")));
         break;
     case W_INDEX:
-        tg_admin_resp_json(&r, 200, json_pack("{s:s,s:o}", "instance", name, "candidates",
-                                              tg_admin__db_rows(res, "sssnn")));
+        tg_admin_resp_json(&r, 200,
+                           json_pack("{s:s,s:o}", "instance", name, "candidates",
+                                     tg_admin__db_rows(res, "sssnn")));
         break;
     case W_TERMINATE:
         terminate_done(p, res, &r);
@@ -341,8 +347,8 @@ static int route(const struct tg_http_msg *m)
         const char *path;
         enum what w;
     } paths[] = {
-        {MON "slow-queries", W_SLOW},   {MON "connections", W_CONNECTIONS},
-        {MON "locks", W_LOCKS},         {MON "index-candidates", W_INDEX},
+        {MON "slow-queries", W_SLOW}, {MON "connections", W_CONNECTIONS},
+        {MON "locks", W_LOCKS},       {MON "index-candidates", W_INDEX},
         {HOOK, W_TERMINATE},
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
@@ -431,8 +437,8 @@ bool tg_admin_database(const struct tg_admin_coll_ctx *x, struct tg_hconn *c,
         return true;
     }
     static const enum tg_cpg_diag first[] = {
-        [W_SLOW] = TG_CPG_DIAG_SLOW_QUERIES,       [W_CONNECTIONS] = TG_CPG_DIAG_CONNECTIONS,
-        [W_LOCKS] = TG_CPG_DIAG_LOCKS_WAITING,     [W_INDEX] = TG_CPG_DIAG_INDEX_CANDIDATES,
+        [W_SLOW] = TG_CPG_DIAG_SLOW_QUERIES,      [W_CONNECTIONS] = TG_CPG_DIAG_CONNECTIONS,
+        [W_LOCKS] = TG_CPG_DIAG_LOCKS_WAITING,    [W_INDEX] = TG_CPG_DIAG_INDEX_CANDIDATES,
         [W_TERMINATE] = TG_CPG_DIAG_LONG_QUERIES,
     };
     enum tg_cpg_diag d = first[w];

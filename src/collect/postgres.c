@@ -136,8 +136,8 @@ static int on_locks(struct tg_cpg *pg, const struct tg_cpg_result *r)
     tg_csnap_family(pg->out, "pg_locks_count", TG_METRIC_GAUGE, "Locks by database and mode.",
                     NULL);
     for (int row = 0; row < tg_cpg_result_nrows(r); row++)
-        tg_csnap_addl(pg->out, num(r, row, 2), "datname", text(r, row, 0), "mode",
-                      text(r, row, 1), "server", pg->scrape.server, NULL);
+        tg_csnap_addl(pg->out, num(r, row, 2), "datname", text(r, row, 0), "mode", text(r, row, 1),
+                      "server", pg->scrape.server, NULL);
     return 0;
 }
 
@@ -214,9 +214,9 @@ static int on_statements(struct tg_cpg *pg, const struct tg_cpg_result *r)
         tg_csnap_family(pg->out, fams[f].name, TG_METRIC_COUNTER, fams[f].help,
                         f == 1 ? "seconds" : NULL);
         for (int row = 0; row < tg_cpg_result_nrows(r); row++)
-            tg_csnap_addl(pg->out, num(r, row, fams[f].col), "datname", text(r, row, 1),
-                          "queryid", text(r, row, 2), "server", pg->scrape.server, "user",
-                          text(r, row, 0), NULL);
+            tg_csnap_addl(pg->out, num(r, row, fams[f].col), "datname", text(r, row, 1), "queryid",
+                          text(r, row, 2), "server", pg->scrape.server, "user", text(r, row, 0),
+                          NULL);
     }
     if (tg_cpg_result_nrows(r) > 0) {
         tg_csnap_family(pg->out, "pg_stat_statements_mean_time_ms", TG_METRIC_GAUGE,
@@ -238,9 +238,12 @@ struct step {
 enum { STEP_HAS_STATEMENTS = 5, STEP_STATEMENTS = 6 };
 
 static const struct step steps[] = {
-    {sql_database, false, on_database},  {sql_activity, false, on_activity},
-    {sql_locks, false, on_locks},        {sql_settings, false, on_settings},
-    {sql_size, false, on_size},          {sql_has_statements, false, on_has_statements},
+    {sql_database, false, on_database},
+    {sql_activity, false, on_activity},
+    {sql_locks, false, on_locks},
+    {sql_settings, false, on_settings},
+    {sql_size, false, on_size},
+    {sql_has_statements, false, on_has_statements},
     {sql_statements, true, on_statements},
 };
 #define NSTEPS (sizeof steps / sizeof steps[0])
@@ -361,8 +364,7 @@ static const struct tg_ctarget_ops pg_ops = {pg_start, pg_cancel, pg_free};
 /* ---- construction ------------------------------------------------------------------ */
 
 /* The first line of the file, or the environment variable; "" when neither is set. */
-static int read_secret(const struct tg_cfg_secret *sec, char *dst, size_t cap,
-                       struct tg_errbuf *eb)
+static int read_secret(const struct tg_cfg_secret *sec, char *dst, size_t cap, struct tg_errbuf *eb)
 {
     dst[0] = '\0';
     if (sec->file[0]) {
@@ -399,12 +401,14 @@ static void default_name(const char *dsn, char *dst, size_t cap)
             user = v;
     }
     snprintf(dst, cap, "%s:%s/%s", host ? host : "localhost", port ? port : "5432",
-             db ? db : user ? user : "postgres");
+             db     ? db
+             : user ? user
+                    : "postgres");
     PQconninfoFree(opts);
 }
 
-int tg_cpg_make(struct tg_loop *loop, const void *cfg, const void *extra,
-                struct tg_ctarget *out, struct tg_errbuf *eb)
+int tg_cpg_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
+                struct tg_errbuf *eb)
 {
     (void)extra;
     const struct tg_cfg_postgres *c = cfg;

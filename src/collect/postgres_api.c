@@ -17,18 +17,17 @@
  * application_name=tailguard, and pg_backend_pid() is this very session), running
  * their current statement for longer than $1 seconds. query_start is the runbooks'
  * measure ("now() - query_start > interval '5 minutes'"). */
-#define LONG_QUERIES_FROM                                                                   \
-    " FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"     \
-    " AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'tailguard'"        \
+#define LONG_QUERIES_FROM                                                                          \
+    " FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'"            \
+    " AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'tailguard'"               \
     " AND query_start < now() - make_interval(secs => $1::float8)"
 
 static const char *const sql[TG_CPG_DIAG_COUNT] = {
-    [TG_CPG_DIAG_SLOW_QUERIES] =
-        "SELECT query, calls, round(mean_exec_time::numeric, 2) AS avg_ms,"
-        " round(max_exec_time::numeric, 2) AS max_ms,"
-        " round(total_exec_time::numeric, 2) AS total_ms"
-        " FROM pg_stat_statements WHERE mean_exec_time > $1::float8"
-        " ORDER BY mean_exec_time DESC LIMIT $2::int",
+    [TG_CPG_DIAG_SLOW_QUERIES] = "SELECT query, calls, round(mean_exec_time::numeric, 2) AS avg_ms,"
+                                 " round(max_exec_time::numeric, 2) AS max_ms,"
+                                 " round(total_exec_time::numeric, 2) AS total_ms"
+                                 " FROM pg_stat_statements WHERE mean_exec_time > $1::float8"
+                                 " ORDER BY mean_exec_time DESC LIMIT $2::int",
     [TG_CPG_DIAG_CONNECTIONS] =
         "SELECT state, count(*) AS connections,"
         " greatest(extract(epoch FROM max(now() - state_change)), 0)::float8 AS max_duration_s,"
@@ -111,8 +110,8 @@ int tg_cpg_diag(struct tg_cpg *pg, enum tg_cpg_diag which, const char *const *pa
     if (!r)
         return -ENOMEM;
     *r = (struct tg_cpg_req){.pg = pg, .timeout_us = timeout_us, .cb = cb, .arg = arg};
-    r->q = (struct tg_cpg__query){.sql = sql[which], .nparams = nparams[which],
-                                  .done = on_rows, .arg = r};
+    r->q = (struct tg_cpg__query){
+        .sql = sql[which], .nparams = nparams[which], .done = on_rows, .arg = r};
     for (int i = 0; i < nparams[which]; i++) {
         if (!params || !params[i] || strlen(params[i]) >= sizeof r->params[i]) {
             free(r);

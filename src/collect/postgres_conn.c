@@ -78,8 +78,8 @@ static void conn_error(struct tg_cpg__sess *s, char *dst, size_t cap)
 /* Runs the callback of `q` (already unlinked) with nothing of the session on the stack
  * that the callback could invalidate, except the session itself, which callbacks never
  * free. */
-static void finish(struct tg_cpg__sess *s, struct tg_cpg__query *q,
-                   const struct tg_cpg_result *res, const char *why)
+static void finish(struct tg_cpg__sess *s, struct tg_cpg__query *q, const struct tg_cpg_result *res,
+                   const char *why)
 {
     bool was = s->dispatching;
     s->dispatching = true;
@@ -203,8 +203,7 @@ static void take_result(struct tg_cpg__sess *s, PGresult *r)
         s->acc = tg_cpg__result_from(r);
     } else if (!s->err[0]) {
         const char *m = PQresultErrorMessage(r);
-        tg_cpg__clean_msg(s->err, sizeof s->err, m && *m ? m : PQresStatus(st),
-                          s->params->secret);
+        tg_cpg__clean_msg(s->err, sizeof s->err, m && *m ? m : PQresStatus(st), s->params->secret);
         /* "ERROR:  relation ..." reads better without the severity. */
         if (strncmp(s->err, "ERROR:  ", 8) == 0)
             memmove(s->err, s->err + 8, strlen(s->err + 8) + 1);
@@ -299,8 +298,7 @@ static void io_cb(struct tg_io *io, unsigned events)
         send_head(s);
 }
 
-void tg_cpg__sess_init(struct tg_cpg__sess *s, struct tg_loop *loop,
-                       const struct tg_cpg__params *p)
+void tg_cpg__sess_init(struct tg_cpg__sess *s, struct tg_loop *loop, const struct tg_cpg__params *p)
 {
     *s = (struct tg_cpg__sess){.loop = loop, .params = p};
 }

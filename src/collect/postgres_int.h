@@ -108,8 +108,8 @@ struct tg_cpg {
     unsigned step;
     char limit[16]; /* statements_limit as the text parameter of the statements query */
     struct tg_cpg__query q;
-    bool statements;        /* pg_stat_statements answered in this collection */
-    bool statements_said;   /* its absence was logged (once per state change) */
+    bool statements;      /* pg_stat_statements answered in this collection */
+    bool statements_said; /* its absence was logged (once per state change) */
     /* done() runs from this timer (due at once), never from inside libpq's callbacks. */
     struct tg_timer finish;
     int finish_rc;

@@ -79,8 +79,7 @@ int tg_cpg_result_add_row(struct tg_cpg_result *r, const char *const *cells)
 {
     if (r->nrows == r->caprows) {
         int cap = r->caprows ? r->caprows * 2 : 16;
-        char **c = realloc(r->cells, (size_t)cap * (size_t)(r->ncols ? r->ncols : 1) *
-                                         sizeof *c);
+        char **c = realloc(r->cells, (size_t)cap * (size_t)(r->ncols ? r->ncols : 1) * sizeof *c);
         if (!c)
             return -ENOMEM;
         r->cells = c;

@@ -16,7 +16,8 @@ static struct tg_str str(const char *s)
 
 static char *dump(json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) /* as resp.c */;
+    char *s =
+        json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) /* as resp.c */;
     json_decref(v);
     return s;
 }

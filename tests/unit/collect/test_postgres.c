@@ -125,8 +125,7 @@ static int listener(int *port)
 static struct tg_ctarget make(int port, const char *password_env)
 {
     struct tg_cfg_postgres c = {0};
-    snprintf(c.dsn, sizeof c.dsn, "host=127.0.0.1 port=%d user=tg dbname=tg sslmode=disable",
-             port);
+    snprintf(c.dsn, sizeof c.dsn, "host=127.0.0.1 port=%d user=tg dbname=tg sslmode=disable", port);
     snprintf(c.password.env, sizeof c.password.env, "%s", password_env);
     c.statements = true;
     c.timeout_us = 300000;
