@@ -27,7 +27,7 @@ static bool kind_metrics(const struct tg_admin_coll_ctx *x, struct tg_hconn *c,
     struct tg_admin_resp r = {0};
     int kind = tg_ckind_parse(p.p + sizeof PREFIX - 1, p.len - (sizeof PREFIX - 1));
     char instance[520];
-    bool one = tg_admin_query_get(m->query, "instance", instance, sizeof instance) > 0;
+    bool one = tg_admin_query_get(m->query, "instance", instance, sizeof instance) == 0;
     struct tg_mcollectors *cs = NULL;
     if (kind < 0) {
         tg_admin_resp_error(&r, 404, "not found", NULL);

@@ -46,15 +46,29 @@ static const char demo_config[] =
     "      tier: sheddable }\n"
     "  - { name: content_generate, methods: [POST], path: /api/content/generate, class: critical }\n"
     "  - { name: agents, methods: [GET], path: /api/v1/agents }\n"
+    "# what the API depends on (docs/collectors.md): the host (on by default), the demo API\n"
+    "# probed as an external service, and its process as a container, named as runbook 003\n"
+    "# names the application's container so that its alerts evaluate as written\n"
+    "collectors:\n"
+    "  probes:\n"
+    "    - { service: demo-api, url: \"http://127.0.0.1:%d/health\", interval: 5s }\n"
+    "%s"
     "# the runbooks' alert rules and tailguard's (examples/rules/), evaluated every 15 s\n"
     "rules:\n"
     "  evaluation_interval: 15s\n"
     "  files:\n";
 
-/* The configuration, then one line per embedded rule file. */
-static void write_config(FILE *f, int port, int admin_port, int api_port)
+/* The configuration, then one line per embedded rule file. `api_pid` (0: not known yet,
+ * for --print-config) is the demo API's process, collected as a container. */
+static void write_config(FILE *f, int port, int admin_port, int api_port, pid_t api_pid)
 {
-    fprintf(f, demo_config, port, admin_port, api_port);
+    char containers[160] = "";
+    if (api_pid > 0)
+        snprintf(containers, sizeof containers,
+                 "  containers:\n"
+                 "    targets: [ { name: codexos-backend, pid: %d } ]\n",
+                 (int)api_pid);
+    fprintf(f, demo_config, port, admin_port, api_port, api_port, containers);
     for (const struct tg_embedded_file *r = tg_cli_demo_rules; r->name; r++)
         fprintf(f, "    - rules/%s\n", r->name);
 }
@@ -75,7 +89,7 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 }
 
 /* The directory: tailguard.yaml and rules/. Returns 0, or -1 with errno set. */
-static int write_dir(const char *dir, int port, int admin_port, int api_port)
+static int write_dir(const char *dir, int port, int admin_port, int api_port, pid_t api_pid)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/rules", dir);
@@ -88,7 +102,7 @@ static int write_dir(const char *dir, int port, int admin_port, int api_port)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    write_config(f, port, admin_port, api_port);
+    write_config(f, port, admin_port, api_port, api_pid);
     return fclose(f);
 }
 
@@ -173,23 +187,24 @@ int tg_cli_demo(int argc, char **argv)
         }
     }
     if (print_only) {
-        write_config(stdout, port, admin_port, api_port);
+        write_config(stdout, port, admin_port, api_port, 0);
         return 0;
     }
-    char dir[] = "/tmp/tailguard-demo-XXXXXX", path[64];
-    if (!mkdtemp(dir) || write_dir(dir, port, admin_port, api_port) != 0) {
-        fprintf(stderr, "tailguard demo: cannot write the demo directory: %s\n", strerror(errno));
-        return 1;
-    }
-    snprintf(path, sizeof path, "%s/tailguard.yaml", dir);
-
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* The demo API first: the configuration names its process. */
     char api_listen[32], *api_argv[] = {"tailguard", "demo-api", "--listen", api_listen, NULL};
     snprintf(api_listen, sizeof api_listen, "127.0.0.1:%d", api_port);
-    char *run_argv[] = {"tailguard", "run", "-c", path, NULL};
     pid_t api = spawn(api_argv);
+    char dir[] = "/tmp/tailguard-demo-XXXXXX", path[64];
+    if (!mkdtemp(dir) || write_dir(dir, port, admin_port, api_port, api) != 0) {
+        fprintf(stderr, "tailguard demo: cannot write the demo directory: %s\n", strerror(errno));
+        stop_child(api);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/tailguard.yaml", dir);
+    char *run_argv[] = {"tailguard", "run", "-c", path, NULL};
     pid_t gw = spawn(run_argv);
     int rc = 0;
     struct tg_cli_demo_load *load = NULL;
@@ -204,10 +219,11 @@ int tg_cli_demo(int argc, char **argv)
            "  monitoring http://localhost:%d/api/v1/monitoring/metrics/latency\n"
            "  promql     http://localhost:%d/api/v1/query?query=up\n"
            "  alerts     http://localhost:%d/api/v1/alerts\n"
+           "  host       http://localhost:%d/metrics/node\n"
            "  demo API   http://127.0.0.1:%d/  (faults: POST /_faults)\n"
            "  config     %s\n"
            "a light load is running; press Ctrl-C to stop.\n\n",
-           port, admin_port, port, admin_port, admin_port, api_port, path);
+           port, admin_port, port, admin_port, admin_port, admin_port, api_port, path);
     fflush(stdout);
     load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;

@@ -17,5 +17,4 @@
 
 PENDING(tg_chost_make)
 PENDING(tg_ccontainer_make)
-PENDING(tg_credis_make)
 PENDING(tg_cprobe_make)

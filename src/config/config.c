@@ -138,6 +138,7 @@ struct tg_config *tg_config_new_default(void)
     cfg->trace_buffer = 2048;
     tg_config__policy_defaults(cfg);
     tg_config__rules_defaults(cfg);
+    tg_config__collectors_defaults(cfg);
     return cfg;
 }
 
@@ -451,6 +452,7 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                "$TAILGUARD_ADMIN_TOKEN)",
                                cfg->listen.text);
     tg_config__policy_resolve(cfg);
+    tg_config__collectors_resolve(cfg);
     if ((rc = tg_config__policy_check(cfg, eb)) != 0 || (rc = breakers_check(cfg, eb)) != 0)
         return rc;
     if (cfg->admin_mount_on_proxy)

@@ -147,7 +147,9 @@ struct tg_cfg_route {
 };
 
 /* collectors: (docs/collectors.md). Intervals of 0 take tsdb.scrape_interval; timeouts
- * of 0 take the interval, at most 10 s. A timeout is never above its interval. */
+ * of 0 take the interval, at most 10 s. tg_config_validate writes those values, so a
+ * validated snapshot holds no 0 here (the "0" defaults below are before validation). A
+ * timeout is never above its interval (the loader refuses it, with its position). */
 #define TG_CFG_MAX_COLLECT_TARGETS 16 /* per kind */
 #define TG_CFG_MAX_PROBES 64
 

@@ -835,8 +835,12 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "rules", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_rules, .out = &cfg->rules},
         {.key = "alerting", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_alerting,
          .out = &cfg->alerting},
+        {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
+         .out = &cfg->collectors},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
+    if (rc == 0)
+        rc = tg_config__collectors_finish(w, f[NFIELDS(f) - 1].node, cfg);
     if (rc == 0 && f[7].node) {
         size_t mark = tg_config__walk_push_key(w, "default_upstream");
         rc = resolve(w, cfg, f[7].node, &cfg->default_upstream);

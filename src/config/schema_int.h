@@ -25,4 +25,16 @@ tg_config_walk_fn tg_config__read_rules;
 tg_config_walk_fn tg_config__read_alerting;
 void tg_config__rules_defaults(struct tg_config *cfg);
 
+/* The collectors: section (schema_collect.c); `arg` is the struct tg_cfg_collectors. */
+tg_config_walk_fn tg_config__read_collectors;
+void tg_config__collectors_defaults(struct tg_config *cfg);
+/* Once the root is read (tsdb.scrape_interval known): each timeout against its interval,
+ * and relative password files taken from cfg->file's directory. `node` is the
+ * collectors: mapping (NULL when absent). 0 or TG_ECONFIG with `w->eb` filled. */
+int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
+                                 struct tg_config *cfg);
+/* From tg_config_validate: intervals of 0 become tsdb.scrape_interval, timeouts of 0 the
+ * interval but at most 10 s. Idempotent. */
+void tg_config__collectors_resolve(struct tg_config *cfg);
+
 #endif

@@ -137,12 +137,8 @@ int tg_config__read_breaker(struct tg_config_walk *w, yaml_node_t *node, void *a
 static const char *const per_names[] = {"global", "client_ip", "route", NULL};
 static const char *const rule_key_names[] = {"global", "ip", NULL};
 
-/* Reads list `node` of at most `max` items, calling `item(w, node_i, i, arg)` for each
- * with the key path naming it ("rate_limit.rules[2]"); stops at the first error. */
-typedef int list_item_fn(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg);
-
-static int read_list(struct tg_config_walk *w, yaml_node_t *node, size_t max, list_item_fn *item,
-                     void *arg)
+int tg_config__read_list(struct tg_config_walk *w, yaml_node_t *node, size_t max,
+                         tg_config_item_fn *item, void *arg)
 {
     yaml_node_item_t *items;
     size_t n;
@@ -188,7 +184,7 @@ static int rule_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, void
 static int read_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     ((struct tg_cfg_ratelimit *)arg)->nrules = 0;
-    return read_list(w, node, TG_CFG_MAX_RL_RULES, rule_item, arg);
+    return tg_config__read_list(w, node, TG_CFG_MAX_RL_RULES, rule_item, arg);
 }
 
 /* "10.0.0.0/8", "::1", "fd00::/8": an address alone is a /32 or /128. */
@@ -243,7 +239,7 @@ static int trusted_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, v
 static int read_trusted(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     ((struct tg_cfg_ratelimit *)arg)->ntrusted = 0;
-    return read_list(w, node, TG_CFG_MAX_TRUSTED, trusted_item, arg);
+    return tg_config__read_list(w, node, TG_CFG_MAX_TRUSTED, trusted_item, arg);
 }
 
 int tg_config__read_ratelimit(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -297,7 +293,7 @@ static int feature_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, v
 static int read_feature_list(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     ((struct tg_cfg_features *)arg)->ndisabled = 0;
-    return read_list(w, node, TG_CFG_MAX_FEATURES, feature_item, arg);
+    return tg_config__read_list(w, node, TG_CFG_MAX_FEATURES, feature_item, arg);
 }
 
 int tg_config__read_features(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -341,7 +337,7 @@ static int cache_rule_item(struct tg_config_walk *w, yaml_node_t *item, size_t i
 static int read_cache_rules(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     ((struct tg_cfg_cache *)arg)->nrules = 0;
-    return read_list(w, node, TG_CFG_MAX_CACHE_RULES, cache_rule_item, arg);
+    return tg_config__read_list(w, node, TG_CFG_MAX_CACHE_RULES, cache_rule_item, arg);
 }
 
 int tg_config__read_cache(struct tg_config_walk *w, yaml_node_t *node, void *arg)
@@ -373,7 +369,7 @@ static int status_item(struct tg_config_walk *w, yaml_node_t *item, size_t i, vo
 static int read_statuses(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 {
     ((struct tg_cfg_retries *)arg)->nstatuses = 0;
-    return read_list(w, node, TG_CFG_MAX_RETRY_STATUSES, status_item, arg);
+    return tg_config__read_list(w, node, TG_CFG_MAX_RETRY_STATUSES, status_item, arg);
 }
 
 int tg_config__read_retries(struct tg_config_walk *w, yaml_node_t *node, void *arg)

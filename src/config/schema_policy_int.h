@@ -10,6 +10,12 @@
 
 void tg_config__policy_defaults(struct tg_config *cfg);
 
+/* Reads list `node` of at most `max` items, calling `item(w, node_i, i, arg)` for each
+ * with the key path naming it ("rate_limit.rules[2]"); stops at the first error. */
+typedef int tg_config_item_fn(struct tg_config_walk *w, yaml_node_t *item, size_t i, void *arg);
+int tg_config__read_list(struct tg_config_walk *w, yaml_node_t *node, size_t max,
+                         tg_config_item_fn *item, void *arg);
+
 tg_config_walk_fn tg_config__read_ratio;       /* double * in 0..1 */
 tg_config_walk_fn tg_config__read_factor;      /* double * in 0..1000 */
 tg_config_walk_fn tg_config__read_breaker;     /* struct tg_cfg_breaker * */

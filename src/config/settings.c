@@ -182,6 +182,72 @@ static json_t *render_process(const struct tg_config *cfg, const void *sec)
     return json_pack("{s:I}", "workers", (json_int_t)cfg->workers);
 }
 
+/* A password's source, never its value (the snapshot does not hold it anyway). */
+static void set_secret(json_t *o, const struct tg_cfg_secret *sec)
+{
+    if (sec->file[0])
+        json_object_set_new(o, "password_file", json_string(sec->file));
+    if (sec->env[0])
+        json_object_set_new(o, "password_env", json_string(sec->env));
+}
+
+static json_t *render_collectors(const struct tg_config *cfg, const void *sec)
+{
+    (void)cfg;
+    const struct tg_cfg_collectors *c = sec;
+    const struct tg_cfg_host *h = &c->host;
+    json_t *targets = json_array(), *pgs = json_array(), *rds = json_array(),
+           *probes = json_array();
+    for (uint32_t i = 0; i < c->containers.n; i++) {
+        const struct tg_cfg_container *t = &c->containers.list[i];
+        json_t *o = json_pack("{s:s}", "name", t->name);
+        if (t->cgroup[0])
+            json_object_set_new(o, "cgroup", json_string(t->cgroup));
+        else if (t->process[0])
+            json_object_set_new(o, "process", json_string(t->process));
+        else
+            json_object_set_new(o, "pid", json_integer(t->pid));
+        json_array_append_new(targets, o);
+    }
+    for (uint32_t i = 0; i < c->npostgres; i++) {
+        const struct tg_cfg_postgres *p = &c->postgres[i];
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:b,s:I}", "name", p->name, "dsn", p->dsn,
+                              "interval_ms", ms(p->interval_us), "timeout_ms", ms(p->timeout_us),
+                              "statements", p->statements, "statements_limit",
+                              (json_int_t)p->statements_limit);
+        set_secret(o, &p->password);
+        json_array_append_new(pgs, o);
+    }
+    for (uint32_t i = 0; i < c->nredis; i++) {
+        const struct tg_cfg_redis *r = &c->redis[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", r->name, "addr", r->addr,
+                              "username", r->username, "interval_ms", ms(r->interval_us),
+                              "timeout_ms", ms(r->timeout_us));
+        set_secret(o, &r->password);
+        json_array_append_new(rds, o);
+    }
+    for (uint32_t i = 0; i < c->nprobes; i++) {
+        const struct tg_cfg_probe *p = &c->probes[i];
+        json_t *st = json_array();
+        for (uint32_t k = 0; k < p->nvalid_status; k++)
+            json_array_append_new(st, json_integer(p->valid_status[k]));
+        unsigned bit = 0;
+        while (bit < 31 && !(p->method & (1u << bit)))
+            bit++;
+        json_array_append_new(
+            probes, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "service", p->service, "url", p->url,
+                              "method", tg_config__method_names[bit < 10 ? bit : 0],
+                              "interval_ms", ms(p->interval_us), "timeout_ms",
+                              ms(p->timeout_us), "valid_status", st));
+    }
+    return json_pack(
+        "{s:{s:b,s:s,s:s,s:s,s:o},s:{s:s,s:o,s:o},s:o,s:o,s:o}", "host", "enabled", h->enabled,
+        "procfs", h->procfs, "sysfs", h->sysfs, "rootfs", h->rootfs, "interval_ms",
+        ms(h->interval_us), "containers", "cgroup_root", c->containers.cgroup_root, "interval_ms",
+        ms(c->containers.interval_us), "targets", targets, "postgres", pgs, "redis", rds,
+        "probes", probes);
+}
+
 /* The top-level keys an override may set: `workers` alone (the gateway resizes its set of
  * worker threads when it changes), with the file's bounds. */
 static const char *const process_keys[] = {"workers", NULL};
@@ -207,6 +273,10 @@ static const char *const tracing_fixed[] = {"buffer", NULL};
 static const char *const timeouts_closed[] = {"header_ms", "request_body_ms", "idle_ms",
                                               "drain_ms", NULL};
 static const char *const ratelimit_closed[] = {"max_clients", NULL};
+/* Collectors change on reload (the control thread rebuilds the changed targets), never
+ * through the control API: there is no reader for an override of them. */
+static const char *const collectors_closed[] = {"host", "containers", "postgres", "redis",
+                                                "probes", NULL};
 
 static const struct section sections[] = {
     {"timeouts", tg_config__read_timeouts, 0, true, SC_GLOBAL, render_timeouts, NULL, NULL,
@@ -227,6 +297,8 @@ static const struct section sections[] = {
      render_retries, NULL, NULL, NULL},
     {"concurrency", tg_config__read_concurrency, offsetof(struct tg_config, concurrency), false,
      SC_GLOBAL, render_concurrency, NULL, NULL, NULL},
+    {"collectors", NULL, offsetof(struct tg_config, collectors), false, SC_GLOBAL,
+     render_collectors, NULL, NULL, collectors_closed},
     /* Top-level keys, shown without a section prefix. */
     {"", read_process, 0, true, SC_GLOBAL, render_process, NULL, NULL, NULL},
 };

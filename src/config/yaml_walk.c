@@ -301,8 +301,13 @@ static int unknown_key(struct tg_config_walk *w, yaml_node_t *key,
     const char *near = tg_config__suggest(s, keys, nk);
     if (near)
         return tg_config__walk_err(w, key, "unknown key %s (did you mean \"%s\"?)", q, near);
-    for (size_t i = 0, o = 0; i < nk && o < sizeof list; i++)
+    size_t o = 0;
+    for (size_t i = 0; i < nk && o < sizeof list; i++)
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", keys[i]);
+    /* A list cut short by the message's fixed size would look complete and miss the key
+     * the user wanted; the root's two dozen keys do not fit. */
+    if (w->pathlen + strlen(q) + o + 32 >= TG_ERRBUF_MSG)
+        return tg_config__walk_err(w, key, "unknown key %s (docs/config.md lists the keys)", q);
     return tg_config__walk_err(w, key, "unknown key %s (allowed: %s)", q, list);
 }
 

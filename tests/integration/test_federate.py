@@ -48,8 +48,10 @@ def parse(body):
 
 def gateway_with(demo):
     port, admin = free_port(), free_port()
+    # The gateway's own job only: the host collector, on by default, would add its own.
     cfg = (f"tsdb: {{scrape_interval: {SCRAPE_MS}ms}}\n"
-           "endpoints: {idle_timeout: 2s}\n")
+           "endpoints: {idle_timeout: 2s}\n"
+           "collectors: {host: {enabled: false}}\n")
     return gateway(port, admin, [demo], config=cfg), port, admin
 
 

@@ -78,10 +78,9 @@ static void test_keys(void)
     EXPECT_ERR("workers: 1\nlistn: ':8000'\n", "listn",
                "unknown key \"listn\" (did you mean \"listen\"?)");
     EXPECT_ERR("foo: 1\n", "foo",
-               "unknown key \"foo\" (allowed: listen, workers, admin, limits, timeouts, "
-               "endpoints, upstreams, default_upstream, routes, tracing, access_log, metrics, "
-           "circuit_breaker, rate_limit, features, fallback, cache, retries, concurrency, store, tsdb, "
-                     "rules, alerting)");
+               "unknown key \"foo\" (docs/config.md lists the keys)");
+    EXPECT_ERR("admin:\n  foo: 1\n", "foo",
+               "admin: unknown key \"foo\" (allowed: listen, mount_on_proxy, token, token_file)");
     EXPECT_ERR("admin:\n  listen: ':9091'\n  tokn: x\n", "tokn",
                "admin: unknown key \"tokn\" (did you mean \"token\"?)");
     EXPECT_ERR("workers: 1\nworkers: 2\n", "workers: 2",
