@@ -16,4 +16,4 @@
     }
 
 PENDING(tg_chost_make)
-PENDING(tg_cpg_make)
+PENDING(tg_chost_make)
