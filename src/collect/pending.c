@@ -16,4 +16,3 @@
     }
 
 PENDING(tg_chost_make)
-PENDING(tg_chost_make)
