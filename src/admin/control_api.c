@@ -79,8 +79,8 @@ int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
 /* Who made the change: "token@addr" when a token was presented, else the address. A
  * request that came through the proxy (admin.mount_on_proxy) is from the loopback; its
  * client is the last X-Forwarded-For entry the gateway added. */
-static void actor_of(const struct tg_admin_control_ctx *c, const struct tg_config *cfg,
-                     const struct tg_http_msg *m, char *buf, size_t cap)
+void tg_admin_actor(const struct tg_admin_control_ctx *c, const struct tg_config *cfg,
+                    const struct tg_http_msg *m, char *buf, size_t cap)
 {
     char addr[64];
     snprintf(addr, sizeof addr, "%s", c->peer ? c->peer : "?");
@@ -100,8 +100,8 @@ static void actor_of(const struct tg_admin_control_ctx *c, const struct tg_confi
 }
 
 /* The body as a JSON object, or NULL with the 400/415 response filled. */
-static json_t *body_object(const struct tg_http_msg *m, const char *body, size_t len,
-                           bool optional, struct tg_admin_resp *r)
+json_t *tg_admin_body_object(const struct tg_http_msg *m, const char *body, size_t len,
+                             bool optional, struct tg_admin_resp *r)
 {
     const struct tg_str *ct = header(m, "Content-Type");
     if (ct && !(ct->len >= 16 && strncasecmp(ct->p, "application/json", 16) == 0 &&
@@ -423,8 +423,9 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, const ch
 }
 
 /* Appends the audit row of an action that changes no setting. 0, or the 500 filled. */
-static int audit_action(const struct tg_admin_control_ctx *c, const char *actor, const char *action,
-                        const char *target, const char *detail, struct tg_admin_resp *r)
+int tg_admin_audit_action(const struct tg_admin_control_ctx *c, const char *actor,
+                          const char *action, const char *target, const char *detail,
+                          struct tg_admin_resp *r)
 {
     struct tg_store_audit row = {.ts_us = tg_clock_wall_us(),
                                  .actor = actor,
@@ -459,7 +460,7 @@ static void gc(const struct tg_admin_control_ctx *c, const char *actor, struct t
                             "cache_trim,malloc_trim", "rss_before_bytes", (json_int_t)before,
                             "rss_after_bytes", (json_int_t)after, "cache", cj);
     char *detail = json_dumps(out, JSON_COMPACT);
-    if (audit_action(c, actor, "POST " PREFIX "gc", "process", detail, r) == 0)
+    if (tg_admin_audit_action(c, actor, "POST " PREFIX "gc", "process", detail, r) == 0)
         tg_admin_resp_json(r, 200, out);
     else
         json_decref(out);
@@ -556,7 +557,7 @@ static void cache_purge(const struct tg_admin_control_ctx *c, json_t *body, cons
     json_object_set_new(what, "purged", json_integer(purged));
     char *detail = json_dumps(what, JSON_COMPACT);
     json_decref(what);
-    if (audit_action(c, actor, "POST " PREFIX "cache/purge", "cache", detail, r) == 0) {
+    if (tg_admin_audit_action(c, actor, "POST " PREFIX "cache/purge", "cache", detail, r) == 0) {
         tg_log(TG_LOG_INFO, "control", "cache-purged actor=%s entries=%ld", actor, purged);
         tg_admin_resp_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "purged",
                                              (json_int_t)purged));
@@ -605,7 +606,7 @@ static void cache_warm(const struct tg_admin_control_ctx *c, json_t *body, const
     json_t *out = json_pack("{s:s,s:o,s:o,s:o,s:o}", "status", "accepted", "warming", started,
                             "fresh", fresh, "not_cached", skipped, "failed", failed);
     char *detail = json_dumps(out, JSON_COMPACT);
-    if (audit_action(c, actor, "POST " PREFIX "cache/warm", "cache", detail, r) == 0)
+    if (tg_admin_audit_action(c, actor, "POST " PREFIX "cache/warm", "cache", detail, r) == 0)
         tg_admin_resp_json(r, 202, out);
     else
         json_decref(out);
@@ -751,7 +752,7 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     if (tg_admin_authorize(cfg, req, r) != 0)
         return true;
     char actor[96];
-    actor_of(c, cfg, req, actor, sizeof actor);
+    tg_admin_actor(c, cfg, req, actor, sizeof actor);
     if (is_override) {
         /* Setting names hold brackets, which clients percent-encode. */
         char key[256];
@@ -770,7 +771,7 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
         delete_override(c, key, actor, r);
         return true;
     }
-    json_t *obj = body_object(req, body, body_len, strcmp(sub, "gc") == 0, r);
+    json_t *obj = tg_admin_body_object(req, body, body_len, strcmp(sub, "gc") == 0, r);
     if (!obj)
         return true;
     if (op)

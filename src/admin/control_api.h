@@ -36,4 +36,22 @@ struct tg_config;
 int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
                        struct tg_admin_resp *r);
 
+/* Helpers the other mutating admin paths share (the database hook, admin/database.c). */
+
+/* Who made the request, for the audit log: "token@<address>" when a token is
+ * configured, else the address; a loopback peer's X-Forwarded-For last hop counts. */
+void tg_admin_actor(const struct tg_admin_control_ctx *c, const struct tg_config *cfg,
+                    const struct tg_http_msg *m, char *buf, size_t cap);
+
+/* The request body as a JSON object (strict: duplicates refused), or NULL with the
+ * 400/415 filled in `r`. `optional`: an empty body is {}. */
+json_t *tg_admin_body_object(const struct tg_http_msg *m, const char *body, size_t len,
+                             bool optional, struct tg_admin_resp *r);
+
+/* Appends the audit row of an action that changes no setting (`detail` is JSON text).
+ * 0, or -1 with the 500 filled in `r`. */
+int tg_admin_audit_action(const struct tg_admin_control_ctx *c, const char *actor,
+                          const char *action, const char *target, const char *detail,
+                          struct tg_admin_resp *r);
+
 #endif

@@ -111,6 +111,9 @@ static void finish(struct target *t, bool ok, const char *why, int64_t took_us)
         return;
     }
     struct tg_ctarget_info *i = &t->info;
+    bool was_up = i->up, first = i->collections == 0;
+    char was_error[sizeof t->error];
+    memcpy(was_error, t->error, sizeof was_error);
     i->up = ok && !tg_csnap_oom(t->last);
     snprintf(t->error, sizeof t->error, "%s",
              ok ? (i->up ? "" : "out of memory") : (why && why[0] ? why : "failed"));
@@ -122,9 +125,13 @@ static void finish(struct target *t, bool ok, const char *why, int64_t took_us)
         i->last_success_wall_ms = i->last_wall_ms;
     i->samples = tg_csnap_nsamples(t->last);
     fill_info(t);
-    if (!i->up)
+    /* Changes only: a target down for an hour logs once, not at every interval (its
+     * failures are counted, and its state is in /health/detailed). */
+    if (!i->up && (was_up || first || strcmp(was_error, t->error) != 0))
         tg_log(TG_LOG_WARN, "collect", "target-down job=%s instance=%s error=\"%s\"", i->job,
                t->instance, t->error);
+    else if (i->up && !was_up && !first)
+        tg_log(TG_LOG_INFO, "collect", "target-up job=%s instance=%s", i->job, t->instance);
     if (t->set->on_result)
         t->set->on_result(t->set->ctx, i, t->last, i->last_wall_ms);
 }
