@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "collect/postgres_int.h"
+#include "collect/secret.h"
 #include "collect/snap.h"
 #include "core/log.h"
 
@@ -363,27 +364,6 @@ static const struct tg_ctarget_ops pg_ops = {pg_start, pg_cancel, pg_free};
 
 /* ---- construction ------------------------------------------------------------------ */
 
-/* The first line of the file, or the environment variable; "" when neither is set. */
-static int read_secret(const struct tg_cfg_secret *sec, char *dst, size_t cap, struct tg_errbuf *eb)
-{
-    dst[0] = '\0';
-    if (sec->file[0]) {
-        FILE *f = fopen(sec->file, "re");
-        if (!f)
-            return tg_errbuf_set(eb, -errno, "password file %s: %s", sec->file, strerror(errno));
-        if (!fgets(dst, (int)cap, f))
-            dst[0] = '\0';
-        fclose(f);
-        dst[strcspn(dst, "\r\n")] = '\0';
-    } else if (sec->env[0]) {
-        const char *v = getenv(sec->env);
-        if (!v)
-            return tg_errbuf_set(eb, -ENOENT, "password variable %s is not set", sec->env);
-        snprintf(dst, cap, "%s", v);
-    }
-    return 0;
-}
-
 /* "host:port/dbname" of the DSN, libpq's defaults filled in, for the instance label. */
 static void default_name(const char *dsn, char *dst, size_t cap)
 {
@@ -417,7 +397,8 @@ int tg_cpg_make(struct tg_loop *loop, const void *cfg, const void *extra, struct
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     pg->loop = loop;
     pg->cfg = *c;
-    int rc = read_secret(&c->password, pg->password, sizeof pg->password, eb);
+    bool has_password;
+    int rc = tg_csecret_read(&c->password, pg->password, sizeof pg->password, &has_password, eb);
     if (rc != 0) {
         free(pg);
         return rc;

@@ -19,6 +19,7 @@
 
 #include "collect/kinds.h"
 #include "collect/redis_int.h"
+#include "collect/secret.h"
 #include "collect/snap.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -472,36 +473,6 @@ void tg_credis_req_cancel(struct tg_credis_req *r)
 
 /* ---- making a target ------------------------------------------------------------ */
 
-/* The first line of the secret's file, or its environment variable. */
-static int read_secret(const struct tg_cfg_secret *s, char *out, size_t cap, bool *has,
-                       struct tg_errbuf *eb)
-{
-    *has = false;
-    if (s->file[0]) {
-        FILE *f = fopen(s->file, "r");
-        if (!f)
-            return tg_errbuf_set(eb, -errno, "cannot read the password file %s: %s", s->file,
-                                 strerror(errno));
-        bool ok = fgets(out, (int)cap, f) != NULL;
-        fclose(f);
-        if (!ok)
-            out[0] = '\0';
-        out[strcspn(out, "\r\n")] = '\0';
-        *has = true;
-        return 0;
-    }
-    if (s->env[0]) {
-        const char *v = getenv(s->env);
-        if (!v)
-            return tg_errbuf_set(eb, -ENOENT, "the password variable %s is not set", s->env);
-        if (strlen(v) >= cap)
-            return tg_errbuf_set(eb, TG_ELIMIT, "the password in %s is too long", s->env);
-        memcpy(out, v, strlen(v) + 1);
-        *has = true;
-    }
-    return 0;
-}
-
 int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra, struct tg_ctarget *out,
                    struct tg_errbuf *eb)
 {
@@ -511,7 +482,8 @@ int tg_credis_make(struct tg_loop *loop, const void *cfg, const void *extra, str
         return tg_errbuf_set(eb, -ENOMEM, "out of memory");
     t->loop = loop;
     t->cfg = *(const struct tg_cfg_redis *)cfg;
-    int rc = read_secret(&t->cfg.password, t->password, sizeof t->password, &t->has_password, eb);
+    int rc =
+        tg_csecret_read(&t->cfg.password, t->password, sizeof t->password, &t->has_password, eb);
     if (rc < 0) {
         explicit_bzero(t->password, sizeof t->password);
         free(t);
