@@ -333,6 +333,11 @@ static void pg_start(void *impl, struct tg_csnap *out, tg_ctarget_done_fn *done,
     pg->running = true;
     pg->step = 0;
     pg->statements = false;
+    /* Each collection connects anew, as an application's next connection would: a server
+     * whose postmaster hangs accepts no connection while the backends it already has
+     * still answer, so a kept connection would show pg_up 1 through the outage. It
+     * costs the server one backend start per interval. */
+    tg_cpg__sess_deinit(&pg->scrape);
     run_step(pg);
 }
 
