@@ -208,9 +208,7 @@ static void on_tick(struct tg_timer *tm)
         return;
     }
     /* Down without a collection: counted and handed over like a failed one. */
-    t->running = true;
     t->scheduled = true;
-    t->start_us = now;
     tg_csnap_reset(t->work);
     char why[sizeof t->error];
     snprintf(why, sizeof why, "%s", t->error);

@@ -39,7 +39,8 @@ struct tg_csnap {
     struct series *series;
     uint32_t nseries, capseries;
     uint32_t *order;     /* series indexes grouped by family */
-    uint32_t *fam_start; /* nfams + 1 offsets into order */
+    uint32_t *fam_start; /* nfams + 1 offsets into order, then per-family fill counts */
+    uint32_t caporder, capstart;
     bool order_ok;
     int32_t current; /* family index, -1 = none */
     size_t samples;
@@ -267,41 +268,25 @@ size_t tg_csnap_nsamples(const struct tg_csnap *s)
     return s->samples;
 }
 
-size_t tg_csnap_bytes(const struct tg_csnap *s)
-{
-    size_t n = 0;
-    for (const struct block *b = s->blocks; b; b = b->next)
-        n += b->cap;
-    return n + (size_t)s->capfams * sizeof *s->fams + (size_t)s->capseries * sizeof *s->series;
-}
-
-/* Counting sort of the series by family, stable. */
+/* Counting sort of the series by family, stable, into arrays kept across fills (a
+ * target described at every collection allocates nothing once they have grown). */
 static bool build_order(struct tg_csnap *s)
 {
     if (s->order_ok)
         return true;
-    free(s->order);
-    free(s->fam_start);
-    s->order = malloc(((size_t)s->nseries + 1) * sizeof *s->order);
-    s->fam_start = calloc((size_t)s->nfams + 2, sizeof *s->fam_start);
-    if (!s->order || !s->fam_start) {
-        free(s->order);
-        free(s->fam_start);
-        s->order = s->fam_start = NULL;
+    if (!grow((void **)&s->order, &s->caporder, s->nseries + 1, sizeof *s->order) ||
+        !grow((void **)&s->fam_start, &s->capstart, 2 * (s->nfams + 2), sizeof *s->fam_start))
         return false;
-    }
+    uint32_t *start = s->fam_start, *fill = s->fam_start + s->nfams + 2;
+    memset(start, 0, 2 * ((size_t)s->nfams + 2) * sizeof *start);
     for (uint32_t i = 0; i < s->nseries; i++)
-        s->fam_start[s->series[i].fam + 1]++;
+        start[s->series[i].fam + 1]++;
     for (uint32_t f = 0; f < s->nfams; f++)
-        s->fam_start[f + 1] += s->fam_start[f];
-    uint32_t *fill = calloc((size_t)s->nfams + 1, sizeof *fill);
-    if (!fill)
-        return false;
+        start[f + 1] += start[f];
     for (uint32_t i = 0; i < s->nseries; i++) {
         uint32_t f = s->series[i].fam;
-        s->order[s->fam_start[f] + fill[f]++] = i;
+        s->order[start[f] + fill[f]++] = i;
     }
-    free(fill);
     s->order_ok = true;
     return true;
 }

@@ -53,7 +53,6 @@ int tg_csnap_one(struct tg_csnap *s, const char *name, enum tg_metric_type type,
 bool tg_csnap_oom(const struct tg_csnap *s);
 size_t tg_csnap_nseries(const struct tg_csnap *s);  /* series (a histogram counts one) */
 size_t tg_csnap_nsamples(const struct tg_csnap *s); /* as scraped: buckets, sum, count */
-size_t tg_csnap_bytes(const struct tg_csnap *s);    /* arena bytes held */
 
 /* A collector (metrics/collect.h) over a snapshot (`data`); resumes per series. */
 int tg_csnap_collect(void *data, const struct tg_mvisitor *v, struct tg_mcursor *cur);
