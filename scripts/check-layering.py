@@ -17,8 +17,8 @@ ALLOWED = {
     "promql": {"core", "tsdb"},
     "rules": {"core", "http", "promql", "tsdb"},  # http: the notifier's client
     "store": {"core"},
-    "diagnose": {"core", "rules", "tsdb", "protect", "store", "metrics"},
-    "scale": {"core", "proxy", "tsdb"},
+    "diagnose": {"core", "config", "promql", "rules", "tsdb", "protect", "store", "metrics"},
+    "scale": {"core", "config", "proxy", "tsdb"},
     "collect": {"core", "config", "http", "metrics"},  # http: the probes' client
     "bench": {"core", "http", "metrics"},
     "demo": {"core", "http"},
