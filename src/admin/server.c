@@ -27,6 +27,7 @@
 #include "admin/control_api.h"
 #include "admin/federate.h"
 #include "admin/health.h"
+#include "admin/diagnosis.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
 #include "admin/promapi.h"
@@ -124,6 +125,11 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (tg_admin_promapi(&(struct tg_admin_promapi_ctx){a->scrape, a->cs, a->start_wall_us, 0,
                                                               a->collectors},
                               req, body, body_len, resp))
+        return;
+    else if (tg_admin_diagnosis(&(struct tg_admin_diag_ctx){a->gw, a->scrape,
+                                                             a->rt ? tg_runtime_store(a->rt) : NULL,
+                                                             NULL, NULL},
+                                req, resp))
         return;
     else if (tg_admin_monitoring(a->gw, a->collectors, req, resp))
         return;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config/addr.h"
+#include "config/diagnosis.h"
 #include "config/policy.h"
 #include "core/err.h"
 
@@ -310,6 +311,7 @@ struct tg_config {
     /* What the collectors read besides the gateway (docs/collectors.md); applied on
      * reload. Every collector but host is off until configured. */
     struct tg_cfg_collectors collectors;
+    struct tg_cfg_diagnosis diagnosis; /* diagnosis.h */
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

@@ -37,4 +37,8 @@ int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
  * interval but at most 10 s. Idempotent. */
 void tg_config__collectors_resolve(struct tg_config *cfg);
 
+/* The diagnosis: section (schema_diagnosis.c); `arg` is the struct tg_cfg_diagnosis. */
+tg_config_walk_fn tg_config__read_diagnosis;
+void tg_config__diagnosis_defaults(struct tg_config *cfg);
+
 #endif

@@ -16,4 +16,8 @@ int64_t tg_clock_wall_us(void);
  * bytes suffice); returns buf. */
 const char *tg_clock_iso(int64_t wall_us, char *buf, size_t cap);
 
+/* The same with milliseconds, "2026-11-30T06:51:35.250Z" (25 bytes suffice), as the
+ * incidents, events and diagnosis answer their times. */
+const char *tg_clock_iso_ms(int64_t wall_us, char *buf, size_t cap);
+
 #endif
