@@ -140,6 +140,7 @@ struct tg_config *tg_config_new_default(void)
     tg_config__rules_defaults(cfg);
     tg_config__collectors_defaults(cfg);
     tg_config__diagnosis_defaults(cfg);
+    tg_config__playbooks_defaults(cfg);
     return cfg;
 }
 

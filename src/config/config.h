@@ -19,6 +19,7 @@
 
 #include "config/addr.h"
 #include "config/diagnosis.h"
+#include "config/playbooks.h"
 #include "config/policy.h"
 #include "core/err.h"
 
@@ -312,6 +313,7 @@ struct tg_config {
      * reload. Every collector but host is off until configured. */
     struct tg_cfg_collectors collectors;
     struct tg_cfg_diagnosis diagnosis; /* diagnosis.h */
+    struct tg_cfg_playbooks playbooks; /* playbooks.h */
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

@@ -41,4 +41,8 @@ void tg_config__collectors_resolve(struct tg_config *cfg);
 tg_config_walk_fn tg_config__read_diagnosis;
 void tg_config__diagnosis_defaults(struct tg_config *cfg);
 
+/* The playbooks: section (schema_playbooks.c); `arg` is the struct tg_cfg_playbooks. */
+tg_config_walk_fn tg_config__read_playbooks;
+void tg_config__playbooks_defaults(struct tg_config *cfg);
+
 #endif
