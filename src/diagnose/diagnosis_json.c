@@ -223,9 +223,17 @@ static void suggest(json_t *a, const char *op, const char *method, const char *p
                                        "path", path, "body", body, "why", why));
 }
 
-static json_t *breaker_body(const struct tg_diag_ep *e)
+/* The runbook's breaker (000: 5 s, 50 %, 60 s); for one slow endpoint `e`, its calls are
+ * cut at 3 x its baseline p95 when it is a route (the breaker can be scoped to it) (at least 50 ms,
+ * at most its target and 5 s), so the slow ones fail fast and the fallback, when on, answers them
+ * from the cache. */
+static json_t *breaker_body(const struct tg_diag_ep *e, double target_s)
 {
-    json_t *b = json_pack("{s:b, s:i, s:f, s:i}", "enabled", 1, "timeout_ms", 5000,
+    int timeout_ms = 5000;
+    if (e && e->route && !isnan(e->baseline_p95_s) && e->baseline_p95_s > 0)
+        timeout_ms =
+            (int)fmin(fmin(5000, target_s * 1e3), fmax(50, round(3 * e->baseline_p95_s * 1e3)));
+    json_t *b = json_pack("{s:b, s:i, s:f, s:i}", "enabled", 1, "timeout_ms", timeout_ms,
                           "failure_threshold", 0.5, "recovery_time", 60);
     if (e && e->route)
         json_object_set_new(b, "route", json_string(e->endpoint));
@@ -262,7 +270,7 @@ static json_t *suggestions_json(const struct tg_diag_input *in, const struct tg_
             suggest(a, "TIMEOUTS", "PUT", "/api/v1/system/timeouts",
                     json_pack("{s:i, s:i}", "default_ms", 10000, "critical_ms", 30000),
                     "bound the time requests wait on the slow dependency (runbook 000)");
-            suggest(a, "BREAKER", "PUT", "/api/v1/system/circuit-breaker", breaker_body(NULL),
+            suggest(a, "BREAKER", "PUT", "/api/v1/system/circuit-breaker", breaker_body(NULL, 0),
                     "fail fast while the dependency is slow or down (runbook 000)");
             suggest(a, "FALLBACK", "PUT", "/api/v1/system/fallback",
                     json_pack("{s:b, s:i}", "enabled", 1, "cache_ttl", 3600),
@@ -294,7 +302,7 @@ static json_t *suggestions_json(const struct tg_diag_input *in, const struct tg_
             break;
         }
         case TG_DIAG_C_ERRORS:
-            suggest(a, "BREAKER", "PUT", "/api/v1/system/circuit-breaker", breaker_body(NULL),
+            suggest(a, "BREAKER", "PUT", "/api/v1/system/circuit-breaker", breaker_body(NULL, 0),
                     "stop sending to a failing upstream (runbook 000)");
             break;
         case TG_DIAG_C_MEMORY:
@@ -315,9 +323,11 @@ static json_t *suggestions_json(const struct tg_diag_input *in, const struct tg_
     suggest(a, "FALLBACK", "PUT", "/api/v1/system/fallback",
             json_pack("{s:b, s:i}", "enabled", 1, "cache_ttl", 3600),
             "serve the last good response when a call fails or is cut (runbook 000)");
+    bool one = r->scope == TG_DIAG_SCOPE_TARGETED && worst->route;
     suggest(a, "BREAKER", "PUT", "/api/v1/system/circuit-breaker",
-            breaker_body(r->scope == TG_DIAG_SCOPE_TARGETED ? worst : NULL),
-            "count calls slower than 5 s as failures and fail fast (runbook 000)");
+            breaker_body(one ? worst : NULL, r->target_s[0]),
+            one ? "cut the slow endpoint's calls at 3x its usual p95 and fail fast"
+                : "count calls slower than 5 s as failures and fail fast (runbook 000)");
     return a;
 }
 
