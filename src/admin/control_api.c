@@ -70,7 +70,8 @@ int tg_admin_authorize(const struct tg_config *cfg, const struct tg_http_msg *m,
     if (h && h->len > sizeof bearer - 1 && strncasecmp(h->p, bearer, sizeof bearer - 1) == 0 &&
         same_secret(cfg->admin_token, h->p + sizeof bearer - 1, h->len - (sizeof bearer - 1)))
         return 0;
-    tg_admin_resp_error(r, 401, h ? "wrong token" : "this call needs Authorization: Bearer <token>",
+    tg_admin_resp_error(r, 401,
+                        h ? "wrong token" : "this call needs Authorization: Bearer <token>",
                         NULL);
     r->extra = "WWW-Authenticate: Bearer realm=\"tailguard\"\r\n";
     return -1;
@@ -106,7 +107,8 @@ json_t *tg_admin_body_object(const struct tg_http_msg *m, const char *body, size
     const struct tg_str *ct = header(m, "Content-Type");
     if (ct && !(ct->len >= 16 && strncasecmp(ct->p, "application/json", 16) == 0 &&
                 (ct->len == 16 || ct->p[16] == ';' || ct->p[16] == ' '))) {
-        tg_admin_resp_error(r, 415, "the body must be JSON (Content-Type: application/json)", NULL);
+        tg_admin_resp_error(r, 415, "the body must be JSON (Content-Type: application/json)",
+                            NULL);
         return NULL;
     }
     if (len == 0) {
@@ -159,16 +161,15 @@ static void change_error(struct tg_admin_resp *r, int rc, const struct tg_errbuf
     const char *field = NULL, *k;
     json_t *v;
     size_t plen = strlen(prefix);
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach(body, k, v) {
         size_t kl = strlen(k);
         char quoted[80];
         snprintf(quoted, sizeof quoted, "unknown key \"%.60s\"", k);
         if (strstr(eb->msg, quoted))
             field = k;
         else if (strncmp(eb->msg, prefix, plen) == 0 && strncmp(eb->msg + plen, k, kl) == 0 &&
-                 (eb->msg[plen + kl] == ':' || eb->msg[plen + kl] == '.' ||
-                  eb->msg[plen + kl] == '['))
+            (eb->msg[plen + kl] == ':' || eb->msg[plen + kl] == '.' ||
+             eb->msg[plen + kl] == '['))
             field = k;
     }
     int status = rc == TG_ERESTART || rc == TG_ELIMIT ? 409 : rc == TG_ESTORE ? 500 : 400;
@@ -176,8 +177,8 @@ static void change_error(struct tg_admin_resp *r, int rc, const struct tg_errbuf
 }
 
 /* Runs the change and publishes the configuration it builds. 0, or the response filled. */
-static int apply(const struct tg_admin_control_ctx *c, const struct tg_runtime_set *sets, size_t n,
-                 const struct tg_runtime_who *who, const char *prefix, json_t *body,
+static int apply(const struct tg_admin_control_ctx *c, const struct tg_runtime_set *sets,
+                 size_t n, const struct tg_runtime_who *who, const char *prefix, json_t *body,
                  struct tg_admin_resp *r, const struct tg_config **now)
 {
     struct tg_errbuf eb = {0};
@@ -202,8 +203,8 @@ static int apply(const struct tg_admin_control_ctx *c, const struct tg_runtime_s
     return 0;
 }
 
-static void put_section(const struct tg_admin_control_ctx *c, const struct put_op *op, json_t *body,
-                        const char *actor, struct tg_admin_resp *r)
+static void put_section(const struct tg_admin_control_ctx *c, const struct put_op *op,
+                        json_t *body, const char *actor, struct tg_admin_resp *r)
 {
     char prefix[128], action[96];
     const char *scope_field = NULL, *owner = NULL;
@@ -239,8 +240,7 @@ static void put_section(const struct tg_admin_control_ctx *c, const struct put_o
     const char *k;
     json_t *v;
     bool ok = sets && keys && vals;
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach(body, k, v) {
         if (!ok || (scope_field && strcmp(k, scope_field) == 0))
             continue;
         size_t kl = strlen(prefix) + strlen(k) + 1;
@@ -297,8 +297,7 @@ static void features(const struct tg_admin_control_ctx *c, bool disable, json_t 
 {
     const char *k;
     json_t *v, *list = json_object_get(body, "features");
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach(body, k, v) {
         if (strcmp(k, "features") != 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "unknown field \"%.60s\" (allowed: features)", k);
@@ -315,8 +314,7 @@ static void features(const struct tg_admin_control_ctx *c, bool disable, json_t 
     for (uint32_t i = 0; i < cur->features.ndisabled; i++)
         json_array_append_new(next, json_string(cur->features.disabled[i]));
     size_t idx;
-    json_array_foreach(list, idx, v)
-    {
+    json_array_foreach(list, idx, v) {
         const char *name = json_string_value(v);
         if (!name || !*name || strlen(name) > 63 ||
             strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
@@ -328,8 +326,7 @@ static void features(const struct tg_admin_control_ctx *c, bool disable, json_t 
         size_t j;
         json_t *e;
         bool present = false;
-        json_array_foreach(next, j, e)
-        {
+        json_array_foreach(next, j, e) {
             if (strcmp(json_string_value(e), name) == 0) {
                 present = true;
                 if (!disable) {
@@ -350,8 +347,9 @@ static void features(const struct tg_admin_control_ctx *c, bool disable, json_t 
     const struct tg_config *now;
     if (val && apply(c, &set, 1, &who, "features.", body, r, &now) == 0) {
         json_t *matched = json_object();
-        json_array_foreach(list, idx, v) json_object_set_new(
-            matched, json_string_value(v), feature_matches(now, json_string_value(v)));
+        json_array_foreach(list, idx, v)
+            json_object_set_new(matched, json_string_value(v),
+                                feature_matches(now, json_string_value(v)));
         json_t *dis = json_array();
         for (uint32_t i = 0; i < now->features.ndisabled; i++)
             json_array_append_new(dis, json_string(now->features.disabled[i]));
@@ -373,8 +371,7 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, const ch
     json_t *n = json_object_get(body, "count");
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach(body, k, v) {
         if (strcmp(k, "count") != 0) {
             tg_admin_resp_error(r, 400, "unknown field (allowed: count)", k);
             return;
@@ -421,9 +418,9 @@ static void workers(const struct tg_admin_control_ctx *c, json_t *body, const ch
     }
     tg_admin_resp_json(r, 200,
                        json_pack("{s:s,s:s,s:{s:I},s:I,s:I,s:f}", "status", "ok", "setting",
-                                 "workers", "effective", "workers", (json_int_t)running, "previous",
-                                 (json_int_t)before, "retiring", (json_int_t)retiring, "took_ms",
-                                 (double)took / 1000.0));
+                                 "workers", "effective", "workers", (json_int_t)running,
+                                 "previous", (json_int_t)before, "retiring",
+                                 (json_int_t)retiring, "took_ms", (double)took / 1000.0));
 }
 
 /* Appends the audit row of an action that changes no setting. 0, or the 500 filled. */
@@ -477,8 +474,7 @@ static bool only_fields(json_t *body, const char *const *allowed, const char *li
 {
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach(body, k, v) {
         const char *const *a = allowed;
         while (*a && strcmp(*a, k) != 0)
             a++;
@@ -543,12 +539,10 @@ static void cache_purge(const struct tg_admin_control_ctx *c, json_t *body, cons
     struct tg_cache *cache = tg_gateway_cache(c->gw);
     long purged = 0;
     if (cache && keys) {
-        json_array_foreach(keys, idx, v)
-        {
+        json_array_foreach(keys, idx, v) {
             const char *k = json_string_value(v), *q = strchr(k, '?');
             size_t plen = q ? (size_t)(q - k) : strlen(k);
-            purged +=
-                (long)tg_cache_purge_key(cache, k, plen, q ? q + 1 : "", q ? strlen(q + 1) : 0);
+            purged += (long)tg_cache_purge_key(cache, k, plen, q ? q + 1 : "", q ? strlen(q + 1) : 0);
         }
     } else if (cache && prefix) {
         purged = (long)tg_cache_purge_prefix(cache, json_string_value(prefix),
@@ -566,8 +560,8 @@ static void cache_purge(const struct tg_admin_control_ctx *c, json_t *body, cons
     json_decref(what);
     if (tg_admin_audit_action(c, actor, "POST " PREFIX "cache/purge", "cache", detail, r) == 0) {
         tg_log(TG_LOG_INFO, "control", "cache-purged actor=%s entries=%ld", actor, purged);
-        tg_admin_resp_json(r, 200,
-                           json_pack("{s:s,s:I}", "status", "ok", "purged", (json_int_t)purged));
+        tg_admin_resp_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "purged",
+                                             (json_int_t)purged));
     }
     free(detail);
 }
@@ -601,8 +595,7 @@ static void cache_warm(const struct tg_admin_control_ctx *c, json_t *body, const
     }
     json_t *started = json_array(), *fresh = json_array(), *skipped = json_array();
     json_t *failed = json_array();
-    json_array_foreach(paths, idx, v)
-    {
+    json_array_foreach(paths, idx, v) {
         const char *p = json_string_value(v);
         int rc = tg_gateway_cache_warm(c->gw, p, 60 * 1000000LL);
         json_array_append(rc == TG_GATEWAY_WARM_STARTED      ? started
@@ -633,16 +626,16 @@ static void get_config(const struct tg_admin_control_ctx *c, struct tg_admin_res
 static int audit_row(void *vout, const struct tg_store_audit *row)
 {
     json_t *out = vout;
-    json_t *o =
-        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)row->id, "actor", row->actor,
-                  "action", row->action, "target", row->target ? row->target : "", "result",
-                  row->result ? row->result : "ok", "time", "");
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)row->id, "actor",
+                          row->actor, "action", row->action, "target",
+                          row->target ? row->target : "", "result",
+                          row->result ? row->result : "ok", "time", "");
     char at[32];
     json_object_set_new(o, "time", json_string(tg_clock_iso(row->ts_us, at, sizeof at)));
-    json_object_set_new(
-        o, "old", row->old_json ? json_loads(row->old_json, JSON_DECODE_ANY, NULL) : json_null());
-    json_object_set_new(
-        o, "new", row->new_json ? json_loads(row->new_json, JSON_DECODE_ANY, NULL) : json_null());
+    json_object_set_new(o, "old", row->old_json ? json_loads(row->old_json, JSON_DECODE_ANY, NULL)
+                                                : json_null());
+    json_object_set_new(o, "new", row->new_json ? json_loads(row->new_json, JSON_DECODE_ANY, NULL)
+                                                : json_null());
     json_array_append_new(out, o);
     return 0;
 }
@@ -684,11 +677,8 @@ static void delete_override(const struct tg_admin_control_ctx *c, const char *ke
     struct tg_config *cfg = NULL;
     int rc = tg_runtime_change(c->rt, &set, 1, &who, tg_gateway_config(c->gw), &cfg, &eb);
     if (rc) {
-        tg_admin_resp_error(r,
-                            rc == TG_ENOTFOUND ? 404
-                            : rc == TG_ESTORE  ? 500
-                                               : 409,
-                            eb.msg, NULL);
+        tg_admin_resp_error(r, rc == TG_ENOTFOUND ? 404 : rc == TG_ESTORE ? 500 : 409, eb.msg,
+                            NULL);
     } else if (tg_gateway_reload(c->gw, cfg, NULL, NULL, &eb) != 0) {
         tg_admin_resp_error(r, 500, eb.msg, NULL);
     } else {
@@ -718,10 +708,10 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     enum tg_http_method m = req->method;
     bool get = m == TG_HTTP_GET || m == TG_HTTP_HEAD;
     if (strncmp(sub, "agents/", 7) == 0) {
-        json_t *e =
-            json_pack("{s:s,s:s,s:s}", "status", "unsupported", "component", "agents", "error",
-                      "app-specific: tailguard forwards it to the application with "
-                      "admin.mount_on_proxy on the proxy port");
+        json_t *e = json_pack("{s:s,s:s,s:s}", "status", "unsupported", "component", "agents",
+                              "error",
+                              "app-specific: tailguard forwards it to the application with "
+                              "admin.mount_on_proxy on the proxy port");
         tg_admin_resp_json(r, 501, e);
         return true;
     }
@@ -747,15 +737,15 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     bool is_features = strcmp(sub, "features/disable") == 0 || strcmp(sub, "features/enable") == 0;
     bool is_override = strncmp(sub, "overrides/", 10) == 0 && sub[10];
     bool is_cache_op = strcmp(sub, "cache/purge") == 0 || strcmp(sub, "cache/warm") == 0;
-    bool known = op || is_features || is_override || is_cache_op || strcmp(sub, "workers") == 0 ||
-                 strcmp(sub, "gc") == 0;
+    bool known = op || is_features || is_override || is_cache_op ||
+                 strcmp(sub, "workers") == 0 || strcmp(sub, "gc") == 0;
     if (!known) {
         tg_admin_resp_error(r, 404, "not found", NULL);
         return true;
     }
     enum tg_http_method want = op || strcmp(sub, "workers") == 0 ? TG_HTTP_PUT
-                               : is_override                     ? TG_HTTP_DELETE
-                                                                 : TG_HTTP_POST;
+                               : is_override                   ? TG_HTTP_DELETE
+                                                               : TG_HTTP_POST;
     if (m != want) {
         tg_admin_resp_error(r, 405, "method not allowed", NULL);
         return true;
@@ -796,8 +786,8 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     else if (strcmp(sub, "cache/warm") == 0)
         cache_warm(c, obj, actor, r);
     else if (json_object_size(obj))
-        tg_admin_resp_error(r, 400, "gc takes no parameters",
-                            json_object_iter_key(json_object_iter(obj)));
+        tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
+                                                                  json_object_iter(obj)));
     else
         gc(c, actor, r);
     json_decref(obj);

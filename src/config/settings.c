@@ -55,11 +55,12 @@ static json_t *render_breaker(const struct tg_config *cfg, const void *sec)
 {
     (void)cfg;
     const struct tg_cfg_breaker *b = sec;
-    return json_pack("{s:b,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:f}", "enabled", b->enabled, "timeout_ms",
-                     (json_int_t)b->timeout_ms, "failure_threshold", b->failure_threshold,
-                     "recovery_time", (json_int_t)b->recovery_time, "min_requests",
-                     (json_int_t)b->min_requests, "window_seconds", (json_int_t)b->window_seconds,
-                     "window_requests", (json_int_t)b->window_requests, "half_open_requests",
+    return json_pack("{s:b,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:f}", "enabled", b->enabled,
+                     "timeout_ms", (json_int_t)b->timeout_ms, "failure_threshold",
+                     b->failure_threshold, "recovery_time", (json_int_t)b->recovery_time,
+                     "min_requests", (json_int_t)b->min_requests, "window_seconds",
+                     (json_int_t)b->window_seconds, "window_requests",
+                     (json_int_t)b->window_requests, "half_open_requests",
                      (json_int_t)b->half_open_requests, "latency_factor", b->latency_factor);
 }
 
@@ -87,10 +88,10 @@ static json_t *render_ratelimit(const struct tg_config *cfg, const void *sec)
     for (uint32_t i = 0; i < rl->nrules; i++) {
         const struct tg_cfg_rl_rule *r = &rl->rules[i];
         json_array_append_new(
-            rules,
-            json_pack("{s:s,s:I,s:I,s:s,s:s}", "path_prefix", r->path_prefix, "window_seconds",
-                      (json_int_t)r->window_seconds, "max", (json_int_t)r->max, "key",
-                      r->key == TG_RL_GLOBAL ? "global" : "ip", "message", r->message));
+            rules, json_pack("{s:s,s:I,s:I,s:s,s:s}", "path_prefix", r->path_prefix,
+                             "window_seconds", (json_int_t)r->window_seconds, "max",
+                             (json_int_t)r->max, "key", r->key == TG_RL_GLOBAL ? "global" : "ip",
+                             "message", r->message));
     }
     for (uint32_t i = 0; i < rl->ntrusted; i++)
         json_array_append_new(trusted, cidr_text(&rl->trusted[i]));
@@ -98,8 +99,8 @@ static json_t *render_ratelimit(const struct tg_config *cfg, const void *sec)
                      "requests_per_minute", (json_int_t)rl->requests_per_minute,
                      "requests_per_second", (json_int_t)rl->requests_per_second, "burst",
                      (json_int_t)rl->burst, "per", per_names[rl->per], "dry_run", rl->dry_run,
-                     "max_clients", (json_int_t)rl->max_clients, "rules", rules, "trusted_proxies",
-                     trusted);
+                     "max_clients", (json_int_t)rl->max_clients, "rules", rules,
+                     "trusted_proxies", trusted);
 }
 
 static json_t *render_features(const struct tg_config *cfg, const void *sec)
@@ -126,7 +127,8 @@ static json_t *render_cache(const struct tg_config *cfg, const void *sec)
     json_t *rules = json_array();
     for (uint32_t i = 0; i < c->nrules; i++)
         json_array_append_new(rules, json_pack("{s:s,s:I}", "path_glob", c->rules[i].path_glob,
-                                               "ttl_seconds", (json_int_t)c->rules[i].ttl_seconds));
+                                               "ttl_seconds",
+                                               (json_int_t)c->rules[i].ttl_seconds));
     return json_pack("{s:I,s:I,s:o}", "max_bytes", (json_int_t)c->max_bytes, "max_object_bytes",
                      (json_int_t)c->max_object_bytes, "rules", rules);
 }
@@ -151,18 +153,20 @@ static json_t *render_concurrency(const struct tg_config *cfg, const void *sec)
     const struct tg_cfg_concurrency *c = sec;
     return json_pack("{s:I,s:I,s:I,s:I,s:b,s:I,s:f}", "hard_limit", (json_int_t)c->hard_limit,
                      "soft_limit", (json_int_t)c->soft_limit, "queue", (json_int_t)c->queue,
-                     "queue_timeout_ms", (json_int_t)c->queue_timeout_ms, "adaptive", c->adaptive,
-                     "min_limit", (json_int_t)c->min_limit, "tolerance", c->tolerance);
+                     "queue_timeout_ms", (json_int_t)c->queue_timeout_ms, "adaptive",
+                     c->adaptive, "min_limit", (json_int_t)c->min_limit, "tolerance",
+                     c->tolerance);
 }
 
 static json_t *render_timeouts(const struct tg_config *cfg, const void *sec)
 {
     (void)sec;
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "default_ms", ms(cfg->default_timeout_us),
-                     "critical_ms", ms(cfg->critical_timeout_us), "per_try_ms",
-                     ms(cfg->per_try_timeout_us), "header_ms", ms(cfg->header_timeout_us),
-                     "request_body_ms", ms(cfg->body_timeout_us), "idle_ms",
-                     ms(cfg->idle_timeout_us), "drain_ms", ms(cfg->drain_timeout_us));
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "default_ms",
+                     ms(cfg->default_timeout_us), "critical_ms",
+                     ms(cfg->critical_timeout_us), "per_try_ms",
+                     ms(cfg->per_try_timeout_us), "header_ms",
+                     ms(cfg->header_timeout_us), "request_body_ms", ms(cfg->body_timeout_us),
+                     "idle_ms", ms(cfg->idle_timeout_us), "drain_ms", ms(cfg->drain_timeout_us));
 }
 
 static json_t *render_tracing(const struct tg_config *cfg, const void *sec)
@@ -207,18 +211,18 @@ static json_t *render_collectors(const struct tg_config *cfg, const void *sec)
     }
     for (uint32_t i = 0; i < c->npostgres; i++) {
         const struct tg_cfg_postgres *p = &c->postgres[i];
-        json_t *o =
-            json_pack("{s:s,s:s,s:o,s:o,s:b,s:I}", "name", p->name, "dsn", p->dsn, "interval_ms",
-                      ms(p->interval_us), "timeout_ms", ms(p->timeout_us), "statements",
-                      p->statements, "statements_limit", (json_int_t)p->statements_limit);
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:b,s:I}", "name", p->name, "dsn", p->dsn,
+                              "interval_ms", ms(p->interval_us), "timeout_ms", ms(p->timeout_us),
+                              "statements", p->statements, "statements_limit",
+                              (json_int_t)p->statements_limit);
         set_secret(o, &p->password);
         json_array_append_new(pgs, o);
     }
     for (uint32_t i = 0; i < c->nredis; i++) {
         const struct tg_cfg_redis *r = &c->redis[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", r->name, "addr", r->addr, "username",
-                              r->username, "interval_ms", ms(r->interval_us), "timeout_ms",
-                              ms(r->timeout_us));
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", r->name, "addr", r->addr,
+                              "username", r->username, "interval_ms", ms(r->interval_us),
+                              "timeout_ms", ms(r->timeout_us));
         set_secret(o, &r->password);
         json_array_append_new(rds, o);
     }
@@ -230,17 +234,18 @@ static json_t *render_collectors(const struct tg_config *cfg, const void *sec)
         unsigned bit = 0;
         while (bit < 31 && !(p->method & (1u << bit)))
             bit++;
-        json_array_append_new(probes, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "service", p->service,
-                                                "url", p->url, "method",
-                                                tg_config__method_names[bit < 10 ? bit : 0],
-                                                "interval_ms", ms(p->interval_us), "timeout_ms",
-                                                ms(p->timeout_us), "valid_status", st));
+        json_array_append_new(
+            probes, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "service", p->service, "url", p->url,
+                              "method", tg_config__method_names[bit < 10 ? bit : 0],
+                              "interval_ms", ms(p->interval_us), "timeout_ms",
+                              ms(p->timeout_us), "valid_status", st));
     }
-    return json_pack("{s:{s:b,s:s,s:s,s:s,s:o},s:{s:s,s:o,s:o},s:o,s:o,s:o}", "host", "enabled",
-                     h->enabled, "procfs", h->procfs, "sysfs", h->sysfs, "rootfs", h->rootfs,
-                     "interval_ms", ms(h->interval_us), "containers", "cgroup_root",
-                     c->containers.cgroup_root, "interval_ms", ms(c->containers.interval_us),
-                     "targets", targets, "postgres", pgs, "redis", rds, "probes", probes);
+    return json_pack(
+        "{s:{s:b,s:s,s:s,s:s,s:o},s:{s:s,s:o,s:o},s:o,s:o,s:o}", "host", "enabled", h->enabled,
+        "procfs", h->procfs, "sysfs", h->sysfs, "rootfs", h->rootfs, "interval_ms",
+        ms(h->interval_us), "containers", "cgroup_root", c->containers.cgroup_root, "interval_ms",
+        ms(c->containers.interval_us), "targets", targets, "postgres", pgs, "redis", rds,
+        "probes", probes);
 }
 
 /* The top-level keys an override may set: `workers` alone (the gateway resizes its set of
@@ -265,8 +270,8 @@ static int read_process(struct tg_config_walk *w, yaml_node_t *node, void *arg)
 static const char *const tracing_fixed[] = {"buffer", NULL};
 /* Changed by editing the file and reloading; the control API's PUT /timeouts carries
  * the two the runbook sets and the per-try timeout. */
-static const char *const timeouts_closed[] = {"header_ms", "request_body_ms", "idle_ms", "drain_ms",
-                                              NULL};
+static const char *const timeouts_closed[] = {"header_ms", "request_body_ms", "idle_ms",
+                                              "drain_ms", NULL};
 static const char *const ratelimit_closed[] = {"max_clients", NULL};
 /* Collectors change on reload (the control thread rebuilds the changed targets), never
  * through the control API: there is no reader for an override of them. */
@@ -290,11 +295,11 @@ static json_t *render_playbooks(const struct tg_config *cfg, const void *sec)
 
 /* Only the kill switch and the dry run change through the control API; the rules and
  * guardrails are the file's. */
-static const char *const playbooks_closed[] = {
-    "max_actions", "cooldown", "settle", "verify", "hold", "min_samples", "rules", "mode", NULL};
+static const char *const playbooks_closed[] = {"max_actions", "cooldown", "settle", "verify",
+                                               "hold", "min_samples", "rules", "mode", NULL};
 
-static const char *const collectors_closed[] = {"host",  "containers", "postgres",
-                                                "redis", "probes",     NULL};
+static const char *const collectors_closed[] = {"host", "containers", "postgres", "redis",
+                                                "probes", NULL};
 
 static const struct section sections[] = {
     {"timeouts", tg_config__read_timeouts, 0, true, SC_GLOBAL, render_timeouts, NULL, NULL,
@@ -305,10 +310,10 @@ static const struct section sections[] = {
      SC_GLOBAL | SC_UPSTREAM | SC_ROUTE, render_breaker, NULL, NULL, NULL},
     {"rate_limit", tg_config__read_ratelimit, offsetof(struct tg_config, ratelimit), false,
      SC_GLOBAL, render_ratelimit, NULL, NULL, ratelimit_closed},
-    {"features", tg_config__read_features, offsetof(struct tg_config, features), false, SC_GLOBAL,
-     render_features, NULL, NULL, NULL},
-    {"fallback", tg_config__read_fallback, offsetof(struct tg_config, fallback), false, SC_GLOBAL,
-     render_fallback, NULL, NULL, NULL},
+    {"features", tg_config__read_features, offsetof(struct tg_config, features), false,
+     SC_GLOBAL, render_features, NULL, NULL, NULL},
+    {"fallback", tg_config__read_fallback, offsetof(struct tg_config, fallback), false,
+     SC_GLOBAL, render_fallback, NULL, NULL, NULL},
     {"cache", tg_config__read_cache, offsetof(struct tg_config, cache), false, SC_GLOBAL,
      render_cache, NULL, NULL, NULL},
     {"retries", tg_config__read_retries, offsetof(struct tg_config, retries), false, SC_GLOBAL,
@@ -355,8 +360,8 @@ static int parse_key(const char *key, struct parsed_key *pk, struct tg_errbuf *e
         const char *close = strchr(p + n, ']');
         if (!close || close == p + n || (size_t)(close - p - n) >= sizeof pk->owner ||
             close[1] != '.')
-            return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: bad scope (write %sNAME].section.key)", key,
-                                 pre);
+            return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: bad scope (write %sNAME].section.key)",
+                                 key, pre);
         memcpy(pk->owner, p + n, (size_t)(close - p - n));
         pk->scope = s ? SC_ROUTE : SC_UPSTREAM;
         p = close + 2;
@@ -365,8 +370,7 @@ static int parse_key(const char *key, struct parsed_key *pk, struct tg_errbuf *e
     for (size_t i = 0; i < NSECTIONS; i++) {
         const struct section *sec = &sections[i];
         size_t n = strlen(sec->name);
-        if (n == 0 ? dot == NULL
-                   : (dot && (size_t)(dot - p) == n && strncmp(p, sec->name, n) == 0)) {
+        if (n == 0 ? dot == NULL : (dot && (size_t)(dot - p) == n && strncmp(p, sec->name, n) == 0)) {
             pk->sec = sec;
             pk->field = n ? dot + 1 : p;
             break;
@@ -374,10 +378,11 @@ static int parse_key(const char *key, struct parsed_key *pk, struct tg_errbuf *e
     }
     if (!pk->sec || !*pk->field || (!pk->sec->read && !listed(pk->sec->fixed, pk->field)) ||
         (!*pk->sec->name && !listed(process_keys, pk->field)))
-        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: not a setting the control API can change", key);
+        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: not a setting the control API can change",
+                             key);
     if (!(pk->sec->scopes & pk->scope))
-        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: %s cannot be set per %s", key, pk->sec->name,
-                             pk->scope == SC_ROUTE ? "route" : "upstream");
+        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: %s cannot be set per %s", key,
+                             pk->sec->name, pk->scope == SC_ROUTE ? "route" : "upstream");
     if (listed(pk->sec->fixed, pk->field))
         return tg_errbuf_set(eb, TG_ERESTART, "%s: needs a restart (%s)", key, pk->sec->why);
     if (listed(pk->sec->closed, pk->field))
@@ -408,8 +413,8 @@ static void *target(struct tg_config *cfg, const struct parsed_key *pk)
 
 /* Reads `{"<field>": <json>}` with the section's reader (a top-level key: the root's
  * own reader for that key alone). */
-static int read_override(const struct parsed_key *pk, const char *key, void *dst, const char *json,
-                         struct tg_errbuf *eb)
+static int read_override(const struct parsed_key *pk, const char *key, void *dst,
+                         const char *json, struct tg_errbuf *eb)
 {
     /* Exactly one JSON value, re-encoded, so nothing in it can add a key. */
     json_error_t jerr;
@@ -468,7 +473,8 @@ int tg_config_apply_override(struct tg_config *cfg, const char *key, const char 
     if (rc)
         return rc;
     if (strpbrk(pk.field, ".[]\"{}:, "))
-        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: not a setting the control API can change", key);
+        return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: not a setting the control API can change",
+                             key);
     void *dst = target(cfg, &pk);
     if (!dst)
         return tg_errbuf_set(eb, TG_ENOTFOUND, "%s: no %s named \"%s\"", key,
@@ -510,15 +516,15 @@ static bool in_file(const struct tg_config *cfg, const char *prefix_file, const 
 }
 
 static void emit_section(const struct tg_config *cfg, const struct section *sec, json_t *obj,
-                         const char *prefix_key, const char *prefix_file, tg_config_setting_fn *fn,
-                         void *ctx)
+                         const char *prefix_key, const char *prefix_file,
+                         tg_config_setting_fn *fn, void *ctx)
 {
     const char *field;
     json_t *v;
-    json_object_foreach(obj, field, v)
-    {
+    json_object_foreach(obj, field, v) {
         char key[256];
-        snprintf(key, sizeof key, "%s%s%s%s", prefix_key, sec->name, *sec->name ? "." : "", field);
+        snprintf(key, sizeof key, "%s%s%s%s", prefix_key, sec->name, *sec->name ? "." : "",
+                 field);
         bool fixed = listed(sec->fixed, field);
         struct tg_config_setting s = {
             .key = key,
@@ -536,8 +542,8 @@ void tg_config_foreach_setting(const struct tg_config *cfg, tg_config_setting_fn
 {
     for (size_t i = 0; i < NSECTIONS; i++) {
         const struct section *sec = &sections[i];
-        json_t *obj =
-            sec->render(cfg, sec->whole ? (const void *)cfg : (const char *)cfg + sec->off);
+        json_t *obj = sec->render(cfg, sec->whole ? (const void *)cfg
+                                                  : (const char *)cfg + sec->off);
         emit_section(cfg, sec, obj, "", "", fn, ctx);
         json_decref(obj);
         if (!(sec->scopes & SC_UPSTREAM))
