@@ -84,6 +84,11 @@ void tg_admin_actor(const struct tg_admin_control_ctx *c, const struct tg_config
                     const struct tg_http_msg *m, char *buf, size_t cap)
 {
     char addr[64];
+    /* The gateway's own calls (admin/call.h) name themselves. */
+    if (c->peer && strncmp(c->peer, "playbook:", 9) == 0) {
+        snprintf(buf, cap, "%s", c->peer);
+        return;
+    }
     snprintf(addr, sizeof addr, "%s", c->peer ? c->peer : "?");
     const struct tg_str *xff = header(m, "X-Forwarded-For");
     if (xff && xff->len && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0)) {

@@ -91,6 +91,16 @@ void tg_admin_async_respond(struct tg_hconn *c, struct tg_admin_resp *r)
     r->body = NULL;
 }
 
+struct tg_gateway *tg_admin_gateway(struct tg_admin *a)
+{
+    return a->gw;
+}
+
+struct tg_runtime *tg_admin_runtime(struct tg_admin *a)
+{
+    return a->rt;
+}
+
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, const char *peer, struct tg_admin_resp *resp)
 {

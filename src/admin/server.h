@@ -46,6 +46,10 @@ void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s);
 
 void tg_admin_free(struct tg_admin *a);
 
+/* What the server was made with (for admin/call.c, the gateway's own calls). */
+struct tg_gateway *tg_admin_gateway(struct tg_admin *a);
+struct tg_runtime *tg_admin_runtime(struct tg_admin *a); /* NULL: no control API */
+
 /* Dispatches one request to its handler (exposed for unit tests). `body` is the request
  * body (`body_len` bytes, NULL if none), valid during the call; `peer` the client's
  * address. */
