@@ -56,7 +56,7 @@ const char *tg_pattern_name(enum tg_pattern_kind kind)
 /* The usable points and the scratch the tests share. */
 struct series {
     const struct tg_pattern_params *p;
-    const double *x; /* usable values, in order */
+    const double *x;  /* usable values, in order */
     const size_t *at; /* index of x[i] in the caller's series */
     size_t n;
     double *s1, *s2; /* scratch, room for n each */
@@ -106,7 +106,7 @@ static double current_level(const struct series *s)
 struct episodes {
     size_t count;
     size_t last_from, last_to; /* the last episode, as positions in x: [from, to) */
-    double period; /* in steps of the caller's series */
+    double period;             /* in steps of the caller's series */
     struct level calm;
 };
 
@@ -288,9 +288,8 @@ static void fmt_time(char *buf, size_t size, int64_t ms)
         snprintf(buf, size, "t=%" PRId64 "ms", ms);
         return;
     }
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ms - sec * 1000));
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - sec * 1000));
 }
 
 static void fmt_ms(char *buf, size_t size, double v)
@@ -309,8 +308,7 @@ static void fmt_duration(char *buf, size_t size, int64_t ms)
 }
 
 /* The evidence sentence, cut at its buffer's size (the values it holds are short). */
-static void say(struct tg_pattern *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void say(struct tg_pattern *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void say(struct tg_pattern *out, const char *fmt, ...)
 {
@@ -328,16 +326,15 @@ static void evidence(struct tg_pattern *out)
     fmt_time(at, sizeof at, out->onset_ms);
     switch (out->kind) {
     case TG_PATTERN_SUDDEN:
-        say(out, "p95 rose from %s to %s at %s", from,
-                 to, at);
+        say(out, "p95 rose from %s to %s at %s", from, to, at);
         break;
     case TG_PATTERN_GRADUAL:
         say(out, "p95 rose gradually from %s to %s since %s", from, to, at);
         break;
     case TG_PATTERN_PERIODIC:
         fmt_duration(per, sizeof per, out->period_ms);
-        say(out, "p95 rose from %s to %s in %d episodes, every %s, the last at %s", from,
-                 to, out->episodes, per, at);
+        say(out, "p95 rose from %s to %s in %d episodes, every %s, the last at %s", from, to,
+            out->episodes, per, at);
         break;
     case TG_PATTERN_NONE:
         fmt_ms(to, sizeof to, out->current_ms);
@@ -348,15 +345,14 @@ static void evidence(struct tg_pattern *out)
 
 /* ---- the classifier ---- */
 
-static void set_onset(struct tg_pattern *out, const struct series *s, size_t pos,
-                      int64_t t0_ms, int64_t step_ms)
+static void set_onset(struct tg_pattern *out, const struct series *s, size_t pos, int64_t t0_ms,
+                      int64_t step_ms)
 {
     out->onset_index = (long)s->at[pos];
     out->onset_ms = t0_ms + (int64_t)s->at[pos] * step_ms;
 }
 
-static void classify(const struct series *s, int64_t t0_ms, int64_t step_ms,
-                     struct tg_pattern *out)
+static void classify(const struct series *s, int64_t t0_ms, int64_t step_ms, struct tg_pattern *out)
 {
     out->current_ms = current_level(s);
     struct episodes e;
@@ -365,13 +361,11 @@ static void classify(const struct series *s, int64_t t0_ms, int64_t step_ms,
         out->kind = TG_PATTERN_PERIODIC;
         set_onset(out, s, e.last_from, t0_ms, step_ms);
         out->period_ms = (int64_t)llround(e.period * (double)step_ms);
-        out->phase_ms = out->period_ms ? (out->onset_ms % out->period_ms + out->period_ms) %
-                                             out->period_ms
-                                       : 0;
+        out->phase_ms =
+            out->period_ms ? (out->onset_ms % out->period_ms + out->period_ms) % out->period_ms : 0;
         out->episodes = (int)e.count;
         out->baseline_ms = e.calm.b;
-        out->degraded_ms =
-            tg_pattern__median(s->x + e.last_from, e.last_to - e.last_from, s->s1);
+        out->degraded_ms = tg_pattern__median(s->x + e.last_from, e.last_to - e.last_from, s->s1);
         return;
     }
     struct shift sh;
@@ -409,8 +403,11 @@ int tg_pattern_classify(const double *v, size_t n, int64_t t0_ms, int64_t step_m
         tg_pattern_params_default(&defaults);
         p = &defaults;
     }
-    *out = (struct tg_pattern){.kind = TG_PATTERN_NONE, .onset_index = -1,
-                               .baseline_ms = NAN, .degraded_ms = NAN, .current_ms = NAN};
+    *out = (struct tg_pattern){.kind = TG_PATTERN_NONE,
+                               .onset_index = -1,
+                               .baseline_ms = NAN,
+                               .degraded_ms = NAN,
+                               .current_ms = NAN};
     if (n == 0) {
         say(out, "no data");
         return 0;

@@ -24,29 +24,32 @@
  *   from the first quarter of the series; it alarms above `cusum_h`, and the onset is
  *   where that run of accumulation began. A CUSUM also alarms on a step, so two more
  *   conditions make it a ramp: the current level (median of the last tenth) is at least
- *   (1 + `gradual_rise`) × b, and the rise is spread out: the series from the onset on,
- *   cut into up to six blocks, has no block-to-block rise (of block medians) carrying
- *   `gradual_max_share` or more of the whole rise.
+ *   (1 + `gradual_rise`) × b, and the rise is spread out: on the series smoothed by a
+ *   running median of three, from the onset on, no single step carries
+ *   `gradual_max_share` or more of the rise (a step does, even inside noise).
  * - periodic: an episode starts at a point up against the series' calm level (the
  *   median and MAD of its lower half, with the same threshold rule as sudden), ends
- *   when the series is back under half-way to the threshold (hysteresis), and counts
- *   when it has at least `episode_points` up points; the series is periodic when it has `periodic_episodes` or more episodes
- *   and every distance between consecutive episode starts is within
- *   max(1 step, `periodic_tolerance` × the median distance) of that median, which is
- *   the period. One long episode, or two, is not periodic.
+ *   when the series is back under half-way to the threshold (hysteresis: a ramp or a
+ *   noisy plateau crossing the threshold back and forth is one episode), and counts
+ *   when it has at least `episode_points` up points. The series is periodic when it
+ *   has `periodic_episodes` or more episodes and every distance between consecutive
+ *   episode starts is within max(1 step, `periodic_tolerance` × the median distance)
+ *   of that median, which is the period. One long episode, or two, is not periodic;
+ *   nor are bursts with one missing (a distance of two periods): a known limit.
  *
  * In all three, σ is at least `sigma_floor` × b and at least `abs_floor_ms`: a flat,
- *   noiseless baseline has a MAD of 0, and a shift of a few per cent of the level (or of
- *   a fraction of a millisecond) is not a degradation the runbooks act on. With the
- *   defaults a point must be 1.5 × the baseline or more to count as up.
+ * noiseless baseline has a MAD of 0, and a shift of a few per cent of the level (or of a
+ * fraction of a millisecond) is not a degradation the runbooks act on. With the defaults
+ * a point must be 1.5 × the baseline or more to count as up.
  *
  * Precedence: periodic, then sudden, then gradual. Every burst of a periodic series is a
  * sudden shift, so sudden first would never let periodic win; a recurring burst is better
  * explained by what recurs (a scheduled job, §d.2's cause for periodic) than by a recent
  * change. A single step, a single burst or two bursts are not periodic and stay sudden.
  * Sudden precedes gradual because a step also drives a CUSUM past its threshold, and the
- * spread condition alone could be fooled by a step inside a noisy block. (seed-inventory
- * orders sudden > periodic > gradual; it tests periodic by phase, not by recurrence.)
+ * spread condition alone could be fooled by a step spread over a few points by a rate
+ * window. (seed-inventory orders sudden > periodic > gradual, but tests periodic by the
+ * phase of the onset against earlier periods, not by recurrence within the lookback.)
  *
  * Cost: O(n × baseline_points × log baseline_points) for sudden, O(n log n) otherwise. */
 #ifndef TG_DIAGNOSE_PATTERN_H
@@ -63,21 +66,21 @@ enum tg_pattern_kind {
 };
 
 struct tg_pattern_params {
-    int min_points;           /* fewer usable points: none, "too few points". 10 */
-    int baseline_points;      /* sudden: the preceding window (§d.2: 15 steps of 1m). 15 */
-    int baseline_min_points;  /* sudden: no test before this many points. 5 */
-    double sudden_factor;     /* K: up when >= K × baseline (§d.2). 2 */
-    double sudden_z;          /* or when > baseline + z × σ. 5 */
-    int sudden_run;           /* m: up for this many points in a row. 3 */
-    double sudden_pre_share;  /* the points before may carry this share of it. 0.25 */
-    double sigma_floor;       /* σ >= this × the baseline. 0.1 */
-    double abs_floor_ms;      /* σ >= this. 1 ms */
-    double cusum_k;           /* gradual: reference, in σ (respond.md: ≈ 0.5). 0.5 */
-    double cusum_h;           /* gradual: decision interval, in σ (4 to 5). 5 */
-    double gradual_rise;      /* gradual: current >= (1 + this) × baseline (§d.2). 0.5 */
-    double gradual_max_share; /* gradual: no block-to-block rise carries this much. 0.5 */
-    int episode_points;       /* periodic: an episode lasts at least this many points. 2 */
-    int periodic_episodes;    /* periodic: at least this many episodes (the issue). 3 */
+    int min_points;            /* fewer usable points: none, "too few points". 10 */
+    int baseline_points;       /* sudden: the preceding window (§d.2: 15 steps of 1m). 15 */
+    int baseline_min_points;   /* sudden: no test before this many points. 5 */
+    double sudden_factor;      /* K: up when >= K × baseline (§d.2). 2 */
+    double sudden_z;           /* or when > baseline + z × σ. 5 */
+    int sudden_run;            /* m: up for this many points in a row. 3 */
+    double sudden_pre_share;   /* the points before may carry this share of it. 0.25 */
+    double sigma_floor;        /* σ >= this × the baseline. 0.1 */
+    double abs_floor_ms;       /* σ >= this. 1 ms */
+    double cusum_k;            /* gradual: reference, in σ (respond.md: ≈ 0.5). 0.5 */
+    double cusum_h;            /* gradual: decision interval, in σ (4 to 5). 5 */
+    double gradual_rise;       /* gradual: current >= (1 + this) × baseline (§d.2). 0.5 */
+    double gradual_max_share;  /* gradual: no single step carries this much of it. 0.5 */
+    int episode_points;        /* periodic: an episode lasts at least this many points. 2 */
+    int periodic_episodes;     /* periodic: at least this many episodes (the issue). 3 */
     double periodic_tolerance; /* periodic: distances within this × the period. 0.15 */
 };
 
@@ -88,11 +91,11 @@ void tg_pattern_params_default(struct tg_pattern_params *p);
 
 struct tg_pattern {
     enum tg_pattern_kind kind;
-    long onset_index;  /* index into the series; -1 when kind is none */
-    int64_t onset_ms;  /* t0_ms + onset_index × step_ms; 0 when kind is none */
-    int64_t period_ms; /* periodic: the median distance between episode starts; else 0 */
-    int64_t phase_ms;  /* periodic: onset_ms modulo period_ms (in t0_ms's time base) */
-    int episodes;      /* periodic: episodes; sudden: shifts found; gradual: 1; none: 0 */
+    long onset_index;   /* index into the series; -1 when kind is none */
+    int64_t onset_ms;   /* t0_ms + onset_index × step_ms; 0 when kind is none */
+    int64_t period_ms;  /* periodic: the median distance between episode starts; else 0 */
+    int64_t phase_ms;   /* periodic: onset_ms modulo period_ms (in t0_ms's time base) */
+    int episodes;       /* periodic: episodes; sudden: shifts found; gradual: 1; none: 0 */
     double baseline_ms; /* the level before the onset (none: the series' calm level) */
     double degraded_ms; /* the level after the onset (median of the episode or the rise) */
     double current_ms;  /* the median of the last few usable points; NaN without data */

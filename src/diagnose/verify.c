@@ -68,8 +68,7 @@ static void load_pair(struct pair *pr, struct tg_verify_series before,
     pr->b = mem;
     pr->nb = tg_pattern__compact(before.v, before.n, pr->b);
     pr->a = pr->b + pr->nb;
-    pr->na = after.n > settle ? tg_pattern__compact(after.v + settle, after.n - settle, pr->a)
-                              : 0;
+    pr->na = after.n > settle ? tg_pattern__compact(after.v + settle, after.n - settle, pr->a) : 0;
     pr->before = use_mean ? mean(pr->b, pr->nb) : tg_pattern__median(pr->b, pr->nb, tmp);
     pr->after = use_mean ? mean(pr->a, pr->na) : tg_pattern__median(pr->a, pr->na, tmp);
     pr->p_up = tg_pattern__mw_greater(pr->b, pr->nb, pr->a, pr->na, rk);
@@ -105,8 +104,7 @@ static bool control_explains(const struct pair *aff, const struct pair *ctl, int
     double p_dir = dir > 0 ? ctl->p_up : ctl->p_down;
     double rel_aff = (aff->after - aff->before) / aff->before;
     double rel_ctl = (ctl->after - ctl->before) / ctl->before;
-    return p_dir < alpha && rel_ctl * dir > 0 &&
-           fabs(rel_ctl) >= p->control_share * fabs(rel_aff);
+    return p_dir < alpha && rel_ctl * dir > 0 && fabs(rel_ctl) >= p->control_share * fabs(rel_aff);
 }
 
 struct judged {
@@ -123,8 +121,8 @@ static void say_p95(struct tg_verify_result *out, const struct judged *j, const 
     char tgt[48] = "";
     if (j->in->target_p95_ms > 0)
         snprintf(tgt, sizeof tgt, ", target %.0f ms", j->in->target_p95_ms);
-    snprintf(out->reason, sizeof out->reason, "p95 %.0f ms -> %.0f ms%s%s (p=%.2g)",
-             j->lat.before, j->lat.after, tgt, what, pv);
+    snprintf(out->reason, sizeof out->reason, "p95 %.0f ms -> %.0f ms%s%s (p=%.2g)", j->lat.before,
+             j->lat.after, tgt, what, pv);
     out->p_value = pv;
 }
 
@@ -143,8 +141,7 @@ static void say_control(struct tg_verify_result *out, const struct judged *j, in
     snprintf(out->reason, sizeof out->reason,
              "p95 %.0f ms -> %.0f ms, but the control %s as much (%.0f ms -> %.0f ms): "
              "not attributed to the action",
-             j->lat.before, j->lat.after, dir > 0 ? "rose" : "fell", j->ctl.before,
-             j->ctl.after);
+             j->lat.before, j->lat.after, dir > 0 ? "rose" : "fell", j->ctl.before, j->ctl.after);
     out->p_value = dir > 0 ? j->lat.p_up : j->lat.p_down;
 }
 
@@ -198,8 +195,8 @@ static size_t total(struct tg_verify_series b, struct tg_verify_series a)
     return b.n + a.n;
 }
 
-int tg_verify_judge(const struct tg_verify_params *p, const struct tg_verify_input *in,
-                    int look, struct tg_verify_result *out)
+int tg_verify_judge(const struct tg_verify_params *p, const struct tg_verify_input *in, int look,
+                    struct tg_verify_result *out)
 {
     if (!in || !out || look < 1 || bad_input(in))
         return -EINVAL;
@@ -227,8 +224,7 @@ int tg_verify_judge(const struct tg_verify_params *p, const struct tg_verify_inp
     struct judged j = {.p = p, .in = in, .alpha = p->alpha / looks, .last = look >= looks};
     load_pair(&j.lat, in->p95_before, in->p95_after, settle, false, mem, tmp, rk);
     load_pair(&j.err, in->errors_before, in->errors_after, settle, true, mem + nl, tmp, rk);
-    load_pair(&j.ctl, in->control_before, in->control_after, settle, false, mem + nl + ne,
-              tmp, rk);
+    load_pair(&j.ctl, in->control_before, in->control_after, settle, false, mem + nl + ne, tmp, rk);
     *out = (struct tg_verify_result){.verdict = TG_VERDICT_INCONCLUSIVE,
                                      .p95_before_ms = j.lat.before,
                                      .p95_after_ms = j.lat.after,

@@ -34,17 +34,21 @@
  *
  * Decisions, in order:
  *  1. fewer than `min_samples` usable p95 samples before, or after (so far): inconclusive;
- *  2. p95 or error ratio significantly and materially higher: "worse", unless the
- *     control rose as well (below);
- *  3. p95 or error ratio significantly and materially lower, or significantly lower
- *     and now within its target having been above it: "helped", unless the control fell
- *     as well;
+ *  2. error ratio significantly and materially higher: "worse"; p95 so: "worse", unless
+ *     the control rose as well (below);
+ *  3. error ratio significantly and materially lower, or significantly lower and now
+ *     within its target having been above it: "helped"; p95 so: "helped", unless the
+ *     control fell as well;
  *  4. otherwise "no_effect" at the deadline.
- * Control: when the control's p95 moved significantly the same way by at least
- * `control_share` of the affected p95's relative move, the change is not attributed to
- * the action: the verdict is "inconclusive" (final), not "no_effect", because the
- * affected series did move; whether the action added to it cannot be told apart from
- * what moved everything (the fault ending by itself, a load change).
+ * Control: a p95 series, so it judges p95 moves only. When it moved significantly the
+ * same way by at least `control_share` of the affected p95's relative move, the change is
+ * not attributed to the action: the verdict is "inconclusive" (final), not "no_effect",
+ * because the affected series did move; whether the action added to it cannot be told
+ * apart from what moved everything (the fault ending by itself, a load change), and a
+ * rise everywhere is no reason to roll this action back.
+ * Errors count either way, even against a better p95: an action whose purpose is to
+ * reject requests (a breaker, shedding) raises the error ratio by design, so for it the
+ * caller passes no error series, or a ratio without the gateway's own rejections.
  * Cost: O(n log n) in the samples. */
 #ifndef TG_DIAGNOSE_VERIFY_H
 #define TG_DIAGNOSE_VERIFY_H
@@ -79,30 +83,30 @@ struct tg_verify_series {
 };
 
 struct tg_verify_input {
-    struct tg_verify_series p95_before, p95_after;     /* affected p95, ms */
-    struct tg_verify_series errors_before, errors_after; /* affected error ratio; optional */
+    struct tg_verify_series p95_before, p95_after;         /* affected p95, ms */
+    struct tg_verify_series errors_before, errors_after;   /* affected error ratio; optional */
     struct tg_verify_series control_before, control_after; /* control p95, ms; optional */
-    double target_p95_ms;      /* <= 0 or NaN: none */
-    double target_error_ratio; /* <= 0 or NaN: none */
+    double target_p95_ms;                                  /* <= 0 or NaN: none */
+    double target_error_ratio;                             /* <= 0 or NaN: none */
 };
 
 #define TG_VERIFY_REASON 192
 
 struct tg_verify_result {
     enum tg_verdict verdict;
-    bool final;                /* no later look can change it */
+    bool final;                         /* no later look can change it */
     double p95_before_ms, p95_after_ms; /* medians; NaN without data */
     double errors_before, errors_after; /* means; NaN without data */
-    double p_value;            /* of the test that decided; NaN when none did */
-    char reason[TG_VERIFY_REASON]; /* names the value that decided */
+    double p_value;                     /* of the test that decided; NaN when none did */
+    char reason[TG_VERIFY_REASON];      /* names the value that decided */
 };
 
 /* Judges `in` at look `look` (1..max_looks; a larger look counts as the last). `p` may
  * be NULL for the defaults. Fills `out` and returns 0; -EINVAL for NULL `in` or `out`,
  * a series with a NULL `v` and n > 0, or look < 1; -ENOMEM when its scratch cannot be
  * allocated. */
-int tg_verify_judge(const struct tg_verify_params *p, const struct tg_verify_input *in,
-                    int look, struct tg_verify_result *out);
+int tg_verify_judge(const struct tg_verify_params *p, const struct tg_verify_input *in, int look,
+                    struct tg_verify_result *out);
 
 /* "inconclusive", "helped", "no_effect", "worse" (the incident JSON's values). */
 const char *tg_verdict_name(enum tg_verdict v);

@@ -393,8 +393,7 @@ static void test_random(void)
         }
         struct tg_pattern r;
         int64_t t0 = (int64_t)(uniform() * 4e12) - (int64_t)2e12;
-        TG_EXPECT_EQ(tg_pattern_classify(v, n, t0, 1 + (int64_t)(uniform() * 60000), &p, &r),
-                     0);
+        TG_EXPECT_EQ(tg_pattern_classify(v, n, t0, 1 + (int64_t)(uniform() * 60000), &p, &r), 0);
         check_result(v, n, &r);
     }
     free(v);

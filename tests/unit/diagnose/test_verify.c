@@ -291,8 +291,11 @@ static void random_series(double *v, size_t n)
     double level = uniform() < 0.1 ? 1e300 : 1000 * uniform();
     for (size_t i = 0; i < n; i++) {
         double u = uniform();
-        v[i] = u < 0.1 ? NAN : u < 0.15 ? -1 : u < 0.17 ? INFINITY : u < 0.2 ? 0
-                                                                             : level * uniform();
+        v[i] = u < 0.1    ? NAN
+               : u < 0.15 ? -1
+               : u < 0.17 ? INFINITY
+               : u < 0.2  ? 0
+                          : level * uniform();
     }
 }
 
@@ -309,7 +312,12 @@ static void test_random(void)
             random_series(v + k * MAX, n);
             ser[k] = (struct tg_verify_series){v + k * MAX, n};
         }
-        struct tg_verify_input in = {ser[0], ser[1], ser[2], ser[3], ser[4], ser[5],
+        struct tg_verify_input in = {ser[0],
+                                     ser[1],
+                                     ser[2],
+                                     ser[3],
+                                     ser[4],
+                                     ser[5],
                                      .target_p95_ms = uniform() < 0.5 ? 500 : NAN,
                                      .target_error_ratio = uniform() < 0.5 ? 0.01 : -1};
         tg_verify_params_default(&p);
