@@ -493,6 +493,50 @@ static bool only_fields(json_t *body, const char *const *allowed, const char *li
     return true;
 }
 
+/* POST /upstreams/eject {"upstream", "server", "duration_s"}: one server out of rotation
+ * for a while (1 s to 1 h, default 300 s), under its upstream's ejection cap, slow start
+ * on its return. What a playbook does about one slow server among healthy peers. */
+static void eject(const struct tg_admin_control_ctx *c, json_t *body, const char *actor,
+                  struct tg_admin_resp *r)
+{
+    static const char *const allowed[] = {"upstream", "server", "duration_s", NULL};
+    if (!only_fields(body, allowed, "upstream, server, duration_s", r))
+        return;
+    const char *up = json_string_value(json_object_get(body, "upstream"));
+    const char *srv = json_string_value(json_object_get(body, "server"));
+    json_t *d = json_object_get(body, "duration_s");
+    if (!up || !*up) {
+        tg_admin_resp_error(r, 400, "upstream must be an upstream's name", "upstream");
+        return;
+    }
+    if (!srv || !*srv) {
+        tg_admin_resp_error(r, 400, "server must be a server's host:port as configured", "server");
+        return;
+    }
+    double secs = d ? json_number_value(d) : 300;
+    if (d && (!json_is_number(d) || secs < 1 || secs > 3600)) {
+        tg_admin_resp_error(r, 400, "duration_s must be a number from 1 to 3600", "duration_s");
+        return;
+    }
+    struct tg_errbuf eb = {0};
+    int rc = tg_gateway_eject(c->gw, up, srv, (int64_t)(secs * 1e6), &eb);
+    if (rc) {
+        tg_admin_resp_error(r, rc == TG_ENOTFOUND ? 404 : 409, eb.msg,
+                            rc == TG_ENOTFOUND ? "server" : NULL);
+        return;
+    }
+    json_t *out = json_pack("{s:s,s:s,s:s,s:f}", "status", "ok", "upstream", up, "server", srv,
+                            "duration_s", secs);
+    char *detail = json_dumps(out, JSON_COMPACT);
+    char target[200];
+    snprintf(target, sizeof target, "upstreams[%s].servers[%s]", up, srv);
+    if (tg_admin_audit_action(c, actor, "POST " PREFIX "upstreams/eject", target, detail, r) == 0)
+        tg_admin_resp_json(r, 200, out);
+    else
+        json_decref(out);
+    free(detail);
+}
+
 /* A request target a cache key can be: "/path" or "/path?query", printable, no spaces. */
 static bool target_ok(const char *s)
 {
@@ -741,7 +785,8 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     }
     bool is_features = strcmp(sub, "features/disable") == 0 || strcmp(sub, "features/enable") == 0;
     bool is_override = strncmp(sub, "overrides/", 10) == 0 && sub[10];
-    bool is_cache_op = strcmp(sub, "cache/purge") == 0 || strcmp(sub, "cache/warm") == 0;
+    bool is_cache_op = strcmp(sub, "cache/purge") == 0 || strcmp(sub, "cache/warm") == 0 ||
+                       strcmp(sub, "upstreams/eject") == 0;
     bool known = op || is_features || is_override || is_cache_op ||
                  strcmp(sub, "workers") == 0 || strcmp(sub, "gc") == 0;
     if (!known) {
@@ -790,6 +835,8 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
         cache_purge(c, obj, actor, r);
     else if (strcmp(sub, "cache/warm") == 0)
         cache_warm(c, obj, actor, r);
+    else if (strcmp(sub, "upstreams/eject") == 0)
+        eject(c, obj, actor, r);
     else if (json_object_size(obj))
         tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
                                                                   json_object_iter(obj)));

@@ -42,7 +42,8 @@ struct tg_outlier {
     struct server srv[];
 };
 
-static const char *const reason_names[TG_OUTLIER_R_COUNT] = {"consecutive_errors", "latency"};
+static const char *const reason_names[TG_OUTLIER_R_COUNT] = {"consecutive_errors", "latency",
+                                                             "operator"};
 
 const char *tg_outlier_reason_name(enum tg_outlier_reason r)
 {
@@ -214,6 +215,32 @@ static bool eject(struct tg_outlier *o, const struct tg_outlier_params *p, uint3
     store64(&s->ewma_us, 0);
     atomic_fetch_add_explicit(&o->ejections[why], 1, memory_order_relaxed);
     return true;
+}
+
+int tg_outlier_eject_for(struct tg_outlier *o, const struct tg_outlier_params *p, uint32_t i,
+                         int64_t now_us, int64_t len_us)
+{
+    struct server *s = &o->srv[i];
+    retire(o, now_us);
+    int64_t w = load64(&s->until);
+    if (w & COUNTED)
+        return -EALREADY;
+    if (!reserve(o, max_out(o->n, p))) {
+        atomic_fetch_add_explicit(&o->cap_refused, 1, memory_order_relaxed);
+        return -EBUSY;
+    }
+    int64_t end = (now_us + len_us) & ~COUNTED;
+    if (!atomic_compare_exchange_strong_explicit(&s->until, &w, end | COUNTED, memory_order_relaxed,
+                                                 memory_order_relaxed)) {
+        atomic_fetch_sub_explicit(&o->nejected, 1, memory_order_relaxed);
+        return -EALREADY;
+    }
+    store64(&s->ramp_start_us, end);
+    store32(&s->consecutive, 0);
+    store32(&s->samples, 0);
+    store64(&s->ewma_us, 0);
+    atomic_fetch_add_explicit(&o->ejections[TG_OUTLIER_R_OPERATOR], 1, memory_order_relaxed);
+    return 0;
 }
 
 static bool is_error(const struct tg_outlier_params *p, const struct tg_outlier_result *r)

@@ -77,9 +77,14 @@ struct tg_outlier_result {
 };
 
 /* Why a server was ejected (the `reason` label). */
-enum tg_outlier_reason { TG_OUTLIER_R_ERRORS = 0, TG_OUTLIER_R_LATENCY, TG_OUTLIER_R_COUNT };
+enum tg_outlier_reason {
+    TG_OUTLIER_R_ERRORS = 0,
+    TG_OUTLIER_R_LATENCY,
+    TG_OUTLIER_R_OPERATOR, /* tg_outlier_eject_for: the control API or a playbook */
+    TG_OUTLIER_R_COUNT,
+};
 
-/* "consecutive_errors", "latency"; NULL out of range. */
+/* "consecutive_errors", "latency", "operator"; NULL out of range. */
 const char *tg_outlier_reason_name(enum tg_outlier_reason r);
 
 struct tg_outlier;
@@ -115,6 +120,14 @@ uint32_t tg_outlier_sweep(struct tg_outlier *o, const struct tg_outlier_params *
  * checks pass again, it was just added): an ejection in force ends, and its slow start
  * begins. Any thread. */
 void tg_outlier_returned(struct tg_outlier *o, uint32_t i, int64_t now_us);
+
+/* Takes server `i` out for `len_us` at `now_us` by request (the control API's eject, a
+ * playbook), under the same cap as the passive rules: never more than
+ * max_ejection_pct of the servers, never all. It counts as an ejection (slow start on
+ * return) but not toward the next passive ejection's length. 0, -EBUSY (the cap is
+ * reached) or -EALREADY (it is out already). */
+int tg_outlier_eject_for(struct tg_outlier *o, const struct tg_outlier_params *p, uint32_t i,
+                         int64_t now_us, int64_t len_us);
 
 /* False while server `i` is ejected. Any worker; one relaxed load. */
 bool tg_outlier_usable(const struct tg_outlier *o, uint32_t i, int64_t now_us);

@@ -95,7 +95,7 @@ static void on_outlier(const struct tg_gateway_outlier_info *o, void *vctx)
 
 static const struct tg_mfamily outlier_fams[] = {
     {"tailguard_outlier_ejections_total",
-     "Servers taken out of rotation by passive ejection, by reason.", NULL, TG_METRIC_COUNTER},
+     "Servers taken out of rotation by passive ejection (consecutive_errors, latency) or by request (operator: POST /api/v1/system/upstreams/eject), by reason.", NULL, TG_METRIC_COUNTER},
     {"tailguard_outlier_ejected_servers", "Servers of the upstream out of rotation now.", NULL,
      TG_METRIC_GAUGE},
     {"tailguard_outlier_ejections_refused_total",

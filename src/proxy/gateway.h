@@ -187,6 +187,12 @@ struct tg_gateway_outlier_info {
 };
 typedef void tg_gateway_outlier_fn(const struct tg_gateway_outlier_info *o, void *ctx);
 
+/* Takes `server` ("host:port" as configured) of `upstream` out of rotation for `len_us`
+ * (tg_outlier_eject_for: under the upstream's ejection cap, slow start on return).
+ * Control thread. 0, TG_ENOTFOUND, -EBUSY (the cap) or -EALREADY, with `eb` filled. */
+int tg_gateway_eject(struct tg_gateway *gw, const char *upstream, const char *server,
+                     int64_t len_us, struct tg_errbuf *eb);
+
 /* Calls `fn` for every upstream of the current snapshot. */
 void tg_gateway_foreach_outlier(struct tg_gateway *gw, tg_gateway_outlier_fn *fn, void *ctx);
 

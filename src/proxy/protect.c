@@ -718,6 +718,35 @@ void tg__protect_sweep_outliers(struct tg_gateway *gw, int64_t now_us)
     }
 }
 
+int tg_gateway_eject(struct tg_gateway *gw, const char *upstream, const char *server,
+                     int64_t len_us, struct tg_errbuf *eb)
+{
+    struct tg_snapshot *s = atomic_load(&gw->snap);
+    for (uint32_t u = 0; u < s->cfg->nupstreams; u++) {
+        struct tg_upstream_rt *ur = &s->ups[u];
+        if (strcmp(ur->cfg->name, upstream) != 0)
+            continue;
+        for (uint32_t i = 0; i < ur->cfg->nservers; i++) {
+            if (strcmp(ur->servers[i].cfg->addr.text, server) != 0)
+                continue;
+            int rc = tg_outlier_eject_for(ur->outlier, &ur->op, i, tg_clock_mono_us(), len_us);
+            if (rc == -EBUSY)
+                return tg_errbuf_set(eb, rc,
+                                     "upstream %s has as many servers out as "
+                                     "passive.max_ejection_percent allows (never all)",
+                                     upstream);
+            if (rc == -EALREADY)
+                return tg_errbuf_set(eb, rc, "server %s is out already", server);
+            tg_log(TG_LOG_WARN, "proxy",
+                   "server-ejected upstream=%s server=%s reason=operator eject_ms=%lld", upstream,
+                   server, (long long)(len_us / 1000));
+            return 0;
+        }
+        return tg_errbuf_set(eb, TG_ENOTFOUND, "upstream %s has no server %s", upstream, server);
+    }
+    return tg_errbuf_set(eb, TG_ENOTFOUND, "no upstream %s", upstream);
+}
+
 void tg_gateway_foreach_outlier(struct tg_gateway *gw, tg_gateway_outlier_fn *fn, void *ctx)
 {
     struct tg_snapshot *s = atomic_load(&gw->snap);
