@@ -17,6 +17,7 @@
 struct tg_report__out {
     FILE *f;
     bool html;
+    bool block_start; /* Markdown: the next text opens a paragraph or a list item */
     bool failed; /* an allocation outside the stream failed: the render answers NULL */
 };
 

@@ -7,7 +7,8 @@
  * CommonMark lets any ASCII punctuation be backslash-escaped, so every character that
  * can open markup (emphasis, links, code, raw HTML, tables) is, and a newline becomes
  * <br>: each paragraph, list item and table row then stays on one line, where a
- * user's text cannot start a heading or a list of its own. Both formats replace
+ * user's text cannot start a heading, nor a list once its first character is escaped
+ * (numbers elsewhere keep their plain "0.5"). Both formats replace
  * control characters (which XML 1.0 refuses, and which a terminal may act on) with
  * U+FFFD. jansson has already refused invalid UTF-8. */
 #include "diagnose/report_int.h"
@@ -45,7 +46,7 @@ static void put_html(FILE *f, const char *s)
     }
 }
 
-/* Whether `p`, the start of a Markdown text, would open a list item ("-", "+", "1.",
+/* Whether `p`, text at the start of a Markdown paragraph or list item, would open a list item ("-", "+", "1.",
  * "1)"); returns the offset of the character to escape, or -1. */
 static int md_list_start(const char *p)
 {
@@ -57,28 +58,30 @@ static int md_list_start(const char *p)
     return (i > 0 && (p[i] == '.' || p[i] == ')')) ? i : -1;
 }
 
-static void put_md(FILE *f, const char *s)
+static void put_md(FILE *f, const char *s, bool block_start)
 {
-    int list_at = md_list_start(s);
+    int list_at = block_start ? md_list_start(s) : -1;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (p - (const unsigned char *)s == list_at) {
             fputc('\\', f);
             fputc(*p, f);
-            continue;
-        }
-        if (strchr("\\`*_[]<>|#&!~", *p)) {
+        } else if (strchr("\\`*_[]<>|#&!~", *p)) {
             fputc('\\', f);
             fputc(*p, f);
         } else if (*p == '\n' || *p == '\r') {
             if (*p == '\r' && p[1] == '\n')
                 p++;
             fputs("<br>", f);
-        } else if (*p == '\t')
+        } else if (*p == '\t') {
             fputc(' ', f);
-        else if (*p < 0x20 || *p == 0x7f)
+        } else if (*p < 0x20 || *p == 0x7f) {
             fputs(REPLACEMENT, f);
-        else
+        } else if (*p == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            fputs(REPLACEMENT, f);
+            p += 2;
+        } else {
             fputc(*p, f);
+        }
     }
 }
 
@@ -89,7 +92,8 @@ void tg_report__text(struct tg_report__out *o, const char *s)
     if (o->html)
         put_html(o->f, s);
     else
-        put_md(o->f, s);
+        put_md(o->f, s, o->block_start);
+    o->block_start = false;
 }
 
 void tg_report__textf(struct tg_report__out *o, const char *fmt, ...)
@@ -136,10 +140,12 @@ void tg_report__heading(struct tg_report__out *o, int level, const char *title)
 void tg_report__para_begin(struct tg_report__out *o)
 {
     tg_report__raw(o, o->html ? "<p>" : "");
+    o->block_start = true;
 }
 
 void tg_report__para_end(struct tg_report__out *o)
 {
+    o->block_start = false;
     tg_report__raw(o, o->html ? "</p>\n" : "\n\n");
 }
 
@@ -225,10 +231,12 @@ void tg_report__item_begin(struct tg_report__out *o, int n)
         tg_report__rawf(o, "%d. ", n);
     else
         tg_report__raw(o, "- ");
+    o->block_start = true;
 }
 
 void tg_report__item_end(struct tg_report__out *o)
 {
+    o->block_start = false;
     tg_report__raw(o, o->html ? "</li>\n" : "\n");
 }
 
@@ -253,7 +261,7 @@ void tg_report__json_text(struct tg_report__out *o, const json_t *v)
     } else if (json_is_null(v)) {
         return;
     } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
         tg_report__text(o, s ? s : "");
         free(s);
     }
