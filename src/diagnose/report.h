@@ -53,7 +53,7 @@ char *tg_report_markdown(const struct tg_report_input *in);
 char *tg_report_html(const struct tg_report_input *in);
 
 struct tg_report_opts {
-    int max_points;      /* 0: TG_REPORT_MAX_POINTS */
+    int max_points;      /* 0: TG_REPORT_MAX_POINTS (one more when both ends fall on a step) */
     int64_t pad_ms;      /* before the opening and after the end; 0: a tenth of the
                           * incident's duration, at least one minute */
     int64_t rate_ms;     /* the rate() window; 0: two steps, at least 20 s (four scrapes

@@ -185,8 +185,9 @@ static void window_for(const struct tg_report_opts *o, int64_t opened, int64_t e
     w->to = w->end + pad < now_ms ? w->end + pad : now_ms;
     if (w->to <= w->from)
         w->to = w->from + 1000;
-    /* Whole seconds, so that points fall on the same instants in every report. */
-    int64_t step = (w->to - w->from + max_points - 2) / (max_points - 1);
+    /* Whole seconds, so that points fall on the same instants in every report; with both
+     * ends included that is at most max_points + 1 points. */
+    int64_t step = (w->to - w->from + max_points - 1) / max_points;
     w->step = (step + 999) / 1000 * 1000;
     w->from = w->from / w->step * w->step;
     int64_t rate = o->rate_ms > 0 ? o->rate_ms : 2 * w->step;
