@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The post-incident report's sections, written once for both formats through the
- * document writer (report_out.c): summary, impact, alerts, diagnosis, the latency chart,
+ * document writer (report_out.c): summary, impact, the latency chart, alerts, diagnosis,
  * timeline, actions and their verdicts, then the sections the runbooks require before an
  * incident may close (root cause, lessons learned, prevention measures, the five
  * follow-ups, the 20-item checklist, communications; seed-inventory.md §d.3). The
@@ -507,9 +507,9 @@ static void render(out_t *o, const struct tg_report_input *in)
     }
     summary(o, in);
     impact(o, in);
+    chart(o, in);
     alerts(o, in->incident);
     diagnosis(o, in->incident);
-    chart(o, in);
     timeline(o, in->incident);
     actions(o, in->incident);
     tg_report__required(o, in->incident);

@@ -2,8 +2,8 @@
 /* The report's sections that the runbooks require before an incident may close
  * (seed-inventory.md §d.3): root cause, lessons learned, prevention measures, the five
  * follow-ups of seed 001 with their states, seed 003's checklist of four phases of five
- * items, and the communications. A section the incident has not filled yet shows its
- * fixed items unfilled, so the reader sees what is still to do. */
+ * items, and the communications. The fixed items the incident has not filled yet show
+ * unfilled, so the reader sees what is still to do. */
 #include "diagnose/report_int.h"
 
 #include <string.h>
@@ -57,7 +57,22 @@ static void prevention(struct tg_report__out *o, const json_t *inc)
         tg_report__para(o, NULL);
 }
 
-/* A table of {item, state} objects, or of `fixed` items unfilled when `list` is empty. */
+/* Whether `list` holds an item named like `name` (either contains the other, ignoring
+ * case: "Implement monitoring improvements" is "monitoring improvements"). */
+static bool listed(const json_t *list, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *item = tg_report__str(e, "item");
+        if (item && (strcasestr(item, name) || strcasestr(name, item)))
+            return true;
+    }
+    return false;
+}
+
+/* A table of the {item, state} objects of `list`, then the `fixed` items it lacks,
+ * unfilled. */
 static void state_table(struct tg_report__out *o, const json_t *list, const char *const *fixed,
                         size_t nfixed)
 {
@@ -70,7 +85,9 @@ static void state_table(struct tg_report__out *o, const json_t *list, const char
         tg_report__cell(o, tg_report__str(e, "state"));
         tg_report__row_end(o);
     }
-    for (i = 0; json_array_size(list) == 0 && i < nfixed; i++) {
+    for (i = 0; i < nfixed; i++) {
+        if (listed(list, fixed[i]))
+            continue;
         tg_report__row_begin(o);
         tg_report__cell(o, fixed[i]);
         tg_report__cell(o, NULL);

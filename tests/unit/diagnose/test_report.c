@@ -141,7 +141,11 @@ static void test_full(void)
     TG_EXPECT(strstr(html, ">2000 ms</text>") != NULL);  /* an ms tick */
     TG_EXPECT(strstr(html, "<script") == NULL);
     TG_EXPECT(strstr(html, "not filled in") != NULL); /* three phases */
-    TG_EXPECT_EQ(count(md, "_not filled in_"), 1 + 15); /* closed_at, three phases */
+    /* closed_at, three follow-ups, four investigation items and three whole phases. */
+    TG_EXPECT_EQ(count(md, "_not filled in_"), 1 + 3 + 4 + 15);
+    TG_EXPECT(strstr(md, "| update runbooks | planned |\n| code improvements | _not filled in_ |"));
+    TG_EXPECT(strstr(md, "| Initial metrics collected | checked |\n"
+                         "| Performance issue identified and classified | _not filled in_ |"));
     TG_EXPECT(strstr(html, "Report made at 2026-11-30T17:40:00.000Z") != NULL);
     free(md);
     free(html);
