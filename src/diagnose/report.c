@@ -289,6 +289,8 @@ static void diag_correlations(out_t *o, const json_t *list)
         tg_report__cell(o, tg_report__str(c, "evidence"));
         /* The kind's own members (rates, the event, the server) without the two above. */
         json_t *rest = json_is_object(c) ? json_deep_copy(c) : NULL;
+        if (json_is_object(c) && !rest)
+            o->failed = true;
         json_object_del(rest, "kind");
         json_object_del(rest, "evidence");
         json_cell(o, json_object_size(rest) ? rest : NULL);

@@ -167,9 +167,10 @@ static const char *shorten(const char *s, char *buf, size_t cap)
 }
 
 /* A vertical marker at `t` (skipped outside the window) with a short label, staggered by
- * `k` so that close markers do not print over each other, and `tip` as its tooltip. */
+ * `k` so that close markers do not print over each other, and the label and `detail`
+ * (NULL: none) in full as its tooltip. */
 static void marker(struct tg_report__out *o, const struct chart *c, int64_t t, int k,
-                   const char *colour, const char *label, const char *tip)
+                   const char *colour, const char *label, const char *detail)
 {
     if (t < c->from || t > c->to)
         return;
@@ -178,7 +179,11 @@ static void marker(struct tg_report__out *o, const struct chart *c, int64_t t, i
     tg_report__clock(t, true, clock, sizeof clock);
     tg_report__raw(o, "<g><title>");
     tg_report__textf(o, "%s ", clock);
-    tg_report__text(o, tip);
+    tg_report__text(o, label);
+    if (detail) {
+        tg_report__text(o, " ");
+        tg_report__text(o, detail);
+    }
     tg_report__rawf(o, "</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                        "stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>"
                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"%s\">",
@@ -198,17 +203,14 @@ static void markers(struct tg_report__out *o, const struct tg_report_input *in,
         const char *name = tg_report__str(a, "alertname");
         name = name ? name : "alert";
         if (tg_report__time(a, "fired_at", &t))
-            marker(o, c, t, k++, C_FIRED, name, name);
+            marker(o, c, t, k++, C_FIRED, name, NULL);
         if (tg_report__time(a, "resolved_at", &t))
-            marker(o, c, t, k++, C_RESOLVED, name, name);
+            marker(o, c, t, k++, C_RESOLVED, name, NULL);
     }
     json_array_foreach(json_object_get(in->incident, "actions_taken"), i, a) {
         const char *op = tg_report__str(a, "op");
-        const char *path = tg_report__str(a, "path");
-        char tip[512];
-        snprintf(tip, sizeof tip, "%s %s", op ? op : "action", path ? path : "");
         if (tg_report__time(a, "ts", &t))
-            marker(o, c, t, k++, C_ACTION, op ? op : "action", tip);
+            marker(o, c, t, k++, C_ACTION, op ? op : "action", tg_report__str(a, "path"));
     }
 }
 

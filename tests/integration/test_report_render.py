@@ -81,7 +81,10 @@ def fixture():
         "actions_taken": [{"ts": iso(T0 + 90000), "op": "BREAKER</text><script>x</script>",
                            "method": "PUT", "path": "/api/v1/system/circuit-breaker",
                            "body": {"enabled": True}, "by": "playbook", "verdict": "helped",
-                           "undone_at": None}],
+                           "undone_at": None},
+                          {"ts": iso(T0 + 100000), "op": "TIMEOUTS" + "\u00e9" * 40,
+                           "method": "PUT", "path": "/\u00e9\u4e2d" * 300, "body": None,
+                           "by": "api", "verdict": None, "undone_at": None}],
         "root_cause": "Index dropped by a migration & not restored\n# not a heading",
         "lessons_learned": "", "prevention_measures": ["review <migrations>"],
         "follow_up": [{"item": "monitoring improvements", "state": "done"}],
@@ -176,6 +179,10 @@ def check_svg(page):
     assert any(t.endswith("BREAKER</text><script>x</script> /api/v1/system/circuit-breaker")
                for t in titles), titles
     assert sum("<img src=x onerror=alert(1)>" in t for t in titles) == 2, titles
+    # Multi-byte text is kept whole in the tooltip and cut on a character in the label.
+    assert any(t.endswith("TIMEOUTS" + "\u00e9" * 40 + " " + "/\u00e9\u4e2d" * 300)
+               for t in titles), titles
+    assert any(t.startswith("TIMEOUTS\u00e9") and t.endswith("\u2026") for t in texts), texts
     dashed = [l.get("stroke") for l in root.iter(SVG_NS + "line") if l.get("stroke-dasharray")]
     for colour in ("#1a7f37", "#cf222e", "#0a7f8f", "#e36209"):  # target, fired, resolved, action
         assert colour in dashed, (colour, dashed)
