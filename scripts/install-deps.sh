@@ -18,6 +18,8 @@ want=(
     # the collectors' tests: real servers, and the exporters they are compared with
     postgresql redis-server prometheus-node-exporter prometheus-postgres-exporter
     prometheus-redis-exporter
+    # the post-incident report's page, rendered and screenshot in a real browser
+    chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
     want+=(haproxy nginx wrk hey strace linux-perf)
