@@ -835,6 +835,8 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "rules", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_rules, .out = &cfg->rules},
         {.key = "alerting", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_alerting,
          .out = &cfg->alerting},
+        {.key = "autoscale", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_autoscale,
+         .out = &cfg->autoscale},
         {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
          .out = &cfg->collectors},
     };

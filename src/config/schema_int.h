@@ -37,4 +37,10 @@ int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
  * interval but at most 10 s. Idempotent. */
 void tg_config__collectors_resolve(struct tg_config *cfg);
 
+/* The autoscale: section (schema_scale.c); `arg` is the struct tg_cfg_autoscale. */
+tg_config_walk_fn tg_config__read_autoscale;
+void tg_config__autoscale_defaults(struct tg_config *cfg);
+/* From tg_config_validate: autoscale.upstream names an upstream. 0 or TG_ECONFIG. */
+int tg_config__autoscale_check(const struct tg_config *cfg, struct tg_errbuf *eb);
+
 #endif
