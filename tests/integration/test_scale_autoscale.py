@@ -347,5 +347,25 @@ def test_bad_bodies_name_the_field():
         assert st == 400 and v["field"] == "n", v
 
 
+def test_check_config_positions():
+    """check-config refuses what the autoscaler could not run, at its line and column."""
+    cases = [("  min: 4\n  max: 2\n", "7:8: autoscale.min: min 4 is above max 2"),
+             ("  command: \"x\"\n  ports: 18100-18109\n", "7:12: autoscale.command:"),
+             ("  enabled: true\n", "7:12: autoscale.enabled: no provider"),
+             ("  provider: command\n  command: \"x {n}\"\n",
+              "autoscale.servers_file: the command provider needs exactly one")]
+    for body, want in cases:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("upstreams:\n  - name: api\n    servers: [\"127.0.0.1:9\"]\n"
+                    "routes: []\n\n"
+                    "autoscale:\n" + body)
+        try:
+            r = subprocess.run([BIN, "check-config", f.name], capture_output=True, text=True,
+                               timeout=10)
+        finally:
+            os.unlink(f.name)
+        assert r.returncode != 0 and want in r.stderr + r.stdout, (body, r.stderr, r.stdout)
+
+
 if __name__ == "__main__":
     run_tests()
