@@ -48,6 +48,8 @@ struct tg_scaler {
     struct tg_addr *scratch;
 };
 
+/* The settings in force. The pointer is good only until the next publish (which
+ * replaces the configuration): read it again after one. */
 static const struct tg_cfg_autoscale *settings(const struct tg_scaler *s)
 {
     return &tg_gateway_config(s->gw)->autoscale;
@@ -149,7 +151,6 @@ static void reconcile(struct tg_scaler *s, int64_t now_us)
 {
     if (s->provider != TG_AUTOSCALE_PROCESS || !s->desired)
         return;
-    const struct tg_cfg_autoscale *a = settings(s);
     uint32_t own = own_servers(s);
     uint32_t want = s->desired > own ? s->desired - own : 0;
     uint32_t have = tg_scale__procs_count(s->procs);
@@ -158,6 +159,8 @@ static void reconcile(struct tg_scaler *s, int64_t now_us)
             tg_scale__procs_stop_one(s->procs, now_us);
         publish_procs(s);
     }
+    /* Read after the publish above: a publish replaces the configuration. */
+    const struct tg_cfg_autoscale *a = settings(s);
     for (; have < want; have++) {
         struct tg_errbuf eb = {0};
         if (!a->command[0] || a->provider != TG_AUTOSCALE_PROCESS) {
@@ -284,18 +287,19 @@ static void turn(struct tg_timer *t)
     struct tg_scaler *s = t->data;
     int64_t now = tg_clock_mono_us();
     follow_upstream(s);
-    const struct tg_cfg_autoscale *a = settings(s);
     if (s->provider == TG_AUTOSCALE_PROCESS) {
-        if (tg_scale__procs_tick(s->procs, a, s->gw, s->upstream, now))
+        if (tg_scale__procs_tick(s->procs, settings(s), s->gw, s->upstream, now))
             publish_procs(s);
     } else {
         bool failed;
-        if (tg_scale__cmd_tick(s->cmd, a, now, &failed)) {
+        if (tg_scale__cmd_tick(s->cmd, settings(s), now, &failed)) {
             const struct tg_addr *list;
             size_t n = tg_scale__cmd_servers(s->cmd, &list);
             publish(s, true, list, n);
         }
     }
+    /* Not read before the provider's turn: a publish replaces the configuration. */
+    const struct tg_cfg_autoscale *a = settings(s);
     int64_t every = (int64_t)(a->check_interval_s * 1e6);
     if (a->enabled && now - s->last_check_us >= every)
         check(s, now);
