@@ -42,6 +42,7 @@ static const struct put_op put_ops[] = {
     {"concurrency", "concurrency", false},
     {"cache", "cache", false},
     {"playbooks", "playbooks", false},
+    {"autoscale", "autoscale", false},
 };
 
 static const struct tg_str *header(const struct tg_http_msg *m, const char *name)
@@ -778,6 +779,10 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
             get_audit(c, req, r);
         return true;
     }
+    if (strcmp(sub, "autoscale") == 0 && get) {
+        tg_admin_autoscale_get(c, r);
+        return true;
+    }
     const struct put_op *op = NULL;
     for (size_t i = 0; i < sizeof put_ops / sizeof put_ops[0]; i++) {
         if (strcmp(sub, put_ops[i].path) == 0)
@@ -788,7 +793,8 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
     bool is_cache_op = strcmp(sub, "cache/purge") == 0 || strcmp(sub, "cache/warm") == 0 ||
                        strcmp(sub, "upstreams/eject") == 0;
     bool known = op || is_features || is_override || is_cache_op ||
-                 strcmp(sub, "workers") == 0 || strcmp(sub, "gc") == 0;
+                 strcmp(sub, "workers") == 0 || strcmp(sub, "gc") == 0 ||
+                 strcmp(sub, "scale") == 0;
     if (!known) {
         tg_admin_resp_error(r, 404, "not found", NULL);
         return true;
@@ -837,6 +843,8 @@ bool tg_admin_control(const struct tg_admin_control_ctx *c, const struct tg_http
         cache_warm(c, obj, actor, r);
     else if (strcmp(sub, "upstreams/eject") == 0)
         eject(c, obj, actor, r);
+    else if (strcmp(sub, "scale") == 0)
+        tg_admin_scale_post(c, obj, actor, r);
     else if (json_object_size(obj))
         tg_admin_resp_error(r, 400, "gc takes no parameters", json_object_iter_key(
                                                                   json_object_iter(obj)));

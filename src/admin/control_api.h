@@ -19,11 +19,13 @@
 
 struct tg_gateway;
 struct tg_runtime;
+struct tg_scaler;
 
 struct tg_admin_control_ctx {
     struct tg_gateway *gw;
     struct tg_runtime *rt; /* NULL: no control API (tests of the monitoring API alone) */
     const char *peer;      /* the client's address */
+    struct tg_scaler *scaler; /* NULL: no autoscaler (GET/PUT /autoscale, POST /scale: 404) */
 };
 
 /* Answers `req` if its path is under /api/v1/system/ and returns true; else false. */
@@ -53,5 +55,10 @@ json_t *tg_admin_body_object(const struct tg_http_msg *m, const char *body, size
 int tg_admin_audit_action(const struct tg_admin_control_ctx *c, const char *actor,
                           const char *action, const char *target, const char *detail,
                           struct tg_admin_resp *r);
+
+/* GET /api/v1/system/autoscale and POST /api/v1/system/scale (scale_api.c). */
+void tg_admin_autoscale_get(const struct tg_admin_control_ctx *c, struct tg_admin_resp *r);
+void tg_admin_scale_post(const struct tg_admin_control_ctx *c, json_t *body, const char *actor,
+                         struct tg_admin_resp *r);
 
 #endif

@@ -397,7 +397,7 @@ static bool prepare(const struct tg_admin_coll_ctx *x, const struct tg_http_msg 
         if (!ok)
             return false;
         snprintf(p->peer, sizeof p->peer, "%s", x->peer ? x->peer : "?");
-        p->cc = (struct tg_admin_control_ctx){x->gw, x->rt, p->peer};
+        p->cc = (struct tg_admin_control_ctx){x->gw, x->rt, p->peer, NULL};
         tg_admin_actor(&p->cc, cfg, m, p->actor, sizeof p->actor);
         snprintf(params[0], 64, "%.3f", p->older_than_s);
         return true;

@@ -63,6 +63,7 @@ struct tg_admin {
     struct tg_store *store; /* whose collector we added, or NULL */
     struct tg_scrape *scrape; /* the store the Prometheus API reads, or NULL */
     struct tg_ruler *ruler; /* the rule engine, once started (tg_admin_set_ruler) */
+    struct tg_scaler *scaler; /* the autoscaler, once started (tg_admin_set_scaler) */
     struct tg_cset *collectors; /* the collector targets (tg_admin_set_collectors), or NULL */
 };
 
@@ -104,7 +105,7 @@ struct tg_runtime *tg_admin_runtime(struct tg_admin *a)
 void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const char *body,
                      size_t body_len, const char *peer, struct tg_admin_resp *resp)
 {
-    struct tg_admin_control_ctx cc = {a->gw, a->rt, peer};
+    struct tg_admin_control_ctx cc = {a->gw, a->rt, peer, a->scaler};
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
     struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us, a->collectors};
@@ -356,6 +357,11 @@ void tg_admin_reloaded(struct tg_admin *a, bool ok, uint32_t restart_pending)
 void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s)
 {
     a->scrape = s;
+}
+
+void tg_admin_set_scaler(struct tg_admin *a, struct tg_scaler *scaler)
+{
+    a->scaler = scaler;
 }
 
 void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler)

@@ -61,6 +61,11 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
 struct tg_ruler;
 void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler);
 
+/* The autoscaler behind /api/v1/system/autoscale and /scale; it must outlive the admin
+ * server or be unset first. */
+struct tg_scaler;
+void tg_admin_set_scaler(struct tg_admin *a, struct tg_scaler *scaler);
+
 /* The collector targets (collect/set.h) the collectors' paths read; NULL = none. */
 struct tg_cset;
 void tg_admin_set_collectors(struct tg_admin *a, struct tg_cset *set);

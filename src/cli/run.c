@@ -15,6 +15,7 @@
 #include "admin/server.h"
 #include "cli/cmd.h"
 #include "config/config.h"
+#include "control/autoscale.h"
 #include "control/collectors.h"
 #include "control/control.h"
 #include "control/rules.h"
@@ -46,6 +47,7 @@ struct run {
     struct tg_scrape *scrape;
     struct tg_ruler *ruler;
     struct tg_collectors *collectors;
+    struct tg_autoscale *autoscale;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -298,6 +300,12 @@ int tg_cli_run(int argc, char **argv)
         goto out;
     }
     tg_admin_set_collectors(r.admin, tg_collectors_set(r.collectors));
+    /* Scaling steps are logged and audited; the incidents' timeline takes them later. */
+    if (tg_autoscale_new(r.ctl, r.gw, r.rt, NULL, NULL, &r.autoscale) != 0) {
+        fprintf(stderr, "tailguard run: out of memory\n");
+        goto out;
+    }
+    tg_admin_set_scaler(r.admin, tg_autoscale_scaler(r.autoscale));
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
@@ -305,6 +313,7 @@ out:
     tg_control_close(r.ctl);
     tg_admin_free(r.admin);
     tg_collectors_free(r.collectors); /* after the admin API that reads them */
+    tg_autoscale_free(r.autoscale);   /* stops the instances it started */
     tg_ruler_free(r.ruler); /* before the store it evaluates over */
     tg_gateway_free(r.gw);
     tg_scrape_free(r.scrape);

@@ -141,6 +141,7 @@ struct tg_config *tg_config_new_default(void)
     tg_config__collectors_defaults(cfg);
     tg_config__diagnosis_defaults(cfg);
     tg_config__playbooks_defaults(cfg);
+    tg_config__autoscale_defaults(cfg);
     return cfg;
 }
 
@@ -455,7 +456,8 @@ int tg_config_validate(struct tg_config *cfg, struct tg_errbuf *eb)
                                cfg->listen.text);
     tg_config__policy_resolve(cfg);
     tg_config__collectors_resolve(cfg);
-    if ((rc = tg_config__policy_check(cfg, eb)) != 0 || (rc = breakers_check(cfg, eb)) != 0)
+    if ((rc = tg_config__policy_check(cfg, eb)) != 0 || (rc = breakers_check(cfg, eb)) != 0 ||
+        (rc = tg_config__autoscale_check(cfg, eb)) != 0)
         return rc;
     if (cfg->admin_mount_on_proxy)
         return mount_admin(cfg, eb);

@@ -221,6 +221,41 @@ struct tg_cfg_collectors {
     uint32_t nprobes;
 };
 
+/* autoscale: (docs/scale.md): the runbook's autoscale script, built in. The keys the
+ * control API may change are those of PUT /api/v1/system/autoscale; the provider's keys
+ * (what runs, where) change only in the file. */
+enum tg_autoscale_provider {
+    TG_AUTOSCALE_PROCESS = 0, /* "process": start and stop local instances of `command` */
+    TG_AUTOSCALE_COMMAND,     /* "command": run `command` with {n}, then read the servers */
+};
+enum tg_autoscale_signal {
+    TG_AUTOSCALE_P95 = 0, /* "p95" of every request through the gateway */
+    TG_AUTOSCALE_P99,     /* "p99" */
+};
+struct tg_cfg_autoscale {
+    bool enabled;              /* false */
+    enum tg_autoscale_signal signal;
+    uint32_t threshold_ms;     /* latency_threshold_ms: 1000 */
+    uint32_t up_after;         /* 3 */
+    uint32_t down_after;       /* 10 */
+    uint32_t min, max;         /* 1, 5; min <= max */
+    double check_interval_s;   /* 30 */
+    double cooldown_s;         /* 60 */
+    double window_s;           /* the signal's window: 60 */
+    bool dry_run;              /* false */
+    char upstream[64];         /* "" = the default upstream */
+    enum tg_autoscale_provider provider;
+    char command[512];         /* process: with {port}; command: with {n} */
+    uint32_t port_lo, port_hi; /* ports: "18100-18199" (process) */
+    char ready_path[256];      /* "" = ready when it accepts a TCP connection */
+    int64_t ready_timeout_us;  /* 10 s for a started instance to answer */
+    int64_t drain_timeout_us;  /* 30 s for in-flight requests of a leaving instance */
+    int64_t stop_grace_us;     /* 5 s from SIGTERM to SIGKILL */
+    int64_t command_timeout_us; /* 60 s for the command provider's command */
+    char servers_file[256];    /* command: one host:port a line */
+    char servers_dns[256];     /* or: name:port, every A/AAAA record */
+};
+
 struct tg_config {
     char file[256];              /* "" when not loaded by tg_config_load_file */
     struct tg_addr listen;       /* 0.0.0.0:8000 */
@@ -314,6 +349,7 @@ struct tg_config {
     struct tg_cfg_collectors collectors;
     struct tg_cfg_diagnosis diagnosis; /* diagnosis.h */
     struct tg_cfg_playbooks playbooks; /* playbooks.h */
+    struct tg_cfg_autoscale autoscale;
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

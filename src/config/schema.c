@@ -839,6 +839,8 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = &cfg->playbooks},
         {.key = "diagnosis", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_diagnosis,
          .out = &cfg->diagnosis},
+        {.key = "autoscale", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_autoscale,
+         .out = &cfg->autoscale},
         {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
          .out = &cfg->collectors},
     };

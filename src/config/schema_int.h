@@ -45,4 +45,10 @@ void tg_config__diagnosis_defaults(struct tg_config *cfg);
 tg_config_walk_fn tg_config__read_playbooks;
 void tg_config__playbooks_defaults(struct tg_config *cfg);
 
+/* The autoscale: section (schema_scale.c); `arg` is the struct tg_cfg_autoscale. */
+tg_config_walk_fn tg_config__read_autoscale;
+void tg_config__autoscale_defaults(struct tg_config *cfg);
+/* From tg_config_validate: autoscale.upstream names an upstream. 0 or TG_ECONFIG. */
+int tg_config__autoscale_check(const struct tg_config *cfg, struct tg_errbuf *eb);
+
 #endif

@@ -248,6 +248,29 @@ static json_t *render_collectors(const struct tg_config *cfg, const void *sec)
         "probes", probes);
 }
 
+static json_t *render_autoscale(const struct tg_config *cfg, const void *sec)
+{
+    (void)cfg;
+    const struct tg_cfg_autoscale *a = sec;
+    char ports[16] = "";
+    if (a->port_lo)
+        snprintf(ports, sizeof ports, "%u-%u", a->port_lo, a->port_hi);
+    return json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:b,s:s,s:s,s:s,s:s,s:s,s:o,s:o,"
+                     "s:o,s:o,s:s,s:s}",
+                     "enabled", a->enabled, "signal", a->signal == TG_AUTOSCALE_P99 ? "p99" : "p95",
+                     "latency_threshold_ms", (json_int_t)a->threshold_ms, "up_after",
+                     (json_int_t)a->up_after, "down_after", (json_int_t)a->down_after, "min",
+                     (json_int_t)a->min, "max", (json_int_t)a->max, "check_interval_s",
+                     a->check_interval_s, "cooldown_s", a->cooldown_s, "window_s", a->window_s,
+                     "dry_run", a->dry_run, "upstream", a->upstream, "provider",
+                     a->provider == TG_AUTOSCALE_COMMAND ? "command" : "process", "command",
+                     a->command, "ports", ports, "ready_path", a->ready_path, "ready_timeout_ms",
+                     ms(a->ready_timeout_us), "drain_timeout_ms", ms(a->drain_timeout_us),
+                     "stop_grace_ms", ms(a->stop_grace_us), "command_timeout_ms",
+                     ms(a->command_timeout_us), "servers_file", a->servers_file, "servers_dns",
+                     a->servers_dns);
+}
+
 /* The top-level keys an override may set: `workers` alone (the gateway resizes its set of
  * worker threads when it changes), with the file's bounds. */
 static const char *const process_keys[] = {"workers", NULL};
@@ -301,6 +324,14 @@ static const char *const playbooks_closed[] = {"max_actions", "cooldown", "settl
 static const char *const collectors_closed[] = {"host", "containers", "postgres", "redis",
                                                 "probes", NULL};
 
+/* What runs and where: from the file only, never from the control API (which would
+ * otherwise run any command it is given); the provider is built at start. */
+static const char *const autoscale_fixed[] = {"provider", NULL};
+static const char *const autoscale_closed[] = {"command", "ports", "ready_path",
+                                               "ready_timeout_ms", "drain_timeout_ms",
+                                               "stop_grace_ms", "command_timeout_ms",
+                                               "servers_file", "servers_dns", NULL};
+
 static const struct section sections[] = {
     {"timeouts", tg_config__read_timeouts, 0, true, SC_GLOBAL, render_timeouts, NULL, NULL,
      timeouts_closed},
@@ -324,6 +355,9 @@ static const struct section sections[] = {
      SC_GLOBAL, render_playbooks, NULL, NULL, playbooks_closed},
     {"collectors", NULL, offsetof(struct tg_config, collectors), false, SC_GLOBAL,
      render_collectors, NULL, NULL, collectors_closed},
+    {"autoscale", tg_config__read_autoscale, offsetof(struct tg_config, autoscale), false,
+     SC_GLOBAL, render_autoscale, autoscale_fixed, "the provider is started with the gateway",
+     autoscale_closed},
     /* Top-level keys, shown without a section prefix. */
     {"", read_process, 0, true, SC_GLOBAL, render_process, NULL, NULL, NULL},
 };

@@ -26,6 +26,14 @@ struct ovlist {
     size_t n;
 };
 
+/* The autoscaler's servers of one upstream (tg_runtime_set_servers). */
+struct dynlayer {
+    char upstream[64];
+    bool replace;
+    struct tg_addr *addrs;
+    size_t n;
+};
+
 struct tg_runtime {
     char file[256];
     bool has_file;
@@ -35,6 +43,8 @@ struct tg_runtime {
     struct tg_config *base; /* the file (or defaults), before overrides, flags, validation */
     struct ovlist ovs;
     struct tg_store *store;
+    struct dynlayer *dyn;
+    size_t ndyn;
 };
 
 static char *xstrdup(const char *s)
@@ -97,6 +107,31 @@ static void ovlist_copy(struct ovlist *dst, const struct ovlist *src)
         ovlist_put(dst, src->v[i].key, src->v[i].json, src->v[i].set_by, src->v[i].set_at_us);
 }
 
+/* Puts `d`'s servers into its upstream of `cfg`. Returns false when there is no such
+ * upstream. */
+static bool apply_dynamic(struct tg_config *cfg, const struct dynlayer *d)
+{
+    int u = tg_config_upstream_index(cfg, d->upstream);
+    if (u < 0)
+        return false;
+    struct tg_cfg_upstream *up = &cfg->upstreams[u];
+    if (d->replace)
+        up->nservers = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        bool dup = false;
+        for (uint32_t k = 0; k < up->nservers && !dup; k++)
+            dup = tg_addr_equal(&up->servers[k].addr, &d->addrs[i]);
+        if (dup)
+            continue;
+        struct tg_cfg_server *nv = realloc(up->servers, (up->nservers + 1) * sizeof *nv);
+        if (!nv)
+            abort();
+        up->servers = nv;
+        up->servers[up->nservers++] = (struct tg_cfg_server){.addr = d->addrs[i], .weight = 1};
+    }
+    return true;
+}
+
 /* Builds from `base`: overrides `ovs` (those failing are skipped and logged), then the
  * strict steps `sets` (any failure fails the build), flags, restart-only settings from
  * `running`, validation. */
@@ -119,6 +154,11 @@ static int build(const struct tg_runtime *rt, const struct tg_config *base,
     }
     if (rc == 0 && rt->flags)
         rc = rt->flags(rt->flags_ctx, cfg, eb);
+    for (size_t i = 0; rc == 0 && i < rt->ndyn; i++) {
+        if (!apply_dynamic(cfg, &rt->dyn[i]))
+            tg_log(TG_LOG_WARN, "control", "dynamic-servers-skipped upstream=%s",
+                   rt->dyn[i].upstream);
+    }
     if (rc == 0 && running)
         tg_config_keep_restart_only(running, cfg, kept, kept_ctx);
     if (rc == 0)
@@ -224,6 +264,9 @@ void tg_runtime_free(struct tg_runtime *rt)
     tg_config_free(rt->base);
     ovlist_clear(&rt->ovs);
     tg_store_close(rt->store);
+    for (size_t i = 0; i < rt->ndyn; i++)
+        free(rt->dyn[i].addrs);
+    free(rt->dyn);
     free(rt);
 }
 
@@ -319,6 +362,46 @@ int tg_runtime_change(struct tg_runtime *rt, const struct tg_runtime_set *sets, 
     ovlist_clear(&rt->ovs);
     rt->ovs = next;
     *out = cfg;
+    return 0;
+}
+
+int tg_runtime_set_servers(struct tg_runtime *rt, const char *upstream, bool replace,
+                           const struct tg_addr *servers, size_t n,
+                           const struct tg_config *running, struct tg_config **out,
+                           struct tg_errbuf *eb)
+{
+    if (tg_config_upstream_index(running, upstream) < 0)
+        return tg_errbuf_set(eb, TG_ENOTFOUND, "no upstream named \"%s\"", upstream);
+    size_t at = 0;
+    while (at < rt->ndyn && strcmp(rt->dyn[at].upstream, upstream) != 0)
+        at++;
+    struct dynlayer next = {.replace = replace, .n = n};
+    snprintf(next.upstream, sizeof next.upstream, "%s", upstream);
+    if (n) {
+        next.addrs = malloc(n * sizeof *next.addrs);
+        if (!next.addrs)
+            abort();
+        memcpy(next.addrs, servers, n * sizeof *servers);
+    }
+    bool added = at == rt->ndyn;
+    if (added) {
+        struct dynlayer *nv = realloc(rt->dyn, (rt->ndyn + 1) * sizeof *nv);
+        if (!nv)
+            abort();
+        rt->dyn = nv;
+        rt->dyn[rt->ndyn++] = (struct dynlayer){0};
+    }
+    /* Built with the new list in place; the old one comes back on failure. */
+    struct dynlayer old = rt->dyn[at];
+    rt->dyn[at] = next;
+    int rc = build(rt, rt->base, &rt->ovs, NULL, 0, running, NULL, NULL, out, eb);
+    if (rc) {
+        rt->dyn[at] = old;
+        rt->ndyn -= added;
+        free(next.addrs);
+        return rc;
+    }
+    free(old.addrs);
     return 0;
 }
 

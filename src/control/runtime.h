@@ -79,6 +79,21 @@ int tg_runtime_change(struct tg_runtime *rt, const struct tg_runtime_set *sets, 
                       const struct tg_runtime_who *who, const struct tg_config *running,
                       struct tg_config **out, struct tg_errbuf *eb);
 
+/* The servers of an upstream that the autoscaler manages (scale/): a layer applied after
+ * the flags, in memory only, never persisted as overrides, since the instances it names
+ * do not outlive the process (process provider) or are read again at the next check
+ * (command provider). `replace`: they are the upstream's servers; else they join the
+ * servers the file and the flags give (one already there is not added twice). Builds
+ * the configuration with the new list over the running one; on success keeps the list
+ * for every later build (changes, reloads) and returns the configuration to publish.
+ * `n` 0 with `replace` false drops the layer for that upstream. Errors: TG_ENOTFOUND (no
+ * such upstream), TG_ECONFIG (the list makes the configuration invalid). A later file
+ * without that upstream leaves the layer out of its builds (logged). */
+int tg_runtime_set_servers(struct tg_runtime *rt, const char *upstream, bool replace,
+                           const struct tg_addr *servers, size_t n,
+                           const struct tg_config *running, struct tg_config **out,
+                           struct tg_errbuf *eb);
+
 /* Where a setting's value comes from. */
 enum tg_runtime_layer {
     TG_LAYER_DEFAULT = 0,

@@ -65,7 +65,7 @@ static struct wk_server *pick_least(struct wk_server *base, uint32_t n, int64_t 
         struct wk_server *s = &base[(k + rnd) % n];
         if (s == avoid || !usable(s, now, panic))
             continue;
-        int inflight = atomic_load_explicit(&s->rt->inflight, memory_order_relaxed);
+        int inflight = atomic_load_explicit(s->rt->inflight, memory_order_relaxed);
         double score = (inflight + 1.0) / weight_of(s, now);
         if (!best || score < best_score) {
             best = s;

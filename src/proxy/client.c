@@ -97,7 +97,7 @@ void tg__client_exchange_release(struct cconn *c, bool upstream_reusable)
         tg__upstream_release(u, upstream_reusable);
     }
     if (c->x.srv) {
-        atomic_fetch_sub_explicit(&c->x.srv->rt->inflight, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(c->x.srv->rt->inflight, 1, memory_order_relaxed);
         c->x.srv->local_inflight--;
         c->x.srv = NULL;
     }

@@ -163,7 +163,7 @@ static void connect_next(struct cconn *c, const struct wk_server *avoid)
     x->srv = srv;
     x->server_key = srv->rt->key;
     x->dispatch_us = now_of(c);
-    atomic_fetch_add_explicit(&srv->rt->inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(srv->rt->inflight, 1, memory_order_relaxed);
     srv->local_inflight++;
     bool fresh = x->fresh_conn;
     x->fresh_conn = false;
@@ -340,7 +340,7 @@ static uint32_t upstream_inflight(const struct exchange *x)
     const struct tg_upstream_rt *u = &x->ws->snap->ups[x->upstream];
     uint32_t n = 0;
     for (uint32_t i = 0; i < u->cfg->nservers; i++)
-        n += (uint32_t)atomic_load_explicit(&u->servers[i].inflight, memory_order_relaxed);
+        n += (uint32_t)atomic_load_explicit(u->servers[i].inflight, memory_order_relaxed);
     return n;
 }
 
@@ -356,7 +356,7 @@ static void end_try(struct cconn *c)
         tg__upstream_release(u, false);
     }
     if (x->srv) {
-        atomic_fetch_sub_explicit(&x->srv->rt->inflight, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(x->srv->rt->inflight, 1, memory_order_relaxed);
         x->srv->local_inflight--;
         x->srv = NULL;
     }

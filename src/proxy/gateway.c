@@ -123,7 +123,8 @@ int tg_gateway_new(struct tg_gateway **out, struct tg_config *cfg, struct tg_err
     }
     tg_magg_set_apart(gw->agg, gw->rejected_endpoint * TG_GATEWAY_METHODS,
                       (gw->rejected_endpoint + 1) * TG_GATEWAY_METHODS);
-    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers, gw->protect,
+    rc = tg__snapshot_new(cfg, ++gw->gen, NULL, gw->endpoints, gw->servers,
+                          gw->server_inflight, gw->protect,
                           tg_clock_mono_us(), &s, eb);
     if (rc) {
         tg_gateway_free(gw);
@@ -182,7 +183,8 @@ int tg_gateway_reload(struct tg_gateway *gw, struct tg_config *cfg, tg_config_ke
     if (access_log_apply(gw, cfg, &aeb) != 0 && kept)
         kept("access_log.path", "(unchanged)", cfg->access_log, aeb.msg, ctx);
     struct tg_snapshot *s;
-    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers, gw->protect,
+    int rc = tg__snapshot_new(cfg, ++gw->gen, old, gw->endpoints, gw->servers,
+                          gw->server_inflight, gw->protect,
                               tg_clock_mono_us(), &s, eb);
     if (rc)
         return rc;
@@ -269,6 +271,18 @@ bool tg_gateway_any_healthy(struct tg_gateway *gw)
     return false;
 }
 
+int tg_gateway_server_inflight(struct tg_gateway *gw, const char *upstream, const char *address)
+{
+    char name[TG_ENDPOINT_NAME_MAX];
+    int n = snprintf(name, sizeof name, "%s/%s", upstream, address);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return 0;
+    uint32_t key = tg_endpoints_find(gw->servers, name, (size_t)n);
+    if (key == TG_ENDPOINT_OTHER)
+        return 0;
+    return atomic_load_explicit(&gw->server_inflight[key], memory_order_relaxed);
+}
+
 void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, void *ctx)
 {
     struct tg_snapshot *s = atomic_load(&gw->snap);
@@ -285,7 +299,7 @@ void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, 
                 .healthy = atomic_load_explicit(&rt->healthy, memory_order_relaxed),
                 .checked = ur->cfg->health.enabled,
                 .ejected = !tg_outlier_usable(rt->outlier, rt->idx, now),
-                .inflight = atomic_load_explicit(&rt->inflight, memory_order_relaxed),
+                .inflight = atomic_load_explicit(rt->inflight, memory_order_relaxed),
                 .last_check_wall_us = rt->hc_last_wall_us,
                 .last_check_latency_us = rt->hc_last_latency_us,
                 .last_error = rt->hc_last_error,

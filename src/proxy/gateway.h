@@ -177,6 +177,12 @@ struct tg_gateway_server_info {
 };
 typedef void tg_gateway_server_fn(const struct tg_gateway_server_info *s, void *ctx);
 
+/* Requests in flight to server `address` of `upstream`, all workers, also those that
+ * started on an earlier snapshot: after a reload removed the server from the pool, this
+ * falls to 0 once its last request ended (a drain's end). 0 for a server never seen.
+ * Beyond TG_GATEWAY_MAX_SERVER_KEYS names, servers share one counter. */
+int tg_gateway_server_inflight(struct tg_gateway *gw, const char *upstream, const char *address);
+
 /* Calls `fn` for every server of every upstream of the current snapshot. */
 void tg_gateway_foreach_server(struct tg_gateway *gw, tg_gateway_server_fn *fn, void *ctx);
 

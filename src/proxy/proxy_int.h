@@ -34,6 +34,7 @@
 #include "metrics/trace.h"
 #include "proxy/active.h"
 #include "proxy/endpoints.h"
+#include "proxy/gateway.h"
 #include "proxy/route.h"
 #include "protect/chain.h"
 #include "protect/outlier.h"
@@ -50,7 +51,10 @@ struct tg_server_rt {
     struct tg_outlier *outlier;
     const struct tg_outlier_params *op;
     uint32_t idx;
-    atomic_int inflight;             /* requests in flight, all workers */
+    /* Requests in flight to this address, all workers and every snapshot still in use:
+     * the gateway's counter for the server key, so it carries across reloads and a
+     * server just removed from the pool can be watched until its last request ends. */
+    atomic_int *inflight;
     /* health checker's state (control thread only: the checker writes, admin reads) */
     uint32_t hc_ok_run, hc_fail_run;
     int64_t hc_last_wall_us;    /* when the last probe ended, 0 = never */
@@ -80,6 +84,7 @@ struct tg_snapshot {
 /* Takes `cfg` (also on failure). 0, or a negative code with `eb` filled. */
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
                      struct tg_endpoints *endpoints, struct tg_endpoints *servers,
+                     atomic_int *inflight_by_key,
                      struct tg_protect_state *pstate, int64_t now_us, struct tg_snapshot **out,
                      struct tg_errbuf *eb);
 void tg__snapshot_ref(struct tg_snapshot *s);
@@ -247,6 +252,7 @@ struct tg_gateway {
     struct tg_endpoints *endpoints; /* process-wide, survives reloads */
     uint32_t rejected_endpoint;     /* "(rejected)": requests refused before routing */
     struct tg_endpoints *servers;   /* "upstream/address" names of upstream servers */
+    atomic_int server_inflight[TG_GATEWAY_MAX_SERVER_KEYS]; /* by server key */
     struct tg_magg *agg;            /* control thread: totals and windows */
     atomic_llong live_p99_us;       /* gateway p99 over the last minute (control thread) */
     atomic_uint trace_rate_ppm;     /* tracing sample rate, parts per million */

@@ -79,6 +79,7 @@ static void outlier_params(const struct tg_cfg_passive *c, struct tg_outlier_par
 
 int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapshot *prev,
                      struct tg_endpoints *endpoints, struct tg_endpoints *servers,
+                     atomic_int *inflight_by_key,
                      struct tg_protect_state *pstate, int64_t now_us, struct tg_snapshot **out,
                      struct tg_errbuf *eb)
 {
@@ -124,6 +125,7 @@ int tg__snapshot_new(struct tg_config *cfg, uint64_t gen, const struct tg_snapsh
             char name[TG_ENDPOINT_NAME_MAX];
             int n = snprintf(name, sizeof name, "%s/%s", uc->name, rt->cfg->addr.text);
             rt->key = tg_endpoints_intern(servers, name, (size_t)n);
+            rt->inflight = &inflight_by_key[rt->key];
             rt->outlier = ur->outlier;
             rt->op = &ur->op;
             rt->idx = i;

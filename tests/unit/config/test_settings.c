@@ -211,7 +211,7 @@ static void test_enumeration(void)
     TG_EXPECT(z.route_timeout_in_file);
     TG_EXPECT(z.threshold_in_file);
     TG_EXPECT(!z.timeout_in_file);
-    TG_EXPECT_EQ(z.fixed, 1); /* tracing.buffer */
+    TG_EXPECT_EQ(z.fixed, 2); /* tracing.buffer, autoscale.provider */
     json_t *v = tg_config_setting_value(c, "circuit_breaker.failure_threshold");
     TG_EXPECT(v && json_real_value(v) == 0.25);
     json_decref(v);
