@@ -136,7 +136,9 @@ static void find_episodes(const struct series *s, struct episodes *e)
          * to the threshold), not at the first point under the threshold: a ramp or a
          * noisy plateau crossing the threshold back and forth is one episode, not a
          * run of short ones at a seemingly regular interval. */
-        size_t j = i, up = 0;
+        /* x[i] is up and always taken: with a threshold below the baseline (odd
+         * parameters) it could be under `back`, and the scan would not move. */
+        size_t j = i + 1, up = 1;
         double back = e->calm.b + (e->calm.thr - e->calm.b) / 2;
         for (; j < s->n && s->x[j] > back; j++)
             up += is_up(e->calm, s->x[j]);

@@ -390,6 +390,14 @@ static void test_random(void)
             p.episode_points = 0;
             p.periodic_episodes = 0;
             p.sudden_factor = 0.5;
+        } else if (s % 7 == 1) {
+            /* A threshold below the baseline, no floors, a CUSUM that always alarms. */
+            p.sudden_z = -1;
+            p.sigma_floor = -1;
+            p.abs_floor_ms = 0;
+            p.cusum_h = -1;
+            p.cusum_k = NAN;
+            p.periodic_tolerance = -1;
         }
         struct tg_pattern r;
         int64_t t0 = (int64_t)(uniform() * 4e12) - (int64_t)2e12;
