@@ -146,7 +146,8 @@ static json_t *checks_json(const struct tg_cfg_diagnosis *cfg, const struct tg_d
         check(a, "System-wide: check CPU and memory (GET /metrics/node; "
                  "node_cpu_seconds_total, node_memory_MemAvailable_bytes)");
         check(a, "System-wide: check the database (GET /api/v1/monitoring/slow-queries?limit=10; "
-                 "pg_stat_statements mean_exec_time > 100 ms; GET /api/v1/system/db/slow-queries)");
+                 "pg_stat_statements mean_exec_time > 100 ms: "
+                 "GET /api/v1/monitoring/database/slow-queries)");
         check(a, "System-wide: check the network and upstream connections "
                  "(GET /api/v1/monitoring/external-services, GET /health/detailed)");
     } else {
@@ -188,12 +189,12 @@ static json_t *checks_json(const struct tg_cfg_diagnosis *cfg, const struct tg_d
     else if (r->pattern == TG_DIAG_PAT_PERIODIC)
         check(a, "Periodic: look for a scheduled job running at the same phase");
     if (has_cause(r, TG_DIAG_C_DATABASE))
-        check(a,
-              "Database: list slow and long-running queries (GET /api/v1/system/db/slow-queries, "
-              "GET /api/v1/system/db/connections, GET /api/v1/system/db/locks)");
+        check(a, "Database: list slow and long-running queries "
+                 "(GET /api/v1/monitoring/database/slow-queries, .../database/connections, "
+                 ".../database/locks)");
     if (has_cause(r, TG_DIAG_C_REDIS) || has_cause(r, TG_DIAG_C_CACHE))
-        check(a, "Redis/cache: SLOWLOG and memory (GET /api/v1/system/redis/slowlog, "
-                 "GET /api/v1/system/redis/info)");
+        check(a, "Redis/cache: SLOWLOG and memory (GET /api/v1/monitoring/redis/slowlog, "
+                 "GET /api/v1/monitoring/redis/info)");
     if (has_cause(r, TG_DIAG_C_EXTERNAL))
         check(a,
               "External services: GET /api/v1/monitoring/external-services, GET /health/services");
