@@ -48,6 +48,8 @@ static const char *const causes[] = {
 
 static bool cause_ok(const struct tg_cfg_pb_match *m, const json_t *diag)
 {
+    if (!m->causes)
+        return true;
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(diag, "causes"), i, c)

@@ -26,8 +26,8 @@ const struct tg_pb_op *tg_pb_op(const char *id);
 
 /* The first rule of `p` (in order) that `diag` matches, or NULL. A rule matches a
  * degraded diagnosis whose scope, pattern and severity are among the rule's (any when
- * the rule lists none), with one of the rule's causes at min_confidence or more (any
- * cause when it lists none), and one affected endpoint matching one of its globs (any
+ * the rule lists none), with one of the rule's causes at min_confidence or more (when
+ * it lists any), and one affected endpoint matching one of its globs (any
  * when it has none). */
 const struct tg_cfg_playbook *tg_pb_match(const struct tg_cfg_playbooks *p, const json_t *diag);
 
