@@ -77,9 +77,10 @@ typedef void tg_incidents_open_fn(void *ctx, int64_t incident_id, const char *al
 void tg_incidents_on_open(struct tg_incidents *m, tg_incidents_open_fn *fn, void *ctx);
 
 /* Attaches `diagnosis_json` (the diagnosis object, GET /api/v1/monitoring/diagnosis) to
- * incident `id` as its latest diagnosis: its severity raises the incident's (the highest
- * seen), its affected endpoints become the incident's. 0, TG_ENOTFOUND, TG_EPARSE,
- * -ENOMEM or TG_ESTORE. */
+ * incident `id` (open or resolved) as its latest diagnosis: its severity raises the
+ * incident's (the highest seen), its affected endpoints become the incident's, and a
+ * "diagnosis" entry summing it up joins the timeline (no note of one's own is needed).
+ * 0, TG_ENOTFOUND, TG_EPARSE, -ENOMEM or TG_ESTORE. */
 int tg_incidents_set_diagnosis(struct tg_incidents *m, int64_t id, const char *diagnosis_json);
 
 /* The ids of the open incidents, newest first, into `ids` (at most `cap`); returns how
@@ -90,5 +91,25 @@ size_t tg_incidents_open_ids(const struct tg_incidents *m, int64_t *ids, size_t 
  * report renders from it): a new reference, or NULL with `eb` filled and eb->code
  * TG_ENOTFOUND, TG_ESTORE or -ENOMEM. */
 json_t *tg_incidents_get_json(struct tg_incidents *m, int64_t id, struct tg_errbuf *eb);
+
+/* ------------------------------------------------------------ the admin API */
+
+/* GET /api/v1/incidents: summaries newest first ({"incidents": [...]}), `status` NULL
+ * for any, `limit` as the store's. NULL with `eb` filled. */
+json_t *tg_incidents_list_json(struct tg_incidents *m, const char *status, unsigned limit,
+                               struct tg_errbuf *eb);
+
+/* POST /api/v1/incidents: opens an incident by hand (`severity` and `text` may be NULL;
+ * `text` becomes a "note" entry), with the audit row of `actor`. Sets *id. 0, -ENOMEM or
+ * TG_ESTORE. */
+int tg_incidents_create(struct tg_incidents *m, int64_t now_us, const char *title,
+                        const char *severity, const char *text, const char *actor, int64_t *id,
+                        struct tg_errbuf *eb);
+
+/* PUT /api/v1/incidents/<id> with `body` (a JSON object; see diagnose/incident.h
+ * tg_incident_put), audited as `actor`. 0; TG_ENOTFOUND; TG_EPARSE (eb->file names the
+ * field); -EBUSY with `missing` filled (409); -ENOMEM or TG_ESTORE. */
+int tg_incidents_put(struct tg_incidents *m, int64_t id, int64_t now_us, json_t *body,
+                     const char *actor, json_t *missing, struct tg_errbuf *eb);
 
 #endif
