@@ -61,4 +61,9 @@ void tg_admin_set_ruler(struct tg_admin *a, struct tg_ruler *ruler);
 struct tg_cset;
 void tg_admin_set_collectors(struct tg_admin *a, struct tg_cset *set);
 
+/* The incident manager the incidents API reads and edits; NULL = none (503). It must
+ * outlive the admin server or be unset first. */
+struct tg_incidents;
+void tg_admin_set_incidents(struct tg_admin *a, struct tg_incidents *m);
+
 #endif

@@ -139,6 +139,7 @@ struct tg_config *tg_config_new_default(void)
     tg_config__policy_defaults(cfg);
     tg_config__rules_defaults(cfg);
     tg_config__collectors_defaults(cfg);
+    tg_config__incidents_defaults(cfg);
     return cfg;
 }
 

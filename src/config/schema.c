@@ -837,6 +837,8 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = &cfg->alerting},
         {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
          .out = &cfg->collectors},
+        {.key = "incidents", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_incidents,
+         .out = &cfg->incidents},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0)

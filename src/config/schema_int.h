@@ -37,4 +37,8 @@ int tg_config__collectors_finish(struct tg_config_walk *w, yaml_node_t *node,
  * interval but at most 10 s. Idempotent. */
 void tg_config__collectors_resolve(struct tg_config *cfg);
 
+/* The incidents: section (schema_incidents.c); `arg` is the struct tg_cfg_incidents. */
+tg_config_walk_fn tg_config__read_incidents;
+void tg_config__incidents_defaults(struct tg_config *cfg);
+
 #endif

@@ -77,18 +77,9 @@ static int from_event(void *ctx, const struct tg_store_event *e)
     return 0;
 }
 
-/* Audit rows that are not changes of the gateway: edits of incidents and the posts of
- * events (listed from their own table). */
-static bool not_a_change(const char *target)
-{
-    return strncmp(target, "incident", 8) == 0 || strcmp(target, "events") == 0;
-}
-
 static int from_audit(void *ctx, const struct tg_store_audit *a)
 {
     struct rows *rs = ctx;
-    if (not_a_change(a->target ? a->target : ""))
-        return 0;
     struct row *r = push(rs);
     const char *src[] = {a->actor, a->action, a->target, a->old_json, a->new_json};
     const char *dst[5];
@@ -145,7 +136,7 @@ int tg_events_query(struct tg_store *s, const struct tg_events_filter *f, tg_eve
     }
     if (rc == 0 && (!f->type || audit_only)) {
         struct tg_store_audit_filter af = {.since_us = f->since_us, .until_us = f->until_us,
-                                           .limit = limit};
+                                           .limit = limit, .changes_only = true};
         rc = tg_store_audit_list(s, &af, from_audit, &au, eb);
     }
     if (ev.oom || au.oom)

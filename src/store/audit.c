@@ -186,6 +186,8 @@ int tg_store_audit_list(struct tg_store *s, const struct tg_store_audit_filter *
         b = sqlite3_bind_int64(st, 4, limit);
     if (b == SQLITE_OK)
         b = sqlite3_bind_int64(st, 5, f->until_us);
+    if (b == SQLITE_OK)
+        b = sqlite3_bind_int(st, 6, f->changes_only);
     if (b != SQLITE_OK) {
         int rc = tg_store__fail(s, eb, "cannot read the audit log");
         tg_store__reset(st);

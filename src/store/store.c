@@ -49,7 +49,8 @@ static const char *const stmt_sql[TG_STORE__NSTMT] = {
     [TG_STORE__AUDIT_LIST] = "SELECT id, ts_us, actor, action, target, old_json, new_json,"
                              " result FROM audit WHERE ts_us >= ?1 AND (?2 IS NULL OR"
                              " action = ?2) AND (?3 IS NULL OR target = ?3)"
-                             " AND (?5 = 0 OR ts_us <= ?5)"
+                             " AND (?5 = 0 OR ts_us <= ?5) AND (?6 = 0 OR"
+                             " (target <> 'events' AND substr(target, 1, 8) <> 'incident'))"
                              " ORDER BY ts_us DESC, id DESC LIMIT ?4",
     [TG_STORE__AUDIT_COUNT] = "SELECT count(*) FROM audit",
     [TG_STORE__OV_PUT] = "INSERT INTO override(key, value_json, set_by, set_at_us)"
