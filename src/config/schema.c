@@ -835,10 +835,11 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
         {.key = "rules", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_rules, .out = &cfg->rules},
         {.key = "alerting", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_alerting,
          .out = &cfg->alerting},
-        {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
-         .out = &cfg->collectors},
         {.key = "incidents", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_incidents,
          .out = &cfg->incidents},
+        /* Last: tg_config__collectors_finish below takes the last field's node. */
+        {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
+         .out = &cfg->collectors},
     };
     int rc = tg_config__walk_map(w, root, f, NFIELDS(f));
     if (rc == 0)
