@@ -4,8 +4,9 @@
  * not interpret states or fields: diagnose/incidents.h owns their meaning. One call
  * writes every change of one step (the row, alerts, new timeline entries, new actions,
  * and the audit row of an API edit) in one transaction, so after a crash a step is on
- * disk whole or not at all. Retention: at most TG_STORE_INCIDENTS_MAX_ROWS incidents,
- * only closed ones ever dropped (oldest first, with everything attached), and at most
+ * disk whole or not at all. Retention: the newest TG_STORE_INCIDENTS_MAX_ROWS incidents
+ * and every one not closed are kept (older closed ones go, with everything attached),
+ * and at most
  * TG_STORE_INCIDENT_MAX_ENTRIES timeline entries and actions per incident (the oldest
  * go first: a flapping alert cannot grow one without bound); dropped rows are counted
  * (tg_store_stats). Control thread only. */
