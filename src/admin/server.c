@@ -28,6 +28,7 @@
 #include "admin/federate.h"
 #include "admin/health.h"
 #include "admin/diagnosis.h"
+#include "admin/incidents.h"
 #include "admin/monitoring.h"
 #include "admin/prom.h"
 #include "admin/promapi.h"
@@ -65,6 +66,7 @@ struct tg_admin {
     struct tg_ruler *ruler; /* the rule engine, once started (tg_admin_set_ruler) */
     struct tg_scaler *scaler; /* the autoscaler, once started (tg_admin_set_scaler) */
     struct tg_cset *collectors; /* the collector targets (tg_admin_set_collectors), or NULL */
+    struct tg_incidents *incidents; /* tg_admin_set_incidents, or NULL */
 };
 
 /* What a connection holds: the exposition it is streaming, if any, or the asynchronous
@@ -145,6 +147,9 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
     else if (tg_admin_monitoring(a->gw, a->collectors, req, resp))
         return;
     else if (tg_admin_control(&cc, req, body, body_len, resp))
+        return;
+    else if (tg_admin_incidents(&cc, a->incidents, req, body, body_len, resp) ||
+             tg_admin_events(&cc, req, body, body_len, resp))
         return;
     else if (tg_admin_promapi_rules(a->ruler, tg_gateway_config(a->gw), req, resp))
         return;
@@ -388,4 +393,9 @@ void tg_admin_free(struct tg_admin *a)
     }
     tg_mcollectors_free(a->own);
     free(a);
+}
+
+void tg_admin_set_incidents(struct tg_admin *a, struct tg_incidents *m)
+{
+    a->incidents = m;
 }

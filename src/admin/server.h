@@ -70,4 +70,9 @@ void tg_admin_set_scaler(struct tg_admin *a, struct tg_scaler *scaler);
 struct tg_cset;
 void tg_admin_set_collectors(struct tg_admin *a, struct tg_cset *set);
 
+/* The incident manager the incidents API reads and edits; NULL = none (503). It must
+ * outlive the admin server or be unset first. */
+struct tg_incidents;
+void tg_admin_set_incidents(struct tg_admin *a, struct tg_incidents *m);
+
 #endif

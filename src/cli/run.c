@@ -22,8 +22,11 @@
 #include "control/runtime.h"
 #include "control/scrape.h"
 #include "control/watch.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "diagnose/incidents.h"
 #include "proxy/gateway.h"
+#include "store/alerts.h"
 
 struct run_opts {
     const char *file;
@@ -48,6 +51,7 @@ struct run {
     struct tg_ruler *ruler;
     struct tg_collectors *collectors;
     struct tg_autoscale *autoscale;
+    struct tg_incidents *incidents;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -181,6 +185,17 @@ static int rebuild(void *vrun, struct tg_config *loaded, const struct tg_config 
     return tg_runtime_rebuild(r->rt, loaded, running, kept, kept_ctx, out, eb);
 }
 
+static void incidents_opts(const struct tg_config *cfg, struct tg_incidents_opts *o)
+{
+    *o = (struct tg_incidents_opts){
+        .enabled = cfg->incidents.enabled,
+        .quiet_period_us = cfg->incidents.quiet_period_us,
+        .escalation_l2_us = cfg->incidents.escalation_l2_us,
+        .escalation_l3_us = cfg->incidents.escalation_l3_us,
+        .ack_deadline_us = cfg->incidents.ack_deadline_us,
+    };
+}
+
 /* The reload's outcome, for the admin API's /metrics. */
 static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
 {
@@ -193,6 +208,11 @@ static void reloaded(void *vrun, bool ok, uint32_t restart_pending)
         (void)tg_ruler_reload(r->ruler, tg_gateway_config(r->gw), &eb);
     if (ok && r->collectors && tg_collectors_apply(r->collectors, tg_gateway_config(r->gw), &eb))
         tg_log(TG_LOG_ERROR, "collect", "reload-failed error=\"%s\"", eb.msg);
+    if (ok && r->incidents) {
+        struct tg_incidents_opts o;
+        incidents_opts(tg_gateway_config(r->gw), &o);
+        tg_incidents_configure(r->incidents, &o);
+    }
 }
 
 /* From now on /health answers 503 and admin connections close after their answer. */
@@ -220,6 +240,42 @@ static int start_scrape(struct run *r, const struct tg_config *cfg, struct tg_er
         .instance = cfg->admin_listen.text,
     };
     return tg_scrape_new(r->ctl, &so, &r->scrape, eb);
+}
+
+/* The incidents' feeds: alert transitions, the audit log's rows, a tick each second. */
+static void on_alert(void *vrun, const struct tg_store_alert *row)
+{
+    struct run *r = vrun;
+    tg_incidents_alert(r->incidents, row->ts_ms * 1000, row->alertname, row->labels_json,
+                       strcmp(row->state, "firing") == 0);
+}
+
+static void on_audit(void *vrun, int64_t audit_id)
+{
+    struct run *r = vrun;
+    tg_incidents_audit(r->incidents, audit_id);
+}
+
+static void incidents_tick(void *vrun, int64_t now_us)
+{
+    struct run *r = vrun;
+    (void)now_us; /* monotonic; the incidents' times are the store's wall clock */
+    tg_incidents_tick(r->incidents, tg_clock_wall_us());
+}
+
+static int start_incidents(struct run *r, const struct tg_config *cfg, struct tg_errbuf *eb)
+{
+    struct tg_incidents_opts o;
+    incidents_opts(cfg, &o);
+    int rc = tg_incidents_new(tg_runtime_store(r->rt), &o, &r->incidents, eb);
+    if (rc)
+        return rc;
+    tg_store_on_audit(tg_runtime_store(r->rt), on_audit, r);
+    tg_ruler_on_alert(r->ruler, on_alert, r);
+    tg_admin_set_incidents(r->admin, r->incidents);
+    if (tg_control_every(r->ctl, "incidents", 1000000, incidents_tick, r) != 0)
+        return tg_errbuf_set(eb, -ENOMEM, "out of memory");
+    return 0;
 }
 
 /* The rule engine over the store the scrape fills. A rule file that does not load stops
@@ -306,6 +362,10 @@ int tg_cli_run(int argc, char **argv)
         goto out;
     }
     tg_admin_set_scaler(r.admin, tg_autoscale_scaler(r.autoscale));
+    if (start_incidents(&r, tg_gateway_config(r.gw), &eb) != 0) {
+        fprintf(stderr, "tailguard run: %s\n", eb.msg);
+        goto out;
+    }
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
@@ -315,6 +375,9 @@ out:
     tg_collectors_free(r.collectors); /* after the admin API that reads them */
     tg_autoscale_free(r.autoscale);   /* stops the instances it started */
     tg_ruler_free(r.ruler); /* before the store it evaluates over */
+    if (r.rt)
+        tg_store_on_audit(tg_runtime_store(r.rt), NULL, NULL);
+    tg_incidents_free(r.incidents); /* after the admin API and the ruler that feed it */
     tg_gateway_free(r.gw);
     tg_scrape_free(r.scrape);
     tg_control_free(r.ctl);

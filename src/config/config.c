@@ -142,6 +142,7 @@ struct tg_config *tg_config_new_default(void)
     tg_config__diagnosis_defaults(cfg);
     tg_config__playbooks_defaults(cfg);
     tg_config__autoscale_defaults(cfg);
+    tg_config__incidents_defaults(cfg);
     return cfg;
 }
 

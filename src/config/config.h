@@ -350,6 +350,14 @@ struct tg_config {
     struct tg_cfg_diagnosis diagnosis; /* diagnosis.h */
     struct tg_cfg_playbooks playbooks; /* playbooks.h */
     struct tg_cfg_autoscale autoscale;
+    /* Incidents opened from alerts (docs/config.md "incidents"); applied on reload. */
+    struct tg_cfg_incidents {
+        bool enabled;             /* true: a firing alert opens or joins an incident */
+        int64_t quiet_period_us;  /* 5 min: every alert resolved this long -> resolved */
+        int64_t escalation_l2_us; /* 30 min: L1 -> L2 (seed 001; seed 002's step) */
+        int64_t escalation_l3_us; /* 60 min: L2 -> L3 */
+        int64_t ack_deadline_us;  /* 15 min: SEV-2 and above (seed 002's P1) */
+    } incidents;
     /* Where each setting came from (settings.c): the key paths the file wrote, as
      * "\nkey\n" runs in one string owned by the snapshot (NULL = none). */
     char *file_keys;

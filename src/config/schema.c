@@ -841,6 +841,9 @@ int tg_config__schema_read(struct tg_config_walk *w, yaml_node_t *root, struct t
          .out = &cfg->diagnosis},
         {.key = "autoscale", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_autoscale,
          .out = &cfg->autoscale},
+        {.key = "incidents", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_incidents,
+         .out = &cfg->incidents},
+        /* Last: tg_config__collectors_finish below takes the last field's node. */
         {.key = "collectors", .kind = TG_CONFIG_K_FUNC, .fn = tg_config__read_collectors,
          .out = &cfg->collectors},
     };

@@ -51,4 +51,8 @@ void tg_config__autoscale_defaults(struct tg_config *cfg);
 /* From tg_config_validate: autoscale.upstream names an upstream. 0 or TG_ECONFIG. */
 int tg_config__autoscale_check(const struct tg_config *cfg, struct tg_errbuf *eb);
 
+/* The incidents: section (schema_incidents.c); `arg` is the struct tg_cfg_incidents. */
+tg_config_walk_fn tg_config__read_incidents;
+void tg_config__incidents_defaults(struct tg_config *cfg);
+
 #endif

@@ -43,6 +43,8 @@ struct tg_ruler {
     char config_file[256];
     uint64_t fingerprint; /* of the last reload attempted */
     struct history hist;
+    tg_ruler_alert_fn *on_alert;
+    void *on_alert_ctx;
     /* figures */
     bool last_reload_ok;
     int64_t last_reload_ok_wall_us;
@@ -129,7 +131,15 @@ static void history_flush(struct tg_ruler *r)
         tg_log(TG_LOG_ERROR, "rules", "alert-history-write-failed rows=%zu error=\"%s\"", r->hist.n,
                eb.msg);
     }
+    for (size_t i = 0; r->on_alert && i < r->hist.n; i++)
+        r->on_alert(r->on_alert_ctx, &r->hist.v[i]);
     history_free(&r->hist);
+}
+
+void tg_ruler_on_alert(struct tg_ruler *r, tg_ruler_alert_fn *fn, void *ctx)
+{
+    r->on_alert = fn;
+    r->on_alert_ctx = ctx;
 }
 
 /* ------------------------------------------------------------------ evaluation */

@@ -47,6 +47,13 @@ int tg_ruler_reload_all(struct tg_ruler *r, const struct tg_config *cfg, struct 
 /* The rules in force, for the API. Valid until the next reload. */
 const struct tg_rules_mgr *tg_ruler_mgr(const struct tg_ruler *r);
 
+/* Called for each alert instance that fired or resolved, after the evaluation that made
+ * it and after its history row (`row`: valid during the call): the incidents' feed. One
+ * hook; NULL removes it. */
+struct tg_store_alert;
+typedef void tg_ruler_alert_fn(void *ctx, const struct tg_store_alert *row);
+void tg_ruler_on_alert(struct tg_ruler *r, tg_ruler_alert_fn *fn, void *ctx);
+
 /* The store holding the alert history. */
 struct tg_store *tg_ruler_store(const struct tg_ruler *r);
 

@@ -64,6 +64,7 @@ static int insert(struct tg_store *s, const struct tg_store_audit *row, const ch
     int rc = tg_store__run(s, st, "cannot write the audit row", eb);
     if (rc == 0) {
         s->audit_rows_pending++;
+        s->audit_hook_id = sqlite3_last_insert_rowid(s->db);
         if (id)
             *id = sqlite3_last_insert_rowid(s->db);
     }
@@ -130,6 +131,42 @@ static const char *text_col(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+static struct tg_store_audit row_of(sqlite3_stmt *st)
+{
+    return (struct tg_store_audit){
+        .id = sqlite3_column_int64(st, 0),
+        .ts_us = sqlite3_column_int64(st, 1),
+        .actor = text_col(st, 2),
+        .action = text_col(st, 3),
+        .target = text_col(st, 4),
+        .old_json = text_col(st, 5),
+        .new_json = text_col(st, 6),
+        .result = text_col(st, 7),
+    };
+}
+
+int tg_store_audit_get(struct tg_store *s, int64_t id, tg_store_audit_fn *cb, void *ctx,
+                       struct tg_errbuf *eb)
+{
+    sqlite3_stmt *st = s->stmt[TG_STORE__AUDIT_GET];
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
+        int rc = tg_store__fail(s, eb, "cannot read the audit log");
+        tg_store__reset(st);
+        return rc;
+    }
+    int rc = sqlite3_step(st), ret;
+    if (rc == SQLITE_ROW) {
+        struct tg_store_audit row = row_of(st);
+        ret = cb(ctx, &row);
+    } else if (rc == SQLITE_DONE) {
+        ret = tg_errbuf_set(eb, TG_ENOTFOUND, "store: no audit row %lld", (long long)id);
+    } else {
+        ret = tg_store__fail(s, eb, "cannot read the audit log");
+    }
+    tg_store__reset(st);
+    return ret;
+}
+
 int tg_store_audit_list(struct tg_store *s, const struct tg_store_audit_filter *f,
                         tg_store_audit_fn *cb, void *ctx, struct tg_errbuf *eb)
 {
@@ -147,6 +184,10 @@ int tg_store_audit_list(struct tg_store *s, const struct tg_store_audit_filter *
         b = sqlite3_bind_text(st, 3, f->target, -1, SQLITE_STATIC);
     if (b == SQLITE_OK)
         b = sqlite3_bind_int64(st, 4, limit);
+    if (b == SQLITE_OK)
+        b = sqlite3_bind_int64(st, 5, f->until_us);
+    if (b == SQLITE_OK)
+        b = sqlite3_bind_int(st, 6, f->changes_only);
     if (b != SQLITE_OK) {
         int rc = tg_store__fail(s, eb, "cannot read the audit log");
         tg_store__reset(st);
@@ -154,16 +195,7 @@ int tg_store_audit_list(struct tg_store *s, const struct tg_store_audit_filter *
     }
     int rc, ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct tg_store_audit row = {
-            .id = sqlite3_column_int64(st, 0),
-            .ts_us = sqlite3_column_int64(st, 1),
-            .actor = text_col(st, 2),
-            .action = text_col(st, 3),
-            .target = text_col(st, 4),
-            .old_json = text_col(st, 5),
-            .new_json = text_col(st, 6),
-            .result = text_col(st, 7),
-        };
+        struct tg_store_audit row = row_of(st);
         if ((ret = cb(ctx, &row)) != 0)
             break;
     }

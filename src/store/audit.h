@@ -8,6 +8,7 @@
 #ifndef TG_STORE_AUDIT_H
 #define TG_STORE_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -42,6 +43,10 @@ int tg_store_audit_trim(struct tg_store *s, int64_t now_us, struct tg_errbuf *eb
 
 struct tg_store_audit_filter {
     int64_t since_us;   /* rows with ts_us >= since_us; 0: all */
+    int64_t until_us;   /* rows with ts_us <= until_us; 0: no bound */
+    /* Leaves out the rows that record no change of the gateway: target "events" (a
+     * posted event) or beginning with "incident" (an incident's edit). */
+    bool changes_only;
     unsigned limit;     /* 0: TG_STORE_AUDIT_LIST_DEFAULT; capped at TG_STORE_AUDIT_LIST_MAX */
     const char *action; /* exact match; NULL: any */
     const char *target; /* exact match; NULL: any */
@@ -58,5 +63,10 @@ typedef int tg_store_audit_fn(void *ctx, const struct tg_store_audit *row);
  * connection does not change what one call sees. */
 int tg_store_audit_list(struct tg_store *s, const struct tg_store_audit_filter *f,
                         tg_store_audit_fn *cb, void *ctx, struct tg_errbuf *eb);
+
+/* Gives the row `id` to `cb`. Returns 0 (or the callback's value), TG_ENOTFOUND without
+ * calling `cb`, or TG_ESTORE. */
+int tg_store_audit_get(struct tg_store *s, int64_t id, tg_store_audit_fn *cb, void *ctx,
+                       struct tg_errbuf *eb);
 
 #endif

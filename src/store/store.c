@@ -49,6 +49,8 @@ static const char *const stmt_sql[TG_STORE__NSTMT] = {
     [TG_STORE__AUDIT_LIST] = "SELECT id, ts_us, actor, action, target, old_json, new_json,"
                              " result FROM audit WHERE ts_us >= ?1 AND (?2 IS NULL OR"
                              " action = ?2) AND (?3 IS NULL OR target = ?3)"
+                             " AND (?5 = 0 OR ts_us <= ?5) AND (?6 = 0 OR"
+                             " (target <> 'events' AND substr(target, 1, 8) <> 'incident'))"
                              " ORDER BY ts_us DESC, id DESC LIMIT ?4",
     [TG_STORE__AUDIT_COUNT] = "SELECT count(*) FROM audit",
     [TG_STORE__OV_PUT] = "INSERT INTO override(key, value_json, set_by, set_at_us)"
@@ -72,6 +74,65 @@ static const char *const stmt_sql[TG_STORE__NSTMT] = {
                              " alert_history WHERE ts_ms >= ?1 AND (?2 IS NULL OR"
                              " alertname = ?2) ORDER BY ts_ms DESC, id DESC LIMIT ?3",
     [TG_STORE__ALERT_COUNT] = "SELECT count(*) FROM alert_history",
+    [TG_STORE__AUDIT_GET] = "SELECT id, ts_us, actor, action, target, old_json, new_json,"
+                            " result FROM audit WHERE id = ?1",
+    [TG_STORE__EVENT_INSERT] = "INSERT INTO event(ts_us, type, service, version, text,"
+                               " labels_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [TG_STORE__EVENT_TRIM_ROWS] = "DELETE FROM event WHERE id <= (SELECT max(id) FROM event) - ?1",
+    [TG_STORE__EVENT_TRIM_AGE] = "DELETE FROM event WHERE ts_us < ?1",
+    [TG_STORE__EVENT_LIST] = "SELECT id, ts_us, type, service, version, text, labels_json"
+                             " FROM event WHERE ts_us >= ?1 AND (?2 = 0 OR ts_us <= ?2)"
+                             " AND (?3 IS NULL OR type = ?3)"
+                             " ORDER BY ts_us DESC, id DESC LIMIT ?4",
+    [TG_STORE__EVENT_COUNT] = "SELECT count(*) FROM event",
+    [TG_STORE__INC_INSERT] = "INSERT INTO incident(title, status, severity, opened_by, escalation,"
+                             " opened_at_us, resolved_at_us, closed_at_us, quiet_since_us,"
+                             " updated_at_us, fields_json) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                             " ?9, ?10, ?11, ?12)",
+    [TG_STORE__INC_UPDATE] = "UPDATE incident SET title = ?2, status = ?3, severity = ?4,"
+                             " opened_by = ?5, escalation = ?6, opened_at_us = ?7,"
+                             " resolved_at_us = ?8, closed_at_us = ?9, quiet_since_us = ?10,"
+                             " updated_at_us = ?11, fields_json = ?12 WHERE id = ?1",
+    [TG_STORE__INC_GET] = "SELECT id, title, status, severity, opened_by, escalation,"
+                          " opened_at_us, resolved_at_us, closed_at_us, quiet_since_us,"
+                          " updated_at_us, fields_json FROM incident WHERE id = ?1",
+    [TG_STORE__INC_LIST] = "SELECT id, title, status, severity, opened_by, escalation,"
+                           " opened_at_us, resolved_at_us, closed_at_us, quiet_since_us,"
+                           " updated_at_us, fields_json FROM incident WHERE (?1 IS NULL OR"
+                           " status = ?1) AND (?2 = 0 OR status <> 'closed')"
+                           " ORDER BY id DESC LIMIT ?3",
+    [TG_STORE__INC_COUNT] = "SELECT count(*) FROM incident",
+    /* Only closed incidents leave: one still open (or resolved, not yet written up) is
+     * never dropped, however many there are. */
+    [TG_STORE__INC_TRIM] = "DELETE FROM incident WHERE status = 'closed' AND id <="
+                           " (SELECT max(id) FROM incident) - ?1",
+    [TG_STORE__INC_ALERT_PUT] = "INSERT INTO incident_alert(incident_id, alertname, labels_json,"
+                                " state, fired_at_us, resolved_at_us) VALUES (?1, ?2, ?3, ?4,"
+                                " ?5, ?6) ON CONFLICT DO UPDATE SET state = excluded.state,"
+                                " fired_at_us = excluded.fired_at_us,"
+                                " resolved_at_us = excluded.resolved_at_us",
+    [TG_STORE__INC_ALERT_LIST] = "SELECT alertname, labels_json, state, fired_at_us,"
+                                 " resolved_at_us FROM incident_alert WHERE incident_id = ?1"
+                                 " ORDER BY fired_at_us, alertname, labels_json",
+    [TG_STORE__INC_NOTE_INSERT] = "INSERT INTO incident_timeline(incident_id, ts_us, kind, text,"
+                                  " data_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [TG_STORE__INC_NOTE_TRIM] = "DELETE FROM incident_timeline WHERE incident_id = ?1 AND id <="
+                                " (SELECT max(id) FROM incident_timeline WHERE"
+                                " incident_id = ?1) - ?2",
+    [TG_STORE__INC_NOTE_LIST] = "SELECT ts_us, kind, text, data_json FROM incident_timeline"
+                                " WHERE incident_id = ?1 ORDER BY id",
+    [TG_STORE__INC_ACT_INSERT] = "INSERT INTO incident_action(incident_id, ts_us, op, method,"
+                                 " path, body_json, by_actor, verdict, undone_at_us, audit_id)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [TG_STORE__INC_ACT_TRIM] = "DELETE FROM incident_action WHERE incident_id = ?1 AND id <="
+                               " (SELECT max(id) FROM incident_action WHERE"
+                               " incident_id = ?1) - ?2",
+    [TG_STORE__INC_ACT_LIST] = "SELECT id, ts_us, op, method, path, body_json, by_actor,"
+                               " verdict, undone_at_us, audit_id FROM incident_action"
+                               " WHERE incident_id = ?1 ORDER BY id",
+    [TG_STORE__INC_ACT_UPDATE] = "UPDATE incident_action SET verdict = coalesce(?3, verdict),"
+                                 " undone_at_us = coalesce(?4, undone_at_us)"
+                                 " WHERE incident_id = ?1 AND audit_id = ?2",
 };
 
 int tg_store__fail(struct tg_store *s, struct tg_errbuf *eb, const char *what)
@@ -89,6 +150,33 @@ void tg_store__reset(sqlite3_stmt *st)
     /* Both return the last step's error, which the caller has already reported. */
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+int tg_store__bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+int tg_store__bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+    return v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+int tg_store__run_int(struct tg_store *s, enum tg_store__stmt which, int64_t arg, int64_t arg2,
+                      const char *what, int64_t *changed, struct tg_errbuf *eb)
+{
+    sqlite3_stmt *st = s->stmt[which];
+    int b = sqlite3_bind_int64(st, 1, arg);
+    if (b == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 2)
+        b = sqlite3_bind_int64(st, 2, arg2);
+    if (b != SQLITE_OK) {
+        tg_store__reset(st);
+        return tg_store__fail(s, eb, what);
+    }
+    int rc = tg_store__run(s, st, what, eb);
+    if (rc == 0 && changed)
+        *changed = sqlite3_changes(s->db);
+    return rc;
 }
 
 int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what, struct tg_errbuf *eb)
@@ -131,6 +219,10 @@ static void refresh_stats(struct tg_store *s)
     atomic_store_explicit(&s->overrides, count_rows(s, TG_STORE__OV_COUNT), memory_order_relaxed);
     atomic_store_explicit(&s->alert_rows, count_rows(s, TG_STORE__ALERT_COUNT),
                           memory_order_relaxed);
+    atomic_store_explicit(&s->event_rows, count_rows(s, TG_STORE__EVENT_COUNT),
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->incident_rows, count_rows(s, TG_STORE__INC_COUNT),
+                          memory_order_relaxed);
 }
 
 int tg_store__commit(struct tg_store *s, struct tg_errbuf *eb)
@@ -144,7 +236,19 @@ int tg_store__commit(struct tg_store *s, struct tg_errbuf *eb)
     s->audit_rows_pending = 0;
     atomic_fetch_add_explicit(&s->commits, 1, memory_order_relaxed);
     refresh_stats(s);
+    /* After the commit, so the hook sees the row and may write in a transaction of its
+     * own. The id is taken first: a write the hook makes cannot call it again for it. */
+    int64_t audit_id = s->audit_hook_id;
+    s->audit_hook_id = 0;
+    if (audit_id && s->audit_hook)
+        s->audit_hook(s->audit_hook_ctx, audit_id);
     return 0;
+}
+
+void tg_store_on_audit(struct tg_store *s, tg_store_audit_hook_fn *fn, void *ctx)
+{
+    s->audit_hook = fn;
+    s->audit_hook_ctx = ctx;
 }
 
 void tg_store__rollback(struct tg_store *s, int rc)
@@ -156,6 +260,7 @@ void tg_store__rollback(struct tg_store *s, int rc)
         tg_store__reset(s->stmt[TG_STORE__ROLLBACK]);
     }
     s->audit_rows_pending = 0;
+    s->audit_hook_id = 0;
     if (rc == TG_ESTORE)
         atomic_fetch_add_explicit(&s->write_errors, 1, memory_order_relaxed);
 }
@@ -499,6 +604,11 @@ void tg_store_stats(const struct tg_store *s, struct tg_store_stats *out)
     out->overrides = atomic_load_explicit(&s->overrides, memory_order_relaxed);
     out->alert_rows = atomic_load_explicit(&s->alert_rows, memory_order_relaxed);
     out->alert_trimmed_total = atomic_load_explicit(&s->alert_trimmed, memory_order_relaxed);
+    out->event_rows = atomic_load_explicit(&s->event_rows, memory_order_relaxed);
+    out->event_trimmed_total = atomic_load_explicit(&s->event_trimmed, memory_order_relaxed);
+    out->incident_rows = atomic_load_explicit(&s->incident_rows, memory_order_relaxed);
+    out->incident_trimmed_total =
+        atomic_load_explicit(&s->incident_trimmed, memory_order_relaxed);
     out->commits_total = atomic_load_explicit(&s->commits, memory_order_relaxed);
     out->write_errors_total = atomic_load_explicit(&s->write_errors, memory_order_relaxed);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The store: one SQLite file for what must survive a restart. Today it holds the audit
- * log of control changes (store/audit.h) and the persisted control-API overrides
- * (store/override.h); later tables (incidents, alert history, per-minute rollups) join
- * it through numbered forward migrations. The API is synchronous and plain C for the
+ * log of control changes (store/audit.h), the persisted control-API overrides
+ * (store/override.h), the alert history (store/alerts.h), events (store/events.h) and
+ * incidents (store/incidents.h); later tables join it through numbered forward
+ * migrations. The API is synchronous and plain C for the
  * control thread: nothing on the request path calls it. A `struct tg_store` is used by
  * one thread at a time; a second one opened read-only may read from another thread while
  * the writer writes (WAL). Only tg_store_stats may be called from any thread.
@@ -45,6 +46,11 @@ struct tg_store_stats {
     int64_t overrides;
     int64_t alert_rows;           /* rows of the alert history (store/alerts.h) */
     uint64_t alert_trimmed_total; /* history rows dropped by its retention */
+    int64_t event_rows;           /* posted events (store/events.h) */
+    uint64_t event_trimmed_total; /* events dropped by their retention */
+    int64_t incident_rows;        /* incidents (store/incidents.h) */
+    /* Incidents, timeline entries and actions dropped by the incidents' retention. */
+    uint64_t incident_trimmed_total;
     uint64_t commits_total;      /* write transactions that reached the disk */
     uint64_t write_errors_total; /* writes that failed and were rolled back */
 };
@@ -68,5 +74,11 @@ const char *tg_store_path(const struct tg_store *s);
  * counts are those after this connection's last write (for a reader: at its open), so
  * /metrics reads the writer's. */
 void tg_store_stats(const struct tg_store *s, struct tg_store_stats *out);
+
+/* Called after each committed write that appended an audit row, with the row's id (read
+ * it with tg_store_audit_get): how every control change, wherever it is made, reaches
+ * the incidents' timelines. It may write to the store. One hook; NULL removes it. */
+typedef void tg_store_audit_hook_fn(void *ctx, int64_t audit_id);
+void tg_store_on_audit(struct tg_store *s, tg_store_audit_hook_fn *fn, void *ctx);
 
 #endif

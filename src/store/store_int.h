@@ -33,6 +33,27 @@ enum tg_store__stmt {
     TG_STORE__ALERT_TRIM_AGE,
     TG_STORE__ALERT_LIST,
     TG_STORE__ALERT_COUNT,
+    TG_STORE__AUDIT_GET,
+    TG_STORE__EVENT_INSERT,
+    TG_STORE__EVENT_TRIM_ROWS,
+    TG_STORE__EVENT_TRIM_AGE,
+    TG_STORE__EVENT_LIST,
+    TG_STORE__EVENT_COUNT,
+    TG_STORE__INC_INSERT,
+    TG_STORE__INC_UPDATE,
+    TG_STORE__INC_GET,
+    TG_STORE__INC_LIST,
+    TG_STORE__INC_COUNT,
+    TG_STORE__INC_TRIM,
+    TG_STORE__INC_ALERT_PUT,
+    TG_STORE__INC_ALERT_LIST,
+    TG_STORE__INC_NOTE_INSERT,
+    TG_STORE__INC_NOTE_TRIM,
+    TG_STORE__INC_NOTE_LIST,
+    TG_STORE__INC_ACT_INSERT,
+    TG_STORE__INC_ACT_TRIM,
+    TG_STORE__INC_ACT_LIST,
+    TG_STORE__INC_ACT_UPDATE,
     TG_STORE__NSTMT,
 };
 
@@ -50,7 +71,13 @@ struct tg_store {
     int64_t audit_rows_pending;
     /* Written by the owning thread after each write, read by tg_store_stats anywhere. */
     _Atomic int64_t file_bytes, wal_bytes, audit_rows, overrides, alert_rows;
-    _Atomic uint64_t alert_trimmed;
+    _Atomic int64_t event_rows, incident_rows;
+    _Atomic uint64_t alert_trimmed, event_trimmed, incident_trimmed;
+    /* The audit row the open transaction added (0: none), given to the audit hook once
+     * the transaction has committed (tg_store_on_audit). */
+    int64_t audit_hook_id;
+    tg_store_audit_hook_fn *audit_hook;
+    void *audit_hook_ctx;
     _Atomic uint64_t commits, write_errors;
 };
 
@@ -60,6 +87,17 @@ int tg_store__fail(struct tg_store *s, struct tg_errbuf *eb, const char *what);
 
 /* Steps a statement that returns no row, then resets it. 0 or tg_store__fail(`what`). */
 int tg_store__run(struct tg_store *s, sqlite3_stmt *st, const char *what, struct tg_errbuf *eb);
+
+/* Binds text that may be NULL (SQL NULL then); borrowed until the reset. */
+int tg_store__bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* Binds an integer, 0 as SQL NULL (times that are not set). */
+int tg_store__bind_opt(sqlite3_stmt *st, int i, int64_t v);
+
+/* Runs a statement with one integer argument (a trim) and returns 0 with *changed set to
+ * the rows it changed, or tg_store__fail(`what`). */
+int tg_store__run_int(struct tg_store *s, enum tg_store__stmt which, int64_t arg, int64_t arg2,
+                      const char *what, int64_t *changed, struct tg_errbuf *eb);
 
 /* Resets `st` and drops its bindings (bound text is borrowed until then). */
 void tg_store__reset(sqlite3_stmt *st);

@@ -296,7 +296,7 @@ static void test_reopen(void)
     tg_store_close(s);
     TG_EXPECT_EQ(count(path, "override"), 5);
     TG_EXPECT_EQ(count(path, "audit"), 5);
-    TG_EXPECT_EQ(tst_sql_int(path, "PRAGMA user_version"), 2);
+    TG_EXPECT_EQ(tst_sql_int(path, "PRAGMA user_version"), 3);
     s = open_ok(path, NULL);
     struct tg_store_stats st;
     tg_store_stats(s, &st);
@@ -614,7 +614,7 @@ static void test_newer_schema(void)
     struct tg_store *s = open_ok(path, NULL);
     tg_store_close(s);
     TG_EXPECT_EQ(tst_sql(path, "PRAGMA user_version=99"), SQLITE_OK);
-    expect_refused(path, NULL, TG_ESTORE, "schema version 99 is newer than this build knows (2)",
+    expect_refused(path, NULL, TG_ESTORE, "schema version 99 is newer than this build knows (3)",
                    __LINE__);
     struct tg_store_opts ro = {.read_only = true};
     expect_refused(path, &ro, TG_ESTORE, "newer", __LINE__);
