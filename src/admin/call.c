@@ -136,7 +136,7 @@ int tg_admin_restore(struct tg_admin *a, const char *actor, const char *prefix,
     int status = 200;
     if (i > 0) {
         char action[160], target[128];
-        snprintf(action, sizeof action, "undo %s", prefix);
+        snprintf(action, sizeof action, "undo %.*s", (int)(strlen(prefix) - 1), prefix);
         snprintf(target, sizeof target, "%.*s", (int)(strlen(prefix) - 1), prefix);
         struct tg_runtime_who who = {actor, action, target};
         struct tg_errbuf eb = {0};

@@ -79,8 +79,6 @@ bool tg_admin_diagnosis(const struct tg_admin_diag_ctx *c, const struct tg_http_
     struct tg_diag_env env = {.q = &q,
                               .cfg = cfg,
                               .store = c->store,
-                              .events = c->events,
-                              .events_ctx = c->events_ctx,
                               .deadline_us = tg_clock_mono_us() + QUERY_BUDGET_US};
     json_t *out = NULL;
     struct tg_errbuf eb = {0};

@@ -18,9 +18,7 @@ struct tg_scrape;
 struct tg_admin_diag_ctx {
     struct tg_gateway *gw;
     struct tg_scrape *scrape; /* NULL: no store, 503 */
-    struct tg_store *store;   /* the audit log (control changes), or NULL */
-    tg_diag_events_fn *events;
-    void *events_ctx;
+    struct tg_store *store;   /* the change markers (events, control changes), or NULL */
 };
 
 /* Answers `req` if it is the diagnosis path and returns true; else false. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin/incident_report.h"
 #include "admin/query.h"
 #include "core/clock.h"
 #include "diagnose/incidents.h"
@@ -149,24 +150,47 @@ static int64_t id_of(const char *p, size_t n)
     return id;
 }
 
+/* GET .../<id>/report: the post-incident report (admin/incident_report.h). */
+static void report(struct tg_incidents *m, int64_t id, const struct tg_queryable *q,
+                   const struct tg_http_msg *req, struct tg_admin_resp *r)
+{
+    struct tg_errbuf eb = {0};
+    json_t *inc = tg_incidents_get_json(m, id, &eb);
+    if (!inc && eb.code != TG_ENOTFOUND) {
+        tg_admin_resp_error(r, 500, eb.msg, NULL);
+        return;
+    }
+    tg_admin_incident_report(inc, q, req->query, tg_clock_wall_us() / 1000, r);
+    json_decref(inc);
+}
+
 bool tg_admin_incidents(const struct tg_admin_control_ctx *c, struct tg_incidents *m,
-                        const struct tg_http_msg *req, const char *body, size_t body_len,
-                        struct tg_admin_resp *r)
+                        const struct tg_queryable *q, const struct tg_http_msg *req,
+                        const char *body, size_t body_len, struct tg_admin_resp *r)
 {
     size_t plen = sizeof PREFIX - 1;
     const char *p = req->path.p;
     size_t n = req->path.len;
     if (n < plen || memcmp(p, PREFIX, plen) != 0 || (n > plen && p[plen] != '/'))
         return false;
-    /* .../<id>/report and anything else below an id belongs to the report. */
     const char *rest = p + plen;
     size_t rn = n - plen;
     const char *slash = rn > 1 ? memchr(rest + 1, '/', rn - 1) : NULL;
-    if (slash)
-        return false;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
     if (!m) {
         tg_admin_resp_error(r, 503, "incidents are not available (no store)", NULL);
+        return true;
+    }
+    if (slash) {
+        static const char sub_report[] = "/report";
+        size_t sl = (size_t)(rest + rn - slash);
+        int64_t rid = id_of(rest, (size_t)(slash - rest));
+        if (sl != sizeof sub_report - 1 || memcmp(slash, sub_report, sl) != 0 || rid <= 0)
+            tg_admin_resp_error(r, 404, "not found", NULL);
+        else if (!get)
+            tg_admin_resp_error(r, 405, "method not allowed", NULL);
+        else
+            report(m, rid, q, req, r);
         return true;
     }
     if (rn == 0 || (rn == 1 && rest[0] == '/')) {

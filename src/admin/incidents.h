@@ -12,15 +12,16 @@
 #include "admin/control_api.h"
 #include "admin/resp.h"
 #include "http/http1.h"
+#include "tsdb/query.h"
 
 struct tg_incidents;
 
 /* Answers `req` if its path is /api/v1/incidents or below and returns true. `m` NULL
- * (no store yet, or tests): 503. GET /api/v1/incidents/<id>/report is left to others
- * (false). */
+ * (no store yet, or tests): 503. GET /api/v1/incidents/<id>/report reads the latency of
+ * the incident's window from `q` (NULL: no store, the chart has no data). */
 bool tg_admin_incidents(const struct tg_admin_control_ctx *c, struct tg_incidents *m,
-                        const struct tg_http_msg *req, const char *body, size_t body_len,
-                        struct tg_admin_resp *r);
+                        const struct tg_queryable *q, const struct tg_http_msg *req,
+                        const char *body, size_t body_len, struct tg_admin_resp *r);
 
 /* Answers `req` if its path is /api/v1/events and returns true. */
 bool tg_admin_events(const struct tg_admin_control_ctx *c, const struct tg_http_msg *req,

@@ -16,7 +16,9 @@
 #include "control/collect.h"
 #include "control/control.h"
 #include "control/runtime.h"
+#include "control/respond.h"
 #include "control/scrape.h"
+#include "tsdb/tsdb.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/server.h"
@@ -67,6 +69,7 @@ struct tg_admin {
     struct tg_scaler *scaler; /* the autoscaler, once started (tg_admin_set_scaler) */
     struct tg_cset *collectors; /* the collector targets (tg_admin_set_collectors), or NULL */
     struct tg_incidents *incidents; /* tg_admin_set_incidents, or NULL */
+    struct tg_respond *respond;     /* tg_admin_set_respond, or NULL */
 };
 
 /* What a connection holds: the exposition it is streaming, if any, or the asynchronous
@@ -108,6 +111,9 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
                      size_t body_len, const char *peer, struct tg_admin_resp *resp)
 {
     struct tg_admin_control_ctx cc = {a->gw, a->rt, peer, a->scaler};
+    struct tg_queryable q;
+    if (a->scrape)
+        tg_tsdb_queryable(tg_scrape_tsdb(a->scrape), &q);
     struct tg_str p = req->path;
     bool get = req->method == TG_HTTP_GET || req->method == TG_HTTP_HEAD;
     struct tg_admin_health_ctx h = {a->gw, a->draining, a->start_wall_us, a->collectors};
@@ -140,15 +146,17 @@ void tg_admin_handle(struct tg_admin *a, const struct tg_http_msg *req, const ch
                               req, body, body_len, resp))
         return;
     else if (tg_admin_diagnosis(&(struct tg_admin_diag_ctx){a->gw, a->scrape,
-                                                             a->rt ? tg_runtime_store(a->rt) : NULL,
-                                                             NULL, NULL},
+                                                             a->rt ? tg_runtime_store(a->rt) : NULL},
                                 req, resp))
         return;
     else if (tg_admin_monitoring(a->gw, a->collectors, req, resp))
         return;
+    else if (PATH_IS("/api/v1/system/playbooks") && get && a->respond)
+        tg_admin_resp_json(resp, 200, tg_respond_playbooks_status(a->respond));
     else if (tg_admin_control(&cc, req, body, body_len, resp))
         return;
-    else if (tg_admin_incidents(&cc, a->incidents, req, body, body_len, resp) ||
+    else if (tg_admin_incidents(&cc, a->incidents, a->scrape ? &q : NULL, req, body, body_len,
+                                resp) ||
              tg_admin_events(&cc, req, body, body_len, resp))
         return;
     else if (tg_admin_promapi_rules(a->ruler, tg_gateway_config(a->gw), req, resp))
@@ -393,6 +401,11 @@ void tg_admin_free(struct tg_admin *a)
     }
     tg_mcollectors_free(a->own);
     free(a);
+}
+
+void tg_admin_set_respond(struct tg_admin *a, struct tg_respond *r)
+{
+    a->respond = r;
 }
 
 void tg_admin_set_incidents(struct tg_admin *a, struct tg_incidents *m)

@@ -46,6 +46,10 @@ void tg_admin_set_scrape(struct tg_admin *a, struct tg_scrape *s);
 
 void tg_admin_free(struct tg_admin *a);
 
+/* GET /api/v1/system/playbooks answers from `r` (borrowed) from now on; NULL stops it. */
+struct tg_respond;
+void tg_admin_set_respond(struct tg_admin *a, struct tg_respond *r);
+
 /* What the server was made with (for admin/call.c, the gateway's own calls). */
 struct tg_gateway *tg_admin_gateway(struct tg_admin *a);
 struct tg_runtime *tg_admin_runtime(struct tg_admin *a); /* NULL: no control API */

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "admin/call.h"
 #include "admin/server.h"
 #include "cli/cmd.h"
 #include "config/config.h"
 #include "control/autoscale.h"
 #include "control/collectors.h"
+#include "control/respond.h"
 #include "control/control.h"
 #include "control/rules.h"
 #include "control/runtime.h"
@@ -52,6 +54,7 @@ struct run {
     struct tg_collectors *collectors;
     struct tg_autoscale *autoscale;
     struct tg_incidents *incidents;
+    struct tg_respond *respond;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -242,6 +245,24 @@ static int start_scrape(struct run *r, const struct tg_config *cfg, struct tg_er
     return tg_scrape_new(r->ctl, &so, &r->scrape, eb);
 }
 
+/* The playbooks' calls: the admin API's own handlers (admin/call.h). */
+static int pb_call(void *ctx, const char *actor, const char *method, const char *path,
+                   const json_t *body, json_t **answer, int64_t *audit_id)
+{
+    return tg_admin_call(ctx, actor, method, path, body, answer, audit_id);
+}
+
+static json_t *pb_overrides(void *ctx, const char *prefix)
+{
+    return tg_admin_overrides_under(ctx, prefix);
+}
+
+static int pb_restore(void *ctx, const char *actor, const char *prefix, const json_t *before,
+                      json_t **answer, int64_t *audit_id)
+{
+    return tg_admin_restore(ctx, actor, prefix, before, answer, audit_id);
+}
+
 /* The incidents' feeds: alert transitions, the audit log's rows, a tick each second. */
 static void on_alert(void *vrun, const struct tg_store_alert *row)
 {
@@ -356,16 +377,26 @@ int tg_cli_run(int argc, char **argv)
         goto out;
     }
     tg_admin_set_collectors(r.admin, tg_collectors_set(r.collectors));
-    /* Scaling steps are logged and audited; the incidents' timeline takes them later. */
-    if (tg_autoscale_new(r.ctl, r.gw, r.rt, NULL, NULL, &r.autoscale) != 0) {
-        fprintf(stderr, "tailguard run: out of memory\n");
-        goto out;
-    }
-    tg_admin_set_scaler(r.admin, tg_autoscale_scaler(r.autoscale));
     if (start_incidents(&r, tg_gateway_config(r.gw), &eb) != 0) {
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;
     }
+    /* The runbooks' loop: diagnosis on alerts, playbooks through the admin API's own
+     * handlers. */
+    struct tg_pb_hooks pb_hooks = {r.admin, pb_call, pb_overrides, pb_restore};
+    if (tg_respond_new(r.ctl, r.gw, r.scrape, tg_runtime_store(r.rt), r.incidents, &pb_hooks,
+                       &r.respond) != 0) {
+        fprintf(stderr, "tailguard run: out of memory\n");
+        goto out;
+    }
+    tg_admin_set_respond(r.admin, r.respond);
+    /* Scaling steps are logged, audited and written to the open incidents' timelines. */
+    if (tg_autoscale_new(r.ctl, r.gw, r.rt, tg_respond_scale_note, r.respond, &r.autoscale) !=
+        0) {
+        fprintf(stderr, "tailguard run: out of memory\n");
+        goto out;
+    }
+    tg_admin_set_scaler(r.admin, tg_autoscale_scaler(r.autoscale));
     exit_code = tg_control_run(r.ctl) ? 1 : 0;
     if (exit_code == 0)
         (void)tg_scrape_save(r.scrape); /* a clean stop keeps the history to the last scrape */
@@ -374,6 +405,7 @@ out:
     tg_admin_free(r.admin);
     tg_collectors_free(r.collectors); /* after the admin API that reads them */
     tg_autoscale_free(r.autoscale);   /* stops the instances it started */
+    tg_respond_free(r.respond);       /* before the incidents it feeds */
     tg_ruler_free(r.ruler); /* before the store it evaluates over */
     if (r.rt)
         tg_store_on_audit(tg_runtime_store(r.rt), NULL, NULL);

@@ -69,6 +69,12 @@ void tg_incidents_tick(struct tg_incidents *m, int64_t now_us);
 int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, const char *text,
                       const char *data_json);
 
+/* tg_incidents_note for incident `id` alone, whatever its status but closed (a closed
+ * incident is no longer loaded): the playbooks' undo after an incident resolved. 0 also
+ * when no such incident is loaded, -EINVAL, -ENOMEM or TG_ESTORE. */
+int tg_incidents_note_to(struct tg_incidents *m, int64_t id, int64_t now_us, const char *kind,
+                         const char *text, const char *data_json);
+
 /* Called when an incident opens (`alertname` NULL when opened through the API) and each
  * time an alert fires into an open one: the diagnosis runs itself from here. One
  * callback; a second registration replaces the first, NULL removes it. The callback may

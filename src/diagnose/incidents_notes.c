@@ -52,8 +52,10 @@ static void update_action(struct tg_incidents *m, int64_t id, const char *kind, 
                (long long)id, eb.msg);
 }
 
-int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, const char *text,
-                      const char *data_json)
+/* The note for every open incident (only_id 0), or for incident only_id whatever its
+ * status but closed. */
+static int note(struct tg_incidents *m, int64_t only_id, int64_t now_us, const char *kind,
+                const char *text, const char *data_json)
 {
     struct tg_errbuf eb = {0};
     const char *k = known_kind(kind);
@@ -67,7 +69,7 @@ int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, 
     int ret = 0;
     for (size_t i = 0; i < m->n; i++) {
         struct tg_incident *inc = m->v[i];
-        if (!tg_incident_is_open(inc))
+        if (only_id ? inc->id != only_id : !tg_incident_is_open(inc))
             continue;
         struct tg_incident_out out = {.n = 1};
         out.v[0].ts_us = now_us;
@@ -83,6 +85,18 @@ int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, 
     }
     json_decref(data);
     return ret;
+}
+
+int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, const char *text,
+                      const char *data_json)
+{
+    return note(m, 0, now_us, kind, text, data_json);
+}
+
+int tg_incidents_note_to(struct tg_incidents *m, int64_t id, int64_t now_us, const char *kind,
+                         const char *text, const char *data_json)
+{
+    return id > 0 ? note(m, id, now_us, kind, text, data_json) : -EINVAL;
 }
 
 /* ------------------------------------------------------------------ audit rows */
@@ -108,6 +122,8 @@ static const char *op_of(const char *path)
         {"concurrency", "CONCURRENCY"},
         {"scale", "SCALE"},
         {"autoscale", "AUTOSCALE"},
+        {"upstreams/eject", "EJECT"},
+        {"playbooks", "PLAYBOOKS"},
         {"gc", "GC"},
         {"db/terminate-long-queries", "KILL_LONG_QUERIES"},
         {"agents/config", "AGENTS_CONFIG"},

@@ -7,27 +7,34 @@
 
 #include "diagnose/gather.h"
 #include "diagnose/run.h"
-#include "store/audit.h"
+#include "diagnose/events.h"
 
-struct audit_ctx {
+struct events_ctx {
     struct tg_diag_event *ev;
     size_t n;
 };
 
 /* Newest first from the store: the first TG_DIAG_MAX_EVENTS are the ones kept. */
-static int on_audit(void *ctx, const struct tg_store_audit *row)
+static int on_event(void *ctx, const struct tg_event *row)
 {
-    struct audit_ctx *a = ctx;
-    if (a->n == TG_DIAG_MAX_EVENTS / 2)
+    struct events_ctx *a = ctx;
+    if (a->n == TG_DIAG_MAX_EVENTS)
         return 1;
     struct tg_diag_event *e = &a->ev[a->n++];
     memset(e, 0, sizeof *e);
-    e->id = row->id;
+    bool audit = row->source && strcmp(row->source, "audit") == 0;
+    e->id = audit ? row->audit_id : row->id;
     e->ts_ms = row->ts_us / 1000;
-    e->audit = true;
-    snprintf(e->type, sizeof e->type, "config_change");
-    snprintf(e->text, sizeof e->text, "%s%s%s", row->action,
-             row->target && row->target[0] ? " " : "", row->target ? row->target : "");
+    e->audit = audit;
+    snprintf(e->type, sizeof e->type, "%s", row->type ? row->type : "");
+    snprintf(e->service, sizeof e->service, "%s", row->service ? row->service : "");
+    snprintf(e->version, sizeof e->version, "%s", row->version ? row->version : "");
+    if (audit)
+        snprintf(e->text, sizeof e->text, "%s%s%s by %s", row->action ? row->action : "",
+                 row->target && row->target[0] ? " " : "", row->target ? row->target : "",
+                 row->actor ? row->actor : "?");
+    else
+        snprintf(e->text, sizeof e->text, "%s", row->text ? row->text : "");
     return 0;
 }
 
@@ -44,15 +51,12 @@ int tg_diag_run(const struct tg_diag_env *env, const struct tg_cfg_diagnosis *dc
     struct tg_diag_input *in = &g.in;
     struct tg_diag_event events[TG_DIAG_MAX_EVENTS];
     int64_t from = now_ms - w.window_ms - w.lookback_ms - dcfg->change_window_us / 1000;
-    struct audit_ctx a = {events, 0};
+    struct events_ctx a = {events, 0};
     if (env->store) {
-        struct tg_store_audit_filter f = {.since_us = from * 1000, .limit = TG_DIAG_MAX_EVENTS / 2};
         struct tg_errbuf ignore = {0};
-        /* A store that cannot be read costs the config_change correlation, not the answer. */
-        tg_store_audit_list(env->store, &f, on_audit, &a, &ignore);
+        /* A store that cannot be read costs the change correlations, not the answer. */
+        tg_events_list(env->store, from * 1000, now_ms * 1000, on_event, &a, &ignore);
     }
-    if (env->events)
-        env->events(env->events_ctx, from, now_ms, events, &a.n);
     in->events = events;
     in->nevents = a.n;
     for (size_t i = 0; i < in->neps; i++) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* One diagnosis, start to end: the inputs from the store (gather.h), the change markers
- * (control changes from the audit log; events), what the running configuration knows
+ * (events.h: posted events and the audit log's control changes), what the running configuration knows
  * (which endpoints are routes, the feature switches), the decision (diagnosis.h) and its
  * JSON. Used by GET /api/v1/monitoring/diagnosis and by the incidents when an alert
  * fires. Control thread. */
@@ -25,9 +25,7 @@ typedef void tg_diag_events_fn(void *ctx, int64_t from_ms, int64_t to_ms, struct
 struct tg_diag_env {
     const struct tg_queryable *q;
     const struct tg_config *cfg; /* its diagnosis:, routes, features, tsdb.scrape_interval */
-    struct tg_store *store;      /* control changes from its audit log; NULL: none */
-    tg_diag_events_fn *events;   /* posted events; NULL: none */
-    void *events_ctx;
+    struct tg_store *store;      /* the change markers (events.h); NULL: none */
     int64_t deadline_us; /* monotonic; 0 = none */
 };
 

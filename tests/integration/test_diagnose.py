@@ -247,6 +247,38 @@ def test_high_traffic_and_slow_server():
              timeout=150)
 
 
+def test_database():
+    """A real PostgreSQL with a query running for a minute behind a slowdown: the cause is
+    the database, naming the collector target, and the checks and mitigations say so."""
+    from peers import Postgres
+    with Postgres() as pg:
+        extra = (f"collectors:\n  postgres:\n    - {{name: main, dsn: \"{pg.dsn}\", "
+                 f"interval: 1s, timeout: 1s}}\n")
+        s = Scenario(seconds=40, extra=extra)
+        long_query = None
+        try:
+            s.sleep_until(18)
+            long_query = pg.background("SELECT pg_sleep(60)")
+            post_fault(s.demo_ports[0], {"endpoint": "*", "latency_ms": 400})
+            s.sleep_until(32)
+            d = diagnosis(s.admin, "window=10s&baseline=15s&lookback=30s&step=1s")
+            causes = [c["cause"] for c in d["causes"]]
+            RESULTS.append(("database", bool(causes) and causes[0] == "database"))
+            print(f"scenario database: causes {d['causes'][:2]}", flush=True)
+            assert d["degraded"] and causes[0] == "database", d["causes"]
+            assert d["causes"][0]["target"] == "main", d["causes"][0]
+            dep = [c for c in d["correlations"] if c["kind"] == "dependency"]
+            assert dep and dep[0]["collector"] == "postgres" and dep[0]["target"] == "main", d
+            ops = [m["op"] for m in d["suggested_mitigations"]]
+            assert "KILL_LONG_QUERIES" in ops and "BREAKER" in ops, ops
+            assert any(c.startswith("Database:") for c in d["checks"]), d["checks"]
+        finally:
+            if long_query:
+                long_query.kill()
+                long_query.wait()
+            s.close()
+
+
 def test_deploy_then_slowdown():
     """A deploy event, then a slowdown: the deployment correlation names the event; a
     config change made after the onset (a mitigation) is not a correlation."""
