@@ -66,7 +66,10 @@ class Scenario:
             addrs = ", ".join(f"{{address: {HOST}:{p}}}" for p in self.demo_ports)
             ups, extra = [], extra + (f"upstreams:\n  - name: default\n    servers: [{addrs}]\n"
                               f"    passive: {{latency_factor: 0}}\n")
-        self.gw = gateway(self.port, self.admin, ups, config=CONFIG + extra)
+        base = CONFIG
+        if "collectors:" in extra:  # the scenario's own collectors replace the line
+            base = "\n".join(x for x in CONFIG.split("\n") if not x.startswith("collectors:"))
+        self.gw = gateway(self.port, self.admin, ups, config=base + extra)
         self.procs.append(self.gw)
         urls = [f"http://{HOST}:{self.port}{p}" for p in PATHS]
         args = list(bench_args) or ["-R", str(rate)]
@@ -252,8 +255,8 @@ def test_database():
     the database, naming the collector target, and the checks and mitigations say so."""
     from peers import Postgres
     with Postgres() as pg:
-        extra = (f"collectors:\n  postgres:\n    - {{name: main, dsn: \"{pg.dsn}\", "
-                 f"interval: 1s, timeout: 1s}}\n")
+        extra = (f"collectors:\n  host: {{enabled: false}}\n  postgres:\n"
+                 f"    - {{name: main, dsn: \"{pg.dsn}\", interval: 1s, timeout: 1s}}\n")
         s = Scenario(seconds=40, extra=extra)
         long_query = None
         try:
