@@ -277,10 +277,24 @@ static void on_audit(void *vrun, int64_t audit_id)
     tg_incidents_audit(r->incidents, audit_id);
 }
 
+/* An alert firing before a restart that the rule engine, having evaluated every group,
+ * does not hold as pending or firing ended while the gateway was down: it is resolved
+ * now, so its incident can resolve and close. */
+static void on_restored(void *vrun, const char *alertname, const char *labels_json)
+{
+    struct run *r = vrun;
+    if (tg_ruler_alert_active(r->ruler, alertname, labels_json) != 0)
+        return;
+    tg_log(TG_LOG_INFO, "diagnose", "alert-resolved-after-restart alertname=%s", alertname);
+    tg_incidents_alert(r->incidents, tg_clock_wall_us(), alertname, labels_json, false);
+}
+
 static void incidents_tick(void *vrun, int64_t now_us)
 {
     struct run *r = vrun;
     (void)now_us; /* monotonic; the incidents' times are the store's wall clock */
+    if (r->ruler)
+        tg_incidents_foreach_restored(r->incidents, on_restored, r);
     tg_incidents_tick(r->incidents, tg_clock_wall_us());
 }
 

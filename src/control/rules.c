@@ -539,3 +539,45 @@ struct tg_store *tg_ruler_store(const struct tg_ruler *r)
 {
     return r->store;
 }
+
+struct active_ctx {
+    json_t *want;
+    bool found;
+};
+
+/* Same label set: as many labels, each with the same value. */
+static void on_instance(const struct tg_alert_instance *in, void *vctx)
+{
+    struct active_ctx *c = vctx;
+    if (c->found || in->state == TG_ALERT_INACTIVE ||
+        json_object_size(c->want) != in->labels.n)
+        return;
+    for (uint32_t i = 0; i < in->labels.n; i++) {
+        const char *v = json_string_value(json_object_get(c->want, in->labels.v[i].name));
+        if (!v || strcmp(v, in->labels.v[i].value) != 0)
+            return;
+    }
+    c->found = true;
+}
+
+int tg_ruler_alert_active(const struct tg_ruler *r, const char *alertname,
+                          const char *labels_json)
+{
+    struct active_ctx c = {json_loads(labels_json, 0, NULL), false};
+    int ready = 1;
+    for (size_t g = 0; r->mgr && g < tg_rules_mgr_ngroups(r->mgr); g++) {
+        struct tg_rules_group *grp = tg_rules_mgr_group(r->mgr, g);
+        struct tg_rules_group_stats st;
+        tg_rules_group_stats(grp, &st);
+        if (st.iterations_total == 0)
+            ready = 0;
+        for (size_t i = 0; i < tg_rules_group_nrules(grp); i++) {
+            struct tg_rules_rule_info ri;
+            tg_rules_group_rule(grp, i, &ri);
+            if (ri.alert && ri.def->name && strcmp(ri.def->name, alertname) == 0)
+                tg_alert_rule_foreach(ri.alert, on_instance, &c);
+        }
+    }
+    json_decref(c.want);
+    return c.found ? 1 : ready ? 0 : -1;
+}

@@ -242,6 +242,7 @@ int tg_incident_alert_fired(struct tg_incident *inc, const char *alertname,
     if (!a && !(a = attach(inc, alertname, labels_json)))
         return -ENOMEM;
     a->firing = true;
+    a->restored = false;
     a->fired_at_us = now_us;
     a->resolved_at_us = 0;
     a->dirty = true;

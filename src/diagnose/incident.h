@@ -38,6 +38,7 @@ struct tg_incident_alert {
     bool firing;
     int64_t fired_at_us, resolved_at_us;
     bool dirty; /* changed since the manager last wrote it */
+    bool restored; /* firing when loaded at start, not seen firing since (not stored) */
 };
 
 struct tg_incident {

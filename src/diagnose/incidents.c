@@ -164,7 +164,7 @@ static int on_alert(void *ctx, const struct tg_store_incident_alert *a)
     v[inc->nalerts] = (struct tg_incident_alert){
         .alertname = strdup(a->alertname), .labels_json = strdup(a->labels_json),
         .firing = strcmp(a->state, "firing") == 0, .fired_at_us = a->fired_at_us,
-        .resolved_at_us = a->resolved_at_us};
+        .resolved_at_us = a->resolved_at_us, .restored = strcmp(a->state, "firing") == 0};
     if (!v[inc->nalerts].alertname || !v[inc->nalerts].labels_json) {
         free(v[inc->nalerts].alertname);
         free(v[inc->nalerts].labels_json);
@@ -307,6 +307,36 @@ static struct tg_incident *open_new(struct tg_incidents *m, const char *title, b
         return NULL;
     }
     return inc;
+}
+
+void tg_incidents_foreach_restored(struct tg_incidents *m, tg_incidents_restored_fn *fn,
+                                   void *ctx)
+{
+    /* Collected first: `fn` may resolve alerts, which may change the list. */
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        for (size_t k = 0; k < m->v[i]->nalerts; k++)
+            n += m->v[i]->alerts[k].restored && m->v[i]->alerts[k].firing;
+    if (n == 0)
+        return;
+    char **names = calloc(2 * n, sizeof *names);
+    size_t j = 0;
+    for (size_t i = 0; names && i < m->n; i++)
+        for (size_t k = 0; k < m->v[i]->nalerts && j < n; k++) {
+            const struct tg_incident_alert *a = &m->v[i]->alerts[k];
+            if (a->restored && a->firing) {
+                names[2 * j] = strdup(a->alertname);
+                names[2 * j + 1] = strdup(a->labels_json);
+                j++;
+            }
+        }
+    for (size_t i = 0; i < j; i++) {
+        if (names[2 * i] && names[2 * i + 1])
+            fn(ctx, names[2 * i], names[2 * i + 1]);
+        free(names[2 * i]);
+        free(names[2 * i + 1]);
+    }
+    free(names);
 }
 
 void tg_incidents_alert(struct tg_incidents *m, int64_t now_us, const char *alertname,

@@ -75,6 +75,15 @@ int tg_incidents_note(struct tg_incidents *m, int64_t now_us, const char *kind, 
 int tg_incidents_note_to(struct tg_incidents *m, int64_t id, int64_t now_us, const char *kind,
                          const char *text, const char *data_json);
 
+/* The alerts that were firing when the incidents were loaded at start and have not been
+ * seen firing since (the rule engine keeps no alert state across a restart: one whose
+ * condition ended while the gateway was down never sends its "resolved"). The caller
+ * asks the rule engine about each and resolves, through tg_incidents_alert, those it does
+ * not hold as pending or firing. */
+typedef void tg_incidents_restored_fn(void *ctx, const char *alertname, const char *labels_json);
+void tg_incidents_foreach_restored(struct tg_incidents *m, tg_incidents_restored_fn *fn,
+                                   void *ctx);
+
 /* Called when an incident opens (`alertname` NULL when opened through the API) and each
  * time an alert fires into an open one: the diagnosis runs itself from here. One
  * callback; a second registration replaces the first, NULL removes it. The callback may

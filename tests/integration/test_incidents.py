@@ -188,6 +188,43 @@ def test_alerts_open_one_incident_that_survives_a_restart_and_closes_by_the_rule
     demo.stop()
 
 
+def test_alert_that_ended_while_the_gateway_was_down_resolves_after_the_restart():
+    """The rule engine keeps no alert state across a restart: an alert whose condition
+    ended while the gateway was down never sends its "resolved". Once every group has been
+    evaluated after the start and does not hold it as pending or firing, it is resolved,
+    and the incident resolves after the quiet period instead of staying open for ever."""
+    d, cfg = workdir()
+    store = os.path.join(d, "store.db")
+    api_port, port, admin = free_port(), free_port(), free_port()
+    with demo_api(api_port, latency_scale=0):
+        with gateway(port, admin, [api_port], "--store", store, config=cfg):
+            load = Load(port)
+            try:
+                st, _, _ = http_json("POST", f"http://{HOST}:{api_port}/_faults",
+                                     {"endpoint": "/api/products", "latency_ms": 400})
+                assert st == 200
+                wait_until(lambda: len(incidents(admin)) == 1, timeout=scaled(20, 60),
+                           what="an incident opened by the first alert")
+            finally:
+                load.stop()
+        inc_id = None
+        st, _, _ = http("DELETE", f"http://{HOST}:{api_port}/_faults")
+        assert st == 200
+        with gateway(port, admin, [api_port], "--store", store, config=cfg):
+            inc_id = incidents(admin)[0]["id"]
+            _, _, inc = api(admin, "GET", f"/api/v1/incidents/{inc_id}")
+            assert any(a["state"] == "firing" for a in inc["alerts"]), inc["alerts"]
+            load = Load(port)
+            try:
+                wait_until(lambda: api(admin, "GET", f"/api/v1/incidents/{inc_id}")[2]
+                           ["status"] == "resolved", timeout=scaled(20, 60),
+                           what="resolved after the restart without the alert firing again")
+            finally:
+                load.stop()
+            _, _, inc = api(admin, "GET", f"/api/v1/incidents/{inc_id}")
+            assert all(a["state"] == "resolved" for a in inc["alerts"]), inc["alerts"]
+
+
 def test_close_rule_names_every_missing_field_then_closes():
     d, cfg = workdir()
     api_port, port, admin = free_port(), free_port(), free_port()
