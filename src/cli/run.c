@@ -55,6 +55,7 @@ struct run {
     struct tg_autoscale *autoscale;
     struct tg_incidents *incidents;
     struct tg_respond *respond;
+    int64_t started_us; /* monotonic */
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -283,7 +284,11 @@ static void on_audit(void *vrun, int64_t audit_id)
 static void on_restored(void *vrun, const char *alertname, const char *labels_json)
 {
     struct run *r = vrun;
-    if (tg_ruler_alert_active(r->ruler, alertname, labels_json) != 0)
+    /* Within the quiet period after the start, an alert that fires again is the same
+     * problem going on: only after it is its silence an end. */
+    int64_t since = tg_clock_mono_us() - r->started_us;
+    if (since < tg_gateway_config(r->gw)->incidents.quiet_period_us ||
+        tg_ruler_alert_active(r->ruler, alertname, labels_json, since / 1000) != 0)
         return;
     tg_log(TG_LOG_INFO, "diagnose", "alert-resolved-after-restart alertname=%s", alertname);
     tg_incidents_alert(r->incidents, tg_clock_wall_us(), alertname, labels_json, false);
@@ -391,6 +396,7 @@ int tg_cli_run(int argc, char **argv)
         goto out;
     }
     tg_admin_set_collectors(r.admin, tg_collectors_set(r.collectors));
+    r.started_us = tg_clock_mono_us();
     if (start_incidents(&r, tg_gateway_config(r.gw), &eb) != 0) {
         fprintf(stderr, "tailguard run: %s\n", eb.msg);
         goto out;

@@ -88,7 +88,8 @@ static void on_open(void *ctx, int64_t id, const char *alertname)
     struct rerun *x = rerun_of(r, id);
     if (x)
         x->last_us = tg_clock_mono_us();
-    diagnose(r, id, alertname, false);
+    /* An incident opened by hand gets the diagnosis only when it finds something. */
+    diagnose(r, id, alertname, alertname == NULL);
 }
 
 /* The open incidents without a playbook yet, diagnosed again when their turn comes. */

@@ -561,7 +561,7 @@ static void on_instance(const struct tg_alert_instance *in, void *vctx)
 }
 
 int tg_ruler_alert_active(const struct tg_ruler *r, const char *alertname,
-                          const char *labels_json)
+                          const char *labels_json, int64_t since_start_ms)
 {
     struct active_ctx c = {json_loads(labels_json, 0, NULL), false};
     int ready = 1;
@@ -574,6 +574,10 @@ int tg_ruler_alert_active(const struct tg_ruler *r, const char *alertname,
         for (size_t i = 0; i < tg_rules_group_nrules(grp); i++) {
             struct tg_rules_rule_info ri;
             tg_rules_group_rule(grp, i, &ri);
+            /* Its `for` and two evaluations (the first ones see a store that has only
+             * just started filling) must have passed before its absence means anything. */
+            if (ri.alert && since_start_ms < ri.def->for_ms + 2 * tg_rules_group_interval_ms(grp))
+                ready = 0;
             if (ri.alert && ri.def->name && strcmp(ri.def->name, alertname) == 0)
                 tg_alert_rule_foreach(ri.alert, on_instance, &c);
         }

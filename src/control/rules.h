@@ -56,10 +56,11 @@ void tg_ruler_on_alert(struct tg_ruler *r, tg_ruler_alert_fn *fn, void *ctx);
 
 /* Whether the rule engine holds alert `alertname` with the labels of `labels_json` (a
  * JSON object, alertname included) as pending or firing: 1 it does, 0 it does not, -1
- * not known yet (a group has not been evaluated since the start). For the incidents'
- * alerts that were firing before a restart. */
+ * not known yet: a group has not been evaluated since the start, or `since_start_ms` is
+ * shorter than an alerting rule's `for` plus two of its group's intervals. For the
+ * incidents' alerts that were firing before a restart. */
 int tg_ruler_alert_active(const struct tg_ruler *r, const char *alertname,
-                          const char *labels_json);
+                          const char *labels_json, int64_t since_start_ms);
 
 /* The store holding the alert history. */
 struct tg_store *tg_ruler_store(const struct tg_ruler *r);
