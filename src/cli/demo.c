@@ -220,10 +220,13 @@ int tg_cli_demo(int argc, char **argv)
            "  promql     http://localhost:%d/api/v1/query?query=up\n"
            "  alerts     http://localhost:%d/api/v1/alerts\n"
            "  host       http://localhost:%d/metrics/node\n"
+           "  diagnosis  http://localhost:%d/api/v1/monitoring/diagnosis\n"
+           "  incidents  http://localhost:%d/api/v1/incidents\n"
            "  demo API   http://127.0.0.1:%d/  (faults: POST /_faults)\n"
            "  config     %s\n"
            "a light load is running; press Ctrl-C to stop.\n\n",
-           port, admin_port, port, admin_port, admin_port, admin_port, api_port, path);
+           port, admin_port, port, admin_port, admin_port, admin_port, port, admin_port, api_port,
+           path);
     fflush(stdout);
     load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;
