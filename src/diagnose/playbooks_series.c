@@ -115,7 +115,7 @@ int tg_pb__samples(const struct tg_queryable *q, const struct tg_config *cfg, co
     double *mem = calloc(3 * n, sizeof *mem);
     if (!mem)
         return -ENOMEM;
-    char qs[2600];
+    char qs[2 * 2048 + 512]; /* the endpoints regex may appear twice */
     snprintf(qs, sizeof qs,
              "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket"
              "{endpoint=~\"%s\"}[%lldms]))) * 1000",
