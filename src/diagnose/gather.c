@@ -367,6 +367,43 @@ static void robust_baselines(struct tg_diag_input *in, const struct tg_diag_wind
     free(tmp);
 }
 
+/* The baseline request rate as the median of the total rate over the baseline window,
+ * step by step: a baseline window reaching back before the gateway (or its traffic)
+ * started would otherwise average in the empty time and make steady traffic look like a
+ * rise. Kept from the window's average when there are fewer than three points. */
+static void robust_rate(struct run *r, int64_t start, size_t n)
+{
+    struct tg_diag_input *in = &r->g->in;
+    const struct tg_diag_window *w = r->w;
+    char qs[128];
+    expand(w, "sum(rate(http_requests_total[%R]))", qs, sizeof qs);
+    struct tg_promql_node *expr = NULL;
+    struct tg_errbuf eb = {0};
+    struct tg_promql_result res = {0};
+    size_t wpts = (size_t)(w->window_ms / w->step_ms), bpts = (size_t)(w->baseline_ms / w->step_ms);
+    if (wpts >= n || tg_promql_parse(qs, strlen(qs), &expr, &eb) != 0)
+        return;
+    size_t end = n - 1 - wpts, first = end + 1 > bpts ? end + 1 - bpts : 0;
+    double *v = malloc((end - first + 1) * sizeof *v);
+    size_t k = 0;
+    if (v && tg_promql_eval_range(r->q, expr, start, w->now_ms, w->step_ms, &r->opts, &res, &eb) == 0 &&
+        res.value.mat.n == 1) {
+        const struct tg_promql_series *s = &res.value.mat.v[0];
+        for (size_t j = 0; j < s->n; j++) {
+            int64_t idx = (s->s[j].t - start) / w->step_ms;
+            if (idx >= (int64_t)first && idx <= (int64_t)end && !isnan(s->s[j].v))
+                v[k++] = s->s[j].v;
+        }
+    }
+    if (k >= 3) {
+        qsort(v, k, sizeof *v, cmp_double);
+        in->baseline_rps = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    }
+    free(v);
+    tg_promql_result_free(&res);
+    tg_promql_node_free(expr);
+}
+
 /* The p95 series of every endpoint over the lookback (and the baseline window), one
  * range query. */
 static int series(struct run *r)
@@ -410,8 +447,10 @@ static int series(struct run *r)
     }
     tg_promql_result_free(&res);
     tg_promql_node_free(expr);
-    if (rc == 0)
+    if (rc == 0) {
         robust_baselines(in, w);
+        robust_rate(r, start, n);
+    }
     return rc;
 }
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Playbook matching, bodies and guardrails (playbook.h). */
 #include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diagnose/playbook.h"
@@ -154,4 +157,71 @@ const char *tg_pb_guard(const struct tg_cfg_playbooks *p, const struct tg_config
     if (op->sheds && critical_route(cfg, json_string_value(json_object_get(body, "route"))))
         return "the route is critical (never shed)";
     return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int tg_pb_short_verdict(const double *after, size_t n, size_t settle, int min_samples,
+                        double baseline_ms, double degraded_ms, double target_ms, int look,
+                        int max_looks, bool *final, char *reason, size_t cap)
+{
+    bool last = look >= max_looks;
+    *final = last;
+    double *v = malloc((n > settle ? n - settle : 1) * sizeof *v);
+    size_t k = 0;
+    for (size_t i = settle; v && i < n; i++)
+        if (!isnan(after[i]) && after[i] >= 0)
+            v[k++] = after[i];
+    if (!v || (int)k < min_samples || isnan(degraded_ms)) {
+        snprintf(reason, cap, "too few samples: %zu usable p95 samples after the action, %d needed",
+                 k, min_samples);
+        free(v);
+        return 0;
+    }
+    qsort(v, k, sizeof *v, cmp_double);
+    double med = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    free(v);
+    bool near_base = !isnan(baseline_ms) && (med <= 1.5 * baseline_ms || med <= baseline_ms + 20);
+    bool in_target =
+        !isnan(target_ms) && target_ms > 0 && degraded_ms > target_ms && med <= target_ms;
+    if (near_base || in_target) {
+        *final = true;
+        snprintf(reason, cap,
+                 "p95 %.0f ms -> %.0f ms, back %s (the degradation was too recent for a "
+                 "test against it)",
+                 degraded_ms, med, near_base ? "near its baseline" : "within its target");
+        if (near_base)
+            snprintf(reason + strlen(reason), cap - strlen(reason), ": baseline %.0f ms",
+                     baseline_ms);
+        return 1;
+    }
+    if (med >= 0.8 * degraded_ms) {
+        snprintf(reason, cap, "p95 %.0f ms -> %.0f ms, still degraded", degraded_ms, med);
+        return last ? 2 : 0;
+    }
+    snprintf(reason, cap, "p95 %.0f ms -> %.0f ms: better, not back to its baseline", degraded_ms,
+             med);
+    return 0;
+}
+
+void tg_pb_levels(const json_t *diag, double *baseline_ms, double *degraded_ms, double *target_ms)
+{
+    *baseline_ms = *degraded_ms = *target_ms = NAN;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(diag, "affected"), i, a)
+    {
+        json_t *b = json_object_get(a, "baseline_p95_ms"), *p = json_object_get(a, "p95_ms"),
+               *t = json_object_get(a, "target_ms");
+        if (json_is_number(b) && (isnan(*baseline_ms) || json_number_value(b) > *baseline_ms))
+            *baseline_ms = json_number_value(b);
+        if (json_is_number(p) && (isnan(*degraded_ms) || json_number_value(p) > *degraded_ms))
+            *degraded_ms = json_number_value(p);
+        if (json_is_number(t) && (isnan(*target_ms) || json_number_value(t) < *target_ms))
+            *target_ms = json_number_value(t);
+    }
 }

@@ -50,4 +50,23 @@ const char *tg_pb_guard(const struct tg_cfg_playbooks *p, const struct tg_config
                         const struct tg_pb_state *s, int64_t now_us, const struct tg_pb_op *op,
                         const json_t *body);
 
+/* The verdict when the degradation had lasted too short a time before the action for a
+ * test against it (fewer than `min_samples` points since its onset: a fast playbook acts
+ * within seconds). The after-samples (`after[settle..n)`, NaN = none) are compared with
+ * the levels the diagnosis measured: "helped" when their median is back near the
+ * endpoints' baseline (at most 1.5 x it, or 20 ms above it) or within a target the
+ * degradation had crossed; "no_effect" at the last look when it stays at 80 % or more of
+ * the degraded level; else, and without `min_samples` after-samples, "inconclusive"
+ * (final at the last look). Returns the verdict index of diagnose/verify.h
+ * (0 inconclusive, 1 helped, 2 no_effect); *final tells whether it stands, `reason` (cap
+ * bytes) names the values. */
+int tg_pb_short_verdict(const double *after, size_t n, size_t settle, int min_samples,
+                        double baseline_ms, double degraded_ms, double target_ms, int look,
+                        int max_looks, bool *final, char *reason, size_t cap);
+
+/* The worst baseline and degraded p95 (ms) and the smallest target of the diagnosis'
+ * affected endpoints; NaN when absent. */
+void tg_pb_levels(const json_t *diag, double *baseline_ms, double *degraded_ms,
+                  double *target_ms);
+
 #endif

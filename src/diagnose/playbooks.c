@@ -385,7 +385,27 @@ static void judge(struct tg_playbooks *pb, const struct tg_config *cfg,
         .target_error_ratio = cfg->diagnosis.error_ratio,
     };
     struct tg_verify_result r;
-    int rc = tg_verify_judge(&vp, &in, look, &r);
+    int rc = 0;
+    size_t usable = 0;
+    for (size_t i = 0; i < s.nbefore; i++)
+        usable += !isnan(s.p95_before[i]) && s.p95_before[i] >= 0;
+    if (usable < p->min_samples) {
+        /* The action came too soon after the onset for a test: the levels the diagnosis
+         * measured stand for "before". */
+        double base, degraded, target;
+        tg_pb_levels(c->diag, &base, &degraded, &target);
+        memset(&r, 0, sizeof r);
+        r.p95_before_ms = degraded;
+        r.p95_after_ms = NAN;
+        int v = tg_pb_short_verdict(s.p95_after, s.nafter, (size_t)s.settle_points,
+                                    (int)p->min_samples, base, degraded, target, look, LOOKS,
+                                    &r.final, r.reason, sizeof r.reason);
+        r.verdict = v == 1   ? TG_VERDICT_HELPED
+                    : v == 2 ? TG_VERDICT_NO_EFFECT
+                             : TG_VERDICT_INCONCLUSIVE;
+    } else {
+        rc = tg_verify_judge(&vp, &in, look, &r);
+    }
     tg_pb__samples_free(&s);
     if (rc != 0 || (!r.final && look < LOOKS))
         return;

@@ -6,6 +6,7 @@
  * verifying, cooldown, critical route and feature), and the playbooks: section's errors. */
 #include "diagnose/playbook.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "tg_test.h"
@@ -180,8 +181,55 @@ static void test_config_errors(void)
     }
 }
 
+/* The verdict of an action taken within seconds of the onset. */
+static void test_short_verdict(void)
+{
+    double back[10] = {800, 800, 30, 28, 31, 29, 30, 27, 32, 30};
+    double still[10] = {800, 810, 790, 805, 800, 820, 790, 800, 815, 800};
+    double half[10] = {800, 500, 420, 410, 400, 430, 400, 410, 420, 400};
+    double none[10];
+    for (int i = 0; i < 10; i++)
+        none[i] = NAN;
+    bool final;
+    char why[200];
+    /* Back near the 25 ms baseline after the 2 settle points: helped at once. */
+    TG_EXPECT_EQ(tg_pb_short_verdict(back, 10, 2, 4, 25, 820, 1000, 1, 5, &final, why, sizeof why),
+                 1);
+    TG_EXPECT(final && strstr(why, "baseline"));
+    /* Still degraded: wait, then no_effect at the last look. */
+    TG_EXPECT_EQ(tg_pb_short_verdict(still, 10, 2, 4, 25, 820, 1000, 2, 5, &final, why, sizeof why),
+                 0);
+    TG_EXPECT(!final);
+    TG_EXPECT_EQ(tg_pb_short_verdict(still, 10, 2, 4, 25, 820, 1000, 5, 5, &final, why, sizeof why),
+                 2);
+    TG_EXPECT(final);
+    /* Halfway: never claimed; inconclusive at the end. */
+    TG_EXPECT_EQ(tg_pb_short_verdict(half, 10, 2, 4, 25, 820, 1000, 5, 5, &final, why, sizeof why),
+                 0);
+    TG_EXPECT(final);
+    /* ...unless it is within a target the degradation had crossed. */
+    TG_EXPECT_EQ(tg_pb_short_verdict(half, 10, 2, 4, 25, 820, 500, 1, 5, &final, why, sizeof why),
+                 1);
+    TG_EXPECT(strstr(why, "target"));
+    /* No data is not a pass. */
+    TG_EXPECT_EQ(tg_pb_short_verdict(none, 10, 2, 4, 25, 820, 1000, 5, 5, &final, why, sizeof why),
+                 0);
+    TG_EXPECT(strstr(why, "too few"));
+    TG_EXPECT_EQ(tg_pb_short_verdict(back, 5, 2, 4, 25, 820, 1000, 1, 5, &final, why, sizeof why),
+                 0);
+    /* Levels from the diagnosis: the worst baseline and p95, the smallest target. */
+    json_t *d = json_pack("{s:[{s:f,s:f,s:f},{s:f,s:f,s:f}]}", "affected", "p95_ms", 820.0,
+                          "baseline_p95_ms", 25.0, "target_ms", 1000.0, "p95_ms", 900.0,
+                          "baseline_p95_ms", 40.0, "target_ms", 200.0);
+    double b, g, t;
+    tg_pb_levels(d, &b, &g, &t);
+    TG_EXPECT(b == 40 && g == 900 && t == 200);
+    json_decref(d);
+}
+
 int main(void)
 {
+    test_short_verdict();
     test_shipped();
     test_rules_and_bodies();
     test_guards();
