@@ -38,6 +38,7 @@ bench: build
 	@bash bench/micro.sh
 	@bash bench/tsdb_vs_prometheus.sh
 	@bash bench/collectors.sh
+	@python3 bench/respond.py --bin build/tailguard
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_FUZZ=ON >/dev/null
