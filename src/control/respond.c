@@ -2,6 +2,7 @@
 /* The runbooks' loop (respond.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "control/control.h"
 #include "control/respond.h"
@@ -126,6 +127,27 @@ static void tick(void *ctx, int64_t now_us)
     tg_playbooks_tick(r->pb, tg_gateway_config(r->gw), &q, now_us, tg_clock_wall_us() / 1000);
 }
 
+/* The playbooks' actions of the incidents loaded at start, to be undone in time. */
+static void restore(struct tg_respond *r)
+{
+    struct tg_errbuf eb = {0};
+    json_t *list = tg_incidents_list_json(r->inc, NULL, 1000, &eb);
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(list, "incidents"), i, s)
+    {
+        const char *st = json_string_value(json_object_get(s, "status"));
+        if (!st || strcmp(st, "closed") == 0)
+            continue;
+        json_t *inc =
+            tg_incidents_get_json(r->inc, json_integer_value(json_object_get(s, "id")), &eb);
+        if (inc)
+            tg_playbooks_restore(r->pb, inc, tg_clock_mono_us());
+        json_decref(inc);
+    }
+    json_decref(list);
+}
+
 int tg_respond_new(struct tg_control *ctl, struct tg_gateway *gw, struct tg_scrape *scrape,
                    struct tg_store *store, struct tg_incidents *inc,
                    const struct tg_pb_hooks *hooks, struct tg_respond **out)
@@ -144,6 +166,7 @@ int tg_respond_new(struct tg_control *ctl, struct tg_gateway *gw, struct tg_scra
         return -ENOMEM;
     }
     tg_incidents_on_open(inc, on_open, r);
+    restore(r);
     *out = r;
     return 0;
 }

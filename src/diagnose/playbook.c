@@ -28,7 +28,7 @@ static const struct tg_pb_op ops[] = {
 
 const struct tg_pb_op *tg_pb_op(const char *id)
 {
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    for (size_t i = 0; id && i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(ops[i].id, id) == 0)
             return &ops[i];
     return NULL;

@@ -21,7 +21,7 @@ struct tg_pb_op {
     const char *setting; /* the settings section it writes, for the undo; NULL: none */
 };
 
-/* The operation `id`, or NULL. */
+/* The operation `id`, or NULL (also for a NULL id). */
 const struct tg_pb_op *tg_pb_op(const char *id);
 
 /* The first rule of `p` (in order) that `diag` matches, or NULL. A rule matches a

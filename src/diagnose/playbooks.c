@@ -287,9 +287,17 @@ static void step(struct tg_playbooks *pb, const struct tg_config *cfg, struct in
         json_decref(answer);
         c->nacts++;
         c->st.verifying = true;
-        note(pb, c, now_us, "mitigation",
-             json_pack("{s:s,s:s,s:s,s:O,s:I}", "op", op->id, "method", op->method, "path",
-                       op->path, "body", body, "audit_id", (json_int_t)x->audit_id),
+        /* What the undo needs rides with the entry, so a restart can still undo it. */
+        json_t *data =
+            json_pack("{s:s,s:s,s:s,s:O,s:I}", "op", op->id, "method", op->method, "path", op->path,
+                      "body", body, "audit_id", (json_int_t)x->audit_id);
+        if (x->prefix[0]) {
+            json_object_set_new(data, "undo_prefix", json_string(x->prefix));
+            json_object_set(data, "undo_before", x->before ? x->before : json_object());
+        }
+        if (x->features)
+            json_object_set(data, "undo_features", x->features);
+        note(pb, c, now_us, "mitigation", data,
              "playbook %s sent %s %s %s (verdict after %gs settle, within %gs)", c->name,
              op->method, op->path, bt, (double)p->settle_us / 1e6, (double)p->verify_us / 1e6);
         free(bt);
@@ -461,6 +469,65 @@ void tg_playbooks_tick(struct tg_playbooks *pb, const struct tg_config *cfg,
         inc_free(c);
         pb->v[i] = pb->v[--pb->n];
     }
+}
+
+void tg_playbooks_restore(struct tg_playbooks *pb, const json_t *incident, int64_t now_us)
+{
+    int64_t id = json_integer_value(json_object_get(incident, "id"));
+    const char *status = json_string_value(json_object_get(incident, "status"));
+    if (id <= 0 || !status || strcmp(status, "closed") == 0 || find(pb, id) ||
+        pb->n == MAX_INCIDENTS)
+        return;
+    struct inc *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->id = id;
+    c->done = true; /* a restarted playbook sends nothing more; it undoes */
+    c->diag = json_deep_copy(json_object_get(incident, "diagnosis"));
+    size_t i;
+    json_t *e;
+    json_t *tl = json_object_get(incident, "timeline");
+    json_array_foreach(tl, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        json_t *d = json_object_get(e, "data");
+        json_int_t audit = json_integer_value(json_object_get(d, "audit_id"));
+        const struct tg_pb_op *op = tg_pb_op(json_string_value(json_object_get(d, "op")));
+        if (!kind || audit <= 0)
+            continue;
+        if (strcmp(kind, "mitigation") == 0 && op && c->nacts < TG_CFG_PB_MAX_ACTIONS) {
+            struct act *x = &c->acts[c->nacts++];
+            x->op = op;
+            x->body = json_deep_copy(json_object_get(d, "body"));
+            x->audit_id = audit;
+            x->state = ACT_JUDGED;
+            const char *prefix = json_string_value(json_object_get(d, "undo_prefix"));
+            if (prefix) {
+                snprintf(x->prefix, sizeof x->prefix, "%s", prefix);
+                x->before = json_deep_copy(json_object_get(d, "undo_before"));
+            }
+            x->features = json_deep_copy(json_object_get(d, "undo_features"));
+            const char *pbn = json_string_value(json_object_get(d, "playbook"));
+            snprintf(c->name, sizeof c->name, "%s", pbn ? pbn : "restored");
+        } else if (strcmp(kind, "undo") == 0 || strcmp(kind, "rollback") == 0) {
+            for (uint32_t k = 0; k < c->nacts; k++)
+                if (c->acts[k].audit_id == audit)
+                    c->acts[k].state = ACT_UNDONE;
+        }
+    }
+    bool pending = false;
+    for (uint32_t k = 0; k < c->nacts; k++)
+        pending |= c->acts[k].state != ACT_UNDONE;
+    if (!pending) {
+        inc_free(c);
+        return;
+    }
+    snprintf(c->rule.name, sizeof c->rule.name, "%s", c->name);
+    pb->v[pb->n++] = c;
+    note(pb, c, now_us, "mitigation", NULL,
+         "playbook %s restored after a restart: its actions still in force will be undone "
+         "after the incident resolves and the hold time",
+         c->name);
 }
 
 bool tg_playbooks_has(const struct tg_playbooks *pb, int64_t id)

@@ -11,8 +11,9 @@
  * the cooldown. Every action, verdict, rollback and undo is a timeline entry. When the
  * incident resolves, every action still in force is undone after the hold time (a
  * setting's overrides put back as they were before the action; switched-off features
- * switched on again). State lives in memory: a restart forgets pending undos (the
- * audit log and the incident's timeline say what was applied). Control thread only. */
+ * switched on again). What an undo needs rides in the action's timeline entry, so after
+ * a restart tg_playbooks_restore reads back the actions still in force and undoes them in
+ * time; a verdict pending at the restart is not given. Control thread only. */
 #ifndef TG_DIAGNOSE_PLAYBOOKS_H
 #define TG_DIAGNOSE_PLAYBOOKS_H
 
@@ -57,6 +58,11 @@ void tg_playbooks_on_diagnosis(struct tg_playbooks *pb, const struct tg_config *
  * store's), `now_us` monotonic. */
 void tg_playbooks_tick(struct tg_playbooks *pb, const struct tg_config *cfg,
                        const struct tg_queryable *q, int64_t now_us, int64_t now_ms);
+
+/* After a restart: the actions of `incident` (its JSON, tg_incidents_get_json) that a
+ * playbook sent and did not undo, read back from its timeline, to be undone after the
+ * incident resolves and the hold time. Nothing more is sent for it. */
+void tg_playbooks_restore(struct tg_playbooks *pb, const json_t *incident, int64_t now_us);
 
 /* True when incident `id` has its playbook (a diagnosis matched a rule). */
 bool tg_playbooks_has(const struct tg_playbooks *pb, int64_t id);

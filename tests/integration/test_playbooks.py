@@ -55,9 +55,12 @@ class Loop:
         with open(rules, "w") as f:
             f.write(RULES)
         self.dport, self.port, self.admin = free_port(), free_port(), free_port()
+        self.store = os.path.join(self.dir, "store.db")
+        self.cfg = config(rules, playbooks)
         self.procs = [demo_api(self.dport)]
-        self.procs.append(gateway(self.port, self.admin, [self.dport],
-                                  config=config(rules, playbooks)))
+        self.gw = gateway(self.port, self.admin, [self.dport], "--store", self.store,
+                          config=self.cfg)
+        self.procs.append(self.gw)
         urls = [f"http://{HOST}:{self.port}{p}"
                 for p in ("/api/products", "/api/products/7", "/api/v1/agents")]
         self.procs.append(Proc([BIN, "bench", "-R", str(RATE), "-d", f"{seconds}s",
@@ -74,6 +77,15 @@ class Loop:
                              {"endpoint": "/api/products/", "latency_ms": 800})
         assert st == 200
         return time.time()
+
+    def restart(self):
+        """The gateway stopped and started again on the same store."""
+        self.gw.stop()
+        self.gw._cleanup()
+        self.procs.remove(self.gw)
+        self.gw = gateway(self.port, self.admin, [self.dport], "--store", self.store,
+                          config=self.cfg)
+        self.procs.insert(1, self.gw)
 
     def incident(self, i=1):
         st, _, body = http_json("GET", f"{self.base}/api/v1/incidents/{i}")
@@ -167,6 +179,27 @@ def kill_switch():
         lp.close()
 
 
+def undo_after_restart():
+    """A restart between the verdict and the undo: the actions still in force are read
+    back from the incident's timeline and undone after the incident resolves."""
+    lp = Loop("{mode: auto, cooldown: 3s, settle: 4s, verify: 10s, hold: 8s, min_samples: 4}",
+              seconds=100)
+    try:
+        lp.fault(30)
+        wait_until(lambda: first(lp.timeline(), "verdict", "helped"), timeout=60,
+                   what="a helped verdict")
+        assert not first(lp.timeline(), "undo")
+        lp.restart()
+        wait_until(lambda: first(lp.timeline(), "mitigation", "restored after a restart"),
+                   timeout=15, what="the playbook restored")
+        wait_until(lambda: first(lp.timeline(), "undo", "back as they were"), timeout=60,
+                   what="the undo after the restart")
+        st, _, cfg = http_json("GET", f"{lp.base}/api/v1/system/config")
+        assert not [k for k in cfg["overrides"] if "circuit_breaker" in k], cfg["overrides"]
+    finally:
+        lp.close()
+
+
 def render(page):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
@@ -190,6 +223,10 @@ def render(page):
 def test_loop_and_kill_switch():
     page, _ = parallel([auto_loop, kill_switch], timeout=170)
     render(page)
+
+
+def test_undo_after_restart():
+    undo_after_restart()
 
 
 def test_playbooks_api():
