@@ -150,6 +150,7 @@ def run(name, sc, rate, out):
         row["right"] = bool(diag.get("degraded")) and bool(sc["want"](diag))
         row["scope"], row["pattern"] = diag.get("scope"), diag.get("pattern")
         row["cause"] = diag["causes"][0]["cause"] if diag.get("causes") else None
+        row["evidence"] = [c["evidence"] for c in diag.get("correlations", [])]
         pb = [e["text"].split()[1] for e in tl if e["kind"] == "mitigation"
               and "matches" in e["text"]]
         row["playbook"] = pb[0] if pb else None
@@ -167,10 +168,12 @@ def main():
     ap.add_argument("--bin", default=None)
     ap.add_argument("--rate", type=int, default=40)
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("-v", action="store_true", help="print the correlations' evidence")
     a = ap.parse_args()
     if a.bin:
         tgtest.BIN = os.path.abspath(a.bin)
     names = a.only or list(SCENARIOS)
+    verbose = a.v
     out = []
     for i in range(0, len(names), 2):
         ts_ = [threading.Thread(target=run, args=(n, SCENARIOS[n], a.rate, out))
@@ -192,6 +195,8 @@ def main():
               f"{f(r['mitigation']):>6} {f(r['helped']):>7} {f(r['recovery']):>6}  "
               f"{'yes' if r['right'] else 'NO ':5}  {r['scope']}/{r['pattern']}/{r['cause']}; "
               f"{r['playbook']}: {', '.join(r['verdicts']) or '-'}")
+        if verbose:
+            print(f"{'':22} correlations: {r['evidence']}")
     right = sum(1 for r in out if r.get("right"))
     print(f"classified right: {right}/{len(out)} (seconds after the fault; recovery = the "
           f"alert resolved while the fault is still in demo-api)")

@@ -375,8 +375,11 @@ static void robust_rate(struct run *r, int64_t start, size_t n)
 {
     struct tg_diag_input *in = &r->g->in;
     const struct tg_diag_window *w = r->w;
+    /* Ten scrape intervals: over four, scrape jitter alone moves a steady rate by a
+     * third (26.7, 40, 53.3 req/s at 40 req/s and 1 s scrapes). */
     char qs[128];
-    expand(w, "sum(rate(http_requests_total[%R]))", qs, sizeof qs);
+    int64_t rw = 10 * w->scrape_ms > w->step_ms ? 10 * w->scrape_ms : w->step_ms;
+    snprintf(qs, sizeof qs, "sum(rate(http_requests_total[%lldms]))", (long long)rw);
     struct tg_promql_node *expr = NULL;
     struct tg_errbuf eb = {0};
     struct tg_promql_result res = {0};
