@@ -87,6 +87,8 @@ SCENARIOS = {
                                  eject=False,
                                  want=lambda d: d["causes"] and
                                  d["causes"][0]["cause"] == "upstream_server"),
+    "slow_db_query": dict(faults={0: [{"endpoint": "*", "latency_ms": 400}]}, postgres=True,
+                          want=lambda d: d["causes"] and d["causes"][0]["cause"] == "database"),
     "deploy_then_slow": dict(faults={0: [{"endpoint": "*", "latency_ms": 500}]}, deploy=True,
                              want=lambda d: any(c["kind"] == "deployment"
                                                 for c in d["correlations"])),
@@ -108,7 +110,13 @@ def run(name, sc, rate, out):
                  f"    passive: {{latency_factor: 0}}\n")
         ups = []
     seconds = sc.get("seconds", 80)
+    pg = long_query = None
     try:
+        if sc.get("postgres"):
+            from peers import Postgres
+            pg = Postgres().__enter__()
+            extra += (f"collectors:\n  postgres:\n    - {{name: main, dsn: \"{pg.dsn}\", "
+                      f"interval: 1s, timeout: 1s}}\n")
         procs.append(gateway(port, admin, ups, config=config(rules, extra)))
         urls = [f"http://{HOST}:{port}{p}" for p in PATHS]
         load = (["-R", "20", "--stages", sc["stages"]] if "stages" in sc
@@ -122,6 +130,8 @@ def run(name, sc, rate, out):
             post(f"{base}/api/v1/events", {"type": "deploy", "service": "api", "version": "2.0"})
         time.sleep(max(0, t0 + sc.get("fault_at", 25) - time.time()))
         t_fault = time.time()
+        if pg:  # a query that runs for a minute, as the API's slowness
+            long_query = pg.background("SELECT pg_sleep(60)")
         for i, faults in sc["faults"].items():
             for f in faults:
                 post(f"http://{HOST}:{ports[i]}/_faults", f)
@@ -161,6 +171,11 @@ def run(name, sc, rate, out):
         for p in reversed(procs):
             p.stop()
             p._cleanup()
+        if long_query:
+            long_query.kill()
+            long_query.wait()
+        if pg:
+            pg.__exit__(None, None, None)
 
 
 def main():
