@@ -233,25 +233,25 @@ def slow_server(s):
     return d
 
 
-def test_sudden_and_system_wide():
-    parallel([lambda: run("a", {"fn": sudden_targeted, "setup": {"seconds": 40}}),
-              lambda: run("b", {"fn": system_wide, "setup": {"seconds": 40}})], timeout=120)
-
-
-def test_gradual_and_periodic():
-    parallel([lambda: run("a", {"fn": gradual, "setup": {"seconds": 70, "extra": GRADUAL_CFG}}),
-              lambda: run("b", {"fn": periodic, "setup": {"seconds": 60}})], timeout=150)
-
-
-def test_high_traffic_and_slow_server():
+def test_gradual_periodic_high_traffic_slow_server():
+    """Four scenarios side by side (each a gateway, a demo-api and a bench of its own:
+    light load, so they do not crowd each other on two cores)."""
     ht = {"seconds": 45, "bench_args": ["-R", "20", "--stages", "28s:20,1s:60,16s:60"]}
-    parallel([lambda: run("a", {"fn": high_traffic, "setup": ht}),
-              lambda: run("b", {"fn": slow_server,
-                                 "setup": {"servers": 3, "seconds": 55, "latency_eject": False}})],
-             timeout=150)
+    parallel([lambda: run("a", {"fn": gradual, "setup": {"seconds": 70, "extra": GRADUAL_CFG}}),
+              lambda: run("b", {"fn": periodic, "setup": {"seconds": 60}}),
+              lambda: run("c", {"fn": high_traffic, "setup": ht}),
+              lambda: run("d", {"fn": slow_server,
+                                "setup": {"servers": 3, "seconds": 55, "latency_eject": False}})],
+             timeout=160)
 
 
-def test_database():
+def test_sudden_system_wide_database_deploy():
+    parallel([lambda: run("a", {"fn": sudden_targeted, "setup": {"seconds": 40}}),
+              lambda: run("b", {"fn": system_wide, "setup": {"seconds": 40}}),
+              database, deploy_then_slowdown], timeout=160)
+
+
+def database():
     """A real PostgreSQL with a query running for a minute behind a slowdown: the cause is
     the database, naming the collector target, and the checks and mitigations say so."""
     from peers import Postgres
@@ -283,7 +283,7 @@ def test_database():
             s.close()
 
 
-def test_deploy_then_slowdown():
+def deploy_then_slowdown():
     """A deploy event, then a slowdown: the deployment correlation names the event; a
     config change made after the onset (a mitigation) is not a correlation."""
     s = Scenario(seconds=40)

@@ -220,13 +220,9 @@ def render(page):
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_loop_and_kill_switch():
-    page, _ = parallel([auto_loop, kill_switch], timeout=170)
+def test_loop_kill_switch_and_restart():
+    page, _, _ = parallel([auto_loop, kill_switch, undo_after_restart], timeout=170)
     render(page)
-
-
-def test_undo_after_restart():
-    undo_after_restart()
 
 
 def test_playbooks_api():
