@@ -239,7 +239,9 @@ def test_gradual_periodic_high_traffic_slow_server():
     sanitizers)."""
     ht = {"seconds": 45, "bench_args": ["-R", "20", "--stages", "28s:20,1s:60,16s:60"]}
     runs = [lambda: run("a", {"fn": gradual, "setup": {"seconds": 70, "extra": GRADUAL_CFG}}),
-            lambda: run("b", {"fn": periodic, "setup": {"seconds": 60}}),
+            # 40 requests/s under the sanitizers too: at 20 a 3 s burst leaves too few
+            # samples per rate window to show every episode.
+            lambda: run("b", {"fn": periodic, "setup": {"seconds": 60, "rate": 40}}),
             lambda: run("c", {"fn": high_traffic, "setup": ht}),
             lambda: run("d", {"fn": slow_server,
                               "setup": {"servers": 3, "seconds": 55, "latency_eject": False}})]
