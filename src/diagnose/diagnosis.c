@@ -11,6 +11,7 @@
 
 #include "diagnose/diagnosis.h"
 #include "diagnose/diagnosis_int.h"
+#include "diagnose/pattern_stats_int.h"
 
 double tg_diag_target_s(const struct tg_cfg_diagnosis *cfg, const char *endpoint,
                         const char *method)
@@ -166,17 +167,6 @@ struct tg_diag_cause_out *tg_diag__cause(struct tg_diag_result *r, enum tg_diag_
     return o;
 }
 
-static double median(double *v, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n == 0 ? NAN : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One slow server among healthy peers of the same upstream (envoy#288's latency
  * outlier): its p95 above server_factor x the median of the others, by min_excess. An
  * ejected server is named too: the gateway already took it out for being slow or
@@ -194,7 +184,7 @@ static void find_servers(const struct tg_cfg_diagnosis *cfg, const struct tg_dia
                 p->requests >= cfg->min_requests && !p->ejected)
                 peers[n++] = p->p95_s;
         }
-        double med = median(peers, n);
+        double med = tg_pattern__median_inplace(peers, n);
         bool slow = n > 0 && known(s->p95_s) && s->requests >= cfg->min_requests &&
                     s->p95_s > cfg->server_factor * med &&
                     s->p95_s - med >= (double)cfg->min_excess_us / 1e6;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diagnose/gather.h"
+#include "diagnose/pattern_stats_int.h"
 #include "promql/eval.h"
 #include "promql/parse.h"
 
@@ -331,12 +332,6 @@ static const struct query queries[] = {
     {"max by (instance) (probe_duration_seconds{job=\"probes\"})", on_probe_latency, 0},
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The baseline p95 of each endpoint: the median of its series over the baseline window
  * (the points before `window`), which a degradation that began inside the baseline
  * window does not move unless it covers half of it, where the quantile of the whole
@@ -361,8 +356,7 @@ static void robust_baselines(struct tg_diag_input *in, const struct tg_diag_wind
                 tmp[k++] = in->eps[i].series[j];
         if (k < 3)
             continue;
-        qsort(tmp, k, sizeof *tmp, cmp_double);
-        in->eps[i].baseline_p95_s = k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
+        in->eps[i].baseline_p95_s = tg_pattern__median_inplace(tmp, k);
     }
     free(tmp);
 }
@@ -389,7 +383,8 @@ static void robust_rate(struct run *r, int64_t start, size_t n)
     size_t end = n - 1 - wpts, first = end + 1 > bpts ? end + 1 - bpts : 0;
     double *v = malloc((end - first + 1) * sizeof *v);
     size_t k = 0;
-    if (v && tg_promql_eval_range(r->q, expr, start, w->now_ms, w->step_ms, &r->opts, &res, &eb) == 0 &&
+    if (v &&
+        tg_promql_eval_range(r->q, expr, start, w->now_ms, w->step_ms, &r->opts, &res, &eb) == 0 &&
         res.value.mat.n == 1) {
         const struct tg_promql_series *s = &res.value.mat.v[0];
         for (size_t j = 0; j < s->n; j++) {
@@ -398,10 +393,8 @@ static void robust_rate(struct run *r, int64_t start, size_t n)
                 v[k++] = s->s[j].v;
         }
     }
-    if (k >= 3) {
-        qsort(v, k, sizeof *v, cmp_double);
-        in->baseline_rps = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-    }
+    if (k >= 3)
+        in->baseline_rps = tg_pattern__median_inplace(v, k);
     free(v);
     tg_promql_result_free(&res);
     tg_promql_node_free(expr);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Robust statistics shared inside diagnose/ by the pattern classifier (pattern.c) and the
- * mitigation verifier (verify.c): the usable samples of a series with gaps, medians and
+ * mitigation verifier (verify.c), and by the diagnosis and the playbooks for their
+ * baselines and medians: the usable samples of a series with gaps, medians and
  * median absolute deviations (which a single wild sample cannot move, unlike a mean and a
  * standard deviation), and the Mann-Whitney rank test (which assumes no distribution,
  * only that samples are independent; latency samples are skewed and far from normal).

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diagnose/pattern_stats_int.h"
 #include "diagnose/playbook.h"
 
 #define SYS "/api/v1/system/"
@@ -159,12 +160,6 @@ const char *tg_pb_guard(const struct tg_cfg_playbooks *p, const struct tg_config
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int tg_pb_short_verdict(const double *after, size_t n, size_t settle, int min_samples,
                         double baseline_ms, double degraded_ms, double target_ms, int look,
                         int max_looks, bool *final, char *reason, size_t cap)
@@ -182,8 +177,7 @@ int tg_pb_short_verdict(const double *after, size_t n, size_t settle, int min_sa
         free(v);
         return 0;
     }
-    qsort(v, k, sizeof *v, cmp_double);
-    double med = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    double med = tg_pattern__median_inplace(v, k);
     free(v);
     bool near_base = !isnan(baseline_ms) && (med <= 1.5 * baseline_ms || med <= baseline_ms + 20);
     bool in_target =
