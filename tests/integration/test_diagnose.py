@@ -31,6 +31,14 @@ RATE = 20 if SANITIZED else 40
 RESULTS = []
 
 
+def tally(name, ok):
+    """Records a scenario's classification and prints the share so far (the last line
+    printed is the run's share, quoted in the closing note)."""
+    RESULTS.append((name, ok))
+    right = sum(1 for _, k in RESULTS if k)
+    print(f"classified right: {right}/{len(RESULTS)} {RESULTS}", flush=True)
+
+
 def post_fault(port, fault):
     st, _, body = http_json("POST", f"http://{HOST}:{port}/_faults", fault)
     assert st == 200, (st, body)
@@ -104,7 +112,7 @@ def run(name, body):
 def record(name, d, want):
     got = {k: d[k] for k in want}
     ok = all(d[k] == v for k, v in want.items())
-    RESULTS.append((name, ok))
+    tally(name, ok)
     print(f"scenario {name}: want {want} got {got} pattern_evidence="
           f"{d.get('pattern_evidence')!r} -> {'right' if ok else 'WRONG'}", flush=True)
     return ok
@@ -194,7 +202,7 @@ def high_traffic(s):
     s.sleep_until(40)
     d = diagnosis(s.admin, "window=10s&baseline=15s&lookback=30s&step=1s")
     kinds = {c["kind"]: c for c in d["correlations"]}
-    RESULTS.append(("high_traffic", d["degraded"] and "high_traffic" in kinds))
+    tally("high_traffic", d["degraded"] and "high_traffic" in kinds)
     print(f"scenario high_traffic: correlations {list(kinds)} causes "
           f"{[c['cause'] for c in d['causes']]}", flush=True)
     assert d["degraded"], d
@@ -214,7 +222,7 @@ def slow_server(s):
     s.sleep_until(34)
     d = diagnosis(s.admin, "window=10s&baseline=15s&lookback=30s&step=1s")
     servers = [c for c in d["correlations"] if c["kind"] == "upstream_server"]
-    RESULTS.append(("slow_server", bool(servers) and servers[0]["server"] == f"{HOST}:{slow}"))
+    tally("slow_server", bool(servers) and servers[0]["server"] == f"{HOST}:{slow}")
     print(f"scenario slow_server: {servers} causes {[c['cause'] for c in d['causes']]}",
           flush=True)
     assert d["degraded"], d
@@ -277,7 +285,7 @@ def database():
             s.sleep_until(32)
             d = diagnosis(s.admin, "window=10s&baseline=15s&lookback=30s&step=1s")
             causes = [c["cause"] for c in d["causes"]]
-            RESULTS.append(("database", bool(causes) and causes[0] == "database"))
+            tally("database", bool(causes) and causes[0] == "database")
             print(f"scenario database: causes {d['causes'][:2]}", flush=True)
             assert d["degraded"] and causes[0] == "database", d["causes"]
             assert d["causes"][0]["target"] == "main", d["causes"][0]
@@ -311,7 +319,7 @@ def deploy_then_slowdown():
         s.sleep_until(35)
         d = diagnosis(s.admin, "window=10s&baseline=15s&lookback=30s&step=1s")
         dep = [c for c in d["correlations"] if c["kind"] == "deployment"]
-        RESULTS.append(("deployment", bool(dep) and dep[0]["version"] == "1.2.3"))
+        tally("deployment", bool(dep) and dep[0]["version"] == "1.2.3")
         print(f"scenario deployment: {dep}", flush=True)
         assert dep and dep[0]["version"] == "1.2.3" and dep[0]["service"] == "api", d
         assert dep[0]["event_id"] == ev["id"], (dep, ev)
@@ -340,12 +348,6 @@ def test_shape_params_and_errors():
             assert st == 400 and body["field"] == field, (q, st, body)
         st, _, _ = http("POST", f"http://{HOST}:{admin}/api/v1/monitoring/diagnosis", b"{}")
         assert st == 405
-
-
-def test_zz_summary():
-    """The share of scenarios classified right (printed for the closing note)."""
-    right = sum(1 for _, ok in RESULTS if ok)
-    print(f"classified right: {right}/{len(RESULTS)} {RESULTS}", flush=True)
 
 
 if __name__ == "__main__":
