@@ -29,6 +29,10 @@ missing=()
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# build: npm installs the dashboard's charting library (web/package-lock.json). Any npm
+# will do (Node.js from elsewhere brings its own), so Debian's is only added when there
+# is none.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -214,6 +214,7 @@ int tg_cli_demo(int argc, char **argv)
         goto out;
     }
     printf("\ntailguard demo is running:\n"
+           "  dashboard  http://127.0.0.1:%d/\n"
            "  proxy      http://localhost:%d/api/products\n"
            "  admin      http://127.0.0.1:%d/health\n"
            "  monitoring http://localhost:%d/api/v1/monitoring/metrics/latency\n"
@@ -225,8 +226,8 @@ int tg_cli_demo(int argc, char **argv)
            "  demo API   http://127.0.0.1:%d/  (faults: POST /_faults)\n"
            "  config     %s\n"
            "a light load is running; press Ctrl-C to stop.\n\n",
-           port, admin_port, port, admin_port, admin_port, admin_port, port, admin_port, api_port,
-           path);
+           admin_port, port, admin_port, port, admin_port, admin_port, admin_port, port, admin_port,
+           api_port, path);
     fflush(stdout);
     load = tg_cli_demo_load_start(port, 20);
     time_t end = duration_s > 0 ? time(NULL) + duration_s : 0;
