@@ -13,6 +13,8 @@ bounded wait:
 - the screen changes from one refresh to the next, and while paused two captures 2.5 s
   apart are identical (the header shows the last update's time, no ticking clock);
 - after a resize to 80x24 and to 20x5 every line fits and the table is still there;
+- a hung gateway (SIGSTOP) shows "reconnecting: timeout" and keys are still answered at
+  once; after SIGCONT it is connected again;
 - the gateway stopped shows "reconnecting" with the error; started again on the same
   admin port, data flows again without a key;
 - q exits with status 0 and leaves the terminal's alternate screen.
@@ -24,6 +26,7 @@ is printed when a check fails."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -164,7 +167,7 @@ def test_top_in_tmux():
     done = tempfile.NamedTemporaryFile(prefix="tg-top-exit-", delete=False)
     done.close()
     os.unlink(done.name)
-    procs, scr, failed = [], None, True
+    procs, scr, failed, hung, gw = [], None, True, False, None
     try:
         procs.append(demo_api(api))
         gw = gateway(port, admin, [api], config=CONFIG)
@@ -243,6 +246,24 @@ def test_top_in_tmux():
             assert "connected" in header(s)[:12], header(s)
         scr.wait(lambda s: set(NAMED) <= set(names(s)), timeout=10, what="all rows at 160x45")
 
+        # A hung gateway (stopped: it accepts connections and never answers): each round
+        # ends at its 2 s deadline as "reconnecting", and keys are answered meanwhile.
+        gw.send_signal(signal.SIGSTOP)
+        hung = True
+        scr.wait(lambda s: "reconnecting: timeout" in s, timeout=15, what="the timeout shown")
+        for _ in range(3):
+            before = state(scr.capture())
+            t0 = time.monotonic()
+            scr.keys("s")
+            scr.wait(lambda s: state(s) != before, timeout=5, what="the sort key answered")
+            took = time.monotonic() - t0
+            assert took < 1.0, f"a key took {took:.2f}s while the gateway hung"
+            time.sleep(0.3)
+        gw.send_signal(signal.SIGCONT)
+        hung = False
+        scr.wait(lambda s: header(s).startswith("connected") and "(stale)" not in header(s),
+                 timeout=15, what="connected after the hang")
+
         # The gateway goes away: reconnecting, with the error, the old rows kept.
         load.stop()
         gw.stop()
@@ -267,6 +288,8 @@ def test_top_in_tmux():
         scr.wait(lambda s: "ENDPOINT" not in s, timeout=5, what="the normal screen back")
         failed = False
     finally:
+        if hung:
+            gw.send_signal(signal.SIGCONT)
         if scr:
             scr.close(failed)
         for p in reversed(procs):
