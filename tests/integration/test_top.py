@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""`tailguard top` in a real terminal: tmux (a server of the test's own, `tmux -L`) runs it
-at 160x45 against a gateway in front of demo-api, with `tailguard bench` sending a steady
-load over three endpoints, one of them made 800 ms slower by demo-api's fault injection;
-keys go in with send-keys and the screen is read with capture-pane. Checked, each with a
-bounded wait:
+"""`tailguard top` in a real terminal: tmux (a server of the test's own, on a private
+socket) runs it at 160x45 against a gateway in front of demo-api, with `tailguard bench`
+sending a steady load over three endpoints, one of them made 800 ms slower by demo-api's
+fault injection; keys go in with send-keys and the screen is read with capture-pane.
+Checked, each with a bounded wait:
 
 - the faulty endpoint is the first row (the table is sorted by p95, largest first);
 - Enter on it lists its slow requests, slowest first, the first ones 800 ms or more
@@ -52,16 +52,19 @@ def tmux_path():
                        timeout=600, stdout=subprocess.DEVNULL,
                        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         path = shutil.which("tmux")
-    assert path, "tmux is not installed and could not be installed (run scripts/install-deps.sh as root)"
+    assert path, ("tmux is not installed and could not be installed "
+                  "(run scripts/install-deps.sh as root)")
     return path
 
 
 class Screen:
-    """A tmux server of our own (-L: its own socket) with one window running `cmd`."""
+    """A tmux server of our own with one window running `cmd`: its socket (-S) is in a
+    temporary folder of the test, so the server is ours alone and nothing is left behind
+    in tmux's shared folder."""
 
     def __init__(self, cmd, x=160, y=45):
-        self.base = [tmux_path(), "-L", f"tgtest-top-{os.getpid()}-{free_port()}", "-f",
-                     "/dev/null"]
+        self.dir = tempfile.mkdtemp(prefix="tg-top-tmux-")
+        self.base = [tmux_path(), "-S", os.path.join(self.dir, "socket"), "-f", "/dev/null"]
         self.env = {k: v for k, v in os.environ.items() if k != "TMUX"}
         self.shots = []
         self.run("new-session", "-d", "-x", str(x), "-y", str(y), "-s", "top", cmd)
@@ -103,6 +106,7 @@ class Screen:
                 print(s.rstrip("\n") + "\n" + "-" * 40)
         subprocess.run(self.base + ["kill-server"], capture_output=True, timeout=10,
                        env=self.env)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def rows(screen):
@@ -152,7 +156,8 @@ def traces(screen):
 
 
 def stats_names(admin):
-    st, _, v = http_json("GET", f"http://{HOST}:{admin}/api/v1/monitoring/endpoints/stats?window=60s")
+    url = f"http://{HOST}:{admin}/api/v1/monitoring/endpoints/stats?window=60s"
+    st, _, v = http_json("GET", url)
     return {e["endpoint"]: e for e in v["endpoints"]} if st == 200 else {}
 
 
@@ -205,7 +210,8 @@ def test_top_in_tmux():
 
         # Sort: four presses from P95 (P99, ERR%, ACTIVE, ENDPOINT), then reversed.
         scr.keys("s", "s", "s", "s")
-        s = scr.wait(lambda s: "sort ENDPOINT asc" in state(s) and s, timeout=10, what="sort by name")
+        s = scr.wait(lambda s: "sort ENDPOINT asc" in state(s) and s, timeout=10,
+                     what="sort by name")
         got = names(s)
         assert got == sorted(got) and got[0] == "/api/products" and set(NAMED) <= set(got), got
         scr.keys("r")
