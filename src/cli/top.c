@@ -74,14 +74,16 @@ static void start_round(struct tg_cli_top *t)
         parts |= 1u << TG_TOP_PART_TRACES;
     if (!parts)
         return;
-    t->traces_wanted = false;
-    memcpy(t->round_ep, t->sel_ep, sizeof t->round_ep);
-    memcpy(t->round_method, t->sel_method, sizeof t->round_method);
     int rc = tg_top_fetch_start(t->fetch, parts, tg_clock_wall_us() / 1000000);
-    if (rc == -EBUSY)
+    if (rc == 0) {
+        t->traces_wanted = false;
+        memcpy(t->round_ep, t->sel_ep, sizeof t->round_ep);
+        memcpy(t->round_method, t->sel_method, sizeof t->round_method);
+    } else if (rc == -EBUSY) {
         t->want_round = true;
-    else if (rc != 0)
+    } else {
         round_failed(t, tg_strerror(rc));
+    }
 }
 
 void tg_cli__top_round_now(struct tg_cli_top *t)
