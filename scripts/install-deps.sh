@@ -9,7 +9,7 @@ want=(
     # build
     build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
     libyaml-dev libjansson-dev liburing-dev libpcre2-dev zlib1g-dev
-    libsqlite3-dev libpq-dev libhiredis-dev
+    libsqlite3-dev libpq-dev libhiredis-dev libncurses-dev
     # test: differential oracle for the HTTP parser fuzz targets, peers and tooling;
     # prometheus (promtool and a real scraper) and bc for the metrics/monitoring tests
     libhttp-parser-dev python3 curl jq procps bc prometheus
@@ -20,6 +20,8 @@ want=(
     prometheus-redis-exporter
     # the post-incident report's page, rendered and screenshot in a real browser
     chromium
+    # tailguard top, driven and read in a real terminal multiplexer
+    tmux
 )
 if [[ "${1:-}" == "--bench" ]]; then
     want+=(haproxy nginx wrk hey strace linux-perf)

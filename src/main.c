@@ -22,6 +22,8 @@ static void usage(FILE *f)
           "  check-rules FILE...    check Prometheus rule files (as promtool check rules)\n"
           "  query EXPR [--time T] [--range [--start T] [--end T] [--step S]] [--admin ADDR]\n"
           "                         ask a running gateway a PromQL query\n"
+          "  top [--admin URL] [--interval S]\n"
+          "                         a live terminal view of a running gateway\n"
           "  version                print the version\n"
           "  help                   this text\n",
           f);
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
         return tg_cli_check_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "query") == 0)
         return tg_cli_query(argc - 1, argv + 1);
+    if (strcmp(cmd, "top") == 0)
+        return tg_cli_top(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tailguard %s\n", TG_VERSION);
         return 0;

@@ -4,26 +4,23 @@
  * query_range on its admin listener) and prints the answer as a table: one row per
  * series with its labels and value, or for a range one block per series with a row per
  * point. Exit 0 on an answer, 1 on an API or connection error (its message on stderr),
- * 2 on bad usage. The request is one blocking POST with "Connection: close", read to the
- * end: a command-line tool asks once, and the form body keeps long expressions out of
- * the request line's limit. */
-#include <arpa/inet.h>
+ * 2 on bad usage. The request is one POST through the control plane's HTTP client,
+ * waited for (cli/admin_client.h): a command-line tool asks once, and the form body keeps
+ * long expressions out of the request line's limit. */
 #include <getopt.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "admin/promapi_params.h"
+#include "cli/admin_client.h"
 #include "cli/cmd.h"
 #include "core/clock.h"
 
-#define QUERY_TIMEOUT_S 130 /* above the server's 2 minute query timeout */
+#define QUERY_TIMEOUT_S 130                  /* above the server's 2 minute query timeout */
+#define QUERY_MAX_BODY (1024u * 1024 * 1024) /* a range answer may be large; not unbounded */
 
 struct qopts {
     const char *expr, *time, *start, *end, *step;
@@ -42,93 +39,28 @@ static void usage(FILE *f)
           f);
 }
 
-/* Appends `name=<s percent-encoded>&` to buf. */
-static void form_add(char **buf, size_t *len, const char *name, const char *s)
+/* POSTs `form` to `path` under `admin`; returns the response body (malloc'd) and its
+ * status, or NULL with the reason in `eb`. */
+static char *post(const char *admin, const char *path, const char *form, int *status,
+                  struct tg_errbuf *eb)
 {
-    size_t need = *len + strlen(name) + 3 * strlen(s) + 3;
-    char *b = realloc(*buf, need);
-    if (!b)
-        return;
-    *buf = b;
-    *len += (size_t)sprintf(b + *len, "%s%s=", *len ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p))
-            b[(*len)++] = (char)*p;
-        else
-            *len += (size_t)sprintf(b + *len, "%%%02X", *p);
-    }
-    b[*len] = '\0';
-}
-
-static int connect_to(const char *hostport)
-{
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || (size_t)(colon - hostport) >= sizeof host)
-        return -1;
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:9090 */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct timeval tv = {QUERY_TIMEOUT_S, 0};
-        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
-                        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
-                        connect(fd, a->ai_addr, a->ai_addrlen) == -1)) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-/* POSTs `form` to `path`; returns the response body (malloc'd) and its status, or NULL. */
-static char *post(const char *admin, const char *path, const char *form, int *status)
-{
-    int fd = connect_to(admin);
-    if (fd < 0)
+    struct tg_hclient_target t;
+    if (tg_cli_admin_target(admin, &t, eb) != 0)
         return NULL;
-    char head[512];
-    int hn = snprintf(head, sizeof head,
-                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tailguard-query\r\n"
-                      "Content-Type: application/x-www-form-urlencoded\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                      path, admin, strlen(form));
-    char *resp = NULL;
-    size_t len = 0, cap = 0;
-    if (hn > 0 && (size_t)hn < sizeof head && send(fd, head, (size_t)hn, MSG_NOSIGNAL) == hn &&
-        send(fd, form, strlen(form), MSG_NOSIGNAL) == (ssize_t)strlen(form)) {
-        for (;;) {
-            if (len + 4096 + 1 > cap) {
-                char *nr = realloc(resp, cap = cap ? cap * 2 : 65536);
-                if (!nr)
-                    break;
-                resp = nr;
-            }
-            ssize_t r = recv(fd, resp + len, cap - len - 1, 0);
-            if (r <= 0)
-                break;
-            len += (size_t)r;
-        }
-    }
-    close(fd);
-    char *body = resp ? strstr(resp, "\r\n\r\n") : NULL;
-    if (!body || len < 12 || sscanf(resp, "HTTP/1.%*d %d", status) != 1) {
-        free(resp);
+    if (tg_cli_admin_path(&t, path, &t) != 0) {
+        tg_errbuf_set(eb, TG_ELIMIT, "the address's path is too long");
         return NULL;
     }
-    resp[len] = '\0';
-    memmove(resp, body + 4, strlen(body + 4) + 1);
-    return resp;
+    struct tg_hclient_req rq = {
+        .method = "POST",
+        .headers = "Content-Type: application/x-www-form-urlencoded\r\n",
+        .body = form,
+        .body_len = strlen(form),
+        .timeout_us = QUERY_TIMEOUT_S * 1000000LL,
+        .max_body = QUERY_MAX_BODY,
+    };
+    char *body = NULL;
+    return tg_cli_admin_call(&t, &rq, status, &body, eb) == 0 ? body : NULL;
 }
 
 /* ------------------------------------------------------------------ printing */
@@ -311,25 +243,31 @@ int tg_cli_query(int argc, char **argv)
     snprintf(hour_ago, sizeof hour_ago, "%lld", (long long)(wall_s - 3600));
     char *form = NULL;
     size_t flen = 0;
-    form_add(&form, &flen, "query", o.expr);
+    int frc = tg_cli_form_add(&form, &flen, "query", o.expr);
     if (o.range) {
         o.end = o.end ? o.end : now;
         o.start = o.start ? o.start : hour_ago;
         if (!o.step)
             default_step(&o, step, sizeof step);
-        form_add(&form, &flen, "start", o.start);
-        form_add(&form, &flen, "end", o.end);
-        form_add(&form, &flen, "step", o.step ? o.step : step);
-    } else if (o.time) {
-        form_add(&form, &flen, "time", o.time);
+        if (frc == 0)
+            frc = tg_cli_form_add(&form, &flen, "start", o.start);
+        if (frc == 0)
+            frc = tg_cli_form_add(&form, &flen, "end", o.end);
+        if (frc == 0)
+            frc = tg_cli_form_add(&form, &flen, "step", o.step ? o.step : step);
+    } else if (o.time && frc == 0) {
+        frc = tg_cli_form_add(&form, &flen, "time", o.time);
     }
     int status = 0;
-    char *body =
-        form ? post(o.admin, o.range ? "/api/v1/query_range" : "/api/v1/query", form, &status)
-             : NULL;
+    struct tg_errbuf eb = {0};
+    char *body = NULL;
+    if (frc == 0)
+        body = post(o.admin, o.range ? "/api/v1/query_range" : "/api/v1/query", form, &status, &eb);
+    else
+        tg_errbuf_set(&eb, frc, "out of memory");
     free(form);
     if (!body) {
-        fprintf(stderr, "tailguard query: no answer from %s\n", o.admin);
+        fprintf(stderr, "tailguard query: no answer from %s: %s\n", o.admin, eb.msg);
         return 1;
     }
     rc = print_answer(body, status);
