@@ -28,6 +28,7 @@
     if (!json || json.status !== 'success') {
       const err = new Error(json ? `${json.errorType || 'error'}: ${json.error}`
                                  : `${res.status} ${res.statusText}`);
+      err.status = res.status;
       err.position = json && /^invalid parameter "query": (\d+):(\d+):/.exec(json.error || '');
       throw err;
     }
@@ -76,6 +77,7 @@
     let expr = query.get('q') || '';
     let tab = query.get('tab') === 'table' ? 'table' : 'graph';
     let seq = 0; // answers to an older run are dropped
+    let broken = false; // the query was refused as malformed: not run again until edited
 
     const box = el('textarea', {id: 'explore-query', rows: 3, spellcheck: 'false',
                                 autocomplete: 'off', 'aria-label': 'PromQL expression',
@@ -182,6 +184,7 @@
 
     function run(e) {
       expr = e;
+      broken = false;
       if (expr) remember(expr);
       keepInUrl();
       showHistory();
@@ -190,6 +193,7 @@
 
     // The error replaces the results: numbers of the query before would pass for this one's.
     function fail(err) {
+      broken = err.status === 400;
       error.textContent = err.message;
       error.hidden = false;
       info.textContent = '';
@@ -225,13 +229,15 @@
     }
 
     // Runs the query of the URL (not the text being edited) for the tab shown; called
-    // by the live loop too, so the graph follows the range as time passes.
+    // by the live loop too, so the graph follows the range as time passes. A query the
+    // API refused as malformed would be refused again: it waits for the next run.
     async function update() {
       const my = ++seq;
       if (!expr) {
         info.textContent = 'Enter a PromQL expression; the graph uses the range picked above.';
         return;
       }
+      if (broken) return;
       try {
         if (tab === 'graph') await graph(my);
         else await table(my);
