@@ -46,8 +46,10 @@
   }
 
   // timeChart(container, {id, title, unit: 'ms'|'rps'|'ratio'|'', height, series: [{label,
-  // color}]}) -> {setData(columns, labels), data, labels, el}. With an `id` the chart is
-  // also TG.charts[id], where a test or the console can read what it shows.
+  // color}], colorOf(label)}) -> {setData(columns, labels), data, labels, el}. `colorOf`
+  // gives a series its colour by name (5xx red whatever the order the query returns).
+  // With an `id` the chart is also TG.charts[id], where a test or the console can read
+  // what it shows.
   function timeChart(container, opts) {
     const wrap = TG.el('figure', {class: 'chart', 'data-chart': opts.id || null},
                        opts.title ? TG.el('figcaption', {}, opts.title) : null);
@@ -71,7 +73,8 @@
         axes: [axis, {...axis, size: 70, values: tickFormat(opts.unit)}],
         series: [{}, ...labels.map((label, i) => ({
           label,
-          stroke: ((opts.series || [])[i] || {}).color || PALETTE[i % PALETTE.length],
+          stroke: (opts.colorOf && opts.colorOf(label)) ||
+                  ((opts.series || [])[i] || {}).color || PALETTE[i % PALETTE.length],
           width: 1.5,
           spanGaps: false,
           value: (u, v) => v === null ? '–' : tickFormat(opts.unit)(u, [v])[0],
