@@ -29,7 +29,9 @@
       const err = new Error(json ? `${json.errorType || 'error'}: ${json.error}`
                                  : `${res.status} ${res.statusText}`);
       err.status = res.status;
-      err.position = json && /^invalid parameter "query": (\d+):(\d+):/.exec(json.error || '');
+      // "1:35: parse error: ..." (the instant query's has `invalid parameter "query": `
+      // before it, the range query's not).
+      err.position = json && /(?:^|: )(\d+):(\d+): parse error/.exec(json.error || '');
       throw err;
     }
     return json;
