@@ -16,8 +16,10 @@
       if (live.nodeValue !== next.nodeValue) live.nodeValue = next.nodeValue;
       return;
     }
+    // A <details> the reader opened stays open: `open` is the reader's, not the data's.
     for (const a of [...live.attributes])
-      if (!next.hasAttribute(a.name)) live.removeAttribute(a.name);
+      if (!next.hasAttribute(a.name) && !(a.name === 'open' && live.nodeName === 'DETAILS'))
+        live.removeAttribute(a.name);
     for (const a of next.attributes)
       if (live.getAttribute(a.name) !== a.value) live.setAttribute(a.name, a.value);
     patchChildren(live, [...next.childNodes]);
@@ -119,6 +121,7 @@
     firing: 'bad', open: 'bad', down: 'bad', critical: 'bad', err: 'bad', half_open: 'warn',
     pending: 'warn', mitigated: 'warn', ejected: 'warn', warning: 'warn', unknown: 'warn',
     resolved: 'ok', closed: 'ok', up: 'ok', ok: 'ok', inactive: 'muted', off: 'muted',
+    degraded: 'bad', 'not degraded': 'ok', helped: 'ok', worse: 'bad', no_effect: 'warn',
   };
   const state = (text) => badge(String(text), KIND[String(text).toLowerCase()] || '');
 
