@@ -126,7 +126,8 @@
       values: () => Object.fromEntries(spec.fields.map((f) => [f.name, read(f)])),
       // The fields whose value differs from the one shown as effective (empty ones are
       // not filled in, so not sent).
-      changed: () => Object.fromEntries(spec.fields.filter(isChanged).map((f) => [f.name, read(f)])),
+      changed: () => Object.fromEntries(spec.fields.filter(isChanged)
+                                        .map((f) => [f.name, read(f)])),
       dirty: () => spec.fields.some(isChanged) || editing(),
       // Shows `values` as the effective ones. A form the user is editing keeps what they
       // typed unless `force` (after its own change went through).

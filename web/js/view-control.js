@@ -55,7 +55,8 @@
      what: 'Refuse excess traffic with 429 before it reaches the API.',
      fields: [bool('enabled', 'enabled'),
               int('requests_per_second', 'requests per second'),
-              int('requests_per_minute', 'requests per minute', 'or per second: the one set last wins'),
+              int('requests_per_minute', 'requests per minute',
+                  'or per second: the one set last wins'),
               int('burst', 'burst'),
               enm('per', 'budget', [['global', 'global'], ['client_ip', 'per client address'],
                                     ['route', 'per route']]),
@@ -216,7 +217,10 @@
           form.fieldError('features', 'name at least one feature');
           return;
         }
-        if (def.id === 'eject' && !v.server) { form.fieldError('server', 'choose a server'); return; }
+        if (def.id === 'eject' && !v.server) {
+          form.fieldError('server', 'choose a server');
+          return;
+        }
         body = def.body ? def.body(v) : v;
       } else {
         const changed = form.changed();

@@ -2,8 +2,9 @@
 // The explore view (#/explore?q=EXPR&tab=graph|table): a PromQL box over the gateway's own
 // Prometheus HTTP API, as Prometheus's own UI has it. Enter runs the query (Shift+Enter
 // adds a line); the graph is a range query over the header's range picker, the table an
-// instant query (labels and value, sorted by labels). The query lives in the URL, so a
-// link shares it and a reload keeps it; the last queries run are kept in this browser.
+// instant query (labels and value, sorted by labels or by value). The query lives in the
+// URL, so a link shares it and a reload keeps it; the last queries run are kept in this
+// browser.
 // Errors are shown as the API words them (`bad_data: ... 1:5: parse error ...`), with the
 // caret moved to the position they name.
 'use strict';
@@ -59,14 +60,19 @@
     return TG.el('td', {class: 'num mono'}, sample ? sample[1] : '');
   }
 
-  // The instant query's answer as table rows: a vector's series sorted by their labels; a
-  // matrix's (a range selector) with every sample; a scalar or string as one row.
-  function tableRows(data) {
+  // The instant query's answer as table rows: a vector's series sorted by their labels
+  // (or by value, highest first, when `byValue`); a matrix's (a range selector) with every
+  // sample; a scalar or string as one row.
+  function tableRows(data, byValue) {
     const {resultType: type, result} = data;
     if (type === 'scalar' || type === 'string')
       return [TG.el('tr', {}, TG.el('td', {class: 'mono muted'}, type), valueCell(result))];
-    const named = result.map((s) => ({name: TG.seriesName(s.metric), s}))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const named = result.map((s) => ({name: TG.seriesName(s.metric), s,
+                                      v: s.value ? Number(s.value[1]) : NaN}));
+    const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    // NaN last, as Prometheus's sort_desc puts it.
+    const num = (x) => (Number.isNaN(x) ? -Infinity : x);
+    named.sort(byValue ? (a, b) => num(b.v) - num(a.v) || byName(a, b) : byName);
     return named.map(({name, s}) => TG.el('tr', {},
       TG.el('td', {class: 'mono series'}, name),
       type === 'matrix'
@@ -106,10 +112,22 @@
     }
     const chart = TG.timeChart(panels.graph, {id: 'explore', unit: '', height: 320});
     const tbody = el('tbody');
+    let answer = null; // the last instant answer, sorted again without asking again
+    let byValue = false;
+    const heads = [['series', 'Series', ''], ['value', 'Value', 'num']].map(([k, t, cls]) =>
+      el('th', {class: cls || null, scope: 'col', 'data-col': k},
+         el('button', {type: 'button', on: {click: () => {
+           byValue = k === 'value';
+           drawTable();
+         }}}, t)));
     panels.table.append(el('div', {class: 'table-wrap'},
-      el('table', {class: 'explore-result'},
-        el('thead', {}, el('tr', {}, el('th', {}, 'Series'), el('th', {class: 'num'}, 'Value'))),
-        tbody)));
+      el('table', {class: 'explore-result'}, el('thead', {}, el('tr', {}, heads)), tbody)));
+
+    function drawTable() {
+      heads[0].setAttribute('aria-sort', byValue ? 'none' : 'ascending');
+      heads[1].setAttribute('aria-sort', byValue ? 'descending' : 'none');
+      TG.clear(tbody, answer ? tableRows(answer, byValue) : []);
+    }
 
     // The box holds exactly what runs, so the positions of errors fall right.
     const form = el('form', {class: 'explore-form', on: {submit: (e) => {
@@ -200,7 +218,8 @@
       error.hidden = false;
       info.textContent = '';
       chart.setData([[]], []);
-      TG.clear(tbody);
+      answer = null;
+      drawTable();
       if (err.position) caretTo(box, Number(err.position[1]), Number(err.position[2]));
     }
 
@@ -224,7 +243,8 @@
       const t0 = performance.now();
       const json = await prom('/api/v1/query', {query: expr, time: Date.now() / 1000});
       if (my !== seq) return;
-      TG.clear(tbody, tableRows(json.data));
+      answer = json.data;
+      drawTable();
       const n = Array.isArray(json.data.result) ? json.data.result.length : 1;
       info.textContent = [`${n} ${json.data.resultType === 'scalar' ? 'scalar' : 'series'}`,
         `${Math.round(performance.now() - t0)} ms`, ...(json.warnings || [])].join(' · ');
