@@ -223,7 +223,8 @@ class Page:
 
     def _event(self, method, p):
         if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+            text = " ".join(str(a.get("value", a.get("description", "")))
+                            for a in p.get("args", []))
             self.errors.append({"kind": "console", "text": text})
         elif method == "Runtime.exceptionThrown":
             d = p.get("exceptionDetails", {})
@@ -310,7 +311,8 @@ class Page:
 
     def focus(self, selector):
         if not self.eval(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                         f" if (!e) return false; e.focus(); return document.activeElement === e; }})()"):
+                         f" if (!e) return false; e.focus();"
+                         f" return document.activeElement === e; }})()"):
             raise AssertionError(f"cdp: cannot focus {selector}")
 
     def type_text(self, text):
