@@ -87,7 +87,7 @@
         now[names[i]] = r.status === 'fulfilled' ? r.value : null;
         if (r.status === 'rejected') err[names[i]] = r.reason;
       });
-      const note = (e) => (e ? `Could not load: ${e.message}` : '');
+      const note = (e) => (e ? `Could not load: ${TG.ui.reason(e)}` : '');
       renderTiles();
       const tileErr = err.req || err.lat || err.act;
       statsNote.hidden = !tileErr;
