@@ -24,7 +24,8 @@
 
   // Matrix of cumulative bucket rates (one series per `le`) -> {xs, bounds, rows}: rows[b][i]
   // is the rate of requests that took more than bounds[b-1] and at most bounds[b] at xs[i],
-  // null where the step has no sample. A bucket below its neighbour (a counter reset
+  // null where this bucket or the one below has no sample at that step (the difference is
+  // unknown, not the whole cumulative rate). A bucket below its neighbour (a counter reset
   // caught between two scrapes) counts as 0, not as a negative rate.
   function bucketsToCells(result) {
     const series = result.filter((s) => s.metric && s.metric.le !== undefined)
@@ -38,9 +39,8 @@
       return ys;
     });
     const rows = cum.map((ys, b) => ys.map((y, i) => {
-      if (y === null) return null;
       const below = b > 0 ? cum[b - 1][i] : 0;
-      return Math.max(0, y - (below === null ? 0 : below));
+      return y === null || below === null ? null : Math.max(0, y - below);
     }));
     return {xs, bounds: series.map((s) => leValue(s.metric.le)), rows};
   }

@@ -79,7 +79,10 @@
     const tl = TG.ui.card(root, 'Timeline', {id: 'incident-timeline'});
     const cards = [sum, als, diag, acts, tl];
 
+    // An id that does not exist is asked once, not at every refresh.
+    let missing = false;
     async function update() {
+      if (missing) return;
       const e = await TG.ui.load(sum, async () => {
         const [i, pbs] = await Promise.all([TG.api(base), TG.api('/api/v1/system/playbooks')]);
         const pb = (pbs.incidents || []).find((x) => x.incident === id);
@@ -92,6 +95,10 @@
         TG.ui.render(tl.body, timeline(i.timeline));
       });
       for (const c of cards.slice(1)) c.el.hidden = !!e;
+      if (e instanceof TG.ApiError && e.status === 404) {
+        missing = true;
+        TG.ui.setNote(sum, `There is no incident #${id}.`, 'bad');
+      }
       if (e) throw e;
     }
     return {update};

@@ -96,18 +96,22 @@
       setNote(c, '');
       return null;
     } catch (e) {
-      setNote(c, `Could not load: ${e.message}`, 'bad');
+      setNote(c, `Could not load: ${reason(e)}`, 'bad');
       return e;
     }
   }
+
+  // fetch() rejects with a bare TypeError ("Failed to fetch") when nothing answers.
+  const reason = (e) => (e instanceof TypeError && !(e instanceof TG.ApiError)
+    ? 'the gateway did not answer' : e.message);
 
   // Awaits each card's load; when some failed, throws one error naming how many, for the
   // header's status line (the details are in the cards).
   async function settle(loads) {
     const errors = (await Promise.all(loads)).filter(Boolean);
     if (errors.length)
-      throw new Error(errors.length === 1 ? errors[0].message
-                                          : `${errors.length} parts failed: ${errors[0].message}`);
+      throw new Error(errors.length === 1 ? reason(errors[0])
+                                          : `${errors.length} parts failed: ${reason(errors[0])}`);
   }
 
   const empty = (text) => TG.el('p', {class: 'muted empty'}, text);
@@ -159,5 +163,5 @@
                   '5xx': '#d6336c'};
   const color = (label) => COLORS[label] || null;
 
-  TG.ui = {color, render, card, setNote, load, settle, empty, badge, state, labels, kv, table};
+  TG.ui = {color, render, card, setNote, load, settle, reason, empty, badge, state, labels, kv, table};
 })();

@@ -132,7 +132,7 @@
     async function update() {
       const nowErr = loadNow().then(() => { statsNote.hidden = true; return null; }, (e) => {
         statsNote.hidden = false;
-        statsNote.textContent = `Could not load: ${e.message}`;
+        statsNote.textContent = `Could not load: ${TG.ui.reason(e)}`;
         return e;
       });
       await TG.ui.settle([

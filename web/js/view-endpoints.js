@@ -153,15 +153,13 @@
     }
 
     async function update() {
-      const stats = TG.api(`/api/v1/monitoring/endpoints/stats?window=${st.window}s`);
-      const spark = TG.ui.load(c, loadSparks);
-      const e = await TG.ui.load(c, async () => { rows = (await stats).endpoints; });
-      const se = await spark;
+      const [stats, spark] = await Promise.allSettled([
+        TG.api(`/api/v1/monitoring/endpoints/stats?window=${st.window}s`), loadSparks()]);
+      if (stats.status === 'fulfilled') rows = stats.value.endpoints;
       draw();
-      if (e || se) {
-        TG.ui.setNote(c, `Could not load: ${(e || se).message}`, 'bad');
-        throw e || se;
-      }
+      const e = stats.reason || spark.reason;
+      TG.ui.setNote(c, e ? `Could not load: ${TG.ui.reason(e)}` : '', 'bad');
+      if (e) throw e;
     }
 
     draw();

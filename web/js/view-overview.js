@@ -76,8 +76,9 @@
         lat: TG.api('/api/v1/monitoring/metrics/latency?window=60s'),
         act: TG.api('/api/v1/monitoring/requests/active?limit=1'),
         alerts: TG.api('/api/v1/alerts').then((d) => d.data.alerts),
-        incidents: TG.api('/api/v1/incidents?limit=100').then((d) => d.incidents.filter(
-          (i) => i.status === 'open' || i.status === 'mitigated')),
+        // Mitigated is not over: it counts as open until it resolves.
+        incidents: Promise.all(['open', 'mitigated'].map((st) => TG.api(`/api/v1/incidents?status=${st}`)))
+          .then((l) => l.flatMap((d) => d.incidents).sort((a, b) => b.id - a.id)),
         breakers: TG.q.vector('circuit_breaker_state'),
       };
       const names = Object.keys(parts);
@@ -87,7 +88,7 @@
         now[names[i]] = r.status === 'fulfilled' ? r.value : null;
         if (r.status === 'rejected') err[names[i]] = r.reason;
       });
-      const note = (e) => (e ? `Could not load: ${e.message}` : '');
+      const note = (e) => (e ? `Could not load: ${TG.ui.reason(e)}` : '');
       renderTiles();
       const tileErr = err.req || err.lat || err.act;
       statsNote.hidden = !tileErr;
