@@ -23,9 +23,10 @@
   }
 
   // Each form: `fields` named as the API's body fields (`local` ones only steer the
-  // form), `prefix` of their settings in GET /api/v1/system/config, or `current(ctx,
-  // form)` for values found elsewhere; `status(ctx)` a line of live state; `confirm` a
-  // question asked before a destructive call.
+  // form), `prefix` of their settings in GET /api/v1/system/config, or `current(ctx)` for
+  // values found elsewhere; `status(ctx)` a line of live state. A settings form sends the
+  // fields changed (plus `target`); an `action` form sends what is filled in (through
+  // `body`), after `check`. `confirm` is the question asked before a destructive call.
   const FORMS = [
     {id: 'circuit-breaker', title: 'Circuit breaker', method: 'PUT', path: `${S}/circuit-breaker`,
      what: 'Fail fast instead of waiting on a slow or failing upstream.',
@@ -62,12 +63,17 @@
                                     ['route', 'per route']]),
               bool('dry_run', 'dry run (count, refuse nothing)')],
      prefix: () => 'rate_limit.'},
-    {id: 'features', title: 'Features', path: `${S}/features`,
+    {id: 'features', title: 'Features', method: 'POST',
+     path: (button) => `${S}/features/${button.value}`,
      what: 'Shed non-critical features: their routes answer 503 without touching the API.',
      fields: [{name: 'features', label: 'features', type: 'list',
                placeholder: 'analytics, recommendations'}],
      buttons: [{label: 'Disable', value: 'disable', class: 'danger'},
                {label: 'Enable', value: 'enable'}],
+     action: true,
+     check: (v) => !v.features && ['features', 'name at least one feature'],
+     confirm: (body, ctx, button) => (button.value === 'disable'
+       ? `Disable ${body.features.join(', ')}? Their routes will answer 503.` : null),
      current: () => ({features: null}),
      status: (ctx) => {
        const d = ctx.value('features.disabled') || [];
@@ -116,6 +122,7 @@
               int('duration_s', 'for (s, 1–3600)', null, '300')],
      current: () => ({server: null, duration_s: null}),
      action: true,
+     check: (v) => !v.server && ['server', 'choose a server'],
      body: (v) => {
        const [upstream, server] = (v.server || '').split('|');
        return {upstream, server, ...(v.duration_s !== null ? {duration_s: v.duration_s} : {})};
@@ -162,15 +169,20 @@
     };
   }
 
+  // {values, notes} of a form: its settings (a breaker's own, else the global section's),
+  // and where each comes from.
   function currentValues(def, form, ctx) {
-    if (def.current) return def.current(ctx, form);
+    if (def.current) return {values: def.current(ctx), notes: def.notes ? def.notes(ctx) : {}};
     const prefix = def.prefix(form);
     const values = {};
     const notes = {};
     for (const f of def.fields) {
-      if ((def.local || []).includes(f.name)) { values[f.name] = form.values()[f.name]; continue; }
-      const key = ctx.settings.has(prefix + f.name) || !def.fallbackPrefix ? prefix + f.name
-        : def.fallbackPrefix + f.name;
+      if ((def.local || []).includes(f.name)) {
+        values[f.name] = form.values()[f.name];
+        continue;
+      }
+      const own = prefix + f.name;
+      const key = ctx.settings.has(own) || !def.fallbackPrefix ? own : def.fallbackPrefix + f.name;
       values[f.name] = ctx.value(key);
       notes[f.name] = ctx.note(key);
     }
@@ -186,9 +198,7 @@
     const log = el('div', {class: 'table-wrap'});
 
     function fill(def, form, force) {
-      const cur = currentValues(def, form, ctx);
-      const values = cur.values || cur;
-      const notes = cur.notes || (def.notes ? def.notes(ctx) : {});
+      const {values, notes} = currentValues(def, form, ctx);
       form.set(values, {force, notes});
       if (def.status) form.status(def.status(ctx));
     }
@@ -206,34 +216,28 @@
                                    `${s.upstream} · ${s.server} (${s.state})`])]);
     }
 
-    async function submit(def, form, submitter) {
-      const path = def.id === 'features' ? `${def.path}/${submitter.value}` : def.path;
-      const method = def.method || 'POST';
-      const local = def.local || [];
+    async function submit(def, form, button) {
+      const path = typeof def.path === 'function' ? def.path(button) : def.path;
+      const method = def.method;
       let body;
-      if (def.action || def.id === 'features') {
+      if (def.action) {
         const v = form.values();
-        if (def.id === 'features' && !v.features) {
-          form.fieldError('features', 'name at least one feature');
-          return;
-        }
-        if (def.id === 'eject' && !v.server) {
-          form.fieldError('server', 'choose a server');
+        const bad = def.check && def.check(v);
+        if (bad) {
+          form.fieldError(...bad);
           return;
         }
         body = def.body ? def.body(v) : v;
       } else {
         const changed = form.changed();
-        for (const k of local) delete changed[k];
+        for (const k of def.local || []) delete changed[k];
         if (!Object.keys(changed).length) {
           form.message('Nothing to apply: change a value first.');
           return;
         }
         body = {...(def.target ? def.target(form) : {}), ...changed};
       }
-      const question = def.confirm ? def.confirm(body, ctx)
-        : def.id === 'features' && submitter.value === 'disable'
-          ? `Disable ${body.features.join(', ')}? Their routes will answer 503.` : null;
+      const question = def.confirm && def.confirm(body, ctx, button);
       if (question && !(await TG.confirmAction(def.title, question, 'Yes, apply'))) return;
       form.busy(true);
       try {
@@ -306,7 +310,7 @@
 
     const grid = el('div', {class: 'control-grid'});
     for (const def of FORMS) {
-      const form = TG.controlForm({...def, onSubmit: (f, submitter) => submit(def, f, submitter)});
+      const form = TG.controlForm({...def, onSubmit: (f, button) => submit(def, f, button)});
       forms.set(def.id, form);
       grid.append(form.el);
     }
