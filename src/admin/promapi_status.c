@@ -291,6 +291,17 @@ static void buildinfo(struct tg_admin_jw *w)
                        "\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}");
 }
 
+/* The store's retention as Prometheus writes it ("2h"), so a client (the dashboard's
+ * "all kept" range) can ask for exactly what is there; "" without a store. */
+static void retention(struct tg_admin__preq *r)
+{
+    char b[32] = "";
+    if (r->c->scrape)
+        tg_promql_format_duration(tg_tsdb_retention_ms(tg_scrape_tsdb(r->c->scrape)), b,
+                                  sizeof b);
+    tg_admin_jw_cstr(&r->w, b);
+}
+
 static void runtimeinfo(struct tg_admin__preq *r)
 {
     struct tg_admin_jw *w = &r->w;
@@ -304,7 +315,9 @@ static void runtimeinfo(struct tg_admin__preq *r)
     rfc3339(w, us / 1000000, 0);
     tg_admin_jw_lit(w, ",\"corruptionCount\":0,\"goroutineCount\":0,\"GOMAXPROCS\":");
     tg_admin_jw_int(w, sysconf(_SC_NPROCESSORS_ONLN));
-    tg_admin_jw_lit(w, ",\"GOGC\":\"\",\"GODEBUG\":\"\",\"storageRetention\":\"\"}");
+    tg_admin_jw_lit(w, ",\"GOGC\":\"\",\"GODEBUG\":\"\",\"storageRetention\":");
+    retention(r);
+    tg_admin_jw_lit(w, "}");
 }
 
 static void flags(struct tg_admin__preq *r)
@@ -316,6 +329,8 @@ static void flags(struct tg_admin__preq *r)
     tg_admin_jw_lit(w, "{\"query.lookback-delta\":\"5m\",\"query.max-samples\":\"50000000\","
                        "\"query.timeout\":");
     tg_admin_jw_cstr(w, b);
+    tg_admin_jw_lit(w, ",\"storage.tsdb.retention.time\":");
+    retention(r);
     tg_admin_jw_lit(w, "}");
 }
 

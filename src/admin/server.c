@@ -27,6 +27,7 @@
 #include "admin/async.h"
 #include "admin/collectors.h"
 #include "admin/control_api.h"
+#include "admin/dashboard.h"
 #include "admin/federate.h"
 #include "admin/health.h"
 #include "admin/diagnosis.h"
@@ -222,7 +223,7 @@ static void on_close(struct tg_hconn *c)
 static void on_request(struct tg_hconn *c, const struct tg_http_msg *m)
 {
     struct tg_admin *a = tg_hsrv_data(tg_hconn_server(c));
-    if (stream_metrics(a, c, m))
+    if (stream_metrics(a, c, m) || tg_admin_dashboard(c, m))
         return;
     size_t blen = 0;
     const char *body = tg_hconn_body(c, &blen);

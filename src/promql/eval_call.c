@@ -633,8 +633,11 @@ int tg_promql__eval_call(struct tg_promql__ev *ev, const struct tg_promql_node *
     case TG_PROMQL_FN_SORT:
     case TG_PROMQL_FN_SORT_DESC:
         *out = args[0];
-        qsort(out->vec.v, out->vec.n, sizeof *out->vec.v,
-              id == TG_PROMQL_FN_SORT ? cmp_asc : cmp_desc);
+        /* An empty vector's array may be NULL, which qsort must not be given even for
+         * zero elements. */
+        if (out->vec.n > 1)
+            qsort(out->vec.v, out->vec.n, sizeof *out->vec.v,
+                  id == TG_PROMQL_FN_SORT ? cmp_asc : cmp_desc);
         return 0;
     case TG_PROMQL_FN_LABEL_REPLACE:
         out->type = TG_PROMQL_VVECTOR;

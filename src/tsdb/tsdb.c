@@ -34,6 +34,11 @@ struct tg_tsdb *tg_tsdb_new(const struct tg_tsdb_opts *opts)
     return db;
 }
 
+int64_t tg_tsdb_retention_ms(const struct tg_tsdb *db)
+{
+    return db->opts.retention_ms;
+}
+
 static size_t chunk_size(const struct tg_tsdb__chunk *c)
 {
     return sizeof *c + tg_chunk_bytes(c->nbits);

@@ -47,6 +47,9 @@ struct tg_tsdb;
 struct tg_tsdb *tg_tsdb_new(const struct tg_tsdb_opts *opts);
 void tg_tsdb_free(struct tg_tsdb *db); /* accepts NULL */
 
+/* How long samples are kept (the option, or its default). */
+int64_t tg_tsdb_retention_ms(const struct tg_tsdb *db);
+
 /* Appends one sample to the series `ls` (created on first sight). `ls` must be sorted
  * by name with unique non-empty names; labels with an empty value are dropped (they are
  * the same as no label). The label strings are copied. Returns 0, -EEXIST (a sample at

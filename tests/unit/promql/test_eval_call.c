@@ -3,7 +3,9 @@
  * query relies on: a range function skips its duplicate check only when every input
  * series has the same name (two names that collide once dropped still fail, as in
  * Prometheus), and histogram_quantile gathers buckets by group in one pass (groups whose
- * buckets arrive interleaved, at every step of a range query). */
+ * buckets arrive interleaved, at every step of a range query). And sort() and
+ * sort_desc() of an empty vector (a step with no sample), which must not hand qsort a
+ * null array (undefined behaviour, caught by the sanitizers). */
 #include "promql/eval.h"
 
 #include <math.h>
@@ -102,9 +104,33 @@ static void test_histogram_quantile_groups(void)
     tg_tsdb_free(db);
 }
 
+static void test_sort_empty(void)
+{
+    struct tg_tsdb *db = tg_tsdb_new(NULL);
+    add(db, "a_total", "x", "1", NULL, NULL, 60);
+    add(db, "a_total", "x", "2", NULL, NULL, 120);
+    struct tg_promql_result res;
+    struct tg_errbuf eb = {0};
+    static const char *const qs[] = {"sort(a_total{x=\"3\"})", "sort_desc(a_total{x=\"3\"})"};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        TG_EXPECT_EQ(eval(db, qs[i], 10 * MIN_MS, 10 * MIN_MS, &res, &eb), 0);
+        TG_EXPECT_EQ(res.value.vec.n, 0u);
+        tg_promql_result_free(&res);
+        TG_EXPECT_EQ(eval(db, qs[i], 5 * MIN_MS, 10 * MIN_MS, &res, &eb), 0);
+        TG_EXPECT_EQ(res.value.mat.n, 0u);
+        tg_promql_result_free(&res);
+    }
+    /* Steps before the first sample are empty, the later ones sorted. */
+    TG_EXPECT_EQ(eval(db, "sort_desc(a_total)", -10 * MIN_MS, 10 * MIN_MS, &res, &eb), 0);
+    TG_EXPECT_EQ(res.value.mat.n, 2u);
+    tg_promql_result_free(&res);
+    tg_tsdb_free(db);
+}
+
 int main(void)
 {
     test_range_fn_duplicates();
     test_histogram_quantile_groups();
+    test_sort_empty();
     return tg_test_report("promql_eval_call");
 }
