@@ -12,6 +12,8 @@ struct tg_embedded_file {
     const char *data; /* NUL-terminated */
     size_t len;
     const char *hash; /* first 16 hex digits of the SHA-256 of the bytes */
+    const char *gz;   /* the bytes gzip-compressed, or NULL (not asked for, or no smaller) */
+    size_t gz_len;
 };
 
 /* The entry named `name` (`len` bytes, not NUL-terminated), or NULL. */
