@@ -35,7 +35,8 @@
     const index = new Map(xs.map((x, i) => [x, i]));
     const cum = series.map((s) => {
       const ys = new Array(xs.length).fill(null);
-      for (const [t, v] of s.values) if (Number.isFinite(Number(v))) ys[index.get(Number(t))] = Number(v);
+      for (const [t, v] of s.values)
+        if (Number.isFinite(Number(v))) ys[index.get(Number(t))] = Number(v);
       return ys;
     });
     const rows = cum.map((ys, b) => ys.map((y, i) => {
@@ -52,20 +53,22 @@
   // an `id` it is TG.charts[id] (redrawn by the theme switch like the other charts).
   function heatmap(container, opts = {}) {
     const height = opts.height || 260;
-    const canvas = TG.el('canvas', {class: 'heatmap', role: 'img',
-                                    'aria-label': 'latency heatmap: requests per second by duration bucket over time'});
+    const canvas = TG.el('canvas', {class: 'heatmap', role: 'img', 'aria-label':
+      'latency heatmap: requests per second by duration bucket over time'});
     const readout = TG.el('p', {class: 'heat-readout muted', 'aria-live': 'off'}, '\u00a0');
-    const scale = TG.el('canvas', {class: 'heat-scale', width: 120, height: 10, 'aria-hidden': 'true'});
+    const scale = TG.el('canvas', {class: 'heat-scale', width: 120, height: 10,
+                                   'aria-hidden': 'true'});
     const scaleMax = TG.el('span', {});
-    const legend = TG.el('div', {class: 'heat-legend muted'}, 'requests/s: 0 ', scale, ' ', scaleMax,
-                         ' (log scale)');
+    const legend = TG.el('div', {class: 'heat-legend muted'}, 'requests/s: 0 ', scale, ' ',
+                         scaleMax, ' (log scale)');
     const empty = TG.el('p', {class: 'chart-empty', hidden: true}, 'no requests in this range');
     const wrap = TG.el('div', {class: 'heatmap-wrap'}, canvas, empty, legend, readout);
     container.append(wrap);
     const hm = {el: wrap, data: null, labels: []};
     let layout = null;
 
-    function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+    const css = (name) =>
+      getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
     // Rows that never saw a request, below the fastest and above the slowest, are left
     // out: a fast endpoint would otherwise be a thin band under twenty empty rows.
@@ -124,7 +127,8 @@
       const every = Math.max(1, Math.ceil(14 / rh));
       rowsShown.forEach((b, r) => {
         if (r % every) return;
-        g.fillText(boundLabel(d.bounds[b], d.bounds[b - 1] || 0), left - 6, 4 + ph - (r + 0.5) * rh);
+        g.fillText(boundLabel(d.bounds[b], d.bounds[b - 1] || 0), left - 6,
+                   4 + ph - (r + 0.5) * rh);
       });
       g.textAlign = 'center';
       g.textBaseline = 'top';
@@ -132,7 +136,8 @@
       for (let k = 0; k <= ticks; k++) {
         const i = Math.round((k / ticks) * (nx - 1));
         const x = left + (i + 0.5) * cw;
-        g.fillText(TG.fmt.time(d.xs[i]), Math.min(w - 30, Math.max(left + 20, x)), height - bottom + 6);
+        g.fillText(TG.fmt.time(d.xs[i]), Math.min(w - 30, Math.max(left + 20, x)),
+                   height - bottom + 6);
       }
       g.strokeStyle = css('--grid');
       g.strokeRect(left + 0.5, 4.5, pw, ph);

@@ -7,21 +7,26 @@
 
 (() => {
   const filled = (v) => (v ? String(v) : TG.el('span', {class: 'muted'}, 'not filled in'));
+  const orDash = (v) => (v === null || v === undefined ? '–' : v);
 
   function summary(i) {
-    const dur = i.impact && i.impact.duration_s !== undefined ? `${TG.fmt.num(i.impact.duration_s / 60)} min` : null;
+    const impact = i.impact || {};
     const eps = i.affected_endpoints || [];
+    const ack = i.ack_deadline ? `, acknowledge by ${TG.fmt.date(i.ack_deadline)}` : '';
     return TG.ui.kv([
       ['status', TG.ui.state(i.status)],
-      ['severity', i.severity || '–'],
+      ['severity', TG.ui.severity(i.severity)],
       ['opened', `${TG.fmt.date(i.opened_at)} by ${i.opened_by}`],
       ['resolved', TG.fmt.date(i.resolved_at)],
       ['closed', TG.fmt.date(i.closed_at)],
-      dur ? ['duration', dur] : null,
-      ['escalation', `${i.escalation_level}${i.ack_deadline ? `, acknowledge by ${TG.fmt.date(i.ack_deadline)}` : ''}`],
-      ['affected endpoints', eps.length ? TG.el('span', {class: 'chips'}, eps.map((e) => TG.el('a', {
-        class: 'chip', href: `#/endpoint/${encodeURIComponent(e.endpoint)}?method=${encodeURIComponent(e.method)}`},
-      `${e.method} ${e.endpoint}`))) : '–'],
+      impact.duration_s !== undefined ? ['duration', `${TG.fmt.num(impact.duration_s / 60)} min`]
+                                      : null,
+      ['escalation', `${i.escalation_level}${ack}`],
+      ['affected endpoints', eps.length
+        ? TG.el('span', {class: 'chips'}, eps.map((e) => TG.el('a',
+          {class: 'chip', href: TG.ui.endpointHref(e.endpoint, e.method)},
+          `${e.method} ${e.endpoint}`)))
+        : '–'],
       ['root cause', filled(i.root_cause)],
       ['lessons learned', filled(i.lessons_learned)],
       ['prevention', i.prevention_measures.length ? i.prevention_measures.join('; ') : filled('')],
@@ -29,47 +34,65 @@
   }
 
   function alertsTable(list) {
-    return list.length ? TG.ui.table(['alert', 'labels', 'state', 'fired', 'resolved'],
-      list.map((a) => ({attrs: {'data-key': `${a.alertname}${JSON.stringify(a.labels)}`, 'data-alert': a.alertname},
-        cells: [a.alertname, TG.ui.labels(a.labels, ['alertname']), TG.ui.state(a.state),
-                TG.fmt.date(a.fired_at), TG.fmt.date(a.resolved_at)]})))
-      : TG.ui.empty('Opened by hand: no alert.');
+    if (!list.length) return TG.ui.empty('Opened by hand: no alert.');
+    return TG.ui.table(['alert', 'labels', 'state', 'fired', 'resolved'], list.map((a) => ({
+      attrs: {'data-key': `${a.alertname}${JSON.stringify(a.labels)}`, 'data-alert': a.alertname},
+      cells: [a.alertname, TG.ui.labels(a.labels, ['alertname']), TG.ui.state(a.state),
+              TG.fmt.date(a.fired_at), TG.fmt.date(a.resolved_at)],
+    })));
+  }
+
+  // The playbook as /api/v1/system/playbooks shows it while the incident is open.
+  function playbook(pb) {
+    const next = pb.done ? ', done' : `, next action ${pb.next_action + 1}`;
+    return TG.el('p', {'data-playbook': pb.playbook},
+      `Playbook ${pb.playbook} (${pb.mode}${next}): `,
+      pb.actions.length
+        ? pb.actions.map((a, k) => TG.el('span', {class: 'pb-action'}, k ? ' · ' : '',
+          `${a.op} (audit ${a.audit_id}) ${a.state}${a.dry_run ? ', dry run' : ''} `,
+          a.verdict ? TG.ui.state(a.verdict) : null))
+        : 'no action sent yet.');
   }
 
   function actions(list, pb) {
+    const heads = ['time', 'op', 'request', 'body', 'by', 'verdict', 'undone',
+                   {text: 'audit', num: true}];
     return [
-      pb ? TG.el('p', {'data-playbook': pb.playbook},
-        `Playbook ${pb.playbook} (${pb.mode}${pb.done ? ', done' : `, next action ${pb.next_action + 1}`}): `,
-        pb.actions.length ? pb.actions.map((a, k) => TG.el('span', {class: 'pb-action'}, k ? ' · ' : '',
-          `${a.op} (audit ${a.audit_id}) ${a.state}${a.dry_run ? ', dry run' : ''} `,
-          a.verdict ? TG.ui.state(a.verdict) : null)) : 'no action sent yet.') : null,
-      list.length ? TG.ui.table(['time', 'op', 'request', 'body', 'by', 'verdict', 'undone', {text: 'audit', num: true}],
-        list.map((a, k) => ({attrs: {'data-key': `${k} ${a.ts}`, 'data-action': a.op},
-          cells: [TG.fmt.date(a.ts), TG.ui.badge(a.op), TG.el('code', {}, `${a.method} ${a.path}`),
-                  {text: a.body === null || a.body === undefined ? '–' : JSON.stringify(a.body), class: 'mono wrap'},
-                  a.by, a.verdict ? TG.ui.state(a.verdict) : TG.el('span', {class: 'muted'}, 'not yet judged'),
-                  TG.fmt.date(a.undone_at), {text: a.audit_id === undefined ? '–' : String(a.audit_id), num: true}]})))
-        : TG.ui.empty('No action taken yet.'),
+      pb ? playbook(pb) : null,
+      list.length ? TG.ui.table(heads, list.map((a, k) => ({
+        attrs: {'data-key': `${k} ${a.ts}`, 'data-action': a.op},
+        cells: [TG.fmt.date(a.ts), TG.ui.badge(a.op), TG.el('code', {}, `${a.method} ${a.path}`),
+                {text: a.body === null || a.body === undefined ? '–' : JSON.stringify(a.body),
+                 class: 'mono wrap'},
+                a.by,
+                a.verdict ? TG.ui.state(a.verdict)
+                          : TG.el('span', {class: 'muted'}, 'not yet judged'),
+                TG.fmt.date(a.undone_at), {text: String(orDash(a.audit_id)), num: true}],
+      }))) : TG.ui.empty('No action taken yet.'),
     ];
   }
 
+  // Oldest first, as the runbooks write a timeline; an entry's data is folded.
   function timeline(list) {
-    return TG.el('ol', {class: 'timeline'}, list.map((t, k) => TG.el('li', {'data-key': `${k} ${t.ts}`, 'data-kind': t.kind},
+    return TG.el('ol', {class: 'timeline'}, list.map((t, k) => TG.el('li',
+      {'data-key': `${k} ${t.ts}`, 'data-kind': t.kind},
       TG.el('time', {datetime: t.ts}, TG.fmt.date(t.ts)), ' ', TG.ui.badge(t.kind), ' ', t.text,
-      t.data !== null && t.data !== undefined
-        ? TG.el('details', {}, TG.el('summary', {}, 'data'), TG.el('pre', {}, JSON.stringify(t.data, null, 2)))
-        : null)));
+      t.data === null || t.data === undefined ? null
+        : TG.el('details', {}, TG.el('summary', {}, 'data'),
+                TG.el('pre', {}, JSON.stringify(t.data, null, 2))))));
   }
 
   function incidentView(root, id) {
     const base = `/api/v1/incidents/${id}`;
+    const report = (href, idAttr, text) =>
+      TG.el('a', {href, target: '_blank', rel: 'noopener', id: idAttr}, text);
     const title = TG.el('span', {}, `Incident #${id}`);
     root.append(
       TG.el('p', {class: 'crumbs'}, TG.el('a', {href: '#/alerts'}, '← Alerts & incidents')),
       TG.el('h1', {id: 'incident-title'}, title),
       TG.el('p', {class: 'report-links'}, 'Post-incident report: ',
-        TG.el('a', {href: `${base}/report`, target: '_blank', rel: 'noopener', id: 'report-md'}, 'Markdown'), ' · ',
-        TG.el('a', {href: `${base}/report?format=html`, target: '_blank', rel: 'noopener', id: 'report-html'}, 'HTML')));
+            report(`${base}/report`, 'report-md', 'Markdown'), ' · ',
+            report(`${base}/report?format=html`, 'report-html', 'HTML')));
     const grid = TG.el('div', {class: 'grid wide'});
     root.append(grid);
     const sum = TG.ui.card(grid, 'Summary', {id: 'incident-summary'});
@@ -80,14 +103,14 @@
     const cards = [sum, als, diag, acts, tl];
 
     // An id that does not exist is asked once, not at every refresh.
-    let missing = false;
+    let missing = null;
     async function update() {
-      if (missing) return;
+      if (missing) throw missing;
       const e = await TG.ui.load(sum, async () => {
         const [i, pbs] = await Promise.all([TG.api(base), TG.api('/api/v1/system/playbooks')]);
         const pb = (pbs.incidents || []).find((x) => x.incident === id);
-        TG.ui.render(title, `#${i.id} ${i.title} `, TG.ui.state(i.status),
-                     i.severity ? [' ', TG.ui.badge(i.severity, i.severity === 'SEV-1' ? 'bad' : 'warn')] : null);
+        TG.ui.render(title, `#${i.id} ${i.title} `, TG.ui.state(i.status), ' ',
+                     i.severity ? TG.ui.severity(i.severity) : null);
         TG.ui.render(sum.body, summary(i));
         TG.ui.render(als.body, alertsTable(i.alerts));
         TG.ui.render(diag.body, TG.diagnosis(i.diagnosis));
@@ -96,7 +119,7 @@
       });
       for (const c of cards.slice(1)) c.el.hidden = !!e;
       if (e instanceof TG.ApiError && e.status === 404) {
-        missing = true;
+        missing = e;
         TG.ui.setNote(sum, `There is no incident #${id}.`, 'bad');
       }
       if (e) throw e;

@@ -27,8 +27,16 @@
     s.className = kind || '';
   }
 
-  async function refresh() {
-    if (!current || busy || !current.instance || !current.instance.update) return;
+  // A refresh asked for while one runs (a new view mounted, another range picked) runs
+  // right after it; dropped, the page would show nothing new until the next tick. The
+  // timer's ticks (`queue` false) are skipped while one runs, so refreshes never pile up.
+  let again = false;
+  async function refresh(queue = true) {
+    if (!current || !current.instance || !current.instance.update) return;
+    if (busy) {
+      again = again || queue;
+      return;
+    }
     busy = true;
     try {
       await current.instance.update();
@@ -38,12 +46,16 @@
       setStatus(`update failed: ${e.message}`, 'error');
     } finally {
       busy = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
     }
   }
 
   function schedule() {
     clearInterval(timer);
-    timer = TG.state.paused ? null : setInterval(refresh, REFRESH_MS);
+    timer = TG.state.paused ? null : setInterval(() => refresh(false), REFRESH_MS);
   }
 
   function route() {

@@ -129,6 +129,14 @@
   };
   const state = (text) => badge(String(text), KIND[String(text).toLowerCase()] || '');
 
+  // An incident's severity: SEV-1 in the colour of an outage, the others of a warning.
+  const severity = (sev) => (sev ? badge(sev, sev === 'SEV-1' ? 'bad' : 'warn') : '–');
+
+  // The endpoint view's address (the name percent-encoded: it holds slashes).
+  const endpointHref = (endpoint, method) =>
+    `#/endpoint/${encodeURIComponent(endpoint)}` +
+    (method ? `?method=${encodeURIComponent(method)}` : '');
+
   // Label pairs as small chips, `skip` left out (alertname is the row's title already).
   function labels(obj, skip = []) {
     return TG.el('span', {class: 'chips'},
@@ -143,11 +151,12 @@
   }
 
   // A table (inside a sideways-scrolling wrapper) from column heads and rows of cells;
-  // a head or cell {text, num: true} is right-aligned. Rows carry `data-key` so
-  // `render` keeps them in place.
+  // a head or cell {text, num: true} is right-aligned, {text, class, title} styled. Rows
+  // are {attrs, cells}; a `data-key` in attrs lets `render` keep the row in place.
   function table(heads, rows, attrs = {}) {
     const cell = (tag, c) => (c && typeof c === 'object' && !(c instanceof Node)
-      ? TG.el(tag, {class: c.num ? 'num' : c.class || null, title: c.title || null}, c.text)
+      ? TG.el(tag, {class: [c.num ? 'num' : null, c.class].filter(Boolean).join(' ') || null,
+                    title: c.title || null}, c.text)
       : TG.el(tag, {}, c));
     return TG.el('div', {class: 'table-wrap'},
       TG.el('table', attrs,
@@ -163,5 +172,6 @@
                   '5xx': '#d6336c'};
   const color = (label) => COLORS[label] || null;
 
-  TG.ui = {color, render, card, setNote, load, settle, reason, empty, badge, state, labels, kv, table};
+  TG.ui = {color, render, card, setNote, load, settle, reason, empty, badge, state, severity,
+           endpointHref, labels, kv, table};
 })();

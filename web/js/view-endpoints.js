@@ -25,8 +25,6 @@
   const SPARK_POINTS = 60;
 
   const keyOf = (e) => `${e.method} ${e.endpoint}`;
-  const endpointHref = (e) =>
-    `#/endpoint/${encodeURIComponent(e.endpoint)}?method=${encodeURIComponent(e.method)}`;
 
   function compare(col, dir) {
     const [, , field, numeric] = col;
@@ -100,18 +98,21 @@
     function row(e) {
       const spark = sparks.get(keyOf(e)) || [];
       const cells = COLUMNS.map(([key, , field, numeric, fmt]) => {
-        if (key === 'endpoint') return TG.el('td', {}, TG.el('a', {href: endpointHref(e)}, e.endpoint));
+        if (key === 'endpoint')
+          return TG.el('td', {}, TG.el('a', {href: TG.ui.endpointHref(e.endpoint, e.method)},
+                                       e.endpoint));
         const v = e[field];
         const kind = key === 'errors' ? (v >= 0.05 ? 'bad' : v >= 0.01 ? 'warn' : null) : null;
-        return TG.el('td', {class: [numeric ? 'num' : null, kind].filter(Boolean).join(' ') || null},
-                     fmt ? fmt(v) : String(v));
+        const cls = [numeric ? 'num' : null, kind].filter(Boolean).join(' ');
+        return TG.el('td', {class: cls || null}, fmt ? fmt(v) : String(v));
       });
       const max = Math.max(0, ...spark.filter((v) => v !== null));
       cells.push(TG.el('td', {class: 'spark-cell'}, TG.sparkline(spark, {
         width: 100, height: 22,
-        label: spark.length ? `p95 over the range, up to ${TG.fmt.ms(max)}` : 'no p95 in this range'})));
-      return TG.el('tr', {'data-key': keyOf(e), 'data-endpoint': e.endpoint, 'data-method': e.method},
-                   cells);
+        label: spark.length ? `p95 over the range, up to ${TG.fmt.ms(max)}`
+                            : 'no p95 in this range'})));
+      return TG.el('tr', {'data-key': keyOf(e), 'data-endpoint': e.endpoint,
+                          'data-method': e.method}, cells);
     }
 
     function draw() {
@@ -134,8 +135,8 @@
     async function loadSparks() {
       const r = await TG.range(SPARK_POINTS);
       const w = await TG.q.rateWindow(r.step);
-      const expr = TG.q.quantileMs(0.95, 'http_request_duration_seconds', '', ['endpoint', 'method'])
-        .replace('$__rate_interval', w);
+      const expr = TG.q.quantileMs(0.95, 'http_request_duration_seconds', '',
+                                   ['endpoint', 'method']).replace('$__rate_interval', w);
       const d = await TG.prom.range(expr, r.start, r.end, r.step);
       // Every row's line spans the same time axis (points by step index), so their shapes
       // compare; a missing point is a gap.

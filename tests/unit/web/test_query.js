@@ -13,7 +13,8 @@ const TG = load(process.argv[2], ['core.js', 'chart.js', 'query.js']);
 function scrapeEvery(interval) {
   TG.api = async (path) => {
     assert.match(path, /^\/api\/v1\/targets/);
-    return {status: 'success', data: {activeTargets: [{scrapePool: 'tailguard', scrapeInterval: interval}]}};
+    const target = {scrapePool: 'tailguard', scrapeInterval: interval};
+    return {status: 'success', data: {activeTargets: [target]}};
   };
 }
 
@@ -27,7 +28,8 @@ run([
                        'endpoint!="(rejected)"');
   }],
   ['quantileMs groups by le and the given labels, in ms', () => {
-    assert.strictEqual(TG.q.quantileMs(0.95, 'http_request_duration_seconds', 'a="b"', ['endpoint']),
+    assert.strictEqual(
+      TG.q.quantileMs(0.95, 'http_request_duration_seconds', 'a="b"', ['endpoint']),
       'histogram_quantile(0.95, sum by (le, endpoint) ' +
       '(rate(http_request_duration_seconds_bucket{a="b"}[$__rate_interval]))) * 1000');
   }],
@@ -42,9 +44,10 @@ run([
     TG.range = async () => ({start: 100, end: 120, step: 10});
     TG.prom.range = async (expr, start, end, step) => {
       asked.push([expr, start, end, step]);
-      if (expr.startsWith('p50')) return {resultType: 'matrix', result: []};
-      if (expr.startsWith('p95')) return {resultType: 'matrix', result: [{metric: {}, values: [[110, '2.5']]}]};
-      return {resultType: 'matrix', result: [{metric: {status: '200'}, values: [[100, '1'], [120, 'NaN']]}]};
+      const matrix = (result) => ({resultType: 'matrix', result});
+      if (expr.startsWith('p50')) return matrix([]);
+      if (expr.startsWith('p95')) return matrix([{metric: {}, values: [[110, '2.5']]}]);
+      return matrix([{metric: {status: '200'}, values: [[100, '1'], [120, 'NaN']]}]);
     };
     let shown = null;
     const chart = {setData: (columns, labels) => { shown = {columns, labels}; }};
