@@ -39,6 +39,16 @@
     return `${name || ''}${pairs || !name ? `{${pairs}}` : ''}`;
   }
 
+  // Latency, rates and ratios are never negative: their axis starts at 0 and reaches a
+  // little above the highest value, with a floor so that a flat zero line (no error at
+  // all) reads as 0 on a small scale instead of uPlot's guess around it (0 to 100 shown
+  // as 0% to 10000%). Other units (explore's expressions) keep uPlot's own range.
+  const FLOOR = {ms: 1, rps: 1, ratio: 0.01};
+  function yRange(unit) {
+    if (!(unit in FLOOR)) return undefined;
+    return (u, min, max) => [0, Math.max(FLOOR[unit], Number.isFinite(max) ? max * 1.1 : 0)];
+  }
+
   function tickFormat(unit) {
     return (u, vals) => vals.map((v) => v === null ? '' :
       unit === 'ms' ? TG.fmt.ms(v) : unit === 'ratio' ? TG.fmt.pct(v)
@@ -69,7 +79,8 @@
         height,
         legend: {live: true},
         cursor: {focus: {prox: 16}},
-        scales: {x: {time: true}},
+        scales: yRange(opts.unit) ? {x: {time: true}, y: {range: yRange(opts.unit)}}
+                                  : {x: {time: true}},
         axes: [axis, {...axis, size: 70, values: tickFormat(opts.unit)}],
         series: [{}, ...labels.map((label, i) => ({
           label,

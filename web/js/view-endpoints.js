@@ -150,6 +150,13 @@
         }
         next.set(`${s.metric.method} ${s.metric.endpoint}`, ys);
       }
+      // The axis starts where the first row's data does: a gateway up for a minute of a
+      // 15-minute range would otherwise squeeze every line into its last pixels.
+      const first = Math.min(n, ...[...next.values()].map((ys) => {
+        const i = ys.findIndex((v) => v !== null);
+        return i < 0 ? n : i;
+      }));
+      for (const [k, ys] of next) next.set(k, ys.slice(Math.min(first, n - 1)));
       sparks = next;
     }
 
