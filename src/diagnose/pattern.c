@@ -142,7 +142,11 @@ static void find_episodes(const struct series *s, struct episodes *e)
         double back = e->calm.b + (e->calm.thr - e->calm.b) / 2;
         for (; j < s->n && s->x[j] > back; j++)
             up += is_up(e->calm, s->x[j]);
-        if (up >= min_len) {
+        /* An episode already under way at the lookback's first point began before it:
+         * its start is unknown, and taking that point for it would put a short
+         * distance among the regular ones (a lookback that cuts through a burst would
+         * make every periodic series irregular). It is not counted. */
+        if (up >= min_len && i > 0) {
             s->s2[e->count++] = (double)s->at[i];
             e->last_from = i;
             e->last_to = j;

@@ -31,7 +31,9 @@
  *   median and MAD of its lower half, with the same threshold rule as sudden), ends
  *   when the series is back under half-way to the threshold (hysteresis: a ramp or a
  *   noisy plateau crossing the threshold back and forth is one episode), and counts
- *   when it has at least `episode_points` up points. The series is periodic when it
+ *   when it has at least `episode_points` up points (one already under way at the
+ *   lookback's first point does not: it began earlier, at an unknown point). The series
+ *   is periodic when it
  *   has `periodic_episodes` or more episodes and every distance between consecutive
  *   episode starts is within max(1 step, `periodic_tolerance` × the median distance)
  *   of that median, which is the period. One long episode, or two, is not periodic;

@@ -178,13 +178,15 @@ def periodic(s):
     t_fault = time.time()
     post_fault(s.demo_ports[0], {"endpoint": "*", "latency_ms": 600, "pattern": "periodic",
                                  "period_s": 15, "duty": 0.2})
-    # Ask during the fourth burst (45 s to 48 s after the fault): bursts come at 0, 15, 30
-    # and 45 s, so the minute before holds four of them.
+    # Ask during the fifth burst (60 s to 63 s after the fault): bursts come at 0, 15, 30,
+    # 45 and 60 s. Three whole episodes (15, 30, 45) are in the lookback whether the first
+    # burst is cut by its edge (an episode under way at the first point does not count:
+    # pattern.h) and however little of the fifth a sanitized gateway has scraped yet.
     d = None
-    deadline = t_fault + 52
-    time.sleep(max(0, t_fault + 47 - time.time()))
+    deadline = t_fault + 67
+    time.sleep(max(0, t_fault + 62 - time.time()))
     while time.time() < deadline:
-        d = diagnosis(s.admin, "window=10s&baseline=20s&lookback=50s&step=1s")
+        d = diagnosis(s.admin, "window=10s&baseline=20s&lookback=65s&step=1s")
         if d["degraded"]:
             break
         time.sleep(0.5)
@@ -249,7 +251,7 @@ def test_gradual_periodic_high_traffic_slow_server():
     runs = [lambda: run("a", {"fn": gradual, "setup": {"seconds": 70, "extra": GRADUAL_CFG}}),
             # 40 requests/s under the sanitizers too: at 20 a 3 s burst leaves too few
             # samples per rate window to show every episode.
-            lambda: run("b", {"fn": periodic, "setup": {"seconds": 60, "rate": 40}}),
+            lambda: run("b", {"fn": periodic, "setup": {"seconds": 75, "rate": 40}}),
             lambda: run("c", {"fn": high_traffic, "setup": ht}),
             lambda: run("d", {"fn": slow_server,
                               "setup": {"servers": 3, "seconds": 55, "latency_eject": False}})]

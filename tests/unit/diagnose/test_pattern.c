@@ -193,6 +193,22 @@ static void test_periodic(void)
     TG_EXPECT_STREQ(classify(v, 150).evidence,
                     "p95 rose from 38 ms to 362 ms in 5 episodes, every 150 s, "
                     "the last at 2025-11-30T16:50:35.000Z");
+    /* A lookback that begins inside a burst: that burst's start is unknown (the first
+     * point is already up), so it neither counts nor makes a short first distance. Bursts
+     * of 6 every 15 points from -4 (seen: 2 points at the edge, then 11, 26, 41, 56). */
+    for (unsigned s = 0; s < SEEDS; s++) {
+        seed(s);
+        fill(v, 61, 40);
+        for (size_t i = 0; i < 61; i++)
+            if ((i + 4) % 15 < 6)
+                v[i] = 640;
+        add_noise(v, 61, 0.08);
+        struct tg_pattern c = classify(v, 61);
+        TG_EXPECT_EQ(c.kind, TG_PATTERN_PERIODIC);
+        TG_EXPECT_EQ(c.period_ms, 15 * STEP_MS);
+        TG_EXPECT_EQ(c.episodes, 4);
+        expect_onset(&c, 56, 56);
+    }
     /* Irregular bursts (distances 20, 35, 20) are not periodic. */
     fill(v, 150, 40);
     for (size_t i = 0; i < 4; i++)
